@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CX platform engineering
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Test-only callback: write each task result of host ``localhost`` to a JSON file.
+
+Integration tests read the module's result from the file and the user-visible
+text from the default stdout callback, which stays untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = r"""
+name: result_file
+type: aggregate
+short_description: Write task results to the file named by CX_RESULT_FILE (tests only)
+description:
+  - Appends one JSON document per task result to the file named by C(CX_RESULT_FILE).
+requirements:
+  - enabled in callbacks_enabled
+"""
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "result_file"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def _write(self, result, *args, **kwargs):  # pylint: disable=unused-argument
+        path = os.environ.get("CX_RESULT_FILE")
+        if path:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(result._result, default=str) + "\n")
+
+    v2_runner_on_ok = _write
+    v2_runner_on_failed = _write
+    v2_runner_on_skipped = _write
+    v2_runner_on_unreachable = _write
