@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Expose this checkout as ``ansible_collections/cx/api_auth`` for tests and tools.
 
 Ansible finds a collection only under an ``ansible_collections/<namespace>/<name>``

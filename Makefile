@@ -1,0 +1,66 @@
+# cx.api_auth developer entry points. `make test` and `make demo` work on a fresh
+# machine: they create or update the virtual environment from pinned requirements.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.requirements-stamp
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(shell python3 tools/collection_link.py)
+# Keycloak versions the integration tests run against (see tools/kc_server.py).
+KC_VERSIONS ?= 26.7.3 19.0.1
+
+.PHONY: help venv lint sanity units integration molecule build-check test demo clean
+
+help:
+	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build)"
+	@echo "make demo   - set up and run the main job against a local Keycloak"
+	@echo "make lint | sanity | units | integration | molecule | build-check - one stage"
+
+venv: $(STAMP)
+
+$(STAMP): requirements/test.txt
+	@if [ ! -x $(PY) ]; then \
+	  base=$$(bash tools/find_python.sh); echo "creating $(VENV) with $$base"; \
+	  "$$base" -m venv $(VENV); fi
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements/test.txt
+	@touch $@
+
+lint: venv
+	ansible-lint --nocolor
+	antsibull-changelog lint
+
+sanity: venv
+	rm -rf tests/output
+	$(PY) tools/run_ansible_test.py sanity --venv --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
+
+units: venv
+	$(PY) -m pytest tests/unit -q
+
+integration: venv
+	$(PY) tools/kc_server.py download $(KC_VERSIONS)
+	trap '$(PY) tools/kc_server.py stop-all' EXIT; $(PY) -m pytest tests/integration -q -rA
+
+molecule: venv
+	bash tools/molecule.sh
+
+build-check: venv
+	bash tools/build_check.sh
+
+test: venv
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory units
+	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory molecule
+	$(MAKE) --no-print-directory build-check
+
+demo: venv
+	bash tools/demo.sh
+
+clean:
+	rm -rf tests/output .pytest_cache build
+	$(PY) tools/kc_server.py stop-all || true

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build the collection tarball the way a release does, install it into an empty
+# collections path, and check what users and ansible-builder get from it.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ansible-galaxy collection build "$root" --output-path "$tmp" --force
+tarball=$(ls "$tmp"/cx-api_auth-*.tar.gz)
+echo "built $(basename "$tarball"): $(du -h "$tarball" | cut -f1)"
+
+if tar -tzf "$tarball" | grep -E '(^|/)(\.venv|\.git|tests/output|\.pytest_cache|__pycache__)(/|$)'; then
+  echo "FAIL: development artefacts in the tarball (listed above)" >&2
+  exit 1
+fi
+
+ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-galaxy collection install --force "$tarball" -p "$tmp/installed"
+export ANSIBLE_COLLECTIONS_PATH="$tmp/installed"
+
+modules=$(tar -tzf "$tarball" | sed -n 's#^plugins/modules/\([a-z_0-9]*\)\.py$#\1#p' | sort)
+for module in $modules; do
+  ansible-doc -t module "cx.api_auth.$module" >/dev/null
+  echo "ansible-doc renders cx.api_auth.$module from the installed tarball"
+done
+
+# Execution environments: ansible-builder must find the collection's dependencies.
+introspect=$(ansible-builder introspect --sanitize "$tmp/installed")
+# PyYAML is left out by --sanitize: ansible-core already brings it.
+for requirement in python-keycloak; do
+  if ! grep -q "$requirement" <<<"$introspect"; then
+    echo "FAIL: ansible-builder introspect does not list $requirement:" >&2
+    echo "$introspect" >&2
+    exit 1
+  fi
+done
+echo "ansible-builder introspect lists the collection's Python requirements"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Run every molecule scenario under extensions/molecule (molecule's collection layout).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root/extensions"
+scenarios=$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' 2>/dev/null | xargs -r -n1 basename | sort)
+if [ -z "$scenarios" ]; then
+  echo "molecule: no scenarios under extensions/molecule"
+  exit 0
+fi
+for scenario in $scenarios; do
+  echo "=== molecule test -s $scenario"
+  molecule test -s "$scenario"
+done
