@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Connection options of the cx.api_auth Keycloak modules.
+
+Mirrors ``keycloak_argument_spec()`` in ``plugins/module_utils/_keycloak.py``; a unit test
+keeps the two equal.
+"""
+
+
+class ModuleDocFragment(object):
+    """Documentation of the Keycloak connection options (``extends_documentation_fragment: cx.api_auth.keycloak``)."""
+
+    DOCUMENTATION = r"""
+options:
+  auth_keycloak_url:
+    description:
+      - URL to the Keycloak instance, for example V(https://sso.example.com) or, for servers
+        started with the legacy C(/auth) context path (Keycloak before 17 and many long-lived
+        installs), V(https://sso.example.com/auth).
+      - A trailing slash is optional.
+    type: str
+    required: true
+    aliases:
+      - url
+  auth_realm:
+    description:
+      - Keycloak realm name to authenticate to for API access.
+      - The admin user (or client) lives in this realm; the realm the module manages is set
+        by the module's own options. Keep V(master) when a master-realm administrator
+        manages a tenant realm.
+    type: str
+    default: master
+  auth_client_id:
+    description:
+      - OpenID Connect C(client_id) to authenticate to the API with.
+    type: str
+    default: admin-cli
+  auth_client_secret:
+    description:
+      - Client Secret to use in conjunction with O(auth_client_id) (if required).
+      - Without O(auth_username), the module logs in with the client credentials grant of
+        O(auth_client_id), whose service account needs the admin roles.
+    type: str
+  auth_username:
+    description:
+      - Username to authenticate for API access with.
+    type: str
+    aliases:
+      - username
+  auth_password:
+    description:
+      - Password to authenticate for API access with.
+    type: str
+    aliases:
+      - password
+  token:
+    description:
+      - Authentication token for Keycloak API.
+      - A bearer token obtained beforehand; used instead of logging in. It cannot be renewed
+        when it expires unless credentials are given as well.
+    type: str
+  validate_certs:
+    description:
+      - Verify TLS certificates (do not disable this in production).
+    type: bool
+    default: true
+  connection_timeout:
+    description:
+      - Controls the HTTP connections timeout period (in seconds) to Keycloak API.
+    type: int
+    default: 10
+  ca_path:
+    description:
+      - PEM file with the CA certificate(s) to verify the Keycloak server's TLS certificate
+        with, instead of the system's CA bundle.
+      - Ignored when O(validate_certs=false).
+    type: path
+notes:
+  - One of O(token), O(auth_username) (with O(auth_password)) or O(auth_client_secret) is
+    required.
+  - Expired admin tokens (master-realm tokens may live only one minute) are renewed
+    automatically during a run.
+requirements:
+  - python-keycloak >= 7.0
+"""
