@@ -1,0 +1,198 @@
+"""Unit tests of plugins/modules/keycloak_customer_user.py (the thin module layer).
+
+``main()`` runs for real through AnsibleModule (option parsing, no_log, check mode, diff);
+only ``connect`` and the password grant are replaced by the in-memory Keycloak of the
+module_utils tests.
+"""
+
+import json
+import os
+import sys
+
+import pytest
+import yaml
+
+from ansible.module_utils import basic
+
+from ansible_collections.cx.api_auth.plugins.doc_fragments.keycloak import ModuleDocFragment
+from ansible_collections.cx.api_auth.plugins.module_utils import _customer_user as cu
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import KeycloakModuleError, keycloak_argument_spec
+from ansible_collections.cx.api_auth.plugins.modules import keycloak_customer_user as module
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
+
+from test_customer_user import PASSWORD, OTHER_PASSWORD, FakeAdmin  # noqa: E402  pylint: disable=wrong-import-position
+
+ADMIN_PASSWORD = "Adm1n-s3cret-pw"
+CONNECTION = {"auth_keycloak_url": "http://kc.example", "auth_username": "admin", "auth_password": ADMIN_PASSWORD}
+
+
+def _patch_args(args):
+    try:
+        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
+    except ImportError:  # pragma: no cover - older ansible-core
+        import contextlib
+        from unittest import mock
+
+        @contextlib.contextmanager
+        def patch_module_args(module_args):
+            payload = json.dumps({"ANSIBLE_MODULE_ARGS": module_args}).encode()
+            with mock.patch.object(basic, "_ANSIBLE_ARGS", payload):
+                yield
+    return patch_module_args(args)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """The fake Keycloak that ``connect`` hands to the module; its token endpoint checks passwords."""
+    admin = FakeAdmin()
+    admin.connects = []
+
+    def fake_connect(mod, realm, fail=True):
+        admin.connects.append((realm, fail))
+        if getattr(admin, "connect_error", None):
+            raise KeycloakModuleError(admin.connect_error)
+        return admin
+
+    def fake_check(adm, realm, username, password, client_id, client_secret=None):
+        assert adm is admin and realm == "expertflow"
+        return admin.password_check(username, password, client_id, client_secret)
+
+    monkeypatch.setattr(module, "connect", fake_connect)
+    monkeypatch.setattr(cu, "check_password", fake_check)
+    return admin
+
+
+def run_main(capsys, args, check=False, diff=False):
+    """Run main() with ``args`` (plus the connection options); return (result, failed)."""
+    module_args = dict(CONNECTION)
+    module_args.update(args)
+    if check:
+        module_args["_ansible_check_mode"] = True
+    if diff:
+        module_args["_ansible_diff"] = True
+    with _patch_args(module_args):
+        with pytest.raises(SystemExit) as exit_info:
+            module.main()
+    out = capsys.readouterr().out
+    for secret in (ADMIN_PASSWORD, PASSWORD, OTHER_PASSWORD):
+        assert secret not in out
+    return json.loads(out), exit_info.value.code != 0
+
+
+GUIDE = {"realm": "expertflow", "password": PASSWORD}
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+def _doc():
+    return yaml.safe_load(module.DOCUMENTATION)
+
+
+def test_doc_sections_are_yaml_and_examples_use_real_options():
+    doc = _doc()
+    assert doc["module"] == "keycloak_customer_user"
+    assert "cx.api_auth.keycloak" in doc["extends_documentation_fragment"]
+    assert set(doc["attributes"]) >= {"check_mode", "diff_mode", "platform", "action_group"}
+    assert yaml.safe_load(module.RETURN)
+    spec = module.argument_spec()
+    tasks = []
+    for task in yaml.safe_load(module.EXAMPLES):
+        tasks.extend(task.get("block", [task]))
+    used = [t["cx.api_auth.keycloak_customer_user"] for t in tasks if "cx.api_auth.keycloak_customer_user" in t]
+    assert len(used) == 4
+    for options in used:
+        assert set(options) <= set(spec)
+
+
+def test_documented_options_equal_the_argument_spec():
+    """The module's own options, and the connection options it overrides, match the spec."""
+    options = _doc()["options"]
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    spec = module.argument_spec()
+    assert set(options) | set(fragment) == set(spec)
+    own = cu.customer_user_argument_spec()
+    assert set(options) == set(own) | {"auth_username", "auth_password"}
+    for name, opts in own.items():
+        doc = options[name]
+        assert doc["type"] == opts["type"], name
+        assert doc.get("default") == opts.get("default"), name
+        assert doc.get("choices") == opts.get("choices"), name
+        assert doc.get("elements") == opts.get("elements"), name
+        assert doc.get("required", False) == opts.get("required", False), name
+        assert doc.get("aliases", []) == opts.get("aliases", []), name
+    base = keycloak_argument_spec()
+    for name in ("auth_username", "auth_password"):
+        assert options[name]["aliases"] == [] and spec[name]["aliases"] == []
+        assert options[name]["type"] == fragment[name]["type"] == spec[name]["type"]
+        assert {k: v for k, v in spec[name].items() if k != "aliases"} == {
+            k: v for k, v in base[name].items() if k != "aliases"}
+
+
+def test_no_option_name_or_alias_clashes():
+    names = []
+    for name, opts in module.argument_spec().items():
+        names.append(name)
+        names.extend(opts.get("aliases") or [])
+    assert len(names) == len(set(names))
+    assert "username" in names and "password" in names
+
+
+# --------------------------------------------------------------------------- main()
+
+
+def test_guide_user_check_mode_create_rerun(fake, capsys):
+    result, failed = run_main(capsys, GUIDE, check=True, diff=True)
+    assert not failed and result["changed"] is True
+    assert result["msg"] == "Would create user 'customer' in realm 'expertflow'"
+    assert result["diff"]["after"]["password"] == "set"
+    assert fake.writes == [] and fake.connects == [("expertflow", False)]
+
+    result, failed = run_main(capsys, GUIDE)
+    assert not failed and result["changed"] is True and result["password_changed"] is True
+    assert result["msg"] == "Created user 'customer' in realm 'expertflow'"
+    assert "diff" not in result
+    assert result["user"]["realm_roles"] == ["customer", "default-roles-expertflow", "offline_access",
+                                             "uma_authorization"]
+
+    result, failed = run_main(capsys, GUIDE, diff=True)
+    assert not failed and result["changed"] is False
+    assert result["msg"] == "User 'customer' in realm 'expertflow' is up to date"
+    assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_update_and_delete_messages(fake, capsys):
+    fake.add_user("customer", password=OTHER_PASSWORD)
+    result, _ = run_main(capsys, GUIDE, check=True, diff=True)
+    assert result["msg"] == "Would update user 'customer' in realm 'expertflow'"
+    assert result["diff"]["after"]["password"] == "changed"
+    result, _ = run_main(capsys, GUIDE)
+    assert result["msg"] == "Updated user 'customer' in realm 'expertflow'" and result["password_changed"] is True
+    absent = {"realm": "expertflow", "state": "absent"}
+    assert run_main(capsys, absent, check=True)[0]["msg"] == "Would delete user 'customer' in realm 'expertflow'"
+    result, _ = run_main(capsys, absent)
+    assert result["msg"] == "Deleted user 'customer' in realm 'expertflow'" and result["user"] == {}
+    result, _ = run_main(capsys, absent)
+    assert result["changed"] is False and result["msg"] == "User 'customer' in realm 'expertflow' is already absent"
+
+
+def test_failures_name_user_and_realm_without_secrets(fake, capsys):
+    fake.min_length = 40
+    result, failed = run_main(capsys, GUIDE)
+    assert failed
+    assert result["msg"].startswith("Cannot manage user 'customer' in realm 'expertflow': Keycloak rejected the "
+                                    "password of user 'customer' in realm 'expertflow': ")
+    assert result["msg"].endswith("minimum length 40.; the user was not created")
+    fake.connect_error = "Realm 'nope' does not exist on Keycloak at http://kc.example"
+    result, failed = run_main(capsys, dict(GUIDE, realm="nope"))
+    assert failed and result["msg"] == ("Cannot manage user 'customer' in realm 'nope': Realm 'nope' does not exist "
+                                        "on Keycloak at http://kc.example")
+
+
+def test_bad_option_values_are_refused_by_ansible(fake, capsys):
+    result, failed = run_main(capsys, dict(GUIDE, update_password="sometimes"))
+    assert failed and "update_password" in result["msg"]
+    result, failed = run_main(capsys, dict(GUIDE, roles_mode="replace"))
+    assert failed and "roles_mode" in result["msg"]
+    assert fake.connects == []
