@@ -35,6 +35,7 @@ import contextlib
 import json
 import time
 import traceback
+import warnings
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -278,11 +279,15 @@ def transport_problem(exc, url):
     if is_ssl or "certificate verify failed" in lowered:
         reason = "TLS handshake failed"
         for cause in causes:
+            if isinstance(cause, ssl.SSLCertVerificationError):
+                reason = "certificate verify failed: %s" % (
+                    _decode(getattr(cause, "verify_message", None)) or "unknown reason")
+                break
             if isinstance(cause, ssl.SSLError):
+                # e.g. WRONG_VERSION_NUMBER: the port speaks plain HTTP
                 reason = _decode(getattr(cause, "reason", None) or cause) or reason
-                verify_message = getattr(cause, "verify_message", None)
-                if verify_message:
-                    reason = "%s (%s)" % (reason, verify_message)
+                if reason == "WRONG_VERSION_NUMBER":
+                    reason = "the server did not answer with TLS (WRONG_VERSION_NUMBER; plain HTTP?)"
                 break
         else:
             if "certificate verify failed" in lowered:
@@ -356,8 +361,9 @@ def _describe(what, exc, realm=None):
                 http_code=code,
                 detail=text,
             )
+        answer = "%s: %s" % (code, text) if code and text else (str(code) if code else text)
         return KeycloakModuleError(
-            "%s failed: Keycloak at %s answered%s" % (what, url, suffix or " with an error"),
+            "%s failed: Keycloak at %s answered %s" % (what, url, answer or "with an error"),
             http_code=code,
             detail=text,
         )
@@ -545,6 +551,22 @@ def connect(module, realm, fail=True):
         module.fail_json(msg=str(exc))
 
 
+def _new_connection(server_url, grant_type, username, password, realm, auth_realm, params,
+                    client_secret):
+    return KeycloakOpenIDConnection(
+        server_url=server_url,
+        grant_type=grant_type,
+        username=username,
+        password=password,
+        realm_name=realm,
+        user_realm_name=auth_realm,
+        client_id=params.get("auth_client_id") or "admin-cli",
+        client_secret_key=client_secret,
+        verify=_verify_option(params),
+        timeout=params.get("connection_timeout") or 10,
+    )
+
+
 def _connect(params, realm):
     server_url = normalize_url(params.get("auth_keycloak_url"))
     url = display_url(server_url)
@@ -567,18 +589,11 @@ def _connect(params, realm):
         grant_type = "password"
     elif client_secret:
         grant_type = "client_credentials"
-    connection = KeycloakOpenIDConnection(
-        server_url=server_url,
-        grant_type=grant_type,
-        username=username,
-        password=password,
-        realm_name=realm,
-        user_realm_name=auth_realm,
-        client_id=params.get("auth_client_id") or "admin-cli",
-        client_secret_key=client_secret,
-        verify=_verify_option(params),
-        timeout=params.get("connection_timeout") or 10,
-    )
+    with warnings.catch_warnings():
+        # httpx (python-keycloak's async client, unused here) deprecates verify=<path>.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        connection = _new_connection(server_url, grant_type, username, password, realm,
+                                     auth_realm, params, client_secret)
     if token:
         lifetime = _jwt_lifetime(token) or _STATIC_TOKEN_LIFETIME
         # The token setter also sets the Authorization header and the expiry python-keycloak

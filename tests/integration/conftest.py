@@ -1,0 +1,148 @@
+"""Fixtures for integration tests against real Keycloak servers (tools/kc_server.py).
+
+* ``keycloak`` (session): a running server, parametrized over the pinned versions with ids
+  ``kc26.7.3`` (served at ``/``) and ``kc19.0.1-auth`` (served at ``/auth``). Pytest groups
+  the tests by this parameter and finalizes one server before it starts the next; the
+  fixture also stops any server it started before starting another, so only one Keycloak
+  runs at a time. ``CX_KC_VERSIONS=19.0.1`` (comma list) restricts the versions.
+  Servers are stopped at the end of the session, when tests fail, on Ctrl-C and on
+  SIGTERM (finalizer, atexit and a signal handler); ``make`` adds ``kc_server.py stop-all``.
+* ``tenant`` (module): a freshly seeded, uniquely named tenant realm with client ``cim``
+  (``{realm, client_id, client_secret, client_uuid}``), deleted after the module.
+* ``make_tenant`` (function): a factory for more tenant realms, deleted after the test.
+* ``kc_auth_args``: the connection options of the modules for the master admin.
+
+Every test that uses ``keycloak`` gets the ``keycloak`` marker (``-m 'not keycloak'`` skips
+them). This directory is put on ``sys.path``, so test files can
+``from _runner import run_module``.
+"""
+
+import atexit
+import os
+import secrets
+import signal
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+for _path in (HERE, os.path.join(ROOT, "tools")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+import kc_server  # noqa: E402  pylint: disable=wrong-import-position
+
+# (version, relative path, id)
+SERVERS = (
+    ("26.7.3", "", "kc26.7.3"),
+    ("19.0.1", "/auth", "kc19.0.1-auth"),
+)
+
+
+def _selected_servers():
+    wanted = [v.strip() for v in os.environ.get("CX_KC_VERSIONS", "").replace(" ", ",").split(",") if v.strip()]
+    if not wanted:
+        return list(SERVERS)
+    unknown = sorted(set(wanted) - {s[0] for s in SERVERS})
+    if unknown:
+        raise pytest.UsageError(
+            "CX_KC_VERSIONS names unknown Keycloak versions %s (known: %s)"
+            % (", ".join(unknown), ", ".join(s[0] for s in SERVERS))
+        )
+    return [s for s in SERVERS if s[0] in wanted]
+
+
+SELECTED = _selected_servers()
+
+# Servers this process started and has not stopped yet.
+_RUNNING = []
+
+
+def _stop_running():
+    while _RUNNING:
+        server = _RUNNING.pop()
+        try:
+            server.stop()
+        except Exception as err:  # pylint: disable=broad-except  # best effort at exit
+            sys.stderr.write("could not stop Keycloak %s: %s\n" % (server.version, err))
+
+
+atexit.register(_stop_running)
+
+
+def _on_sigterm(signum, frame):  # pylint: disable=unused-argument
+    _stop_running()
+    signal.signal(signal.SIGTERM, _PREVIOUS_SIGTERM or signal.SIG_DFL)
+    raise KeyboardInterrupt("SIGTERM")
+
+
+_PREVIOUS_SIGTERM = signal.getsignal(signal.SIGTERM)
+if _PREVIOUS_SIGTERM in (signal.SIG_DFL, None):
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+    """Mark every test that needs a real Keycloak with ``keycloak``."""
+    for item in items:
+        if "keycloak" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.keycloak)
+
+
+@pytest.fixture(scope="session", params=SELECTED, ids=[s[2] for s in SELECTED])
+def keycloak(request):
+    """A running ``kc_server.KeycloakServer`` (one version per parameter)."""
+    version, relative_path, _ = request.param
+    _stop_running()  # only one Keycloak at a time, whatever pytest's ordering
+    server = kc_server.KeycloakServer(version, relative_path)
+    _RUNNING.append(server)
+    try:
+        server.start()
+    except kc_server.KeycloakServerError as err:
+        _RUNNING.remove(server)
+        pytest.fail("Keycloak %s did not start: %s" % (version, err), pytrace=False)
+    try:
+        yield server
+    finally:
+        if server in _RUNNING:
+            _RUNNING.remove(server)
+        server.stop()
+
+
+def _unique_realm(prefix):
+    return "%s-%s" % (prefix, secrets.token_hex(3))
+
+
+@pytest.fixture(scope="module")
+def tenant(keycloak, request):  # pylint: disable=redefined-outer-name
+    """A fresh tenant realm as a CX install has it before the guide: realm + client ``cim``."""
+    module = request.module.__name__.rsplit(".", 1)[-1].replace("test_", "").replace("_", "-")[:20]
+    info = keycloak.seed_tenant(_unique_realm("t-" + module))
+    yield info
+    keycloak.rest("DELETE", "realms/%s" % info["realm"], expect=(404,))
+
+
+@pytest.fixture
+def make_tenant(keycloak):  # pylint: disable=redefined-outer-name
+    """Factory: ``make_tenant(**seed_tenant_kwargs)`` seeds another realm, deleted after the test."""
+    made = []
+
+    def make(realm=None, **kwargs):
+        info = keycloak.seed_tenant(realm or _unique_realm("t"), **kwargs)
+        made.append(info["realm"])
+        return info
+
+    yield make
+    for realm in made:
+        keycloak.rest("DELETE", "realms/%s" % realm, expect=(404,))
+
+
+@pytest.fixture
+def kc_auth_args(keycloak):  # pylint: disable=redefined-outer-name
+    """Connection options of the Keycloak modules for the bootstrap admin of realm master."""
+    return {
+        "auth_keycloak_url": keycloak.url,
+        "auth_username": keycloak.admin_user,
+        "auth_password": keycloak.admin_password,
+        "auth_realm": "master",
+    }
