@@ -1,4 +1,64 @@
 #!/usr/bin/env bash
-# Placeholder until playbooks/site.yml exists.
-echo "make demo will start a local Keycloak, seed a tenant realm, and run playbooks/site.yml"
-echo "against it and a sample APISIX route file. The site playbook does not exist yet."
+# `make demo`: the main job on a local default. Starts Keycloak 26 on 127.0.0.1, seeds the
+# tenant realm "expertflow" as a CX installation has it before the guide, copies a sample
+# Helm values file, runs playbooks/site.yml with the demo inventory (twice: the second run
+# must change nothing), proves the effect with a customer token, and stops Keycloak.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+py="$root/.venv/bin/python"
+version=${CX_DEMO_KEYCLOAK_VERSION:-26.7.3}
+work="$root/.tmp/demo"
+
+export CX_KC_STATE
+CX_KC_STATE=$(mktemp -d -t cx-api-auth-demo-kc-XXXXXX)
+trap '"$py" tools/kc_server.py stop-all; rm -rf "$CX_KC_STATE"' EXIT
+
+"$py" tools/kc_server.py download "$version" >/dev/null
+echo "== starting Keycloak $version on 127.0.0.1"
+state=$("$py" tools/kc_server.py start "$version")
+field() { "$py" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+export CX_DEMO_KEYCLOAK_URL CX_DEMO_ADMIN_USERNAME CX_DEMO_ADMIN_PASSWORD CX_DEMO_CLIENT_SECRET
+export CX_DEMO_CUSTOMER_PASSWORD CX_DEMO_ROUTES_FILE
+CX_DEMO_KEYCLOAK_URL=$(field "$state" url)
+CX_DEMO_ADMIN_USERNAME=$(field "$state" admin_user)
+CX_DEMO_ADMIN_PASSWORD=$(field "$state" admin_password)
+echo "== seeding realm expertflow (client cim) at $CX_DEMO_KEYCLOAK_URL"
+seed=$("$py" tools/kc_server.py seed --realm expertflow)
+CX_DEMO_CLIENT_SECRET=$(field "$seed" client_secret)
+CX_DEMO_CUSTOMER_PASSWORD=$("$py" -c 'import secrets; print(secrets.token_urlsafe(18))')
+
+mkdir -p "$work"
+CX_DEMO_ROUTES_FILE="$work/values.yaml"
+cp tests/unit/fixtures/apisix/helm-values-standalone.yaml "$CX_DEMO_ROUTES_FILE"
+
+echo "== ansible-playbook cx.api_auth site.yml --diff (first run)"
+ansible-playbook -i inventories/demo playbooks/site.yml --diff
+echo "== second run: must report changed=0"
+second=$(ansible-playbook -i inventories/demo playbooks/site.yml)
+echo "$second" | sed -n '/PLAY RECAP/,$p'
+if ! grep -qE 'changed=0 ' <<<"$second"; then
+  echo "FAIL: the second run changed something" >&2
+  exit 1
+fi
+
+echo "== a customer token through client cim"
+"$py" - <<'PY'
+import base64, json, os, urllib.parse, urllib.request
+url = os.environ["CX_DEMO_KEYCLOAK_URL"].rstrip("/") + "/realms/expertflow/protocol/openid-connect/token"
+body = urllib.parse.urlencode({
+    "grant_type": "password", "client_id": "cim", "client_secret": os.environ["CX_DEMO_CLIENT_SECRET"],
+    "username": "customer", "password": os.environ["CX_DEMO_CUSTOMER_PASSWORD"], "scope": "openid",
+}).encode()
+with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=30) as resp:
+    tokens = json.load(resp)
+def claims(jwt):
+    part = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+access, ident = claims(tokens["access_token"]), claims(tokens["id_token"])
+print("access token aud:", access.get("aud"))
+print("id token aud:    ", ident.get("aud"))
+print("scope:           ", tokens.get("scope"))
+print("realm roles:     ", sorted(access.get("realm_access", {}).get("roles", [])))
+PY
+echo "== route file: $CX_DEMO_ROUTES_FILE (backups beside it); Keycloak is stopped on exit"
