@@ -1,0 +1,727 @@
+"""Tests of the surgical route-file editor (plugins/module_utils/_route_file.py).
+
+Every edit is checked three ways: the lines outside the plugin block are the same
+as before (compared after dropping the block's lines, found here independently with
+PyYAML's pure-Python parser), the parsed data outside the block is equal, and the
+block holds the wanted config. Files come from the shared samples and from a seeded
+generator of field-style files (tests/unit/fixtures/apisix/gen_route_files.py).
+"""
+
+import copy
+import os
+import re
+import sys
+
+import pytest
+import yaml
+
+from ansible_collections.cx.api_auth.plugins.module_utils import _route_file as rf
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "apisix")
+sys.path.insert(0, FIXTURES)
+
+import gen_route_files as gen  # noqa: E402  pylint: disable=wrong-import-position
+
+OIDC = "openid-connect"
+SECRET = "s3cr3t-0f-the-cim-client"
+CONFIG = {
+    "discovery": "http://keycloak.ef-external.svc/auth/realms/tenant-x/.well-known/openid-configuration",
+    "realm": "tenant-x",
+    "client_id": "cim",
+    "client_secret": SECRET,
+    "bearer_only": True,
+    "token_signing_alg_values_expected": "RS256",
+    "set_access_token_header": False,
+    "set_userinfo_header": False,
+    "audience": ["cim", "account", "realm-management"],
+    "required_scopes": ["email", "profile"],
+}
+DISABLED = dict(CONFIG, _meta={"disable": True})
+# What the helm sample's commented-out block holds (written in the guide's style).
+SAMPLE_BLOCK = {
+    "enable": True,
+    "discovery": "http://keycloak.identity.svc/auth/realms/tenant-a/.well-known/openid-configuration",
+    "realm": "tenant-a",
+    "client_id": "cim",
+    "client_secret": "00000000-0000-0000-0000-000000000000",
+    "bearer_only": True,
+    "token_signing_alg_values_expected": "RS256",
+    "set_access_token_header": False,
+    "set_userinfo_header": False,
+    "audience": ["cim", "account", "realm-management"],
+    "required_scopes": ["email", "profile"],
+}
+
+
+def _fixture(name):
+    with open(os.path.join(FIXTURES, name), encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+HELM = _fixture("helm-values-standalone.yaml")
+STANDALONE = _fixture("apisix-standalone.yaml")
+
+
+# --- independent checks -------------------------------------------------------------
+
+def _routes_key(data):
+    return "routes" if "routes" in data else "apisixStandalone.routes"
+
+
+def _get(data, dotted):
+    for part in dotted.split("."):
+        data = data[part]
+    return data
+
+
+def _without(route, name):
+    route = copy.deepcopy(route)
+    plugins = route.get("plugins")
+    if isinstance(plugins, dict):
+        plugins.pop(name, None)
+    if not route.get("plugins"):
+        route.pop("plugins", None)
+    return route
+
+
+def _allowed_lines(text, ids, name=OIDC):
+    """Line numbers (0-based) that an edit of ``name`` in routes ``ids`` may touch.
+
+    Found with PyYAML's pure-Python parser and a plain indentation scan: the
+    ``plugins:`` line, the block (its key line, every following line that is blank
+    or indented deeper, trailing blank lines excluded) and column-0 comment lines
+    among the route's plugins.
+    """
+    lines = text.splitlines()
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    data = yaml.safe_load(text)
+    routes = root
+    for part in _routes_key(data).split("."):
+        routes = [v for k, v in routes.value if k.value == part][0]
+    allowed = set()
+    for route in routes.value:
+        ids_here = [v.value for k, v in route.value if k.value == "id"]
+        if not ids_here or ids_here[0] not in ids:
+            continue
+        for key, plugins in route.value:
+            if key.value != "plugins":
+                continue
+            allowed.add(key.start_mark.line)
+            plugins_col = key.start_mark.column
+            line = key.start_mark.line + 1
+            while line < len(lines):
+                content = lines[line]
+                if content.strip() and not content.lstrip().startswith("#") and len(content) - len(content.lstrip()) <= plugins_col:
+                    break
+                if content.startswith("#"):
+                    allowed.add(line)
+                line += 1
+            if isinstance(plugins, yaml.MappingNode):
+                for pkey, _value in plugins.value:
+                    if pkey.value != name:
+                        continue
+                    col = pkey.start_mark.column
+                    block = [pkey.start_mark.line]
+                    line = pkey.start_mark.line + 1
+                    while line < len(lines):
+                        content = lines[line]
+                        if content.strip() and len(content) - len(content.lstrip()) <= col:
+                            break
+                        block.append(line)
+                        line += 1
+                    while len(block) > 1 and not lines[block[-1]].strip():
+                        block.pop()
+                    allowed.update(block)
+    return allowed
+
+
+def assert_surgical(old, new, ids, name=OIDC):
+    """Only the block lines (and plugins: lines) of ``ids`` differ; line breaks unchanged."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    allowed_old, allowed_new = _allowed_lines(old, ids, name), _allowed_lines(new, ids, name)
+    kept_old = [line for number, line in enumerate(old_lines) if number not in allowed_old]
+    kept_new = [line for number, line in enumerate(new_lines) if number not in allowed_new]
+    assert kept_old == kept_new
+    if "\r\n" in old:
+        assert new.count("\n") == new.count("\r\n"), "a bare LF crept into a CRLF file"
+    else:
+        assert "\r" not in new
+    assert old.endswith(("\n", "\r")) == new.endswith(("\n", "\r"))
+    if old.rstrip().endswith("#END"):
+        assert new.endswith(old[old.rindex("#END"):])
+
+
+def assert_data(old, new, ids, want, name=OIDC):
+    """Same data outside the block; the block of ``ids`` is ``want`` (None: no block)."""
+    old_data, new_data = yaml.safe_load(old), yaml.safe_load(new)
+    key = _routes_key(old_data)
+    old_routes, new_routes = _get(old_data, key), _get(new_data, key)
+    assert [r.get("id") for r in old_routes] == [r.get("id") for r in new_routes]
+    for old_route, new_route in zip(old_routes, new_routes):
+        assert _without(old_route, name) == _without(new_route, name)
+        if str(new_route.get("id")) in ids:
+            block = (new_route.get("plugins") or {}).get(name)
+            assert rf.same(block, want), new_route["id"]
+        else:
+            assert (old_route.get("plugins") or {}).get(name) == (new_route.get("plugins") or {}).get(name)
+    parent = key.rsplit(".", 1)[0] if "." in key else None
+    for data in (old_data, new_data):
+        holder = _get(data, parent) if parent else data
+        holder[key.rsplit(".", 1)[-1]] = None
+    assert old_data == new_data
+
+
+def edit(text, ids, op="set", config=CONFIG, style="remove", routes_key=None):
+    doc = rf.RouteFile(text, "test.yaml", routes_key)
+    changed = []
+    for route_id in ids:
+        if op == "set":
+            changed.append(doc.set_plugin(route_id, OIDC, config))
+        else:
+            changed.append(doc.unset_plugin(route_id, OIDC, style))
+    new = doc.result()
+    assert (new != text) == any(changed)
+    return new, changed
+
+
+def _states(text, name=OIDC):
+    doc = rf.RouteFile(text)
+    return {route_id: doc.plugin_state(route_id, name) for route_id in doc.route_ids()}
+
+
+# --- samples ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [HELM, STANDALONE], ids=["helm", "standalone"])
+def test_sample_enable_then_remove_restores_bytes(text):
+    states = _states(text)
+    plain = [route_id for route_id, state in states.items() if not state["active"] and not state["commented"]]
+    assert len(plain) >= 1
+    for route_id in plain:
+        new, changed = edit(text, [route_id])
+        assert changed == [True]
+        assert_surgical(text, new, [route_id])
+        assert_data(text, new, [route_id], CONFIG)
+        back, _changed = edit(new, [route_id], op="unset")
+        assert back == text
+    new, _changed = edit(text, plain)
+    assert_surgical(text, new, plain)
+    assert_data(text, new, plain, CONFIG)
+    assert edit(new, plain, op="unset")[0] == text
+
+
+def test_helm_sample_block_indented_like_siblings():
+    new, _changed = edit(HELM, ["portal-main", "catchall"])
+    lines = new.splitlines()
+    portal = lines.index("     - id: portal-main")
+    block = lines.index("         openid-connect:", portal)
+    assert lines[block - 1] == "       plugins:"          # right under plugins:, 9 columns like proxy-rewrite
+    assert lines[block + 1] == '           discovery: "%s"' % CONFIG["discovery"]
+    catchall = lines.index("     - id: catchall")
+    plugins = lines.index("       plugins:", catchall)   # a new plugins: at the route's key column
+    assert lines[plugins - 1] == "       status: 1"
+    assert lines[plugins + 1] == "         openid-connect:"
+    assert lines[plugins + 2] == '           discovery: "%s"' % CONFIG["discovery"]
+
+
+def test_helm_sample_guide_style_rendering():
+    new, _changed = edit(HELM, ["scheduler-main"], config=SAMPLE_BLOCK)
+    start = new.index("     - id: scheduler-main")
+    expected = "\n".join([
+        "       plugins:",
+        "         openid-connect:",
+        "           enable: true",
+        '           discovery: "http://keycloak.identity.svc/auth/realms/tenant-a/.well-known/openid-configuration"',
+        '           realm: "tenant-a"',
+        '           client_id: "cim"',
+        '           client_secret: "00000000-0000-0000-0000-000000000000"',
+        "           bearer_only: true",
+        '           token_signing_alg_values_expected: "RS256"',
+        "           set_access_token_header: false",
+        "           set_userinfo_header: false",
+        '           audience: ["cim", "account", "realm-management"]',
+        '           required_scopes: ["email", "profile"]',
+        "         proxy-rewrite:",
+    ])
+    assert expected in new[start:]
+    assert new.endswith('           regex_uri: ["^/scheduler/?(.*)", "/$1"]\n           \n\n')
+
+
+def test_helm_sample_commented_block_replaced_in_place_and_commented_back():
+    assert _states(HELM)["orders-main-secured"] == {"active": False, "config": None, "commented": 1}
+    new, _changed = edit(HELM, ["orders-main-secured"], config=SAMPLE_BLOCK)
+    assert_surgical(HELM, new, ["orders-main-secured"])
+    assert_data(HELM, new, ["orders-main-secured"], SAMPLE_BLOCK)
+    route = new[new.index("- id: orders-main-secured"):new.index("# --- portal")]
+    assert "#" not in route                               # no stale commented copy left
+    assert route.index("openid-connect:") < route.index("proxy-rewrite:")
+    state = _states(new)["orders-main-secured"]
+    assert state["active"] and state["commented"] == 0
+    back, _changed = edit(new, ["orders-main-secured"], op="unset", style="comment")
+    assert back == HELM
+
+
+def test_helm_sample_other_config_replaces_commented_copy():
+    new, _changed = edit(HELM, ["orders-main-secured"])
+    assert "#         openid-connect:" not in new
+    assert_surgical(HELM, new, ["orders-main-secured"])
+    assert_data(HELM, new, ["orders-main-secured"], CONFIG)
+    commented, _changed = edit(new, ["orders-main-secured"], op="unset", style="comment")
+    assert commented.count("#         openid-connect:") == 1
+    assert_data(HELM, commented, ["orders-main-secured"], None)
+
+
+def test_helm_sample_enable_false_block_updated_key_by_key():
+    want = dict(SAMPLE_BLOCK)
+    new, _changed = edit(HELM, ["files-main"], config=want)
+    diff = [(a, b) for a, b in zip(HELM.splitlines(), new.splitlines()) if a != b]
+    assert diff == [('           enable: false # meant as "off", but stock APISIX ignores this key',
+                     '           enable: true # meant as "off", but stock APISIX ignores this key')]
+    assert len(new.splitlines()) == len(HELM.splitlines())
+
+
+def test_helm_sample_secret_rotation_changes_one_line_and_keeps_quotes():
+    want = dict(SAMPLE_BLOCK, enable=False, client_secret="new-secret")
+    new, _changed = edit(HELM, ["files-main"], config=want)
+    diff = [(a, b) for a, b in zip(HELM.splitlines(), new.splitlines()) if a != b]
+    assert diff == [('           client_secret: "00000000-0000-0000-0000-000000000000"',
+                     '           client_secret: "new-secret"')]
+
+
+def test_helm_sample_present_drops_keys_not_wanted():
+    new, _changed = edit(HELM, ["files-main"])
+    assert_surgical(HELM, new, ["files-main"])
+    assert_data(HELM, new, ["files-main"], CONFIG)
+    block = new[new.index("- id: files-main"):new.index("# --- admin")]
+    assert "enable" not in block.split("proxy-rewrite")[0]
+    assert edit(new, ["files-main"])[1] == [False]
+
+
+def test_standalone_sample_keeps_end_marker_and_disables():
+    new, _changed = edit(STANDALONE, ["orders-secured", "orders-health", "reports"], config=DISABLED)
+    assert new.endswith('        required_scopes: ["email", "profile"]\n#END\n')
+    assert_surgical(STANDALONE, new, ["orders-secured", "orders-health", "reports"])
+    assert_data(STANDALONE, new, ["orders-secured", "orders-health", "reports"], DISABLED)
+    # reports already had _meta.disable: only the keys that differ changed
+    reports = [line for line in new.splitlines() if "CIM_CLIENT_SECRET" in line]
+    assert reports == []
+    assert new.count("_meta:") == 3
+
+
+def test_standalone_sample_remove_block_with_nested_meta():
+    new, changed = edit(STANDALONE, ["reports", "orders-health"], op="unset")
+    assert changed == [True, False]
+    assert "openid-connect" not in new
+    assert "plugins:" not in new[new.index("- id: reports"):]      # empty plugins: removed with the block
+    assert new.endswith("    upstream_id: up-orders\n#END\n")
+    assert_data(STANDALONE, new, ["reports"], None)
+
+
+# --- generated files ----------------------------------------------------------------
+
+GENERATED = [
+    dict(seed=seed, flavor=flavor, crlf=crlf, final_newline=final_newline, tail=tail)
+    for seed, flavor, crlf, final_newline, tail in [
+        (1, "helm", False, True, True), (2, "standalone", False, True, True), (3, "helm", True, True, True),
+        (4, "standalone", True, False, False), (5, "helm", False, False, False), (6, "helm", False, True, False),
+        (7, "standalone", False, False, True), (8, "helm", True, False, False), (9, "standalone", False, True, True),
+        (10, "helm", False, True, True), (11, "helm", False, True, True), (12, "standalone", True, True, True),
+        (13, "helm", False, False, False), (14, "helm", True, True, True), (15, "standalone", False, False, False),
+        (16, "helm", False, True, True),
+    ]
+]
+
+
+def _generated(case):
+    return gen.generate(case["seed"], 14, case["flavor"], case["crlf"], case["final_newline"], case["tail"])
+
+
+def _case_id(case):
+    return "{seed}-{flavor}{crlf}{nl}{tail}".format(
+        seed=case["seed"], flavor=case["flavor"], crlf="-crlf" if case["crlf"] else "",
+        nl="" if case["final_newline"] else "-noeol", tail="" if case["tail"] else "-eofroute")
+
+
+@pytest.mark.parametrize("case", GENERATED, ids=_case_id)
+@pytest.mark.parametrize("want", [CONFIG, DISABLED], ids=["present", "disabled"])
+def test_generated_set_is_surgical_and_idempotent(case, want):
+    text = _generated(case)
+    states = _states(text)
+    ids = list(states)
+    new, changed = edit(text, ids, config=want)
+    assert_surgical(text, new, ids)
+    assert_data(text, new, ids, want)
+    assert changed == [not (s["active"] and rf.same(s["config"], want)) for s in states.values()]
+    again, changed_again = edit(new, ids, config=want)
+    assert again == new and not any(changed_again)
+
+
+@pytest.mark.parametrize("case", GENERATED, ids=_case_id)
+def test_generated_enable_then_remove_restores_bytes(case):
+    text = _generated(case)
+    plain = [route_id for route_id, state in _states(text).items()
+             if not state["active"] and not state["commented"] and "plugins: {}" not in _route_text(text, route_id)]
+    assert plain
+    new, _changed = edit(text, plain)
+    assert new != text
+    assert edit(new, plain, op="unset")[0] == text
+
+
+def _route_text(text, route_id):
+    doc = rf.RouteFile(text)
+    route = doc.by_id[route_id][0]
+    first, last = doc._route_window(route)  # pylint: disable=protected-access
+    return "\n".join(doc.lines.content(line) for line in range(first, last + 1))
+
+
+@pytest.mark.parametrize("case", GENERATED, ids=_case_id)
+@pytest.mark.parametrize("style", ["remove", "comment"])
+def test_generated_unset(case, style):
+    text = _generated(case)
+    states = _states(text)
+    ids = list(states)
+    new, changed = edit(text, ids, op="unset", style=style)
+    assert changed == [s["active"] for s in states.values()]
+    assert_surgical(text, new, ids)
+    assert_data(text, new, ids, None)
+    after = _states(new)
+    for route_id, state in states.items():
+        assert not after[route_id]["active"]
+        if style == "comment" and state["active"]:
+            assert after[route_id]["commented"] == 1
+        else:
+            assert after[route_id]["commented"] == state["commented"]
+    again, changed_again = edit(new, ids, op="unset", style=style)
+    assert again == new and not any(changed_again)
+
+
+@pytest.mark.parametrize("case", GENERATED[:6], ids=_case_id)
+def test_generated_enable_replaces_commented_copies(case):
+    text = _generated(case)
+    ids = list(_states(text))
+    new, _changed = edit(text, ids)
+    assert all(s["active"] and s["commented"] == 0 for s in _states(new).values())
+    assert not re.search(r"(?m)^#\s*openid-connect:", new)
+
+
+def test_generated_styles_cover_the_cases():
+    """The generated files really hold the layouts the tests claim to cover."""
+    texts = [_generated(case) for case in GENERATED]
+    joined = "\n".join(texts)
+    assert "plugins: {}" in joined and "#END" in joined and "\r\n" in joined
+    assert re.search(r"(?m)^#\s+openid-connect:", joined)
+    assert "openid-connect: {" in joined and "enable: false" in joined and "disable: true" in joined
+    assert "response_example: |" in joined and "{{ .Values.global.ingressRouter }}" in joined
+    eof_routes = [text for case, text in zip(GENERATED, texts) if not case["tail"] and not case["final_newline"]]
+    assert eof_routes and all(text.splitlines()[-1].startswith("  ") and not text.endswith("\n") for text in eof_routes)
+    steps = set()
+    for text in texts:
+        match = re.search(r"(?m)^( +)plugins:\r?\n( +)\S", text)
+        if match:
+            steps.add(len(match.group(2)) - len(match.group(1)))
+    assert {2, 3, 4} <= steps
+    states = [state for text in texts for state in _states(text).values()]
+    assert any(state["active"] for state in states) and any(state["commented"] for state in states)
+
+
+# --- layouts ------------------------------------------------------------------------
+
+ROUTES = """\
+routes:
+  - id: a
+    uri: /a
+    plugins: {}   # none yet
+  - id: b
+    uri: /b
+    plugins: ~
+  - id: c
+    uri: /c
+    plugins:
+  - id: d
+    uri: /d
+#END
+"""
+
+
+def test_empty_plugins_forms_are_edited():
+    new, changed = edit(ROUTES, ["a", "b", "c", "d"])
+    assert changed == [True] * 4
+    assert_data(ROUTES, new, ["a", "b", "c", "d"], CONFIG)
+    assert "    plugins:   # none yet\n      openid-connect:\n" in new
+    assert "    plugins:\n      openid-connect:\n" in new
+    assert new.count("plugins:") == 4
+    assert new.endswith('required_scopes: ["email", "profile"]\n#END\n')
+
+
+def test_flow_route_and_flow_plugins_are_refused_only_when_an_edit_is_due():
+    text = ROUTES.replace("  - id: d\n    uri: /d\n", "  - {id: d, uri: /d}\n  - id: e\n    plugins: {proxy-rewrite: {uri: /x}}\n")
+    for route_id, what in (("d", "flow mapping"), ("e", "plugins written as a flow mapping")):
+        with pytest.raises(rf.RouteFileError, match="route %s .*%s" % (route_id, re.escape(what))):
+            edit(text, [route_id])
+        assert edit(text, [route_id], op="unset")[1] == [False]     # nothing to remove: no error
+
+
+def test_existing_flow_block_is_rewritten_as_block_and_removable():
+    text = "routes:\n- id: a\n  plugins:\n    openid-connect: {client_id: x, discovery: y}\n    cors: {}\n"
+    new, _changed = edit(text, ["a"])
+    assert "    openid-connect:\n      discovery:" in new
+    assert_data(text, new, ["a"], CONFIG)
+    removed, _changed = edit(text, ["a"], op="unset")
+    assert removed == "routes:\n- id: a\n  plugins:\n    cors: {}\n"
+    assert edit(text, ["a"], config={"client_id": "x", "discovery": "y"})[1] == [False]
+
+
+def test_route_window_with_dash_on_its_own_line_and_int_ids():
+    text = "routes:\n  -\n    id: 7\n    uri: /a\n  - id: 8\n    uri: /b\n"
+    new, _changed = edit(text, ["7", "8"])
+    assert_data(text, new, ["7", "8"], CONFIG)
+    assert edit(new, ["7", "8"], op="unset")[0] == text
+
+
+def test_only_block_lines_change_with_comments_inside_and_around():
+    text = """\
+routes:
+    - id: x
+      plugins:
+          # auth first
+          openid-connect:
+              client_id: old   # the client
+              # ssl_verify: true   (commented option of the block)
+
+              discovery: "http://old"
+          # limits next
+          limit-count:
+              count: 1
+"""
+    want = {"client_id": "cim", "discovery": "http://old", "realm": "r"}
+    new, _changed = edit(text, ["x"], config=want)
+    assert new == text.replace("client_id: old   #", "client_id: cim   #").replace(
+        '              discovery: "http://old"\n', '              discovery: "http://old"\n              realm: "r"\n')
+    removed, _changed = edit(text, ["x"], op="unset")
+    assert removed == text.replace(text[text.index("          openid-connect"):text.index("          # limits")], "")
+
+
+def test_value_styles_are_mirrored_when_a_value_changes():
+    text = "routes:\n- id: x\n  plugins:\n    openid-connect:\n      a: plain\n      b: 'single'\n      c: \"double\"\n      d: [x, y]\n"
+    want = {"a": "other", "b": "it's", "c": "new", "d": ["z"]}
+    new, _changed = edit(text, ["x"], config=want)
+    assert new == "routes:\n- id: x\n  plugins:\n    openid-connect:\n      a: other\n      b: 'it''s'\n      c: \"new\"\n      d: [\"z\"]\n"
+    tricky = {"a": "yes", "b": "x\ny", "c": "1", "d": []}
+    new, _changed = edit(text, ["x"], config=tricky)
+    assert yaml.safe_load(new)["routes"][0]["plugins"]["openid-connect"] == tricky
+    assert '      a: "yes"\n' in new
+
+
+def test_nested_mapping_updated_key_by_key():
+    text = "routes:\n- id: x\n  plugins:\n    openid-connect:\n      client_id: c\n      _meta:\n        priority: 10 # keep me\n"
+    want = {"client_id": "c", "_meta": {"priority": 10, "disable": True}}
+    new, _changed = edit(text, ["x"], config=want)
+    assert new == text + "        disable: true\n"
+    back, _changed = edit(new, ["x"], config={"client_id": "c", "_meta": {"priority": 10}})
+    assert back == text
+
+
+def test_new_nested_values_render_as_block():
+    want = dict(CONFIG, claim_validator={"audience": {"required": True}}, authorization_params={},
+                introspection_addon_headers=["X-A"], filters=[{"a": 1, "b": [1, {"c": None}]}, [1, 2]])
+    new, _changed = edit(STANDALONE, ["orders-health"], config=want)
+    assert_data(STANDALONE, new, ["orders-health"], want)
+    assert "      openid-connect:\n" in new and "          audience:\n            required: true\n" in new
+
+
+def test_crlf_and_last_line_without_break():
+    text = "routes:\r\n  - id: a\r\n    uri: /a"
+    new, _changed = edit(text, ["a"])
+    assert "\n" not in new.replace("\r\n", "") and not new.endswith("\r\n")
+    assert_data(text, new, ["a"], CONFIG)
+    assert edit(new, ["a"], op="unset")[0] == text
+
+
+def test_non_ascii_before_the_block():
+    text = 'routes:\n- id: "é😀"\n  desc: "naïve — ✓ 😀"\n  plugins:\n    cors: {}\n- id: b\n  desc: 日本\n'
+    new, _changed = edit(text, ["é😀", "b"])
+    assert_data(text, new, ["é😀", "b"], CONFIG)
+    assert edit(new, ["é😀", "b"], op="unset")[0] == text
+
+
+def test_comment_style_keeps_bare_plugins_line():
+    text = "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n- id: b\n"
+    new, _changed = edit(text, ["a"], op="unset", style="comment")
+    assert new == "routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: \"x\"\n- id: b\n"
+    assert yaml.safe_load(new)["routes"][0]["plugins"] is None
+    assert _states(new)["a"] == {"active": False, "config": None, "commented": 1}
+    again, _changed = edit(new, ["a"], config={"client_id": "x"})
+    assert again == text
+
+
+def test_several_commented_copies_collapse_into_one():
+    text = ("routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: old1\n    cors: {}\n"
+            "#    openid-connect:\n#      client_id: old2\n    # openid-connect: (indented comment, not a copy)\n")
+    assert _states(text)["a"]["commented"] == 2
+    new, _changed = edit(text, ["a"], config={"client_id": "x"})
+    assert new == ("routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n    cors: {}\n"
+                   "    # openid-connect: (indented comment, not a copy)\n")
+    commented, _changed = edit(new, ["a"], op="unset", style="comment")
+    assert commented.count("#    openid-connect:") == 1
+
+
+def test_comment_style_drops_older_copies():
+    text = "routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: old\n    openid-connect:\n      client_id: new\n"
+    new, _changed = edit(text, ["a"], op="unset", style="comment")
+    assert new == "routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: new\n"
+
+
+@pytest.mark.parametrize("chomp", ["", "-", "+"])
+def test_block_scalar_at_end_of_route_and_file(chomp):
+    text = "routes:\n- id: a\n  body: |%s\n    line\n\n    more\n\n\n" % chomp
+    new, _changed = edit(text, ["a"])
+    assert_data(text, new, ["a"], CONFIG)
+    if chomp == "+":
+        assert new.startswith(text)                       # the blank lines are part of the value
+    else:
+        assert new.startswith("routes:\n- id: a\n  body: |%s\n    line\n\n    more\n  plugins:\n" % chomp)
+        assert new.endswith("\n\n\n")
+    assert edit(new, ["a"], op="unset")[0] == text
+
+
+def test_anchors_elsewhere_are_fine_aliases_in_the_block_are_refused():
+    text = ("defaults: &up\n  type: roundrobin\nroutes:\n- id: a\n  upstream: *up\n  plugins:\n    cors: {}\n"
+            "- id: b\n  plugins: &shared\n    cors: {}\n- id: c\n  plugins: *shared\n"
+            "- id: d\n  plugins:\n    openid-connect: &oidc\n      client_id: x\n- id: e\n  plugins:\n    openid-connect: *oidc\n")
+    new, _changed = edit(text, ["a"])
+    assert_data(text, new, ["a"], CONFIG)
+    for route_id, what in (("b", "plugins mapping"), ("c", "plugins mapping"), ("d", "openid-connect block"), ("e", "openid-connect block")):
+        with pytest.raises(rf.RouteFileError, match="route %s: the %s uses a YAML anchor/alias" % (route_id, what)):
+            edit(text, [route_id], op="unset" if route_id in "de" else "set")
+
+
+def test_merge_keys_are_refused():
+    text = "base: &b\n  cors: {}\nroutes:\n- id: a\n  plugins:\n    <<: *b\n"
+    with pytest.raises(rf.RouteFileError, match="route a: the plugins mapping uses a YAML merge key"):
+        edit(text, ["a"])
+
+
+def test_internal_check_catches_a_broken_edit(monkeypatch):
+    real = rf.render_entry
+
+    def shifted(key, value, indent, step):
+        return real(key, value, indent - 1, step)
+
+    monkeypatch.setattr(rf, "render_entry", shifted)
+    with pytest.raises(rf.RouteFileError, match="internal check failed: route portal-main"):
+        edit(HELM, ["portal-main"])
+
+
+def test_internal_check_catches_a_broken_edit_with_aliases(monkeypatch):
+    text = "d: &x 1\nroutes:\n- id: a\n  n: *x\n  plugins:\n    cors: {}\n"
+    monkeypatch.setattr(rf, "render_entry", lambda key, value, indent, step: ["  bogus: 1"])
+    with pytest.raises(rf.RouteFileError, match="internal check failed"):
+        edit(text, ["a"])
+
+
+def test_pure_python_parser_gives_the_same_result(monkeypatch):
+    with_c, _changed = edit(HELM, ["catchall", "files-main", "orders-main-secured"])
+    monkeypatch.setattr(rf, "_LOADER", yaml.SafeLoader)
+    without_c, _changed = edit(HELM, ["catchall", "files-main", "orders-main-secured"])
+    assert with_c == without_c
+
+
+# --- bad input ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, pattern", [
+    ("routes:\n  - id: a\n    uri: [/a\n", r"test.yaml is not valid YAML: .* at line 4, column 1"),
+    ("routes:\n- id: a\n\turi: /a\n", r"not valid YAML: .* line 3, column 1"),
+    ("{{- if .Values.enabled }}\nroutes: []\n{{- end }}\n", r"looks like a Helm template, not a values file: line 1 .*\{\{- if \.Values\.enabled \}\}"),
+    ("# chart\nroutes:\n  {{ include \"x\" . | nindent 2 }}\n  - id: a\n", r"not valid YAML.*looks like a Helm template.*line 3"),
+    ("", r"does not hold a YAML mapping at the top level \(empty file\)"),
+    ("- id: a\n", r"does not hold a YAML mapping at the top level \(found a sequence\)"),
+    ("global: {}\nother: 1\n", r"no routes under routes or apisixStandalone.routes \(top-level keys: global, other\); set routes_key"),
+    ("routes: []\napisixStandalone:\n  routes: []\n", r"has routes under both routes and apisixStandalone.routes"),
+    ("routes: [{id: a}]\n", r"routes is written as a flow sequence"),
+    ("routes:\n", r"routes holds no routes \(line 1\)"),
+    ("routes: 3\n", r"routes is a scalar, expected a list of routes"),
+    ("routes:\n- id: a\nroutes:\n- id: b\n", r"key routes appears 2 times under the top level \(lines 1, 3\)"),
+])
+def test_bad_files(text, pattern):
+    with pytest.raises(rf.RouteFileError, match=pattern):
+        rf.RouteFile(text, "test.yaml").check_targets(["a"])
+
+
+def test_routes_key_not_found_names_the_missing_part():
+    with pytest.raises(rf.RouteFileError, match=r"routes_key apisix.routes not found: no key apisix under the top level \(keys there: routes\)"):
+        rf.RouteFile("routes:\n- id: a\n", "f", "apisix.routes")
+    with pytest.raises(rf.RouteFileError, match=r"routes_key routes.x not found: routes is not a mapping"):
+        rf.RouteFile("routes:\n- id: a\n", "f", "routes.x")
+    doc = rf.RouteFile("gw:\n  conf:\n    routes:\n    - id: a\n", "f", "gw.conf.routes")
+    assert doc.route_ids() == ["a"]
+
+
+def test_unknown_and_duplicate_route_ids():
+    doc = rf.RouteFile(HELM, "values.yaml")
+    with pytest.raises(rf.RouteFileError) as info:
+        doc.check_targets(["files-mian", "nope"])
+    message = str(info.value)
+    assert "unknown route ids files-mian, nope under apisixStandalone.routes (did you mean files-main" in message
+    assert "route ids in the file: orders-login-unsecured, orders-main-secured, portal-main" in message
+    text = "routes:\n- id: a\n- id: b\n- id: a\n- id: c\n- id: c\n"
+    doc = rf.RouteFile(text, "f")
+    with pytest.raises(rf.RouteFileError, match=r"duplicate route id under routes: a \(lines 2, 4\)"):
+        doc.check_targets(["b", "a"])
+    doc.check_targets(["b"])
+    assert doc.duplicate_ids() == ["a", "c"]
+    with pytest.raises(rf.RouteFileError, match="duplicate route id"):
+        doc.set_plugin("a", OIDC, CONFIG)
+
+
+def test_long_id_lists_are_cut():
+    text = "routes:\n" + "".join("- id: r%03d\n" % number for number in range(80))
+    with pytest.raises(rf.RouteFileError, match=r"r049 \.\.\. and 30 more"):
+        rf.RouteFile(text, "f").check_targets(["zzz"])
+
+
+@pytest.mark.parametrize("text, pattern", [
+    ("routes:\n- id: a\n  plugins: 5\n", r"route a: plugins is a scalar, not a mapping \(line 3\)"),
+    ("routes:\n- id: a\n  plugins: {}\n  plugins: {}\n", r"route a has 2 plugins keys \(lines 3, 4\)"),
+    ("routes:\n- id: a\n  plugins:\n    openid-connect: {}\n    openid-connect: {}\n", r"route a has 2 openid-connect blocks"),
+])
+def test_bad_routes(text, pattern):
+    with pytest.raises(rf.RouteFileError, match=pattern):
+        edit(text, ["a"])
+
+
+# --- rendering and helpers ----------------------------------------------------------
+
+def test_render_scalar_and_keys():
+    assert rf.render_scalar("RS256") == '"RS256"'
+    assert rf.render_scalar("a\"b\\c\n\u2028\x7f") == '"a\\"b\\\\c\\n\\u2028\\u007f"'
+    assert yaml.safe_load(rf.render_scalar("a\"b\\c\n\u2028\x7f")) == "a\"b\\c\n\u2028\x7f"
+    assert rf.render_scalar("cim", None) == "cim"
+    for value in ("true", "123", "1.5", "null", "~", "a: b", "#x", " lead", "-x", "2026-01-01", ""):
+        rendered = rf.render_scalar(value, None)
+        assert yaml.safe_load("k: " + rendered)["k"] == value
+    assert rf.render_scalar(True) == "true" and rf.render_scalar(3) == "3" and rf.render_scalar(None) == "null"
+    assert rf.render_scalar(float("inf")) == ".inf" and rf.render_scalar(1.5) == "1.5"
+    assert rf.render_key_text("openid-connect") == "openid-connect"
+    assert rf.render_key_text("on") == '"on"' and rf.render_key_text("a b") == '"a b"'
+
+
+def test_same_is_type_strict():
+    assert rf.same({"a": [1, True]}, {"a": [1, True]})
+    assert not rf.same(True, 1) and not rf.same(1, 1.0) and not rf.same("1", 1)
+    assert not rf.same({"a": 1}, {"a": 1, "b": 2}) and not rf.same([1], [1, 2]) and not rf.same({}, [])
+
+
+def test_secret_texts_collects_values_of_all_blocks():
+    found = rf.RouteFile(HELM).secret_texts(OIDC, ("client_secret", "session.secret"))
+    assert found == {"00000000-0000-0000-0000-000000000000"}
+    text = "routes:\n- id: a\n  plugins:\n    openid-connect:\n      session:\n        secret: |\n          line-one\n          line-two\n"
+    found = rf.RouteFile(text).secret_texts(OIDC, ("session.secret",))
+    assert {"line-one\nline-two\n", "line-one", "line-two"} <= found
+
+
+def test_lines_table_matches_the_parser():
+    text = gen.generate(21, 10, "helm", crlf=True)
+    doc = rf.RouteFile(text)
+    for _route_id, route in doc.routes:
+        for key, _value in route.value:
+            assert doc.lines.line_of(key.start_mark.index) == key.start_mark.line
+            assert doc.lines.column(key.start_mark.index) == key.start_mark.column
