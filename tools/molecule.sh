@@ -2,6 +2,9 @@
 # Run every molecule scenario under extensions/molecule (molecule's collection layout).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# The scenarios import cx.api_auth.site: expose this checkout as the collection.
+ANSIBLE_COLLECTIONS_PATH=$(python3 "$root/tools/collection_link.py")
+export ANSIBLE_COLLECTIONS_PATH
 cd "$root/extensions"
 scenarios=$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' 2>/dev/null | xargs -r -n1 basename | sort)
 if [ -z "$scenarios" ]; then
