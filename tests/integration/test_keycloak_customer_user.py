@@ -1,0 +1,431 @@
+"""Integration tests of cx.api_auth.keycloak_customer_user against real Keycloak servers.
+
+Every test runs once per server of the ``keycloak`` fixture (26.x at ``/`` and 19.x under
+``/auth``), in realms of its own seeded by the fixture (``make_tenant``: realm + confidential
+client ``cim`` with direct access grants) and deleted afterwards. The module runs through
+the real ``ansible`` CLI (``run_module``); what it did is checked with the fixture's own admin
+REST helper, independent of the code under test, and with the tokens Keycloak then issues
+to the customer user through client ``cim``.
+"""
+
+import base64
+import json
+import os
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _runner import run_module  # noqa: E402  pylint: disable=wrong-import-position
+
+import kc_server  # noqa: E402  pylint: disable=wrong-import-position
+
+pytestmark = pytest.mark.keycloak
+
+MODULE = "keycloak_customer_user"
+PASSWORD = "Cust-pw-4711-first"
+NEW_PASSWORD = "Cust-pw-4711-second"
+GUIDE_ROLES = {"customer", "offline_access", "uma_authorization"}
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class Tenant:
+    """A freshly seeded realm on one server, plus REST shortcuts."""
+
+    def __init__(self, server, info):
+        self.kc = server
+        self.realm = info["realm"]
+        self.client_id = info["client_id"]
+        self.client_secret = info["client_secret"]
+
+    def args(self, **kwargs):
+        args = {
+            "auth_keycloak_url": self.kc.url,
+            "auth_username": self.kc.admin_user,
+            "auth_password": self.kc.admin_password,
+            "realm": self.realm,
+        }
+        args.update(kwargs)
+        return {k: v for k, v in args.items() if v is not None}
+
+    def run(self, check=False, diff=False, verbosity=0, **kwargs):
+        """Run the module; ``(result, output)`` with ``result["failed"]`` as the user saw it."""
+        result, output = run_module(MODULE, self.args(**kwargs), check=check, diff=diff, verbosity=verbosity)
+        result = dict(result)
+        result["failed"] = "FAILED!" in output  # "localhost | FAILED! => {...}"
+        if result["failed"]:
+            assert result.get("changed") is False, output
+        return result, output
+
+    def set_realm(self, **fields):
+        realm = self.kc.rest("GET", "realms/%s" % self.realm)
+        realm.update(fields)
+        self.kc.rest("PUT", "realms/%s" % self.realm, json=realm)
+
+    def user(self, username="customer"):
+        found = self.kc.rest("GET", "realms/%s/users" % self.realm, params={"username": username, "exact": "true"})
+        found = [u for u in found if u["username"] == username]
+        return found[0] if found else None
+
+    def add_user(self, username, password=None, **fields):
+        body = {"username": username, "enabled": True}
+        body.update(fields)
+        if password:
+            body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+        return self.kc.rest("POST", "realms/%s/users" % self.realm, json=body)
+
+    def mappings(self, user_id):
+        return sorted(r["name"] for r in self.kc.rest("GET", "realms/%s/users/%s/role-mappings/realm"
+                                                      % (self.realm, user_id)))
+
+    def role(self, name):
+        return self.kc.rest("GET", "realms/%s/roles/%s" % (self.realm, name))
+
+    def map_roles(self, user_id, *names):
+        self.kc.rest("POST", "realms/%s/users/%s/role-mappings/realm" % (self.realm, user_id),
+                     json=[self.role(n) for n in names])
+
+    def snapshot(self, username="customer"):
+        """Everything the module may write: the user, its credentials, mappings, realm roles."""
+        roles = sorted(r["name"] for r in self.kc.rest("GET", "realms/%s/roles" % self.realm))
+        user = self.user(username)
+        if user is None:
+            return {"user": None, "roles": roles}
+        uid = user["id"]
+        return {
+            "user": self.kc.rest("GET", "realms/%s/users/%s" % (self.realm, uid)),
+            "credentials": self.kc.rest("GET", "realms/%s/users/%s/credentials" % (self.realm, uid)),
+            "mappings": self.mappings(uid),
+            "roles": roles,
+        }
+
+    def grant(self, password, username="customer"):
+        """Password grant through client ``cim`` with its secret: ``(status, body)``."""
+        status, _, body = kc_server.http(
+            "POST",
+            "%s/realms/%s/protocol/openid-connect/token" % (self.kc.url, self.realm),
+            data={"grant_type": "password", "client_id": self.client_id, "client_secret": self.client_secret,
+                  "username": username, "password": password, "scope": "openid"},
+        )
+        return status, json.loads(body)
+
+    def token_claims(self, password, username="customer"):
+        status, body = self.grant(password, username)
+        assert status == 200, body
+        payload = body["access_token"].split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+@pytest.fixture
+def tenant(keycloak, make_tenant):
+    return Tenant(keycloak, make_tenant())
+
+
+def ok(result):
+    assert result["failed"] is False, result.get("msg")
+    return result
+
+
+# --------------------------------------------------------------------------- the guide
+
+
+def test_guide_steps_create_rerun_and_token_roles(tenant):
+    """Steps 2 and 3 with the guide's values: a user that gets tokens with the three roles."""
+    empty = tenant.snapshot()
+    assert empty["user"] is None and "customer" not in empty["roles"]
+
+    predicted, _ = tenant.run(check=True, diff=True, password="customer")
+    ok(predicted)
+    assert predicted["changed"] is True and predicted["password_changed"] is True
+    assert tenant.snapshot() == empty
+
+    result, _ = tenant.run(diff=True, password="customer")
+    ok(result)
+    assert result["changed"] is True and result["password_changed"] is True
+    assert result["diff"] == predicted["diff"]
+    assert {k: v for k, v in result["user"].items() if k != "id"} == {
+        k: v for k, v in predicted["diff"]["after"].items() if k != "password"}
+    user = tenant.user()
+    assert user["enabled"] is True and user["emailVerified"] is True
+    assert user["email"] == "customer@%s.invalid" % tenant.realm
+    assert tenant.mappings(user["id"]) == sorted(GUIDE_ROLES | {"default-roles-%s" % tenant.realm})
+    assert tenant.role("customer")["name"] == "customer"
+
+    # the real effect: a token for customer/customer through cim with the three roles
+    claims = tenant.token_claims("customer")
+    assert GUIDE_ROLES <= set(claims["realm_access"]["roles"])
+    assert claims["preferred_username"] == "customer"
+
+    snapshot = tenant.snapshot()
+    again, _ = tenant.run(diff=True, password="customer")
+    ok(again)
+    assert again["changed"] is False and again["password_changed"] is False
+    assert again["diff"]["before"] == again["diff"]["after"]
+    checked, _ = tenant.run(check=True, password="customer")
+    assert ok(checked)["changed"] is False
+    assert tenant.snapshot() == snapshot
+
+
+def test_result_and_diff_content(tenant):
+    result, _ = tenant.run(diff=True, password=PASSWORD)
+    ok(result)
+    uid = tenant.user()["id"]
+    roles = sorted(GUIDE_ROLES | {"default-roles-%s" % tenant.realm})
+    assert result["user"] == {
+        "id": uid, "username": "customer", "enabled": True, "email_verified": True,
+        "email": "customer@%s.invalid" % tenant.realm, "first_name": "customer", "last_name": tenant.realm,
+        "required_actions": [], "realm_roles": roles,
+    }
+    assert result["roles_added"] == sorted(GUIDE_ROLES) and result["roles_created"] == ["customer"]
+    assert result["roles_removed"] == []
+    assert result["diff"]["before"] == {}
+    after = dict(result["diff"]["after"])
+    assert after.pop("password") == "set"
+    assert after == {k: v for k, v in result["user"].items() if k != "id"}
+    assert result["msg"] == "Created user 'customer' in realm '%s'" % tenant.realm
+
+
+def test_password_history_rerun_and_password_change(tenant):
+    tenant.set_realm(passwordPolicy="passwordHistory(3)")
+    ok(tenant.run(password=PASSWORD)[0])
+    for _ in range(2):
+        assert ok(tenant.run(password=PASSWORD)[0])["changed"] is False
+
+    # a changed password: detected in check mode, nothing written
+    before = tenant.snapshot()
+    predicted, _ = tenant.run(check=True, diff=True, password=NEW_PASSWORD)
+    ok(predicted)
+    assert predicted["changed"] is True and predicted["password_changed"] is True
+    assert predicted["diff"]["after"]["password"] == "changed" and "password" not in predicted["diff"]["before"]
+    assert tenant.snapshot() == before
+    assert tenant.grant(PASSWORD)[0] == 200
+
+    result, _ = tenant.run(diff=True, password=NEW_PASSWORD)
+    ok(result)
+    assert result["changed"] is True and result["password_changed"] is True
+    assert result["diff"] == predicted["diff"]
+    assert tenant.grant(PASSWORD)[0] != 200
+    assert GUIDE_ROLES <= set(tenant.token_claims(NEW_PASSWORD)["realm_access"]["roles"])
+    assert ok(tenant.run(password=NEW_PASSWORD)[0])["changed"] is False
+
+    # re-setting the current password (update_password=always, what naive automation does):
+    # refused by the history policy with Keycloak's reason, nothing changed
+    before = tenant.snapshot()
+    failed, output = tenant.run(password=NEW_PASSWORD, update_password="always")
+    assert failed["failed"] is True
+    assert "must not be equal to any of last 3 passwords" in failed["msg"]
+    assert "passwordHistory(3)" in failed["msg"]
+    assert PASSWORD not in output and NEW_PASSWORD not in output
+    assert tenant.snapshot() == before
+
+
+def test_temporary_password_and_disabled_user_are_repaired(tenant):
+    uid = tenant.add_user("customer", PASSWORD, email="ops@example.com", firstName="Ops", lastName="Team")
+    tenant.map_roles(uid, "offline_access")
+    user = tenant.kc.rest("GET", "realms/%s/users/%s" % (tenant.realm, uid))
+    user.update(enabled=False, requiredActions=["UPDATE_PASSWORD"])
+    tenant.kc.rest("PUT", "realms/%s/users/%s" % (tenant.realm, uid), json=user)
+
+    before = tenant.snapshot()
+    predicted, _ = tenant.run(check=True, diff=True, password=PASSWORD)
+    ok(predicted)
+    assert predicted["changed"] is True and tenant.snapshot() == before
+    assert predicted["diff"]["after"]["required_actions"] == []
+
+    result, _ = tenant.run(diff=True, password=PASSWORD)
+    ok(result)
+    assert result["password_changed"] is False  # the password worked: not re-set
+    assert tenant.snapshot()["credentials"] == before["credentials"]
+    user = tenant.kc.rest("GET", "realms/%s/users/%s" % (tenant.realm, uid))
+    assert user["enabled"] is True and user["requiredActions"] == []
+    # values an operator set are kept
+    assert (user["email"], user["firstName"], user["lastName"]) == ("ops@example.com", "Ops", "Team")
+    assert GUIDE_ROLES <= set(tenant.token_claims(PASSWORD)["realm_access"]["roles"])
+    assert ok(tenant.run(password=PASSWORD)[0])["changed"] is False
+
+
+def test_check_mode_predicts_an_update_and_writes_nothing(tenant):
+    uid = tenant.add_user("customer", NEW_PASSWORD, emailVerified=False)
+    tenant.kc.rest("POST", "realms/%s/roles" % tenant.realm, json={"name": "legacy"})
+    tenant.map_roles(uid, "legacy", "offline_access")
+    args = dict(password=PASSWORD, roles_mode="exact", email="c@example.com")
+
+    before = tenant.snapshot()
+    predicted, _ = tenant.run(check=True, diff=True, **args)
+    ok(predicted)
+    assert tenant.snapshot() == before
+    assert predicted["changed"] is True and predicted["password_changed"] is True
+    assert predicted["roles_added"] == ["customer", "uma_authorization"]
+    assert predicted["roles_removed"] == ["legacy"] and predicted["roles_created"] == ["customer"]
+    assert predicted["diff"]["before"]["realm_roles"] == ["default-roles-%s" % tenant.realm, "legacy",
+                                                          "offline_access"]
+
+    result, _ = tenant.run(diff=True, **args)
+    ok(result)
+    for key in ("changed", "password_changed", "roles_added", "roles_removed", "roles_created", "diff"):
+        assert result[key] == predicted[key], key
+    # the user as read back after the run is the one predicted
+    assert {k: v for k, v in result["user"].items() if k != "id"} == {
+        k: v for k, v in predicted["diff"]["after"].items() if k != "password"}
+    after = tenant.snapshot()
+    assert after["mappings"] == sorted(GUIDE_ROLES | {"default-roles-%s" % tenant.realm})
+    assert after["user"]["email"] == "c@example.com" and after["user"]["emailVerified"] is True
+    assert "legacy" in after["roles"]  # the role itself stays
+    assert ok(tenant.run(check=True, **args)[0])["changed"] is False
+
+
+def test_password_check_through_client_cim(tenant):
+    ok(tenant.run(password=PASSWORD, password_check_client_id="cim")[0])
+    # the secret of cim is read through the admin API when not given
+    assert ok(tenant.run(password=PASSWORD, password_check_client_id="cim")[0])["changed"] is False
+    result, output = tenant.run(password=NEW_PASSWORD, password_check_client_id="cim",
+                                password_check_client_secret=tenant.client_secret)
+    assert ok(result)["password_changed"] is True
+    assert tenant.client_secret not in output
+    failed, _ = tenant.run(password=NEW_PASSWORD, password_check_client_id="no-such-client")
+    assert failed["failed"] is True
+    assert "client 'no-such-client' (password_check_client_id) does not exist in realm '%s'" % tenant.realm \
+        in failed["msg"]
+
+
+# --------------------------------------------------------------------------- roles
+
+
+def test_roles_add_and_exact_mode(tenant):
+    uid = tenant.add_user("customer", PASSWORD, email="c@example.com", firstName="c", lastName="x")
+    tenant.kc.rest("POST", "realms/%s/roles" % tenant.realm, json={"name": "legacy"})
+    tenant.kc.rest("POST", "realms/%s/roles" % tenant.realm, json={"name": "customer", "description": "ops"})
+    tenant.map_roles(uid, "legacy")
+    default = "default-roles-%s" % tenant.realm
+
+    result, _ = tenant.run(password=PASSWORD)
+    ok(result)
+    assert result["roles_added"] == sorted(GUIDE_ROLES) and result["roles_removed"] == []
+    assert result["roles_created"] == []  # the existing role is used as it is
+    assert tenant.role("customer")["description"] == "ops"
+    assert tenant.mappings(uid) == sorted(GUIDE_ROLES | {default, "legacy"})
+
+    result, _ = tenant.run(password=PASSWORD, roles_mode="exact", realm_roles=["customer", "offline_access"])
+    ok(result)
+    assert result["roles_removed"] == ["legacy", "uma_authorization"]
+    assert tenant.mappings(uid) == ["customer", default, "offline_access"]
+    assert ok(tenant.run(password=PASSWORD, roles_mode="exact", realm_roles=["customer", "offline_access"])[0])[
+        "changed"] is False
+    # add mode never removes
+    assert ok(tenant.run(password=PASSWORD, realm_roles=["customer"])[0])["changed"] is False
+
+
+def test_missing_roles_are_reported_before_any_write(tenant):
+    tenant.kc.rest("DELETE", "realms/%s/roles/uma_authorization" % tenant.realm)
+    before = tenant.snapshot()
+    failed, _ = tenant.run(password=PASSWORD)
+    assert failed["failed"] is True
+    assert ("Realm role 'uma_authorization' does not exist in realm '%s' (and not in create_missing_roles); "
+            "nothing was changed" % tenant.realm) in failed["msg"]
+    assert tenant.snapshot() == before  # no user, no customer role
+
+    failed, _ = tenant.run(password=PASSWORD, realm_roles=["customer", "ops-role"], check=True)
+    assert failed["failed"] is True and "'ops-role' does not exist in realm '%s'" % tenant.realm in failed["msg"]
+
+    # listed in create_missing_roles, it is created
+    result, _ = tenant.run(password=PASSWORD, create_missing_roles=["customer", "uma_authorization"])
+    assert ok(result)["roles_created"] == ["customer", "uma_authorization"]
+    assert GUIDE_ROLES <= set(tenant.token_claims(PASSWORD)["realm_access"]["roles"])
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_email_used_by_another_user(tenant):
+    tenant.add_user("other", email="taken@example.com")
+    before = tenant.snapshot()
+    failed, _ = tenant.run(password=PASSWORD, email="Taken@Example.com")
+    assert failed["failed"] is True
+    assert ("E-mail 'Taken@Example.com' is already used by user 'other' in realm '%s'" % tenant.realm) in failed["msg"]
+    assert tenant.snapshot() == before
+
+
+def test_password_policy_rejection(tenant):
+    tenant.set_realm(passwordPolicy="length(20)")
+    before = tenant.snapshot()
+    failed, output = tenant.run(password=PASSWORD, verbosity=3)
+    assert failed["failed"] is True
+    assert "Keycloak rejected the password of user 'customer' in realm '%s'" % tenant.realm in failed["msg"]
+    assert "(realm password policy: length(20)); the user was not created" in failed["msg"]
+    if tenant.kc.version.startswith("26"):
+        assert "Invalid password: minimum length 20." in failed["msg"]
+    else:  # 19 answers an inline credential with just this
+        assert "Password policy not met" in failed["msg"]
+    assert PASSWORD not in output
+    assert tenant.snapshot() == before  # no half-created user
+
+    long_password = PASSWORD + "-long-enough"
+    ok(tenant.run(password=long_password)[0])
+    before = tenant.snapshot()
+    failed, output = tenant.run(password=NEW_PASSWORD)
+    assert failed["failed"] is True
+    assert "Invalid password: minimum length 20." in failed["msg"] and failed["msg"].endswith("nothing was changed")
+    assert NEW_PASSWORD not in output and long_password not in output
+    assert tenant.snapshot() == before
+    assert tenant.grant(long_password)[0] == 200
+
+
+def test_unknown_realm(keycloak, tenant):
+    failed, _ = tenant.run(realm="no-such-realm", password=PASSWORD)
+    assert failed["failed"] is True
+    assert failed["msg"] == ("Cannot manage user 'customer' in realm 'no-such-realm': Realm 'no-such-realm' does not "
+                             "exist on Keycloak at %s" % keycloak.url)
+
+
+# --------------------------------------------------------------------------- absent
+
+
+def test_absent(tenant):
+    ok(tenant.run(password=PASSWORD)[0])
+    uid = tenant.user()["id"]
+    before = tenant.snapshot()
+    predicted, _ = tenant.run(check=True, diff=True, state="absent")
+    assert ok(predicted)["changed"] is True and predicted["diff"]["after"] == {}
+    assert predicted["diff"]["before"]["username"] == "customer"
+    assert tenant.snapshot() == before
+
+    result, _ = tenant.run(diff=True, state="absent")
+    assert ok(result)["changed"] is True and result["user"] == {}
+    assert tenant.user() is None
+    assert tenant.kc.status_of("GET", "realms/%s/users/%s" % (tenant.realm, uid)) == 404
+    assert "customer" in tenant.snapshot()["roles"]
+    assert ok(tenant.run(state="absent")[0])["changed"] is False
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_no_secret_in_verbose_diff_output(tenant):
+    """-vvv --diff: neither password, nor token, nor admin password, on create and on change."""
+    kc = tenant.kc
+    outputs = []
+    result, output = tenant.run(verbosity=3, diff=True, password=PASSWORD, password_check_client_id="cim")
+    assert ok(result)["password_changed"] is True
+    outputs.append(output)
+    result, output = tenant.run(verbosity=3, diff=True, password=PASSWORD, password_check_client_id="cim")
+    assert ok(result)["changed"] is False
+    outputs.append(output)
+    result, output = tenant.run(verbosity=3, diff=True, password=NEW_PASSWORD, password_check_client_id="cim")
+    assert ok(result)["password_changed"] is True
+    outputs.append(output)
+    failed, output = tenant.run(verbosity=3, diff=True, password=NEW_PASSWORD, realm_roles=["missing-role"])
+    assert failed["failed"] is True
+    outputs.append(output)
+    # the diff says that the password changed ...
+    for index in (0, 2):
+        assert re.search(r'^\+\s+"password": "%s"' % ("set" if index == 0 else "changed"), outputs[index], re.M)
+    for output in outputs:
+        for secret in (PASSWORD, NEW_PASSWORD, kc.admin_password, tenant.client_secret):
+            assert secret not in output  # ... never what it is
+        assert not JWT.search(output)
+        assert "access_token" not in output and "refresh_token" not in output
