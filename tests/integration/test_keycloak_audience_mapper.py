@@ -1,0 +1,403 @@
+"""Integration tests of cx.api_auth.keycloak_audience_mapper against real Keycloak servers.
+
+Every test runs once per server of the ``keycloak`` fixture (26.x at ``/`` and 19.x under
+``/auth``), in a realm of its own seeded by the fixture's helper and deleted afterwards.
+The module runs through the real ``ansible`` CLI (``run_module``); what it did is checked
+with the fixture's own admin REST helper, independent of the code under test, and by the
+tokens Keycloak then issues to client ``cim``.
+"""
+
+import base64
+import json
+import os
+import sys
+
+import pytest
+import requests
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _runner import run_module  # noqa: E402  pylint: disable=wrong-import-position
+
+pytestmark = pytest.mark.keycloak
+
+MODULE = "keycloak_audience_mapper"
+USER = "aud-probe"
+USER_PASSWORD = "Probe-pw-4711"
+LIMITED_USER = "viewer"
+LIMITED_PASSWORD = "Viewer-pw-4711"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class Tenant:
+    """A freshly seeded realm on one server, plus REST shortcuts."""
+
+    def __init__(self, server, info):
+        self.kc = server
+        self.realm = info["realm"]
+        self.client_id = info["client_id"]
+        self.client_secret = info["client_secret"]
+        self.client_uuid = info["client_uuid"]
+
+    def auth(self):
+        return {
+            "auth_keycloak_url": self.kc.url,
+            "auth_username": self.kc.admin_user,
+            "auth_password": self.kc.admin_password,
+        }
+
+    def args(self, **kwargs):
+        args = self.auth()
+        args.update(realm=self.realm, client_id=self.client_id)
+        args.update(kwargs)
+        return {k: v for k, v in args.items() if v is not None}
+
+    def mappers(self, uuid=None):
+        return self.kc.rest("GET", "realms/%s/clients/%s/protocol-mappers/models"
+                            % (self.realm, uuid or self.client_uuid))
+
+    def snapshot(self, uuid=None):
+        """The client's mappers as canonical JSON text, for before/after comparisons."""
+        return json.dumps(sorted(self.mappers(uuid), key=lambda m: m["id"]), sort_keys=True)
+
+    def mapper(self, name="fix-audience", uuid=None):
+        found = [m for m in self.mappers(uuid) if m["name"] == name]
+        assert len(found) <= 1
+        return found[0] if found else None
+
+    def create_user(self, username, password):
+        self.kc.rest("POST", "realms/%s/users" % self.realm, json={
+            "username": username,
+            "enabled": True,
+            "email": "%s@cx.example.test" % username,
+            "emailVerified": True,
+            "firstName": "Probe",
+            "lastName": username.capitalize(),
+            "credentials": [{"type": "password", "value": password, "temporary": False}],
+        })
+        return self.kc.rest("GET", "realms/%s/users" % self.realm,
+                            params={"username": username, "exact": "true"})[0]["id"]
+
+    def create_client(self, client_id):
+        return self.kc.rest("POST", "realms/%s/clients" % self.realm,
+                            json={"clientId": client_id, "enabled": True, "publicClient": False,
+                                  "bearerOnly": False, "protocol": "openid-connect"})
+
+    def tokens(self, username=USER, password=USER_PASSWORD):
+        """Password grant at client cim; returns the decoded (access, id) token payloads."""
+        response = requests.post(
+            "%s/realms/%s/protocol/openid-connect/token" % (self.kc.url, self.realm),
+            data={"grant_type": "password", "client_id": self.client_id, "client_secret": self.client_secret,
+                  "username": username, "password": password, "scope": "openid"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return _claims(body["access_token"]), _claims(body["id_token"])
+
+
+def _claims(jwt):
+    payload = jwt.split(".")[1]
+    payload += "=" * (-len(payload) % 4)
+    return json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+
+
+def _aud(claims):
+    aud = claims.get("aud", [])
+    return [aud] if isinstance(aud, str) else list(aud)
+
+
+def run_ok(args, **kwargs):
+    result, output = run_module(MODULE, args, **kwargs)
+    assert "FAILED!" not in output, output
+    return result
+
+
+def run_fail(args, **kwargs):
+    result, output = run_module(MODULE, args, **kwargs)
+    assert "FAILED!" in output, output
+    assert result.get("changed") is False
+    return result["msg"]
+
+
+@pytest.fixture
+def tenant_realm(keycloak, make_tenant):
+    """A realm of its own for each test (client cim and a test user), deleted afterwards."""
+    tenant = Tenant(keycloak, make_tenant())
+    tenant.create_user(USER, USER_PASSWORD)
+    return tenant
+
+
+# --------------------------------------------------------------------------- the guide's step
+
+
+def test_create_check_rerun_and_token_effect(tenant_realm):
+    t = tenant_realm
+    access, id_token = t.tokens()
+    assert "cim" not in _aud(access), "precondition: without the mapper cim is not an audience"
+    # Keycloak always names the requesting client as the audience of its ID token.
+    assert _aud(id_token) == ["cim"]
+    before = t.snapshot()
+
+    check = run_ok(t.args(), check=True, diff=True)
+    assert check["changed"] is True
+    assert check["msg"] == "Would create mapper 'fix-audience' on client 'cim' in realm '%s'" % t.realm
+    assert check["diff"]["before"] == {}
+    assert check["mapper"]["config"]["included.client.audience"] == "cim"
+    assert check["mapper"]["config"]["id.token.claim"] == "true"
+    assert check["client_uuid"] == t.client_uuid
+    assert t.snapshot() == before, "check mode wrote to the server"
+
+    result = run_ok(t.args(), diff=True)
+    assert result["changed"] is True
+    stored = t.mapper()
+    assert result["mapper"] == stored
+    assert result["diff"] == {"before": {}, "after": stored}
+    assert result["client_uuid"] == t.client_uuid
+    assert stored["protocolMapper"] == "oidc-audience-mapper"
+    assert stored["protocol"] == "openid-connect"
+    config = stored["config"]
+    assert config["included.client.audience"] == "cim"
+    assert config["id.token.claim"] == "true"
+    assert config["access.token.claim"] == "true"
+    if t.kc.version.startswith("26"):
+        assert config["introspection.token.claim"] == "true"
+        assert config["lightweight.claim"] == "false"
+    else:
+        assert "introspection.token.claim" not in config and "lightweight.claim" not in config
+    # the predicted state was right, apart from what only the server adds
+    assert {k: v for k, v in check["mapper"]["config"].items()} == {
+        k: v for k, v in config.items() if k in check["mapper"]["config"]}
+
+    access, id_token = t.tokens()
+    assert "cim" in _aud(access)
+    assert "cim" in _aud(id_token)
+
+    again = run_ok(t.args(), diff=True)
+    assert again["changed"] is False
+    assert again["mapper"] == stored
+    assert again["diff"]["before"] == again["diff"]["after"]
+    assert run_ok(t.args(), check=True)["changed"] is False
+    assert t.mapper() == stored
+
+
+def test_update_absent_and_check_mode(tenant_realm):
+    t = tenant_realm
+    created = run_ok(t.args())["mapper"]
+
+    before = t.snapshot()
+    check = run_ok(t.args(add_to_id_token=False), check=True, diff=True)
+    assert check["changed"] is True
+    assert check["diff"]["before"]["config"]["id.token.claim"] == "true"
+    assert check["diff"]["after"]["config"]["id.token.claim"] == "false"
+    assert t.snapshot() == before, "check mode wrote to the server"
+
+    result = run_ok(t.args(add_to_id_token=False))
+    assert result["changed"] is True
+    stored = t.mapper()
+    assert stored["id"] == created["id"], "the mapper must be updated in place"
+    assert stored["config"]["id.token.claim"] == "false"
+    assert result["mapper"] == stored == check["mapper"]
+    assert run_ok(t.args(add_to_id_token=False))["changed"] is False
+    access, _ = t.tokens()
+    assert "cim" in _aud(access)
+
+    before = t.snapshot()
+    check = run_ok(t.args(state="absent"), check=True, diff=True)
+    assert check["changed"] is True and check["mapper"] is None
+    assert check["diff"] == {"before": stored, "after": {}}
+    assert t.snapshot() == before, "check mode wrote to the server"
+
+    result = run_ok(t.args(state="absent"))
+    assert result["changed"] is True
+    assert t.mapper() is None
+    access, _ = t.tokens()
+    assert "cim" not in _aud(access)
+    again = run_ok(t.args(state="absent"))
+    assert again["changed"] is False
+    assert run_ok(t.args(state="absent"), check=True)["changed"] is False
+
+
+def test_add_to_id_token_really_controls_the_id_token(tenant_realm):
+    """With another client as audience the ID token shows the flag's effect both ways."""
+    t = tenant_realm
+    t.create_client("cx-gateway")
+    _, id_token = t.tokens()
+    assert "cx-gateway" not in _aud(id_token)
+
+    run_ok(t.args(included_client_audience="cx-gateway"))
+    assert t.mapper()["config"]["included.client.audience"] == "cx-gateway"
+    access, id_token = t.tokens()
+    assert "cx-gateway" in _aud(access) and "cx-gateway" in _aud(id_token)
+
+    assert run_ok(t.args(included_client_audience="cx-gateway", add_to_id_token=False))["changed"] is True
+    access, id_token = t.tokens()
+    assert "cx-gateway" in _aud(access) and "cx-gateway" not in _aud(id_token)
+
+    result = run_ok(t.args(included_custom_audience="urn:cx:api", add_to_access_token=False))
+    assert result["changed"] is True
+    config = t.mapper()["config"]
+    assert config["included.custom.audience"] == "urn:cx:api"
+    assert "included.client.audience" not in config
+    access, id_token = t.tokens()
+    assert "urn:cx:api" not in _aud(access) and "urn:cx:api" in _aud(id_token)
+    assert "cx-gateway" not in _aud(access)
+
+
+def test_other_mappers_untouched(tenant_realm):
+    t = tenant_realm
+    t.kc.rest("POST", "realms/%s/clients/%s/protocol-mappers/models" % (t.realm, t.client_uuid), json={
+        "name": "tenant-claim",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-hardcoded-claim-mapper",
+        "config": {"claim.name": "tenant", "claim.value": "acme", "jsonType.label": "String",
+                   "access.token.claim": "true", "id.token.claim": "false"},
+    })
+    other = json.dumps(t.mapper("tenant-claim"), sort_keys=True)
+    run_ok(t.args())
+    assert json.dumps(t.mapper("tenant-claim"), sort_keys=True) == other
+    run_ok(t.args(add_to_id_token=False, add_to_access_token=False))
+    assert json.dumps(t.mapper("tenant-claim"), sort_keys=True) == other
+    run_ok(t.args(state="absent"))
+    assert json.dumps(t.mapper("tenant-claim"), sort_keys=True) == other
+    assert [m["name"] for m in t.mappers()] == ["tenant-claim"]
+
+
+def test_same_name_of_another_type_is_an_error(tenant_realm):
+    t = tenant_realm
+    t.kc.rest("POST", "realms/%s/clients/%s/protocol-mappers/models" % (t.realm, t.client_uuid), json={
+        "name": "fix-audience", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
+        "config": {"claim.name": "aud2", "claim.value": "x", "access.token.claim": "true"},
+    })
+    before = t.snapshot()
+    for state in ("present", "absent"):
+        msg = run_fail(t.args(state=state))
+        assert msg.startswith("client 'cim' in realm '%s' already has a mapper named 'fix-audience' of type"
+                              " 'oidc-hardcoded-claim-mapper'" % t.realm)
+    assert t.snapshot() == before
+
+
+def test_optional_flags_follow_the_server(tenant_realm):
+    t = tenant_realm
+    result, output = run_module(MODULE, t.args(add_to_lightweight_token=True, add_to_introspection=False))
+    assert "FAILED!" not in output, output
+    config = t.mapper()["config"]
+    if t.kc.version.startswith("26"):
+        assert config["lightweight.claim"] == "true"
+        assert config["introspection.token.claim"] == "false"
+        assert "is ignored" not in output
+    else:
+        assert "lightweight.claim" not in config and "introspection.token.claim" not in config
+        assert "add_to_lightweight_token=true is ignored for mapper 'fix-audience'" in output
+        assert "add_to_introspection=false is ignored" in output
+    assert result["changed"] is True
+    assert run_ok(t.args(add_to_lightweight_token=True, add_to_introspection=False))["changed"] is False
+    # leaving them unset keeps what the mapper has
+    assert run_ok(t.args())["changed"] is False
+
+
+# --------------------------------------------------------------------------- client scope
+
+
+def test_client_scope_variant(tenant_realm):
+    t = tenant_realm
+    scope_id = t.kc.rest("POST", "realms/%s/client-scopes" % t.realm, json={
+        "name": "cx-api-audience", "protocol": "openid-connect",
+        "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+    })
+    t.kc.rest("PUT", "realms/%s/clients/%s/default-client-scopes/%s" % (t.realm, t.client_uuid, scope_id))
+    client_mappers = t.snapshot()
+    args = t.args(client_id=None, client_scope="cx-api-audience", name="api-audience",
+                  included_custom_audience="urn:cx:scope")
+    scope_path = "realms/%s/client-scopes/%s/protocol-mappers/models" % (t.realm, scope_id)
+
+    check = run_ok(args, check=True)
+    assert check["changed"] is True
+    assert t.kc.rest("GET", scope_path) == []
+    result = run_ok(args)
+    assert result["changed"] is True
+    assert result["client_scope_id"] == scope_id and result["client_uuid"] is None
+    [stored] = t.kc.rest("GET", scope_path)
+    assert result["mapper"] == stored
+    assert stored["config"]["included.custom.audience"] == "urn:cx:scope"
+    assert t.snapshot() == client_mappers, "the client's own mappers must not change"
+    access, id_token = t.tokens()
+    assert "urn:cx:scope" in _aud(access) and "urn:cx:scope" in _aud(id_token)
+    assert run_ok(args)["changed"] is False
+
+    assert run_ok(dict(args, state="absent"))["changed"] is True
+    assert t.kc.rest("GET", scope_path) == []
+
+    msg = run_fail(t.args(client_id=None, client_scope="cx-api-audience"))
+    assert "one of included_client_audience or included_custom_audience is required" in msg
+    msg = run_fail(t.args(client_id=None, client_scope="nope", included_client_audience="cim"))
+    assert msg == "client scope 'nope' does not exist in realm '%s'" % t.realm
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_unknown_realm(tenant_realm):
+    t = tenant_realm
+    msg = run_fail(t.args(realm="no-such-realm"))
+    assert msg.startswith("Cannot manage mapper 'fix-audience' on client 'cim' in realm 'no-such-realm':")
+    assert "Realm 'no-such-realm' does not exist" in msg
+
+
+def test_unknown_client(tenant_realm):
+    t = tenant_realm
+    msg = run_fail(t.args(client_id="no-such-client"))
+    assert msg == "client 'no-such-client' does not exist in realm '%s'" % t.realm
+
+
+def test_unknown_audience_client(tenant_realm):
+    t = tenant_realm
+    before = t.snapshot()
+    for check in (True, False):
+        msg = run_fail(t.args(included_client_audience="no-such-client"), check=check)
+        assert msg == ("included_client_audience 'no-such-client' names no client in realm '%s'"
+                       " (mapper 'fix-audience' of client 'cim' in realm '%s')" % (t.realm, t.realm))
+    assert t.snapshot() == before
+
+
+def test_no_permission(tenant_realm):
+    """A tenant user with only view-clients may read but not write: clear error, nothing written."""
+    t = tenant_realm
+    user_id = t.create_user(LIMITED_USER, LIMITED_PASSWORD)
+    rm = t.kc.rest("GET", "realms/%s/clients" % t.realm, params={"clientId": "realm-management"})[0]["id"]
+    role = t.kc.rest("GET", "realms/%s/clients/%s/roles/view-clients" % (t.realm, rm))
+    t.kc.rest("POST", "realms/%s/users/%s/role-mappings/clients/%s" % (t.realm, user_id, rm), json=[role])
+    limited = dict(t.args(), auth_username=LIMITED_USER, auth_password=LIMITED_PASSWORD, auth_realm=t.realm)
+
+    before = t.snapshot()
+    for check in (True, False):
+        msg = run_fail(limited, check=check)
+        assert msg.startswith("no permission to create mapper 'fix-audience' on client 'cim' in realm '%s'" % t.realm)
+        assert "manage-clients" in msg
+    assert t.snapshot() == before
+
+    run_ok(t.args())
+    before = t.snapshot()
+    assert run_ok(limited)["changed"] is False, "reading is allowed"
+    msg = run_fail(dict(limited, add_to_id_token=False))
+    assert msg.startswith("no permission to update mapper 'fix-audience' on client 'cim' in realm '%s'" % t.realm)
+    msg = run_fail(dict(limited, state="absent"))
+    assert msg.startswith("no permission to delete mapper 'fix-audience' on client 'cim' in realm '%s'" % t.realm)
+    assert t.snapshot() == before
+
+
+def test_admin_password_never_in_output(tenant_realm):
+    t = tenant_realm
+    password = t.kc.admin_password
+    assert password and len(password) >= 8
+    for args, check in ((t.args(), False), (t.args(add_to_id_token=False), True), (t.args(client_id="nope"), False),
+                        (t.args(realm="no-such-realm"), False)):
+        result, output = run_module(MODULE, args, check=check, diff=True, verbosity=3)
+        assert password not in output
+        assert password not in json.dumps(result)
+    wrong = dict(t.args(), auth_password="Wrong-" + password)
+    result, output = run_module(MODULE, wrong, verbosity=3)
+    assert "FAILED!" in output and "rejected the credentials" in result["msg"]
+    assert password not in output and "Wrong-" not in output
