@@ -1,0 +1,394 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CX platform engineering
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: apisix_route_oidc
+short_description: Switch APISIX openid-connect authentication on or off for routes in standalone route files
+description:
+  - Adds, updates, disables, comments out or removes the C(openid-connect) plugin block of APISIX routes kept in a file,
+    as the CX "API Authentication - Configuration Guide" does by hand, for many routes in one run with a single write.
+  - "Works on the two files of APISIX's standalone mode: a standalone C(conf/apisix.yaml) (top-level C(routes:), ending
+    with C(#END)) and Helm values of a chart in standalone mode (routes under a key such as C(apisixStandalone.routes))."
+  - The file is edited surgically. Only the lines of the C(openid-connect) block change (plus a C(plugins:) line for a
+    route that has none); comments, indentation, quoting, flow style, Helm template strings, blank lines, trailing
+    spaces, line breaks (LF or CRLF) and C(#END) stay byte for byte. A new block goes right under C(plugins:),
+    indented like the sibling plugins, in the guide's style. Changing an existing block touches only the keys whose
+    value changes. Adding a block and removing it again gives back the original file.
+  - The plugin config is validated for O(apisix_version) before anything is written, and each edited route is parsed
+    again and compared with what it must hold; on any problem the file stays untouched.
+  - The new text is written to a temporary file in the same directory and renamed over the file, keeping its mode,
+    owner and SELinux context; a symlinked file stays a symlink.
+  - "Stock APISIX surprises, reported as warnings: C(enable: false) in an C(openid-connect) block does not switch it
+    off (APISIX ignores C(enable), the plugin stays ACTIVE); C(audience) is accepted and ignored."
+version_added: 0.1.0
+author:
+  - CX platform engineering (@cx-platform-engineering)
+requirements:
+  - PyYAML (on the host that runs the module); libyaml's C parser is used when PyYAML has it.
+options:
+  path:
+    description:
+      - The route file, Helm values of a chart in standalone mode or a standalone C(conf/apisix.yaml).
+      - Must be a values file, not a Helm template; a file with template actions (V({{- if ...}}), V({{ include ...}})) at the start of a line is refused.
+    type: path
+    required: true
+    aliases: [dest]
+  routes_key:
+    description:
+      - Dotted path of the list of routes in the file, for example V(apisixStandalone.routes).
+      - Default is whichever of V(routes) (top level) and V(apisixStandalone.routes) the file has.
+    type: str
+  routes:
+    description:
+      - IDs of the routes to act on. All of them are edited in one run with a single write.
+    type: list
+    elements: str
+    required: true
+  state:
+    description:
+      - V(present) makes each route hold the C(openid-connect) block with the config the options describe. An existing
+        block is updated key by key (every key of the block is managed, keys the options do not produce are removed);
+        a block that was commented out is replaced in place rather than left as a stale copy.
+      - V(disabled) writes the same block switched off with APISIX's injected flag (C(_meta.disable=true) in 3.x,
+        C(disable=true) in 2.x), so it can be switched on again without retyping it.
+      - V(absent) removes the block (or comments it out, see O(absent_style)). It needs no plugin options.
+    type: str
+    choices: [present, absent, disabled]
+    default: present
+  absent_style:
+    description:
+      - How O(state=absent) takes the block away.
+      - V(remove) deletes its lines. A C(plugins:) line left with nothing under it is removed too.
+      - V(comment) prefixes each line of the block with C(#) at column 0, as operators do by hand, and drops older
+        commented-out copies in that route. A C(plugins:) line left with nothing under it stays (as null).
+    type: str
+    choices: [remove, comment]
+    default: remove
+  write_enable_key:
+    description:
+      - Write the guide's C(enable) line first in the block (V(true); V(false) with O(state=disabled)) for files whose
+        house style has an C(enable) key in every plugin. Stock APISIX ignores the key.
+      - With V(false), an C(enable) line in an existing block is removed.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - cx.api_auth.apisix_oidc_plugin
+  - ansible.builtin.backup
+  - ansible.builtin.action_common_attributes
+  - action_common_attributes.files
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: Computes the new text and reports C(changed) and the diff without writing.
+  diff_mode:
+    support: full
+    details: The before and after file text, with client secrets and other credentials masked.
+  platform:
+    platforms: posix
+  safe_file_operations:
+    support: full
+  vault:
+    support: none
+  action_group:
+    support: full
+    membership:
+      - cx.api_auth.apisix
+notes:
+  - APISIX reloads a standalone C(conf/apisix.yaml) only when it ends with C(#END); the module keeps that marker
+    in place and warns when a top-level C(routes) file lacks it. In Helm values, the chart appends it.
+  - "Routes written as flow mappings (C({id: x, ...})), plugins written as a non-empty flow mapping, blocks built
+    with YAML anchors, aliases or merge keys are refused with a message naming the route and line; C(plugins: {})
+    is handled."
+  - The same plugin options will drive the APISIX Admin API target; the config unit is shared.
+seealso:
+  - name: APISIX openid-connect plugin
+    description: Attributes of the plugin.
+    link: https://apisix.apache.org/docs/apisix/plugins/openid-connect/
+  - name: APISIX standalone mode
+    description: The conf/apisix.yaml file and its #END marker.
+    link: https://apisix.apache.org/docs/apisix/deployment-modes/#standalone
+"""
+
+EXAMPLES = r"""
+- name: Secure the tenant's API routes in the Helm values (guide defaults)
+  cx.api_auth.apisix_route_oidc:
+    path: /opt/cx/helm-values/apisix-values.yaml
+    routes:
+      - orders-main-secured
+      - files-main
+      - admin-backend-secured
+    keycloak_url: http://keycloak.ef-external.svc/auth
+    realm: "{{ tenant_id }}"
+    client_secret: "{{ vault_cim_client_secret }}"
+    write_enable_key: true   # the file's house style has "enable: true" in every plugin
+    backup: true
+
+- name: Secure routes in a standalone conf/apisix.yaml, secret from the environment, for APISIX 3.13
+  cx.api_auth.apisix_route_oidc:
+    path: /usr/local/apisix/conf/apisix.yaml
+    routes: [orders-secured, reports]
+    discovery: https://sso.example.com/realms/tenant-b/.well-known/openid-configuration
+    realm: tenant-b
+    client_secret: "${{CIM_CLIENT_SECRET}}"
+    audience: []
+    apisix_version: "3.13"
+    extra_config:
+      ssl_verify: true
+      claim_validator:
+        audience:
+          required: true
+          match_with_client_id: true
+
+- name: Switch authentication off for a route but keep the block
+  cx.api_auth.apisix_route_oidc:
+    path: /opt/cx/helm-values/apisix-values.yaml
+    routes: [files-main]
+    state: disabled
+    keycloak_url: http://keycloak.ef-external.svc/auth
+    realm: "{{ tenant_id }}"
+    client_secret: "{{ vault_cim_client_secret }}"
+
+- name: Take authentication off by commenting the block out, as operators do by hand
+  cx.api_auth.apisix_route_oidc:
+    path: /opt/cx/helm-values/apisix-values.yaml
+    routes: [orders-main-secured]
+    state: absent
+    absent_style: comment
+"""
+
+RETURN = r"""
+routes_key:
+  description: Dotted path of the routes list in the file.
+  returned: always
+  type: str
+  sample: apisixStandalone.routes
+routes:
+  description: What happened per route.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Route ID.
+      type: str
+      sample: files-main
+    before:
+      description: State of the block before the run (V(present), V(disabled), V(commented) or V(absent)).
+      type: str
+      sample: absent
+    after:
+      description: State of the block after the run (after the planned change in check mode).
+      type: str
+      sample: present
+    changed:
+      description: Whether the route's block changes.
+      type: bool
+      sample: true
+  sample:
+    - id: files-main
+      before: absent
+      after: present
+      changed: true
+config:
+  description: The plugin config written (O(state=present) or O(state=disabled)), credentials masked.
+  returned: when state is present or disabled
+  type: dict
+  sample:
+    discovery: http://keycloak.ef-external.svc/auth/realms/expertflow/.well-known/openid-configuration
+    realm: expertflow
+    client_id: cim
+    client_secret: "********"
+    bearer_only: true
+    token_signing_alg_values_expected: RS256
+    set_access_token_header: false
+    set_userinfo_header: false
+    audience: [cim, account, realm-management]
+    required_scopes: [email, profile]
+backup_file:
+  description: Name of the backup file created.
+  returned: changed and O(backup=true), not in check mode
+  type: str
+  sample: /opt/cx/helm-values/apisix-values.yaml.2361.2026-01-02@10:11:12~
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.cx.api_auth.plugins.module_utils import _oidc_plugin as oidc
+from ansible_collections.cx.api_auth.plugins.module_utils import _route_file as route_file
+
+
+def _block_state(info, version):
+    if info["active"]:
+        config = info["config"]
+        return "disabled" if isinstance(config, dict) and oidc.is_disabled(config, version) else "present"
+    return "commented" if info["commented"] else "absent"
+
+
+def _enable_false_routes(doc, version, skip):
+    found = []
+    for route_id, config in doc.iter_plugin_configs(oidc.PLUGIN_NAME):
+        if route_id in skip or not isinstance(config, dict):
+            continue
+        if config.get("enable") is False and not oidc.is_disabled(config, version):
+            found.append(route_id if route_id is not None else "(route without id)")
+    return found
+
+
+def _read(module, path):
+    if not os.path.exists(path):
+        module.fail_json(msg="path %s does not exist" % path)
+    if os.path.isdir(path):
+        module.fail_json(msg="path %s is a directory, not a route file" % path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg="%s is not UTF-8 text (byte %d)" % (path, exc.start))
+
+
+def _write(module, path, text):
+    real = os.path.realpath(path)
+    directory = os.path.dirname(real)
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(real), suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(text.encode("utf-8"))
+        module.atomic_move(tmp, real)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def run(module):
+    params = module.params
+    path = params["path"]
+    state = params["state"]
+    route_ids = []
+    for route_id in params["routes"]:
+        if route_id not in route_ids:
+            route_ids.append(route_id)
+    if not route_ids:
+        module.fail_json(msg="routes must name at least one route id")
+
+    try:
+        version, _tag, notes = oidc.resolve_version(params["apisix_version"])
+    except oidc.PluginConfigError as exc:
+        module.fail_json(msg=str(exc))
+    for note in notes:
+        module.warn(note)
+
+    config = None
+    if state != "absent":
+        enable_key = True if params["write_enable_key"] else None
+        try:
+            config = oidc.build_config(params, disabled=(state == "disabled"), enable_key=enable_key)
+        except oidc.PluginConfigError as exc:
+            module.fail_json(msg="openid-connect config for route(s) %s: %s" % (", ".join(route_ids), exc))
+        errors, warnings = oidc.validate_config(config, params["apisix_version"])
+        if errors:
+            module.fail_json(msg="invalid openid-connect config for APISIX %s on route(s) %s: %s" % (
+                params["apisix_version"], ", ".join(route_ids), "; ".join(errors)), errors=errors)
+        for warning in warnings:
+            module.warn("openid-connect on route(s) %s: %s" % (", ".join(route_ids), warning))
+
+    text = _read(module, path)
+    bom = ""
+    if text.startswith("\ufeff"):
+        bom, text = "\ufeff", text[1:]
+    try:
+        doc = route_file.RouteFile(text, source=path, routes_key=params["routes_key"])
+        doc.check_targets(route_ids)
+        report = []
+        was_off = []
+        for route_id in route_ids:
+            info = doc.plugin_state(route_id, oidc.PLUGIN_NAME)
+            before = _block_state(info, version)
+            if info["active"] and isinstance(info["config"], dict) and info["config"].get("enable") is False \
+                    and before == "present":
+                was_off.append(route_id)
+            if state == "absent":
+                changed = doc.unset_plugin(route_id, oidc.PLUGIN_NAME, params["absent_style"])
+                if info["active"]:
+                    after = "commented" if params["absent_style"] == "comment" else "absent"
+                else:
+                    after = before
+            else:
+                changed = doc.set_plugin(route_id, oidc.PLUGIN_NAME, config)
+                after = state
+            report.append(dict(id=route_id, before=before, after=after, changed=changed))
+        new_text = doc.result()
+    except route_file.RouteFileError as exc:
+        module.fail_json(msg=str(exc))
+
+    if was_off:
+        module.warn("route(s) %s had an openid-connect block with enable: false, which stock APISIX ignores: "
+                    "authentication was ACTIVE there before this run" % ", ".join(was_off))
+    still_on = _enable_false_routes(doc, version, set(route_ids))
+    if still_on:
+        module.warn("route(s) %s in %s have an openid-connect block with enable: false, which stock APISIX ignores: "
+                    "authentication IS ACTIVE there (switch it off with state=disabled or absent)"
+                    % (", ".join(still_on), path))
+    duplicates = doc.duplicate_ids()
+    if duplicates:
+        module.warn("%s has duplicate route ids under %s: %s" % (path, doc.routes_key, ", ".join(duplicates)))
+    if doc.routes_key == "routes" and not text.rstrip().endswith("#END"):
+        module.warn("%s has top-level routes but does not end with #END: APISIX in standalone mode does not load it "
+                    "until it does" % path)
+
+    changed = new_text != text
+    result = dict(changed=changed, routes_key=doc.routes_key, routes=report)
+    if config is not None:
+        result["config"] = oidc.mask_config(config)
+    if changed and module._diff:
+        secrets = set(doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS))
+        if config is not None:
+            secrets.update(oidc.secret_values(config))
+        result["diff"] = dict(
+            before=oidc.mask_text(text, secrets), after=oidc.mask_text(new_text, secrets),
+            before_header=path, after_header=path)
+    if changed and not module.check_mode:
+        if params["backup"]:
+            result["backup_file"] = module.backup_local(path)
+        try:
+            _write(module, path, bom + new_text)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot write %s: %s" % (path, to_native(exc)), **result)
+    module.exit_json(**result)
+
+
+def main():
+    argument_spec = dict(
+        path=dict(type="path", required=True, aliases=["dest"]),
+        routes_key=dict(type="str", no_log=False),
+        routes=dict(type="list", elements="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent", "disabled"]),
+        absent_style=dict(type="str", default="remove", choices=["remove", "comment"]),
+        write_enable_key=dict(type="bool", default=False),
+        backup=dict(type="bool", default=False),
+    )
+    argument_spec.update(oidc.OIDC_PLUGIN_ARGUMENT_SPEC)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=oidc.OIDC_PLUGIN_REQUIRED_IF,
+    )
+    if not route_file.HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
+    run(module)
+
+
+if __name__ == "__main__":
+    main()

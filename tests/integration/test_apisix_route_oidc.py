@@ -1,0 +1,139 @@
+"""apisix_route_oidc through the real ``ansible`` CLI on copies of the shared samples.
+
+No Keycloak is needed: the module only edits files. Every run checks that neither the
+client secret passed in nor the one already in the file shows up in what Ansible
+prints, at -vvv.
+"""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _runner import run_module  # noqa: E402  pylint: disable=wrong-import-position
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "fixtures", "apisix")
+SECRET = "Int-3gr4tion-cim-secret-value"
+OLD_SECRET = "00000000-0000-0000-0000-000000000000"     # in the helm sample
+ARGS = dict(keycloak_url="http://keycloak.ef-external.svc/auth", realm="tenant-a", client_secret=SECRET)
+
+
+def _copy(tmp_path, name, mode):
+    path = tmp_path / name
+    shutil.copyfile(os.path.join(FIXTURES, name), path)
+    os.chmod(path, mode)
+    return path
+
+
+def _no_secret(output, result):
+    text = output + repr(result)
+    assert SECRET not in text
+    assert OLD_SECRET not in text
+
+
+def _block(path, route_id):
+    data = yaml.safe_load(path.read_text())
+    routes = data["apisixStandalone"]["routes"] if "apisixStandalone" in data else data["routes"]
+    route = [r for r in routes if r["id"] == route_id][0]
+    return (route.get("plugins") or {}).get("openid-connect")
+
+
+def test_helm_values_check_diff_backup_idempotence(tmp_path):
+    path = _copy(tmp_path, "helm-values-standalone.yaml", 0o640)
+    original = path.read_bytes()
+    args = dict(ARGS, path=str(path), routes=["catchall", "files-main", "portal-main"])
+
+    result, output = run_module("apisix_route_oidc", args, check=True, diff=True, verbosity=3)
+    assert result["changed"] is True and "FAILED" not in output
+    assert path.read_bytes() == original and sorted(os.listdir(tmp_path)) == [path.name]
+    assert result["diff"]["before_header"] == str(path)
+    assert 'client_secret: "********"' in result["diff"]["after"]
+    assert "+         openid-connect:" in output               # the default callback shows the diff
+    _no_secret(output, result)
+
+    result, output = run_module("apisix_route_oidc", dict(args, backup=True), diff=True, verbosity=3)
+    assert result["changed"] is True
+    assert open(result["backup_file"], "rb").read() == original
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert _block(path, "catchall")["client_secret"] == SECRET
+    assert _block(path, "files-main")["realm"] == "tenant-a" and "enable" not in _block(path, "files-main")
+    assert "audience is not enforced by stock APISIX" in output
+    assert "files-main had an openid-connect block with enable: false" in output
+    _no_secret(output, result)
+
+    result, output = run_module("apisix_route_oidc", args, diff=True, verbosity=3)
+    assert result["changed"] is False and [r["changed"] for r in result["routes"]] == [False, False, False]
+    _no_secret(output, result)
+
+
+def test_helm_values_enable_then_disable_restores_the_file(tmp_path):
+    path = _copy(tmp_path, "helm-values-standalone.yaml", 0o600)
+    original = path.read_bytes()
+    args = dict(ARGS, keycloak_url="http://keycloak.identity.svc/auth", client_secret=OLD_SECRET,
+                write_enable_key=True, path=str(path))
+    result, output = run_module("apisix_route_oidc", dict(args, routes=["orders-main-secured", "scheduler-main"]))
+    assert [r["before"] for r in result["routes"]] == ["commented", "absent"]
+    assert "#         openid-connect:" not in path.read_text()
+    _no_secret(output, result)
+    comment = dict(path=str(path), routes=["orders-main-secured"], state="absent", absent_style="comment")
+    result, output = run_module("apisix_route_oidc", comment, diff=True)
+    assert result["routes"] == [{"id": "orders-main-secured", "before": "present", "after": "commented", "changed": True}]
+    _no_secret(output, result)
+    result, _output = run_module("apisix_route_oidc", dict(path=str(path), routes=["scheduler-main"], state="absent"))
+    assert result["changed"] is True
+    assert path.read_bytes() == original
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_standalone_file_disabled_keeps_end_marker(tmp_path):
+    path = _copy(tmp_path, "apisix-standalone.yaml", 0o644)
+    args = dict(ARGS, path=str(path), routes=["orders-health", "reports"], state="disabled", apisix_version="3.13.0")
+    result, output = run_module("apisix_route_oidc", args, diff=True, verbosity=3)
+    assert result["changed"] is True
+    text = path.read_text()
+    assert text.endswith("#END\n")
+    assert _block(path, "orders-health")["_meta"] == {"disable": True}
+    assert "${{CIM_CLIENT_SECRET}}" not in text                # reports now carries the secret passed in
+    assert "${{CIM_CLIENT_SECRET}}" not in output              # shown masked in the diff
+    _no_secret(output, result)
+
+
+def test_bad_input_fails_before_writing(tmp_path):
+    path = _copy(tmp_path, "helm-values-standalone.yaml", 0o644)
+    original = path.read_bytes()
+    result, output = run_module("apisix_route_oidc", dict(ARGS, path=str(path), routes=["files-mian"]), verbosity=3)
+    assert "localhost | FAILED!" in output and result["changed"] is False
+    assert "unknown route id files-mian under apisixStandalone.routes (did you mean files-main" in result["msg"]
+    assert "route ids in the file: orders-login-unsecured" in result["msg"]
+    _no_secret(output, result)
+    invalid = dict(ARGS, path=str(path), routes=["catchall"], apisix_version="3.14", bearer_only=False)
+    result, output = run_module("apisix_route_oidc", invalid, verbosity=3)
+    assert "localhost | FAILED!" in output
+    assert "invalid openid-connect config for APISIX 3.14 on route(s) catchall: session.secret: is required" in result["msg"]
+    _no_secret(output, result)
+    assert path.read_bytes() == original and os.listdir(tmp_path) == [path.name]
+
+
+def test_action_group_defaults(tmp_path):
+    path = _copy(tmp_path, "apisix-standalone.yaml", 0o644)
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "localhost",
+        "gather_facts": False,
+        "module_defaults": {"group/cx.api_auth.apisix": dict(ARGS, path=str(path))},
+        "tasks": [{"cx.api_auth.apisix_route_oidc": {"routes": ["orders-secured"]}, "no_log": False}],
+    }]))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
+        env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "changed=1" in proc.stdout
+    assert _block(path, "orders-secured")["client_secret"] == SECRET
+    assert SECRET not in proc.stdout + proc.stderr

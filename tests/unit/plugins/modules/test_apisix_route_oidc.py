@@ -1,0 +1,243 @@
+"""Unit tests of the apisix_route_oidc module, run in-process on files in tmp dirs."""
+
+import json
+import os
+import shutil
+import stat
+
+import pytest
+import yaml
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.cx.api_auth.plugins.modules import apisix_route_oidc as module
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "apisix")
+SECRET = "Zq9-unit-test-client-secret"
+OLD_SECRET = "00000000-0000-0000-0000-000000000000"     # in the helm sample
+PLUGIN_ARGS = dict(keycloak_url="http://keycloak.ef-external.svc/auth", realm="tenant-a", client_secret=SECRET)
+
+
+def _copy(tmp_path, name="helm-values-standalone.yaml"):
+    path = tmp_path / name
+    shutil.copyfile(os.path.join(FIXTURES, name), path)
+    path.chmod(0o640)
+    return path
+
+
+def run(capsys, check=False, diff=False, **args):
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as info:
+            module.main()
+    output = capsys.readouterr().out
+    result = json.loads(output)
+    result["_rc"] = info.value.code
+    result["_output"] = output
+    return result
+
+
+def _warnings(result):
+    """Warning texts (ansible-core 2.19+ returns them as structured summaries)."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+
+
+def _route_block(path, route_id):
+    data = yaml.safe_load(path.read_text())
+    routes = data["apisixStandalone"]["routes"] if "apisixStandalone" in data else data["routes"]
+    route = [r for r in routes if str(r["id"]) == route_id][0]
+    return (route.get("plugins") or {}).get("openid-connect")
+
+
+def test_present_then_idempotent(tmp_path, capsys):
+    path = _copy(tmp_path)
+    result = run(capsys, path=str(path), routes=["catchall", "files-main", "orders-main-secured"], **PLUGIN_ARGS)
+    assert result["_rc"] == 0 and result["changed"] is True
+    assert result["routes"] == [
+        {"id": "catchall", "before": "absent", "after": "present", "changed": True},
+        {"id": "files-main", "before": "present", "after": "present", "changed": True},
+        {"id": "orders-main-secured", "before": "commented", "after": "present", "changed": True},
+    ]
+    assert result["routes_key"] == "apisixStandalone.routes"
+    assert result["config"]["client_secret"] == "********" and result["config"]["realm"] == "tenant-a"
+    assert any("audience is not enforced by stock APISIX" in w for w in _warnings(result))
+    assert any("route(s) files-main had an openid-connect block with enable: false" in w and "ACTIVE" in w
+               for w in _warnings(result))
+    block = _route_block(path, "catchall")
+    assert block["client_secret"] == SECRET
+    assert block["discovery"] == "http://keycloak.ef-external.svc/auth/realms/tenant-a/.well-known/openid-configuration"
+    again = run(capsys, path=str(path), routes=["catchall", "files-main", "orders-main-secured"], **PLUGIN_ARGS)
+    assert again["changed"] is False and all(not r["changed"] for r in again["routes"])
+    assert SECRET not in result["_output"] and SECRET not in again["_output"]
+
+
+def test_check_mode_predicts_and_writes_nothing(tmp_path, capsys):
+    path = _copy(tmp_path)
+    before = path.read_bytes()
+    mtime = path.stat().st_mtime_ns
+    result = run(capsys, check=True, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
+    assert result["changed"] is True and path.read_bytes() == before and path.stat().st_mtime_ns == mtime
+    assert sorted(os.listdir(tmp_path)) == [path.name]
+    run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
+    assert run(capsys, check=True, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)["changed"] is False
+
+
+def test_diff_is_the_file_text_with_secrets_masked(tmp_path, capsys):
+    path = _copy(tmp_path)
+    original = path.read_text()
+    result = run(capsys, check=True, diff=True, path=str(path), routes=["files-main", "portal-main"], **PLUGIN_ARGS)
+    diff = result["diff"]
+    assert diff["before_header"] == diff["after_header"] == str(path)
+    assert diff["before"] == original.replace(OLD_SECRET, "********")
+    assert '         openid-connect:\n           discovery: "http://keycloak.ef-external.svc/auth/realms/tenant-a' in diff["after"]
+    assert 'client_secret: "********"' in diff["after"]
+    for text in (diff["before"], diff["after"], result["_output"]):
+        assert SECRET not in text and OLD_SECRET not in text
+
+
+def test_no_diff_key_without_diff_mode(tmp_path, capsys):
+    result = run(capsys, check=True, path=str(_copy(tmp_path)), routes=["portal-main"], **PLUGIN_ARGS)
+    assert "diff" not in result
+
+
+def test_backup_mode_and_symlink(tmp_path, capsys):
+    path = _copy(tmp_path)
+    original = path.read_bytes()
+    os.chmod(path, 0o604)
+    link = tmp_path / "values-link.yaml"
+    link.symlink_to(path.name)
+    result = run(capsys, path=str(link), routes=["portal-main"], backup=True, **PLUGIN_ARGS)
+    assert result["changed"] is True
+    backup = result["backup_file"]
+    assert os.path.exists(backup) and open(backup, "rb").read() == original
+    assert link.is_symlink() and os.readlink(link) == path.name
+    assert stat.S_IMODE(path.stat().st_mode) == 0o604
+    assert path.read_bytes() != original
+    leftovers = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+    assert leftovers == []
+    unchanged = run(capsys, path=str(link), routes=["portal-main"], backup=True, **PLUGIN_ARGS)
+    assert "backup_file" not in unchanged
+
+
+def test_disabled_then_absent_styles(tmp_path, capsys):
+    path = _copy(tmp_path, "apisix-standalone.yaml")
+    original = path.read_text()
+    result = run(capsys, path=str(path), routes=["orders-health", "reports"], state="disabled", **PLUGIN_ARGS)
+    assert [r["before"] for r in result["routes"]] == ["absent", "disabled"]
+    assert [r["after"] for r in result["routes"]] == ["disabled", "disabled"]
+    assert _route_block(path, "orders-health")["_meta"] == {"disable": True}
+    assert path.read_text().endswith("#END\n")
+    result = run(capsys, path=str(path), routes=["orders-health"], state="absent", absent_style="comment")
+    assert result["routes"] == [{"id": "orders-health", "before": "disabled", "after": "commented", "changed": True}]
+    assert "config" not in result
+    assert _route_block(path, "orders-health") is None and "#      openid-connect:" in path.read_text()
+    result = run(capsys, path=str(path), routes=["orders-health", "reports"], state="absent")
+    assert [r["changed"] for r in result["routes"]] == [False, True]
+    assert result["routes"][0]["after"] == "commented"
+    back = run(capsys, path=str(path), routes=["orders-health"], **PLUGIN_ARGS)
+    assert back["routes"][0]["before"] == "commented"
+    run(capsys, path=str(path), routes=["orders-health"], state="absent")
+    reports_block = original[original.index('    plugins:\n      openid-connect:\n        discovery: "https://sso'):original.rindex("#END")]
+    assert path.read_text() == original.replace(reports_block, "")
+
+
+def test_write_enable_key_and_version_2(tmp_path, capsys):
+    path = _copy(tmp_path)
+    run(capsys, path=str(path), routes=["portal-main"], write_enable_key=True, **PLUGIN_ARGS)
+    assert list(_route_block(path, "portal-main"))[0] == "enable"
+    run(capsys, path=str(path), routes=["portal-main"], write_enable_key=True, state="disabled", apisix_version="2.15", **PLUGIN_ARGS)
+    block = _route_block(path, "portal-main")
+    assert block["enable"] is False and block["disable"] is True and "_meta" not in block
+
+
+def test_guide_sample_round_trip_through_the_module(tmp_path, capsys):
+    path = _copy(tmp_path)
+    original = path.read_bytes()
+    args = dict(PLUGIN_ARGS, path=str(path), routes=["orders-main-secured", "catchall", "scheduler-main"], write_enable_key=True)
+    args.update(keycloak_url="http://keycloak.identity.svc/auth", client_secret=OLD_SECRET)
+    run(capsys, **args)
+    run(capsys, path=str(path), routes=["orders-main-secured"], state="absent", absent_style="comment")
+    run(capsys, path=str(path), routes=["catchall", "scheduler-main"], state="absent")
+    assert path.read_bytes() == original
+
+
+def test_other_routes_with_enable_false_warn(tmp_path, capsys):
+    path = _copy(tmp_path)
+    result = run(capsys, check=True, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
+    assert any(w.startswith("route(s) files-main in %s have an openid-connect block with enable: false" % path)
+               and "IS ACTIVE" in w for w in _warnings(result))
+
+
+def test_missing_end_marker_and_duplicates_warn(tmp_path, capsys):
+    path = tmp_path / "apisix.yaml"
+    path.write_text("routes:\n- id: a\n- id: b\n- id: b\n")
+    result = run(capsys, path=str(path), routes=["a"], **PLUGIN_ARGS)
+    assert result["changed"] is True
+    assert any("does not end with #END" in w for w in _warnings(result))
+    assert any("duplicate route ids under routes: b" in w for w in _warnings(result))
+
+
+def test_bom_and_crlf_preserved(tmp_path, capsys):
+    path = tmp_path / "values.yaml"
+    original = "\ufeffapisixStandalone:\r\n  routes:\r\n  - id: a\r\n    uri: /a\r\n"
+    path.write_bytes(original.encode("utf-8"))
+    run(capsys, path=str(path), routes=["a"], **PLUGIN_ARGS)
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b"\n" not in data.replace(b"\r\n", b"")
+    run(capsys, path=str(path), routes=["a"], state="absent")
+    assert path.read_bytes() == original.encode("utf-8")
+
+
+@pytest.mark.parametrize("content, args, pattern", [
+    (None, {}, r"path .*/missing.yaml does not exist"),
+    (b"routes:\n  - id: a\n    uri: [/a\n", {}, r"values.yaml is not valid YAML: .* at line 4, column 1"),
+    (b"\xff\xfe", {}, r"values.yaml is not UTF-8 text \(byte 0\)"),
+    (b"{{- if .Values.x }}\nroutes: []\n", {}, r"looks like a Helm template, not a values file: line 1"),
+    (b"routes:\n- id: a\n", {"routes_key": "apisixStandalone.routes"}, r"routes_key apisixStandalone.routes not found"),
+    (b"routes:\n- id: a\n- id: b\n", {"routes": ["a", "c"]}, r"unknown route id c under routes; route ids in the file: a, b"),
+    (b"routes:\n- id: a\n- id: a\n", {}, r"duplicate route id under routes: a \(lines 2, 3\)"),
+    (b"routes:\n- {id: a}\n", {}, r"route a is written as a flow mapping"),
+    (b"routes:\n- id: a\n", {"client_secret": None}, r"invalid openid-connect config for APISIX 3.11 on route\(s\) a: client_secret: is required"),
+    (b"routes:\n- id: a\n", {"extra_config": {"timeout": "3"}}, r"on route\(s\) a: timeout: must be of type integer, got str"),
+    (b"routes:\n- id: a\n", {"apisix_version": "1.0"}, r"older than the oldest release"),
+    (b"routes:\n- id: a\n", {"extra_config": {"client_id": "x"}}, r"openid-connect config for route\(s\) a: extra_config sets client_id"),
+    (b"routes:\n- id: a\n", {"routes": []}, r"routes must name at least one route id"),
+])
+def test_bad_input_fails_and_leaves_the_file(tmp_path, capsys, content, args, pattern):
+    path = tmp_path / ("missing.yaml" if content is None else "values.yaml")
+    if content is not None:
+        path.write_bytes(content)
+    call = dict(PLUGIN_ARGS, path=str(path), routes=["a"])
+    call.update(args)
+    result = run(capsys, **call)
+    assert result["_rc"] == 1 and result["failed"] is True
+    assert __import__("re").search(pattern, result["msg"]), result["msg"]
+    assert SECRET not in result["_output"]
+    if content is not None:
+        assert path.read_bytes() == content
+        assert os.listdir(tmp_path) == ["values.yaml"]
+
+
+def test_directory_and_required_options(tmp_path, capsys):
+    result = run(capsys, path=str(tmp_path), routes=["a"], **PLUGIN_ARGS)
+    assert result["failed"] and "is a directory" in result["msg"]
+    path = tmp_path / "v.yaml"
+    path.write_text("routes:\n- id: a\n")
+    result = run(capsys, path=str(path), routes=["a"], client_secret=SECRET)
+    assert result["failed"] and "state is present but all of the following are missing: realm" in result["msg"]
+    result = run(capsys, path=str(path), routes=["a"], realm="r", client_secret=SECRET)
+    assert result["failed"] and "discovery, keycloak_url" in result["msg"]
+    assert run(capsys, path=str(path), routes=["a"], state="absent")["changed"] is False
+
+
+def test_write_failure_reports_and_keeps_the_file(tmp_path, capsys, monkeypatch):
+    path = _copy(tmp_path)
+    before = path.read_bytes()
+
+    def broken(self, src, dest, unsafe_writes=False, keep_dest_attrs=True):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(module.AnsibleModule, "atomic_move", broken)
+    result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
+    assert result["failed"] and "cannot write %s: [Errno 28] No space left on device" % path in result["msg"]
+    assert path.read_bytes() == before and os.listdir(tmp_path) == [path.name]
