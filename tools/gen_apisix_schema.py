@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate ``plugins/module_utils/_apisix_schema.py`` from APISIX's schema data.
 
 The inputs in ``tools/data/apisix/`` are unedited dumps of APISIX's Lua schema

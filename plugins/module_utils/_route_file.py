@@ -32,7 +32,9 @@ from __future__ import annotations
 import bisect
 import copy
 import difflib
+import gc
 import json
+import math
 import re
 
 try:
@@ -104,7 +106,7 @@ def render_scalar(value, style='"'):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value:
+        if math.isnan(value):
             return ".nan"
         if value in (float("inf"), float("-inf")):
             return ".inf" if value > 0 else "-.inf"
@@ -191,6 +193,18 @@ def same(left, right):
     if isinstance(left, str) or isinstance(right, str):
         return isinstance(left, str) and isinstance(right, str) and left == right
     return type(left) is type(right) and left == right
+
+
+def _compose(text):
+    """The node tree of ``text``; the cyclic GC is paused meanwhile (the parse allocates
+    hundreds of thousands of objects and none of them can form garbage cycles yet)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return yaml.compose(text, Loader=_LOADER)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _construct(node):
@@ -328,7 +342,7 @@ class RouteFile(object):
         if template:
             raise RouteFileError(self._template_message(template))
         try:
-            self.root = yaml.compose(text, Loader=_LOADER)
+            self.root = _compose(text)
         except yaml.MarkedYAMLError as exc:
             message = self._yaml_error(exc)
             template = _TEMPLATE_RE.search(text)

@@ -171,7 +171,8 @@ def assert_data(old, new, ids, want, name=OIDC):
     assert old_data == new_data
 
 
-def edit(text, ids, op="set", config=CONFIG, style="remove", routes_key=None):
+def edit(text, ids, op="set", config=None, style="remove", routes_key=None):
+    config = CONFIG if config is None else config
     doc = rf.RouteFile(text, "test.yaml", routes_key)
     changed = []
     for route_id in ids:
