@@ -27,7 +27,7 @@ description:
   - Unknown realm, client, client scope or audience client, and a missing admin
     permission, are reported before anything is written.
 author:
-  - CX platform engineering
+  - CX platform engineering (!UNKNOWN)
 options:
   realm:
     description:

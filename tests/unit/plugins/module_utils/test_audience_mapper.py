@@ -304,7 +304,7 @@ def test_offered_properties_reads_the_audience_mapper_of_the_server():
         ("included.client.audience", None), ("included.custom.audience", None),
         ("id.token.claim", "false"), ("access.token.claim", "true"),
     ]
-    names = [name for name, _ in am.offered_properties(FakeAdmin("26.7.3").server_info())]
+    names = [prop[0] for prop in am.offered_properties(FakeAdmin("26.7.3").server_info())]
     assert "lightweight.claim" in names and "introspection.token.claim" in names
 
 
@@ -429,7 +429,7 @@ def test_create_then_idempotent(version):
     assert result["mapper"]["id"]
     assert result["diff"] == {"before": {}, "after": result["mapper"]}
 
-    again, _ = run(admin)
+    again = run(admin)[0]
     assert again["changed"] is False
     assert len(admin.writes) == 1
     assert again["mapper"] == result["mapper"]
@@ -438,7 +438,7 @@ def test_create_then_idempotent(version):
 
 def test_check_mode_create_predicts_and_writes_nothing():
     admin = FakeAdmin()
-    result, _ = run(admin, check_mode=True)
+    result = run(admin, check_mode=True)[0]
     assert result["changed"] is True
     assert admin.writes == []
     assert result["mapper"]["config"] == GUIDE_CONFIG_26
@@ -446,7 +446,7 @@ def test_check_mode_create_predicts_and_writes_nothing():
     assert result["diff"]["before"] == {}
     assert result["diff"]["after"] == result["mapper"]
     # the real run does what check mode predicted
-    real, _ = run(admin)
+    real = run(admin)[0]
     assert real["changed"] is True
     assert real["mapper"]["config"] == dict(GUIDE_CONFIG_26, **{"userinfo.token.claim": "true"})
     assert {k: v for k, v in real["mapper"].items() if k not in ("id", "config")} == {
@@ -462,18 +462,19 @@ def test_update_in_place_keeps_unmanaged_keys_and_other_mappers():
                                                                           "custom.key": "kept"}))
     other_before = copy.deepcopy(other)
 
-    check, _ = run(admin, check_mode=True, add_to_id_token=False)
+    check = run(admin, check_mode=True, add_to_id_token=False)[0]
     assert check["changed"] is True and admin.writes == []
     assert check["mapper"]["id"] == mine["id"]
     assert check["mapper"]["config"]["id.token.claim"] == "false"
     assert check["diff"]["before"]["config"]["id.token.claim"] == "true"
 
-    result, _ = run(admin, add_to_id_token=False)
+    result = run(admin, add_to_id_token=False)[0]
     assert result["changed"] is True
     [write] = admin.writes
     assert write[0] == "PUT" and write[2] == mine["id"]
-    assert write[3]["config"] == dict(GUIDE_CONFIG_26, **{"id.token.claim": "false", "userinfo.token.claim": "true",
-                                                         "custom.key": "kept"})
+    expected = dict(GUIDE_CONFIG_26)
+    expected.update({"id.token.claim": "false", "userinfo.token.claim": "true", "custom.key": "kept"})
+    assert write[3]["config"] == expected
     assert result["mapper"] == check["mapper"]  # check mode predicted the end state exactly
     assert admin.mappers[cim][0] == other_before
     assert run(admin, add_to_id_token=False)[0]["changed"] is False
@@ -485,7 +486,7 @@ def test_unset_optional_flags_are_left_alone_on_update():
     admin.put_mapper(cim, "fix-audience", dict(GUIDE_CONFIG_26, **{"introspection.token.claim": "false",
                                                                    "lightweight.claim": "true"}))
     assert run(admin)[0]["changed"] is False
-    result, _ = run(admin, add_to_introspection=True)
+    result = run(admin, add_to_introspection=True)[0]
     assert result["changed"] is True
     assert result["mapper"]["config"]["introspection.token.claim"] == "true"
     assert result["mapper"]["config"]["lightweight.claim"] == "true"
@@ -497,7 +498,7 @@ def test_mapper_made_by_the_console_with_string_case_and_empty_values_is_up_to_d
     admin.put_mapper(cim, "fix-audience", {"included.client.audience": "cim", "included.custom.audience": "",
                                            "id.token.claim": "True", "access.token.claim": "TRUE",
                                            "userinfo.token.claim": "false"})
-    result, _ = run(admin)
+    result = run(admin)[0]
     assert result["changed"] is False and admin.writes == []
 
 
@@ -505,7 +506,7 @@ def test_switch_to_custom_audience_removes_the_client_audience():
     admin = FakeAdmin()
     cim = admin.uuid_of("cim")
     admin.put_mapper(cim, "fix-audience", GUIDE_CONFIG_26)
-    result, _ = run(admin, included_custom_audience="urn:cx:api")
+    result = run(admin, included_custom_audience="urn:cx:api")[0]
     assert result["changed"] is True
     config = result["mapper"]["config"]
     assert config["included.custom.audience"] == "urn:cx:api"
@@ -515,7 +516,7 @@ def test_switch_to_custom_audience_removes_the_client_audience():
 
 def test_other_audience_client_is_checked_and_used():
     admin = FakeAdmin()
-    result, _ = run(admin, included_client_audience="account")
+    result = run(admin, included_client_audience="account")[0]
     assert result["mapper"]["config"]["included.client.audience"] == "account"
     assert ("GET", "admin/realms/expertflow/clients", {"clientId": "account"}) in admin.calls
 
@@ -538,16 +539,16 @@ def test_absent_deletes_only_this_mapper():
     other = admin.put_mapper(cim, "hardcoded", {"claim.name": "x"}, mapper_type="oidc-hardcoded-claim-mapper")
     mine = admin.put_mapper(cim, "fix-audience", GUIDE_CONFIG_26)
 
-    check, _ = run(admin, check_mode=True, state="absent")
+    check = run(admin, check_mode=True, state="absent")[0]
     assert check["changed"] is True and admin.writes == [] and check["mapper"] is None
     assert check["diff"] == {"before": mine, "after": {}}
 
-    result, _ = run(admin, state="absent")
+    result = run(admin, state="absent")[0]
     assert result["changed"] is True and result["mapper"] is None
     assert admin.writes == [("DELETE", cim, mine["id"])]
     assert admin.mappers[cim] == [other]
 
-    again, _ = run(admin, state="absent")
+    again = run(admin, state="absent")[0]
     assert again["changed"] is False and len(admin.writes) == 1
     assert again["diff"] == {"before": {}, "after": {}}
 
@@ -555,7 +556,7 @@ def test_absent_deletes_only_this_mapper():
 def test_absent_does_not_need_server_info_nor_audience_lookup():
     admin = FakeAdmin()
     admin.fail_paths["admin/serverinfo"] = 500
-    result, _ = run(admin, state="absent", included_client_audience="nope")
+    result = run(admin, state="absent", included_client_audience="nope")[0]
     assert result["changed"] is False
     assert not any(call[1] == "admin/serverinfo" for call in admin.calls if call[0] == "GET")
 
@@ -590,8 +591,10 @@ def test_same_name_of_another_type_is_an_error(state):
     assert admin.writes == []
 
 
-@pytest.mark.parametrize("kwargs, action", [({}, "create"), ({"add_to_id_token": False}, "update"),
-                                             ({"state": "absent"}, "delete")])
+@pytest.mark.parametrize(
+    "kwargs, action",
+    [({}, "create"), ({"add_to_id_token": False}, "update"), ({"state": "absent"}, "delete")],
+)
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_no_permission_is_found_before_any_write(kwargs, action, check_mode):
     admin = FakeAdmin(configure=False)
@@ -662,19 +665,19 @@ def test_client_scope_variant():
     admin = FakeAdmin()
     scope = admin.scope_uuid("api-audience")
     kwargs = dict(client_id=None, client_scope="api-audience", included_client_audience="cim")
-    check, _ = run(admin, check_mode=True, **kwargs)
+    check = run(admin, check_mode=True, **kwargs)[0]
     assert check["changed"] is True and admin.writes == []
-    result, _ = run(admin, **kwargs)
+    result = run(admin, **kwargs)[0]
     assert result["changed"] is True
     assert result["client_uuid"] is None and result["client_scope_id"] == scope
     assert admin.writes[0][:2] == ("POST", scope)
     assert result["mapper"]["config"]["included.client.audience"] == "cim"
     assert admin.mappers[admin.uuid_of("cim")] == []
     assert run(admin, **kwargs)[0]["changed"] is False
-    updated, _ = run(admin, add_to_access_token=False, **kwargs)
+    updated = run(admin, add_to_access_token=False, **kwargs)[0]
     assert updated["changed"] is True and admin.writes[-1][0] == "PUT"
     assert updated["mapper"]["config"]["access.token.claim"] == "false"
-    gone, _ = run(admin, state="absent", **kwargs)
+    gone = run(admin, state="absent", **kwargs)[0]
     assert gone["changed"] is True and admin.writes[-1][0] == "DELETE" and admin.mappers[scope] == []
 
 

@@ -106,15 +106,15 @@ def test_update_and_delete_messages(fake, capsys):
     fake.put_mapper(fake.uuid_of("cim"), "fix-audience", GUIDE_CONFIG_26)
     args = dict(GUIDE, add_to_id_token=False)
     assert run_main(capsys, args, check=True)[0]["msg"].startswith("Would update mapper 'fix-audience'")
-    result, _ = run_main(capsys, args)
+    result = run_main(capsys, args)[0]
     assert result["msg"] == "Updated mapper 'fix-audience' on client 'cim' in realm 'expertflow'"
     assert result["mapper"]["config"]["id.token.claim"] == "false"
     absent = dict(GUIDE, state="absent")
     assert run_main(capsys, absent, check=True)[0]["msg"].startswith("Would delete mapper 'fix-audience'")
-    result, _ = run_main(capsys, absent)
+    result = run_main(capsys, absent)[0]
     assert result["msg"] == "Deleted mapper 'fix-audience' on client 'cim' in realm 'expertflow'"
     assert result["mapper"] is None
-    result, _ = run_main(capsys, absent)
+    result = run_main(capsys, absent)[0]
     assert result["changed"] is False
     assert result["msg"] == "Mapper 'fix-audience' on client 'cim' in realm 'expertflow' is already absent"
 
