@@ -211,10 +211,6 @@ def _construct(node):
     return SafeConstructor().construct_document(node)
 
 
-def _is_plain(node):
-    return isinstance(node, ScalarNode) and node.style in (None, "")
-
-
 def _mapping_get(node, name):
     """The (key, value) pairs of block/flow mapping ``node`` whose key is the scalar ``name``."""
     return [(key, value) for key, value in node.value if isinstance(key, ScalarNode) and key.value == name]
@@ -395,6 +391,16 @@ class RouteFile(object):
 
     def _line(self, node):
         return self.lines.line_of(node.start_mark.index) + 1
+
+    def _data(self, node, route_id, what):
+        """``node`` as Python data; a clear error when PyYAML cannot build it."""
+        try:
+            return _construct(node)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = (" at line %d" % (mark.line + 1)) if mark is not None else ""
+            raise RouteFileError("%s: route %s: the %s cannot be read: %s%s" % (
+                self.source, route_id, what, getattr(exc, "problem", None) or "YAML error", where)) from None
 
     # --- locating -------------------------------------------------------------------
 
@@ -699,7 +705,7 @@ class RouteFile(object):
         copies = self._commented_copies(plugins_key, name) if plugins_key is not None else []
         return {
             "active": value is not None,
-            "config": _construct(value) if value is not None else None,
+            "config": self._data(value, route_id, "%s block" % name) if value is not None else None,
             "commented": len(copies),
         }
 
@@ -711,7 +717,11 @@ class RouteFile(object):
             for _key, plugins in _mapping_get(route, "plugins"):
                 if isinstance(plugins, MappingNode):
                     for _pkey, value in _mapping_get(plugins, name):
-                        yield route_id, _construct(value)
+                        try:
+                            data = _construct(value)
+                        except yaml.YAMLError:
+                            continue
+                        yield route_id, data
 
     def secret_texts(self, name, paths):
         """Values and source texts of the given dotted paths in every ``name`` block."""
@@ -766,7 +776,7 @@ class RouteFile(object):
         route = self._route(route_id)
         plugins_key, plugins = self._plugins(route_id, route)
         key, value = self._block(route_id, plugins, name)
-        if key is not None and same(_construct(value), config):
+        if key is not None and same(self._data(value, route_id, "%s block" % name), config):
             return False
         self._editable(route_id, route, plugins)
         plugins_step, config_step = self._steps()
@@ -888,7 +898,11 @@ class RouteFile(object):
                 edits.append(self._removal(first, last))
                 continue
             want = desired[name]
-            if same(_construct(value), want):
+            try:
+                have = _construct(value)
+            except yaml.YAMLError:
+                raise _Regenerate() from None
+            if same(have, want):
                 continue
             if isinstance(want, dict) and want and isinstance(value, MappingNode) and not value.flow_style and value.value:
                 try:
@@ -931,11 +945,8 @@ class RouteFile(object):
     def _expected(self, route_id, route, name):
         """The data route ``route_id`` must hold after the edits (checked by ``result``)."""
         if route_id not in self._expect:
-            self._expect[route_id] = (route, _construct(route), name)
+            self._expect[route_id] = (route, self._data(route, route_id, "route"), name)
         return self._expect[route_id][1]
-
-    def changed(self):
-        return bool(self._edits.items)
 
     def result(self):
         """The new text; each edited route is parsed again and checked first."""
@@ -988,8 +999,12 @@ class RouteFile(object):
             new_doc = RouteFile(new_text, self.source, self.routes_key)
         except RouteFileError as exc:
             raise RouteFileError("internal check failed: the edited file would not load (%s); file left untouched" % exc)
-        old_data = _construct(self.root)
-        new_data = _construct(new_doc.root)
+        try:
+            old_data = _construct(self.root)
+            new_data = _construct(new_doc.root)
+        except yaml.YAMLError as exc:
+            raise RouteFileError("%s: the file uses YAML the safe loader cannot read (%s); file left untouched" % (
+                self.source, getattr(exc, "problem", None) or "YAML error")) from None
         if len(new_doc.routes) != len(self.routes):
             raise RouteFileError("internal check failed: the edit would change the number of routes; file left untouched")
         container_old = _get_dotted(old_data, self.routes_key)

@@ -226,6 +226,12 @@ from ansible_collections.cx.api_auth.plugins.module_utils import _oidc_plugin as
 from ansible_collections.cx.api_auth.plugins.module_utils import _route_file as route_file
 
 
+def _ids(route_ids, limit=10):
+    """Route ids for a message, cut after ``limit``."""
+    shown = ", ".join(route_ids[:limit])
+    return shown + (" and %d more" % (len(route_ids) - limit) if len(route_ids) > limit else "")
+
+
 def _block_state(info, version):
     if info["active"]:
         config = info["config"]
@@ -296,13 +302,13 @@ def run(module):
         try:
             config = oidc.build_config(params, disabled=(state == "disabled"), enable_key=enable_key)
         except oidc.PluginConfigError as exc:
-            module.fail_json(msg="openid-connect config for route(s) %s: %s" % (", ".join(route_ids), exc))
+            module.fail_json(msg="openid-connect config for route(s) %s: %s" % (_ids(route_ids), exc))
         errors, warnings = oidc.validate_config(config, params["apisix_version"])
         if errors:
             module.fail_json(msg="invalid openid-connect config for APISIX %s on route(s) %s: %s" % (
-                params["apisix_version"], ", ".join(route_ids), "; ".join(errors)), errors=errors)
+                params["apisix_version"], _ids(route_ids), "; ".join(errors)), errors=errors)
         for warning in warnings:
-            module.warn("openid-connect on route(s) %s: %s" % (", ".join(route_ids), warning))
+            module.warn("openid-connect on route(s) %s: %s" % (_ids(route_ids), warning))
 
     text = _read(module, path)
     bom = ""
@@ -335,15 +341,15 @@ def run(module):
 
     if was_off:
         module.warn("route(s) %s had an openid-connect block with enable: false, which stock APISIX ignores: "
-                    "authentication was ACTIVE there before this run" % ", ".join(was_off))
+                    "authentication was ACTIVE there before this run" % _ids(was_off))
     still_on = _enable_false_routes(doc, version, set(route_ids))
     if still_on:
         module.warn("route(s) %s in %s have an openid-connect block with enable: false, which stock APISIX ignores: "
                     "authentication IS ACTIVE there (switch it off with state=disabled or absent)"
-                    % (", ".join(still_on), path))
+                    % (_ids(still_on), path))
     duplicates = doc.duplicate_ids()
     if duplicates:
-        module.warn("%s has duplicate route ids under %s: %s" % (path, doc.routes_key, ", ".join(duplicates)))
+        module.warn("%s has duplicate route ids under %s: %s" % (path, doc.routes_key, _ids(duplicates)))
     if doc.routes_key == "routes" and not text.rstrip().endswith("#END"):
         module.warn("%s has top-level routes but does not end with #END: APISIX in standalone mode does not load it "
                     "until it does" % path)

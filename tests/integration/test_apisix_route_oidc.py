@@ -48,6 +48,13 @@ def test_helm_values_check_diff_backup_idempotence(tmp_path):
     original = path.read_bytes()
     args = dict(ARGS, path=str(path), routes=["catchall", "files-main", "portal-main"])
 
+    session = dict(args, secret_config={"session": {"secret": "Sess1on-secret-0123456789"}}, bearer_only=False)
+    result, output = run_module("apisix_route_oidc", session, check=True, diff=True, verbosity=3)
+    assert result["changed"] is True and "FAILED" not in output
+    assert "Sess1on-secret-0123456789" not in output + repr(result)
+    assert result["config"]["session"] == {"secret": "********"}
+    _no_secret(output, result)
+
     result, output = run_module("apisix_route_oidc", args, check=True, diff=True, verbosity=3)
     assert result["changed"] is True and "FAILED" not in output
     assert path.read_bytes() == original and sorted(os.listdir(tmp_path)) == [path.name]

@@ -726,3 +726,12 @@ def test_lines_table_matches_the_parser():
         for key, _value in route.value:
             assert doc.lines.line_of(key.start_mark.index) == key.start_mark.line
             assert doc.lines.column(key.start_mark.index) == key.start_mark.column
+
+
+def test_unreadable_yaml_is_reported_not_raised():
+    text = "routes:\n- id: a\n  plugins:\n    openid-connect:\n      ? [x, y]\n      : 1\n- id: b\n  odd: !!python/name:os.system\n"
+    with pytest.raises(rf.RouteFileError, match=r"route a: the openid-connect block cannot be read: .*line 5"):
+        rf.RouteFile(text, "f").plugin_state("a", OIDC)
+    with pytest.raises(rf.RouteFileError, match=r"route b: the route cannot be read"):
+        edit(text, ["b"])
+    assert list(rf.RouteFile(text, "f").iter_plugin_configs(OIDC)) == []

@@ -241,3 +241,24 @@ def test_write_failure_reports_and_keeps_the_file(tmp_path, capsys, monkeypatch)
     result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
     assert result["failed"] and "cannot write %s: [Errno 28] No space left on device" % path in result["msg"]
     assert path.read_bytes() == before and os.listdir(tmp_path) == [path.name]
+
+
+def test_many_routes_one_write_and_short_messages(tmp_path, capsys):
+    path = tmp_path / "values.yaml"
+    path.write_text("apisixStandalone:\n  routes:\n" + "".join("  - id: r%02d\n    uri: /r%d\n" % (n, n) for n in range(12)))
+    writes = []
+    real = module._write
+
+    def counting(mod, target, text):
+        writes.append(target)
+        return real(mod, target, text)
+
+    module._write = counting
+    try:
+        result = run(capsys, path=str(path), routes=["r%02d" % n for n in range(12)], **PLUGIN_ARGS)
+    finally:
+        module._write = real
+    assert result["changed"] is True and len(writes) == 1
+    assert all(r["changed"] for r in result["routes"])
+    assert any(w.startswith("openid-connect on route(s) r00, r01, r02, r03, r04, r05, r06, r07, r08, r09 and 2 more: audience")
+               for w in _warnings(result))
