@@ -39,7 +39,8 @@ options:
       - Secret of O(client_id). Required by APISIX up to 3.16; from 3.17 only unless O(bearer_only) is used with
         C(public_key), C(use_jwks) or C(private_key_jwt) introspection.
       - Never shown in output, diffs or logs; masked as V(********).
-      - An APISIX environment reference such as V(${{CIM_CLIENT_SECRET}}) works in standalone files.
+      - An APISIX environment reference such as V(${{CIM_CLIENT_SECRET}}) works in standalone files; mark it C(!unsafe)
+        in playbooks so that Ansible does not take it for a Jinja expression.
     type: str
   bearer_only:
     description:

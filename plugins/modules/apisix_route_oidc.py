@@ -134,7 +134,7 @@ EXAMPLES = r"""
     routes: [orders-secured, reports]
     discovery: https://sso.example.com/realms/tenant-b/.well-known/openid-configuration
     realm: tenant-b
-    client_secret: "${{CIM_CLIENT_SECRET}}"
+    client_secret: !unsafe "${{CIM_CLIENT_SECRET}}"   # APISIX reads it from the environment; !unsafe: no Jinja
     audience: []
     apisix_version: "3.13"
     extra_config:

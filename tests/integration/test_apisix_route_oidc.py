@@ -126,21 +126,35 @@ def test_bad_input_fails_before_writing(tmp_path):
     assert path.read_bytes() == original and os.listdir(tmp_path) == [path.name]
 
 
-def test_action_group_defaults(tmp_path):
+def test_action_group_defaults_and_env_reference(tmp_path):
     path = _copy(tmp_path, "apisix-standalone.yaml", 0o644)
     playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump([{
-        "hosts": "localhost",
-        "gather_facts": False,
-        "module_defaults": {"group/cx.api_auth.apisix": dict(ARGS, path=str(path))},
-        "tasks": [{"cx.api_auth.apisix_route_oidc": {"routes": ["orders-secured"]}, "no_log": False}],
-    }]))
+    playbook.write_text("""\
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/cx.api_auth.apisix:
+      path: %(path)s
+      keycloak_url: http://keycloak.ef-external.svc/auth
+      realm: tenant-a
+  tasks:
+    - name: Defaults from the apisix action group
+      cx.api_auth.apisix_route_oidc:
+        routes: [orders-secured]
+        client_secret: %(secret)s
+    - name: Secret from the gateway's environment, not templated by Ansible
+      cx.api_auth.apisix_route_oidc:
+        routes: [orders-health]
+        client_secret: !unsafe "${{CIM_CLIENT_SECRET}}"
+""" % dict(path=path, secret=SECRET))
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
          "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
         env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "changed=1" in proc.stdout
+    assert "changed=2" in proc.stdout
     assert _block(path, "orders-secured")["client_secret"] == SECRET
+    assert _block(path, "orders-health")["client_secret"] == "${{CIM_CLIENT_SECRET}}"
+    assert _block(path, "orders-health")["realm"] == "tenant-a"
     assert SECRET not in proc.stdout + proc.stderr
