@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Real Keycloak servers for the integration tests: download, start, seed, stop.
 
 Standard library only, so it runs before the project's virtualenv exists.
@@ -66,16 +65,19 @@ DEFAULT_RELATIVE_PATHS = {"26.7.3": "", "19.0.1": "/auth"}
 
 # JDKs per Keycloak major version, first one found wins; override with CX_KC_JAVA_HOME
 # (all versions) or CX_KC_JAVA_HOME_<major> (e.g. CX_KC_JAVA_HOME_19).
-# Verified on this machine (start-dev, first start incl. build, 2 cores):
-#   26.7.3: Temurin 25 ok, OpenJDK 17 ok
-#   19.0.1: OpenJDK 17 ok, Temurin 25 fails (see JDK_NOTES)
+# Verified on this machine (2 cores; start-dev = build + start, until admin login works):
+#   Keycloak  JDK              result
+#   26.7.3    Temurin 25       ok, 45-55 s (default: 26 supports 21 and 25; 17 is deprecated)
+#   26.7.3    OpenJDK 17       ok, ~47 s
+#   19.0.1    OpenJDK 17       ok, 35-40 s (default)
+#   19.0.1    Temurin 25       fails in the build: Hibernate's Byte Buddy "Java 25 (69) is not
+#                              supported ... officially supports Java 19 (63)"
 JDK_CANDIDATES = {
     26: ("/usr/lib/jvm/temurin-25-jdk-amd64", "/usr/lib/jvm/temurin-21-jdk-amd64",
          "/usr/lib/jvm/java-21-openjdk-amd64", "/usr/lib/jvm/java-17-openjdk-amd64"),
     19: ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/temurin-17-jdk-amd64",
          "/usr/lib/jvm/java-11-openjdk-amd64"),
 }
-JDK_NOTES = "see the table in the module docstring"
 
 # Keycloak 19's own default JAVA_OPTS (heap capped at 512 MiB), set explicitly so that a
 # JAVA_OPTS in the caller's environment cannot lift the cap.
@@ -85,7 +87,7 @@ JAVA_OPTS_19 = (
 )
 HEAP_26 = "-Xms64m -Xmx512m"
 
-START_TIMEOUT = float(os.environ.get("CX_KC_START_TIMEOUT", "240"))
+START_TIMEOUT = float(os.environ.get("CX_KC_START_TIMEOUT", "360"))
 ADMIN_USER = "admin"
 
 
@@ -121,7 +123,7 @@ def state_root():
 
 
 def major(version):
-    return int(str(version).split(".")[0])
+    return int(str(version).split(".", maxsplit=1)[0])
 
 
 def _m2_tarball(version):
@@ -533,10 +535,11 @@ class KeycloakServer:
                     % (self.version, proc.returncode, tail)
                 )
             try:
-                status, _, _ = http("GET", self.url + "/realms/master", timeout=5)
+                status = http("GET", self.url + "/realms/master", timeout=5)[0]
             except (OSError, urllib.error.URLError):
                 status = None
-            if status == 200:
+            if status == 200 and self._admin_can_log_in():
+                # 19 adds the bootstrap admin only after the HTTP port answers.
                 break
             if time.time() > deadline:
                 tail = _tail(self.log)
@@ -550,6 +553,14 @@ class KeycloakServer:
         self._write_state()
         _log("Keycloak %s ready at %s after %.1f s" % (self.version, self.url, self.startup_seconds))
         return self
+
+    def _admin_can_log_in(self):
+        self._token = None
+        try:
+            self.admin_token()
+        except (KeycloakServerError, OSError, urllib.error.URLError, ValueError):
+            return False
+        return True
 
     def _forget(self):
         if self.dir and not os.environ.get("CX_KC_KEEP"):
@@ -584,7 +595,7 @@ class KeycloakServer:
         """A master-realm admin access token (renewed when less than 10 s are left)."""
         if self._token and time.time() < self._token_expiry - 10:
             return self._token
-        status, _, body = http(
+        status, _headers, body = http(
             "POST",
             self.url + "/realms/master/protocol/openid-connect/token",
             data={
@@ -630,9 +641,8 @@ class KeycloakServer:
     def status_of(self, method, path, json=None):  # pylint: disable=redefined-outer-name
         """Return just the HTTP status of an admin REST call (no raise)."""
         url = self.url + (path if path.startswith("/") else "/admin/" + path)
-        status, _, _ = http(method, url, json_body=json,
-                            headers={"Authorization": "Bearer " + self.admin_token()})
-        return status
+        return http(method, url, json_body=json,
+                    headers={"Authorization": "Bearer " + self.admin_token()})[0]
 
     # ---- seed
 
@@ -743,7 +753,7 @@ def _find(name):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_download = sub.add_parser("download", help="fetch and extract Keycloak versions")
     p_download.add_argument("versions", nargs="*", default=list(VERSIONS))

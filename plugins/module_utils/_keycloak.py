@@ -594,6 +594,7 @@ def _connect(params, realm):
         warnings.simplefilter("ignore", DeprecationWarning)
         connection = _new_connection(server_url, grant_type, username, password, realm,
                                      auth_realm, params, client_secret)
+        connection.keycloak_openid  # pylint: disable=pointless-statement  # created here, warning-free
     if token:
         lifetime = _jwt_lifetime(token) or _STATIC_TOKEN_LIFETIME
         # The token setter also sets the Authorization header and the expiry python-keycloak

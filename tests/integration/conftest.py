@@ -57,6 +57,8 @@ SELECTED = _selected_servers()
 
 # Servers this process started and has not stopped yet.
 _RUNNING = []
+# (version, url, seconds to start, JDK) of every server started, for the summary.
+_STARTED = []
 
 
 def _stop_running():
@@ -89,10 +91,18 @@ def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argu
             item.add_marker(pytest.mark.keycloak)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Report how long each Keycloak took to start (build + boot + admin ready)."""
+    for version, url, seconds, jdk in _STARTED:
+        terminalreporter.write_line(
+            "Keycloak %s at %s started in %.1f s (%s)" % (version, url, seconds or -1, jdk)
+        )
+
+
 @pytest.fixture(scope="session", params=SELECTED, ids=[s[2] for s in SELECTED])
 def keycloak(request):
     """A running ``kc_server.KeycloakServer`` (one version per parameter)."""
-    version, relative_path, _ = request.param
+    version, relative_path = request.param[:2]
     _stop_running()  # only one Keycloak at a time, whatever pytest's ordering
     server = kc_server.KeycloakServer(version, relative_path)
     _RUNNING.append(server)
@@ -101,6 +111,7 @@ def keycloak(request):
     except kc_server.KeycloakServerError as err:
         _RUNNING.remove(server)
         pytest.fail("Keycloak %s did not start: %s" % (version, err), pytrace=False)
+    _STARTED.append((version, server.url, server.startup_seconds, os.path.basename(server.java_home)))
     try:
         yield server
     finally:
@@ -145,4 +156,6 @@ def kc_auth_args(keycloak):  # pylint: disable=redefined-outer-name
         "auth_username": keycloak.admin_user,
         "auth_password": keycloak.admin_password,
         "auth_realm": "master",
+        # The default 10 s is tight when several JVMs share this 2-core machine.
+        "connection_timeout": 30,
     }
