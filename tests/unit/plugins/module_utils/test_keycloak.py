@@ -338,12 +338,15 @@ def test_connect_unknown_auth_realm(stub):
     assert str(info.value) == "Realm 'nope' (auth_realm) does not exist on Keycloak at %s" % stub.url
 
 
-def test_connect_missing_auth_path_hint(stub):
-    if not stub.prefix:
-        pytest.skip("only meaningful when the server lives under /auth")
+def test_connect_missing_auth_path_hint():
+    """A server under /auth reached without it: the message hints at the context path."""
+    stub = StubKeycloak(prefix="/auth")
     url = stub.url[: -len(stub.prefix)]
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.connect(_module(url), "expertflow", fail=False)
+    try:
+        with pytest.raises(kc.KeycloakModuleError) as info:
+            kc.connect(_module(url), "expertflow", fail=False)
+    finally:
+        stub.close()
     assert "No Keycloak token endpoint at %s" % url in str(info.value)
     assert "/auth" in str(info.value)
 
