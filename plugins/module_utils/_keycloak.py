@@ -86,7 +86,7 @@ def keycloak_argument_spec():
     Mirrored by the ``cx.api_auth.keycloak`` doc fragment (a unit test keeps them equal).
     """
     return dict(
-        auth_keycloak_url=dict(type="str", required=True, aliases=["url"]),
+        auth_keycloak_url=dict(type="str", required=True, aliases=["url"], no_log=False),
         auth_realm=dict(type="str", default="master"),
         auth_client_id=dict(type="str", default="admin-cli"),
         auth_client_secret=dict(type="str", no_log=True),
