@@ -31,13 +31,23 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = "result_file"
     CALLBACK_NEEDS_ENABLED = True
 
-    def _write(self, result, *args, **kwargs):  # pylint: disable=unused-argument
+    @staticmethod
+    def _write(result, **status):
         path = os.environ.get("CX_RESULT_FILE")
         if path:
+            data = dict(result._result)  # pylint: disable=protected-access
+            data.update(status)
             with open(path, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(result._result, default=str) + "\n")
+                handle.write(json.dumps(data, default=str) + "\n")
 
-    v2_runner_on_ok = _write
-    v2_runner_on_failed = _write
-    v2_runner_on_skipped = _write
-    v2_runner_on_unreachable = _write
+    def v2_runner_on_ok(self, result):
+        self._write(result, failed=False)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._write(result, failed=True)
+
+    def v2_runner_on_skipped(self, result):
+        self._write(result, failed=False, skipped=True)
+
+    def v2_runner_on_unreachable(self, result):
+        self._write(result, failed=True, unreachable=True)
