@@ -526,4 +526,3 @@ class CustomerUser(object):
         result["user"] = user
         result["diff"] = {"before": before_view, "after": after_view}
         return result
-

@@ -26,7 +26,7 @@ description:
   - Works with Keycloak 19 (also under the legacy C(/auth) path) to 26.
   - With O(state=absent) the user is deleted; realm roles are never deleted.
 author:
-  - CX platform engineering
+  - CX platform engineering (!UNKNOWN)
 options:
   realm:
     description:

@@ -164,16 +164,16 @@ def test_guide_user_check_mode_create_rerun(fake, capsys):
 
 def test_update_and_delete_messages(fake, capsys):
     fake.add_user("customer", password=OTHER_PASSWORD)
-    result, _ = run_main(capsys, GUIDE, check=True, diff=True)
+    result = run_main(capsys, GUIDE, check=True, diff=True)[0]
     assert result["msg"] == "Would update user 'customer' in realm 'expertflow'"
     assert result["diff"]["after"]["password"] == "changed"
-    result, _ = run_main(capsys, GUIDE)
+    result = run_main(capsys, GUIDE)[0]
     assert result["msg"] == "Updated user 'customer' in realm 'expertflow'" and result["password_changed"] is True
     absent = {"realm": "expertflow", "state": "absent"}
     assert run_main(capsys, absent, check=True)[0]["msg"] == "Would delete user 'customer' in realm 'expertflow'"
-    result, _ = run_main(capsys, absent)
+    result = run_main(capsys, absent)[0]
     assert result["msg"] == "Deleted user 'customer' in realm 'expertflow'" and result["user"] == {}
-    result, _ = run_main(capsys, absent)
+    result = run_main(capsys, absent)[0]
     assert result["changed"] is False and result["msg"] == "User 'customer' in realm 'expertflow' is already absent"
 
 
