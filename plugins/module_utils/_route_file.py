@@ -260,14 +260,17 @@ class _Lines(object):
 class _Edits(object):
     """Text replacements on the original text, applied in one pass.
 
-    Deletions may overlap (removing the last lines of a file that has no final line
-    break takes the break before them); anything else overlapping is a bug.
+    Deletions may overlap and merge; anything else overlapping is a bug. When the
+    merged edits delete the last lines of a file that has no final line break,
+    ``eof_start`` (line start -> earlier index or None) may move the deletion's start
+    back over the break before them, so that the file still ends without one.
     """
 
-    def __init__(self, text):
+    def __init__(self, text, eof_start=None):
         self.text = text
         self.items = []
         self._merged = None
+        self._eof_start = eof_start
 
     def add(self, start, end, text, owner):
         self.items.append((start, end, text, owner, len(self.items)))
@@ -279,6 +282,9 @@ class _Edits(object):
             out = []
             for item in sorted(self.items, key=lambda item: (item[0], item[1], item[4])):
                 start, end, text, owner, seq = item
+                if out and text == "" and out[-1][2] == "" and start <= out[-1][1]:
+                    out[-1] = (out[-1][0], max(out[-1][1], end), "", out[-1][3], out[-1][4])
+                    continue
                 if out and start < out[-1][1]:
                     p_start, p_end, p_text, p_owner, p_seq = out[-1]
                     overlap = self.text[start:p_end]
@@ -292,6 +298,11 @@ class _Edits(object):
                             continue
                     raise RouteFileError("internal error: overlapping edits in route %s" % owner)
                 out.append(item)
+            if out and out[-1][2] == "" and out[-1][1] == len(self.text) and self._eof_start is not None \
+                    and not self.text.endswith(("\n", "\r")):
+                start = self._eof_start(out[-1][0])
+                if start is not None and (len(out) < 2 or out[-2][1] <= start):
+                    out[-1] = (start,) + out[-1][1:]
             self._merged = out
         return self._merged
 
@@ -329,11 +340,12 @@ class RouteFile(object):
         self.lines = _Lines(text)
         match = _BREAK_RE.search(text)
         self.newline = match.group(0) if match else "\n"
-        self._edits = _Edits(text)
+        self._edits = _Edits(text, self._eof_start)
         self._expect = {}
         self._plugin_steps = None
         self._config_step_cache = {}
         self._shared = None
+        self._scalar_ends = None
         template = _TEMPLATE_AT_COL0_RE.search(text)
         if template:
             raise RouteFileError(self._template_message(template))
@@ -759,17 +771,42 @@ class RouteFile(object):
         self._edits.add(self.lines.starts[first], self.lines.next_start(last), self._lines_text(lines, last), owner)
 
     def _remove_lines(self, first, last, owner):
-        if self.lines.has_break(last) or first == 0:
-            self._edits.add(self.lines.starts[first], self.lines.next_start(last), "", owner)
-        else:  # the block ends the file without a line break: take the break before it
-            self._edits.add(self.lines.ends[first - 1], len(self.text), "", owner)
+        start, end, text = self._removal(first, last)
+        self._edits.add(start, end, text, owner)
+
+    def _block_scalar_ends(self):
+        """Lines where a block scalar (``|``/``>``, not strip-chomped) ends: a line break after it is content."""
+        if self._scalar_ends is None:
+            self._scalar_ends = set()
+            stack, seen = [self.root], set()
+            while stack:
+                node = stack.pop()
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                if isinstance(node, ScalarNode):
+                    if node.style in ("|", ">"):
+                        header = self.text[node.start_mark.index:self.lines.ends[self.lines.line_of(node.start_mark.index)]]
+                        if "-" not in header.split("#", 1)[0]:
+                            self._scalar_ends.add(self.lines.line_of(self._last_index(node)))
+                elif isinstance(node, MappingNode):
+                    for key, value in node.value:
+                        stack.append(key)
+                        stack.append(value)
+                else:
+                    stack.extend(node.value)
+        return self._scalar_ends
 
     def _insert_after(self, line, lines, owner):
         text = self.newline.join(lines)
         if self.lines.has_break(line):
             self._edits.add(self.lines.next_start(line), self.lines.next_start(line), text + self.newline, owner)
-        else:
-            self._edits.add(len(self.text), len(self.text), self.newline + text, owner)
+            return
+        if line in self._block_scalar_ends():
+            raise RouteFileError("%s: route %s: the file ends with a block scalar (| or >) and no line break after it; "
+                                 "lines added after it would change its value: end the file with a line break"
+                                 % (self.source, owner))
+        self._edits.add(len(self.text), len(self.text), self.newline + text, owner)
 
     def set_plugin(self, route_id, name, config):
         """Make route ``route_id`` hold ``name: config``; return True if the text changes."""
@@ -931,14 +968,24 @@ class RouteFile(object):
             if self.lines.has_break(last_line):
                 position = self.lines.next_start(last_line)
                 edits.append((position, position, text + self.newline))
+            elif last_line in self._block_scalar_ends():
+                raise _Regenerate()
             else:
                 edits.append((len(self.text), len(self.text), self.newline + text))
         return edits
 
     def _removal(self, first, last):
-        if self.lines.has_break(last) or first == 0:
-            return (self.lines.starts[first], self.lines.next_start(last), "")
-        return (self.lines.ends[first - 1], len(self.text), "")
+        """The edit removing lines ``first``..``last`` (see ``_eof_start`` for the end of the file)."""
+        return (self.lines.starts[first], self.lines.next_start(last), "")
+
+    def _eof_start(self, index):
+        """Lines removed up to the end of a file without final line break: take the break before
+        them too (adding a block and removing it again then restores the file), unless that
+        break ends a block scalar's value."""
+        line = self.lines.line_of(index)
+        if line == 0 or self.lines.starts[line] != index or line - 1 in self._block_scalar_ends():
+            return None
+        return self.lines.ends[line - 1]
 
     # --- result ---------------------------------------------------------------------
 

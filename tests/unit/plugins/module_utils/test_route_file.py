@@ -113,7 +113,8 @@ def _allowed_lines(text, ids, name=OIDC):
                 content = lines[line]
                 if content.strip() and not content.lstrip().startswith("#") and len(content) - len(content.lstrip()) <= plugins_col:
                     break
-                if content.startswith("#"):
+                body = content[1:]
+                if content.startswith("#") and body.strip() and len(body) - len(body.lstrip()) + 1 > plugins_col:
                     allowed.add(line)
                 line += 1
             if isinstance(plugins, yaml.MappingNode):
@@ -146,7 +147,11 @@ def assert_surgical(old, new, ids, name=OIDC):
         assert new.count("\n") == new.count("\r\n"), "a bare LF crept into a CRLF file"
     else:
         assert "\r" not in new
-    assert old.endswith(("\n", "\r")) == new.endswith(("\n", "\r"))
+    if old.endswith(("\n", "\r")) != new.endswith(("\n", "\r")):
+        # a block that ended the file without a line break went away after a block
+        # scalar: the break that ends the scalar's value stays
+        assert not old.endswith(("\n", "\r")) and len(old_lines) - 1 in allowed_old
+        assert re.search(r"(?m)^\s*\S+: [|>]\+?\s*$", old)
     if old.rstrip().endswith("#END"):
         assert new.endswith(old[old.rindex("#END"):])
 
@@ -735,3 +740,50 @@ def test_unreadable_yaml_is_reported_not_raised():
     with pytest.raises(rf.RouteFileError, match=r"route b: the route cannot be read"):
         edit(text, ["b"])
     assert list(rf.RouteFile(text, "f").iter_plugin_configs(OIDC)) == []
+
+
+@pytest.mark.parametrize("chomp", ["", "+", "-"])
+def test_block_scalar_ending_the_file_without_line_break(chomp):
+    text = "routes:\n- id: a\n  plugins:\n    mocking:\n      body: |%s\n        text\n    openid-connect:\n      client_id: x" % chomp
+    removed, _changed = edit(text, ["a"], op="unset")
+    assert_data(text, removed, ["a"], None)
+    if chomp == "-":
+        assert removed == "routes:\n- id: a\n  plugins:\n    mocking:\n      body: |-\n        text"
+    else:                                                 # the break after "text" is part of the value
+        assert removed == "routes:\n- id: a\n  plugins:\n    mocking:\n      body: |%s\n        text\n" % chomp
+    bare = "routes:\n- id: a\n  body: |%s\n    text" % chomp
+    if chomp == "-":
+        assert edit(edit(bare, ["a"])[0], ["a"], op="unset")[0] == bare
+    else:
+        with pytest.raises(rf.RouteFileError, match="the file ends with a block scalar .* end the file with a line break"):
+            edit(bare, ["a"])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_edit_sequences(seed):
+    """Random chains of set/unset on random routes of random files keep every invariant."""
+    import random  # pylint: disable=import-outside-toplevel
+    rng = random.Random(seed)
+    configs = [CONFIG, DISABLED, {"client_id": "x", "discovery": "y"}, dict(CONFIG, _meta={"priority": 3}), SAMPLE_BLOCK]
+    text = gen.generate(5000 + seed, rng.randint(1, 10), rng.choice(["helm", "standalone"]),
+                        rng.random() < 0.3, rng.random() < 0.7, rng.random() < 0.6)
+    for _step in range(4):
+        ids = rf.RouteFile(text).route_ids()
+        pick = rng.sample(ids, rng.randint(1, len(ids)))
+        if rng.random() < 0.5:
+            config = rng.choice(configs)
+            new, _changed = edit(text, pick, config=config)
+            assert_data(text, new, pick, config)
+        else:
+            new, _changed = edit(text, pick, op="unset", style=rng.choice(["remove", "comment"]))
+            assert_data(text, new, pick, None)
+        assert_surgical(text, new, pick)
+        text = new
+
+
+def test_last_keys_removed_at_end_of_file_without_line_break():
+    text = 'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n         disable: true'
+    new, _changed = edit(text, ["a"], config={"client_id": "x", "discovery": "y"})
+    assert new == 'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "x"\n      discovery: "y"'
+    back, _changed = edit(new, ["a"], config={"client_id": "cim", "discovery": "d", "realm": "r", "_meta": {"disable": True}})
+    assert back == 'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n        disable: true'
