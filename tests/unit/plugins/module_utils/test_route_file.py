@@ -782,8 +782,9 @@ def test_random_edit_sequences(seed):
 
 
 def test_last_keys_removed_at_end_of_file_without_line_break():
-    text = 'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n         disable: true'
+    head = 'routes:\n- id: a\n  plugins:\n    openid-connect:\n'
+    text = head + '      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n         disable: true'
     new, _changed = edit(text, ["a"], config={"client_id": "x", "discovery": "y"})
-    assert new == 'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "x"\n      discovery: "y"'
+    assert new == head + '      client_id: "x"\n      discovery: "y"'
     back, _changed = edit(new, ["a"], config={"client_id": "cim", "discovery": "d", "realm": "r", "_meta": {"disable": True}})
-    assert back == 'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n        disable: true'
+    assert back == head + '      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n        disable: true'
