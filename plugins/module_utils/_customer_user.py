@@ -467,8 +467,10 @@ class CustomerUser(object):
         after_roles = [n for n in mapped_after_create if n not in remove_names] + add_names
 
         before_view = user_view(current, before_roles) if current is not None else {}
-        predicted = dict(current or {"username": self.username, "requiredActions": []})
+        predicted = dict(current or {"username": self.username.lower(), "requiredActions": []})
         predicted.update(changes)
+        if predicted.get("email"):
+            predicted["email"] = predicted["email"].lower()  # as Keycloak stores it
         after_view = user_view(predicted, after_roles)
         if change_password:
             after_view["password"] = PASSWORD_SET if current is None else PASSWORD_CHANGED

@@ -362,7 +362,13 @@ def test_create_without_password_and_without_profile_fill():
 
 def test_create_with_given_profile():
     admin = FakeAdmin()
-    run(admin, username="Widget", email="Widget@Example.COM", first_name="Cus", last_name="Tomer")
+    predicted = run(admin, check_mode=True, username="Widget", email="Widget@Example.COM", first_name="Cus",
+                    last_name="Tomer")
+    result = run(admin, username="Widget", email="Widget@Example.COM", first_name="Cus", last_name="Tomer")
+    # predicted as Keycloak stores it: username and e-mail in lower case
+    assert predicted["user"]["username"] == "widget" and predicted["user"]["email"] == "widget@example.com"
+    assert {k: v for k, v in result["user"].items() if k != "id"} == {
+        k: v for k, v in predicted["user"].items() if k != "id"}
     created = admin.user_named("widget")
     assert (created["email"], created["firstName"], created["lastName"]) == ("widget@example.com", "Cus", "Tomer")
     # e-mails are compared the way Keycloak stores them (lower case)
