@@ -46,15 +46,14 @@ options:
   auth_username:
     description:
       - Username to authenticate for API access with.
+      - Unlike the community Keycloak modules, there is no alias C(username), so that
+        C(module_defaults) for the action group never reach the customer user's O(username).
     type: str
-    aliases:
-      - username
   auth_password:
     description:
       - Password to authenticate for API access with.
+      - There is no alias C(password), for the same reason.
     type: str
-    aliases:
-      - password
   token:
     description:
       - Authentication token for Keycloak API.

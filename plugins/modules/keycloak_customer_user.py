@@ -161,20 +161,6 @@ options:
       - add
       - exact
     default: add
-  auth_username:
-    description:
-      - Username to authenticate for API access with.
-      - Unlike in the connection options of other modules, there is no alias C(username)
-        here - O(username) is the customer user.
-    type: str
-    aliases: []
-  auth_password:
-    description:
-      - Password to authenticate for API access with.
-      - Unlike in the connection options of other modules, there is no alias C(password)
-        here - O(password) is the customer user's password.
-    type: str
-    aliases: []
 extends_documentation_fragment:
   - cx.api_auth.keycloak
   - ansible.builtin.action_common_attributes
@@ -204,9 +190,6 @@ notes:
   - The admin needs the C(manage-users) and C(manage-realm) roles of C(realm-management)
     in O(realm) (or the master realm's C(admin)); C(view-clients) too when the password is
     checked through a confidential client without O(password_check_client_secret).
-  - In C(module_defaults) for C(group/cx.api_auth.keycloak) use C(auth_username) and
-    C(auth_password), not their aliases C(username) and C(password) - this module would take
-    them as the customer's username and password.
   - Ansible hides the value of O(password) wherever it appears in the output. With the
     guide's password V(customer), which is also the username and a role name, those names
     show as C(********) in the result.
@@ -381,10 +364,8 @@ from ansible_collections.cx.api_auth.plugins.module_utils._customer_user import 
 
 
 def argument_spec():
-    """Connection options (without the aliases that clash with this module's) plus its own."""
+    """Connection options plus the module's own."""
     spec = keycloak_argument_spec()
-    for name in ("auth_username", "auth_password"):
-        spec[name] = dict(spec[name], aliases=[])
     spec.update(customer_user_argument_spec())
     return spec
 

@@ -179,12 +179,14 @@ def test_argument_spec_works_with_ansible_module_validation():
         required_one_of=kc.KEYCLOAK_REQUIRED_ONE_OF,
         required_together=kc.KEYCLOAK_REQUIRED_TOGETHER,
     )
-    result = validator.validate({"url": "http://h", "username": "a", "password": "b"})
+    result = validator.validate({"url": "http://h", "auth_username": "a", "auth_password": "b"})
     assert result.error_messages == []
     assert result.validated_parameters["auth_realm"] == "master"
     assert "b" in result._no_log_values  # pylint: disable=protected-access
     assert validator.validate({"url": "http://h"}).error_messages
-    assert validator.validate({"url": "http://h", "username": "a"}).error_messages
+    assert validator.validate({"url": "http://h", "auth_username": "a"}).error_messages
+    # No username/password aliases: those names belong to the customer user module.
+    assert validator.validate({"url": "http://h", "username": "a", "password": "b"}).error_messages
 
 
 # --------------------------------------------------------------------------- URLs
