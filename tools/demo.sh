@@ -30,7 +30,7 @@ CX_DEMO_CUSTOMER_PASSWORD=$("$py" -c 'import secrets; print(secrets.token_urlsaf
 
 mkdir -p "$work"
 CX_DEMO_ROUTES_FILE="$work/values.yaml"
-cp tests/unit/fixtures/apisix/helm-values-standalone.yaml "$CX_DEMO_ROUTES_FILE"
+cp tests/unit/fixtures/apisix/helm-values-standalone.yaml.sample "$CX_DEMO_ROUTES_FILE"
 
 echo "== ansible-playbook cx.api_auth site.yml --diff (first run)"
 ansible-playbook -i inventories/demo playbooks/site.yml --diff

@@ -44,7 +44,7 @@ def _block(path, route_id):
 
 
 def test_helm_values_check_diff_backup_idempotence(tmp_path):
-    path = _copy(tmp_path, "helm-values-standalone.yaml", 0o640)
+    path = _copy(tmp_path, "helm-values-standalone.yaml.sample", 0o640)
     original = path.read_bytes()
     args = dict(ARGS, path=str(path), routes=["catchall", "files-main", "portal-main"])
 
@@ -79,7 +79,7 @@ def test_helm_values_check_diff_backup_idempotence(tmp_path):
 
 
 def test_helm_values_enable_then_disable_restores_the_file(tmp_path):
-    path = _copy(tmp_path, "helm-values-standalone.yaml", 0o600)
+    path = _copy(tmp_path, "helm-values-standalone.yaml.sample", 0o600)
     original = path.read_bytes()
     args = dict(ARGS, keycloak_url="http://keycloak.identity.svc/auth", client_secret=OLD_SECRET,
                 write_enable_key=True, path=str(path))
@@ -98,7 +98,7 @@ def test_helm_values_enable_then_disable_restores_the_file(tmp_path):
 
 
 def test_standalone_file_disabled_keeps_end_marker(tmp_path):
-    path = _copy(tmp_path, "apisix-standalone.yaml", 0o644)
+    path = _copy(tmp_path, "apisix-standalone.yaml.sample", 0o644)
     args = dict(ARGS, path=str(path), routes=["orders-health", "reports"], state="disabled", apisix_version="3.13.0")
     result, output = run_module("apisix_route_oidc", args, diff=True, verbosity=3)
     assert result["changed"] is True
@@ -111,7 +111,7 @@ def test_standalone_file_disabled_keeps_end_marker(tmp_path):
 
 
 def test_bad_input_fails_before_writing(tmp_path):
-    path = _copy(tmp_path, "helm-values-standalone.yaml", 0o644)
+    path = _copy(tmp_path, "helm-values-standalone.yaml.sample", 0o644)
     original = path.read_bytes()
     result, output = run_module("apisix_route_oidc", dict(ARGS, path=str(path), routes=["files-mian"]), verbosity=3)
     assert "localhost | FAILED!" in output and result["changed"] is False
@@ -127,7 +127,7 @@ def test_bad_input_fails_before_writing(tmp_path):
 
 
 def test_action_group_defaults_and_env_reference(tmp_path):
-    path = _copy(tmp_path, "apisix-standalone.yaml", 0o644)
+    path = _copy(tmp_path, "apisix-standalone.yaml.sample", 0o644)
     playbook = tmp_path / "play.yml"
     playbook.write_text("""\
 - hosts: localhost

@@ -58,8 +58,8 @@ def _fixture(name):
         return handle.read()
 
 
-HELM = _fixture("helm-values-standalone.yaml")
-STANDALONE = _fixture("apisix-standalone.yaml")
+HELM = _fixture("helm-values-standalone.yaml.sample")
+STANDALONE = _fixture("apisix-standalone.yaml.sample")
 
 
 # --- independent checks -------------------------------------------------------------

@@ -18,7 +18,7 @@ OLD_SECRET = "00000000-0000-0000-0000-000000000000"     # in the helm sample
 PLUGIN_ARGS = dict(keycloak_url="http://keycloak.ef-external.svc/auth", realm="tenant-a", client_secret=SECRET)
 
 
-def _copy(tmp_path, name="helm-values-standalone.yaml"):
+def _copy(tmp_path, name="helm-values-standalone.yaml.sample"):
     path = tmp_path / name
     shutil.copyfile(os.path.join(FIXTURES, name), path)
     path.chmod(0o640)
@@ -120,7 +120,7 @@ def test_backup_mode_and_symlink(tmp_path, capsys):
 
 
 def test_disabled_then_absent_styles(tmp_path, capsys):
-    path = _copy(tmp_path, "apisix-standalone.yaml")
+    path = _copy(tmp_path, "apisix-standalone.yaml.sample")
     original = path.read_text()
     result = run(capsys, path=str(path), routes=["orders-health", "reports"], state="disabled", **PLUGIN_ARGS)
     assert [r["before"] for r in result["routes"]] == ["absent", "disabled"]
