@@ -47,7 +47,7 @@ options:
     description:
       - Username to authenticate for API access with.
       - Unlike the community Keycloak modules, there is no alias C(username), so that
-        C(module_defaults) for the action group never reach the customer user's O(username).
+        C(module_defaults) for the action group never reach the customer user's C(username).
     type: str
   auth_password:
     description:
