@@ -9,21 +9,21 @@ Private to the collection (leading underscore): the modules are its only users.
 What a module does with it::
 
     from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import (
-        KEYCLOAK_REQUIRED_ONE_OF, KEYCLOAK_REQUIRED_TOGETHER, KeycloakModuleError,
-        keycloak_argument_spec, connect, keycloak_errors, get_client_by_client_id)
+        KEYCLOAK_REQUIRED_ONE_OF, KEYCLOAK_REQUIRED_TOGETHER, keycloak_argument_spec,
+        connect, keycloak_errors, get_client_by_client_id, module_failures)
 
     argument_spec = keycloak_argument_spec()
     argument_spec.update(realm=dict(type='str', required=True), ...)
     module = AnsibleModule(argument_spec, supports_check_mode=True,
                            required_one_of=KEYCLOAK_REQUIRED_ONE_OF,
                            required_together=KEYCLOAK_REQUIRED_TOGETHER)
-    admin = connect(module, module.params['realm'])       # fail_json()s with a clear message
-    try:
-        client = get_client_by_client_id(admin, 'cim')     # raises KeycloakModuleError
+    # Any exception in the block ends in fail_json() with a scrubbed message, no traceback.
+    with module_failures(module, "Managing mapper 'x' on client 'cim' in realm 'r' failed"):
+        admin = connect(module, module.params['realm'], fail=False)  # KeycloakModuleError
+        client = get_client_by_client_id(admin, 'cim')                # raises KeycloakModuleError
         with keycloak_errors("adding mapper 'x' to client 'cim' in realm 'r'"):
             admin.add_mapper_to_client(client['id'], payload)
-    except KeycloakModuleError as exc:
-        module.fail_json(msg=str(exc))
+    module.exit_json(...)
 
 Every message this file makes names the Keycloak URL and the realm and never a secret:
 the values of the module's ``no_log`` options are replaced by ``********`` in every
@@ -32,6 +32,7 @@ message as a last line of defence.
 
 import base64
 import contextlib
+import inspect
 import json
 import time
 import traceback
@@ -391,6 +392,46 @@ def keycloak_errors(what, realm=None):
         if isinstance(exc, OSError):
             raise _describe(what, exc, realm)
         raise
+
+
+def _fail_json_kwargs(module):
+    """Return the extra ``fail_json`` arguments that keep a traceback out of the result.
+
+    ansible-core 2.19+ adds the pending exception's traceback (with its message) as
+    ``exception`` when tracebacks are enabled, unless ``exception`` is given; an empty
+    string means "no traceback". Older versions have no such keyword-only parameter.
+    """
+    try:
+        parameter = inspect.signature(module.fail_json).parameters.get("exception")
+    except (TypeError, ValueError):  # pragma: no cover - not introspectable
+        return {}
+    if parameter is not None and parameter.kind == inspect.Parameter.KEYWORD_ONLY:
+        return {"exception": ""}
+    return {}
+
+
+@contextlib.contextmanager
+def module_failures(module, what="Unexpected failure"):
+    """Turn any exception escaping the block into ``module.fail_json`` with a scrubbed message.
+
+    A :class:`KeycloakModuleError` fails with its own message; any other ``Exception``
+    with ``"<what>: <ExceptionType>: <text>"``. Every value of the module's ``no_log``
+    options (and every secret registered with :func:`register_secret`) is masked, and no
+    traceback is added to the result: an uncaught exception would print its traceback,
+    secrets included, to stderr, which ``no_log`` does not mask. ``SystemExit`` (from
+    ``exit_json``/``fail_json``) and ``KeyboardInterrupt`` pass through.
+    """
+    for value in getattr(module, "no_log_values", None) or ():
+        register_secret(value)
+    message = None
+    try:
+        yield
+    except KeycloakModuleError as exc:
+        message = str(exc)
+    except Exception as exc:  # pylint: disable=broad-except
+        message = "%s: %s: %s" % (what, type(exc).__name__, _decode(exc))
+    if message is not None:
+        module.fail_json(msg=scrub(message), **_fail_json_kwargs(module))
 
 
 def call(what, fn, *args, **kwargs):

@@ -255,6 +255,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import (
     KeycloakModuleError,
     connect,
     keycloak_argument_spec,
+    module_failures,
 )
 from ansible_collections.cx.api_auth.plugins.module_utils import _audience_mapper as audience
 
@@ -294,20 +295,14 @@ def main():
         mutually_exclusive=audience.MUTUALLY_EXCLUSIVE,
     )
     params = module.params
-    try:
+    with module_failures(module, "Managing mapper '%s' on %s failed" % (params["name"], _target(params))):
         audience.validate_params(params)
-    except KeycloakModuleError as exc:
-        module.fail_json(msg=str(exc))
-
-    try:
-        admin = connect(module, params["realm"], fail=False)
-    except KeycloakModuleError as exc:
-        module.fail_json(msg="Cannot manage mapper '%s' on %s: %s" % (params["name"], _target(params), exc))
-    try:
+        try:
+            admin = connect(module, params["realm"], fail=False)
+        except KeycloakModuleError as exc:
+            raise KeycloakModuleError("Cannot manage mapper '%s' on %s: %s" % (params["name"], _target(params), exc))
         # Every message of ensure() names the realm and the client or client scope.
         result = audience.ensure(admin, params, module.check_mode, module.warn)
-    except KeycloakModuleError as exc:
-        module.fail_json(msg=str(exc))
 
     result["msg"] = _message(params, result, module.check_mode)
     diff = result.pop("diff")

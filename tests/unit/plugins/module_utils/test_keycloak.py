@@ -295,6 +295,67 @@ def _raise(exc):
     raise exc
 
 
+# --------------------------------------------------------------------------- module_failures()
+
+
+def test_module_failures_masks_no_log_values_of_any_exception():
+    module = FakeModule(auth_keycloak_url="http://kc:1", auth_username="admin", auth_password=ADMIN_PW)
+    with pytest.raises(Failed) as info:
+        with kc.module_failures(module, "Managing mapper 'm' on client 'cim' in realm 'r' failed"):
+            raise RuntimeError("login as admin/%s went wrong" % ADMIN_PW)
+    assert info.value.args[0] == {
+        "msg": "Managing mapper 'm' on client 'cim' in realm 'r' failed: RuntimeError: login as admin/******** went wrong",
+    }
+
+
+def test_module_failures_masks_registered_secrets_and_keeps_module_errors_as_they_are():
+    module = FakeModule(auth_keycloak_url="http://kc:1", token="t0ken-value")
+    with pytest.raises(Failed) as info:
+        with kc.module_failures(module):
+            kc.register_secret(CLIENT_SECRET)  # registered after the error object exists
+            raise kc.KeycloakModuleError("client 'cim' rejected %s and t0ken-value" % CLIENT_SECRET)
+    assert info.value.args[0] == {"msg": "client 'cim' rejected ******** and ********"}
+    with pytest.raises(Failed) as info:
+        with kc.module_failures(module):
+            raise KeyError("t0ken-value")
+    assert info.value.args[0] == {"msg": "Unexpected failure: KeyError: '********'"}
+
+
+def test_module_failures_lets_exit_and_interrupt_pass():
+    module = FakeModule(auth_keycloak_url="http://kc:1", token="t0ken-value")
+    with pytest.raises(SystemExit):
+        with kc.module_failures(module):
+            raise SystemExit(0)
+    with pytest.raises(KeyboardInterrupt):
+        with kc.module_failures(module):
+            raise KeyboardInterrupt()
+    with kc.module_failures(module):
+        value = 1
+    assert value == 1
+
+
+def test_module_failures_adds_no_traceback_even_when_tracebacks_are_enabled(monkeypatch, capsys):
+    """A real AnsibleModule with error tracebacks on: the result has no ``exception`` key."""
+    from ansible.module_utils import basic
+    from ansible.module_utils._internal import _traceback  # ansible-core 2.19+, as in the venv
+    from ansible.module_utils.testing import patch_module_args
+
+    monkeypatch.setattr(_traceback, "_module_tracebacks_enabled_events", frozenset(_traceback.TracebackEvent))
+    args = {"auth_keycloak_url": "http://kc:1", "auth_username": "admin", "auth_password": ADMIN_PW}
+    with patch_module_args(args):
+        module = basic.AnsibleModule(kc.keycloak_argument_spec())
+        with pytest.raises(SystemExit) as exit_info:
+            with kc.module_failures(module, "Doing it failed"):
+                raise ValueError("the password is %s" % ADMIN_PW)
+    assert exit_info.value.code == 1
+    out = capsys.readouterr().out
+    assert ADMIN_PW not in out
+    result = json.loads(out)
+    assert result["msg"] == "Doing it failed: ValueError: the password is ********"
+    assert "exception" not in result
+    assert result["failed"] is True
+
+
 # --------------------------------------------------------------------------- connect()
 
 

@@ -172,6 +172,24 @@ def test_errors_of_the_logic_are_reported_as_they_are(fake, capsys):
     assert fake.writes == []
 
 
+def test_unexpected_errors_fail_cleanly_without_secrets_or_traceback(fake, capsys, monkeypatch):
+    """An unforeseen exception becomes a failed result naming the work, the secret masked."""
+    from ansible.module_utils._internal import _traceback  # ansible-core 2.19+, as in the venv
+
+    monkeypatch.setattr(_traceback, "_module_tracebacks_enabled_events", frozenset(_traceback.TracebackEvent))
+
+    def broken_ensure(admin, params, check_mode, warn):
+        raise ValueError("cannot parse answer for admin:%s" % params["auth_password"])
+
+    monkeypatch.setattr(am, "ensure", broken_ensure)
+    result, failed = run_main(capsys, GUIDE)
+    assert failed
+    assert result["msg"] == ("Managing mapper 'fix-audience' on client 'cim' in realm 'expertflow' failed:"
+                             " ValueError: cannot parse answer for admin:********")
+    assert "exception" not in result
+    assert fake.writes == []
+
+
 def test_no_permission_in_check_mode(capsys, monkeypatch):
     admin = FakeAdmin(configure=False)
     monkeypatch.setattr(module, "connect", lambda mod, realm, fail=True: admin)
