@@ -1010,6 +1010,24 @@ class RouteFile(object):
                 self._verify_route(new_text, route_id, route, expected)
         return new_text
 
+    def route_changes(self, new_text):
+        """``(route_id, before, after)`` for each edited route whose text changes, in file order:
+        the route's lines before the edits and the same lines in ``new_text`` (from ``result``)."""
+        changes = []
+        for route_id, route in self.routes:
+            if route_id not in self._expect or self.by_id.get(route_id, [None])[0] is not route:
+                continue
+            if not any(owner == route_id for _start, _end, _text, owner, _seq in self._edits.items):
+                continue
+            first, last = self._window(route_id, route)
+            start = self.lines.starts[first]
+            end = self.lines.next_start(last)
+            before = self.text[start:end]
+            after = new_text[self._edits.shift(start):self._edits.shift(end)]
+            if before != after:
+                changes.append((route_id, before, after))
+        return changes
+
     def _window(self, route_id, route):
         first, last = self._route_window(route)
         for start, end, _text, owner, _seq in self._edits.items:

@@ -87,7 +87,10 @@ attributes:
     details: Computes the new text and reports C(changed) and the diff without writing.
   diff_mode:
     support: full
-    details: The before and after file text, with client secrets and other credentials masked.
+    details:
+      - One before/after pair per changed route (its lines only, not the whole file), in file order, with client
+        secrets and other credentials (C(*secret), C(*key), C(password), C(token) values, also in flow mappings,
+        block scalars and commented-out lines) masked.
   platform:
     platforms: posix
   safe_file_operations:
@@ -209,6 +212,32 @@ config:
     set_userinfo_header: false
     audience: [cim, account, realm-management]
     required_scopes: [email, profile]
+diff:
+  description:
+    - In diff mode, when the file changes, one entry per changed route, in file order, each holding that route's
+      lines before and after the edit. Only the edited routes' text is returned, never the whole file.
+    - Credential values are masked (client secrets, and any C(secret), C(*_secret), C(key), C(*_key), C(password),
+      C(token) value, including flow mappings, block scalars and commented-out lines).
+  returned: changed and diff mode
+  type: list
+  elements: dict
+  contains:
+    before_header:
+      description: The file path followed by the route id in parentheses, as in the sample.
+      type: str
+      sample: /opt/cx/helm-values/apisix-values.yaml (route files-main)
+    after_header:
+      description: Same as RV(diff[].before_header).
+      type: str
+      sample: /opt/cx/helm-values/apisix-values.yaml (route files-main)
+    before:
+      description: The route's lines before the edit, credentials masked.
+      type: str
+      sample: "  - id: files-main\n    uri: /files/*\n"
+    after:
+      description: The same lines after the edit, credentials masked.
+      type: str
+      sample: "  - id: files-main\n    uri: /files/*\n    plugins:\n      openid-connect:\n        client_secret: \"********\"\n"
 backup_file:
   description: Name of the backup file created.
   returned: changed and O(backup=true), not in check mode
@@ -362,9 +391,12 @@ def run(module):
         secrets = set(doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS))
         if config is not None:
             secrets.update(oidc.secret_values(config))
-        result["diff"] = dict(
-            before=oidc.mask_text(text, secrets), after=oidc.mask_text(new_text, secrets),
-            before_header=path, after_header=path)
+        diffs = []
+        for route_id, before_text, after_text in doc.route_changes(new_text):
+            header = "%s (route %s)" % (path, route_id)
+            diffs.append(dict(before_header=header, after_header=header, before=oidc.mask_text(before_text, secrets),
+                              after=oidc.mask_text(after_text, secrets)))
+        result["diff"] = diffs
     if changed and not module.check_mode:
         if params["backup"]:
             result["backup_file"] = module.backup_local(path)

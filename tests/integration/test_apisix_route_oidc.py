@@ -58,9 +58,15 @@ def test_helm_values_check_diff_backup_idempotence(tmp_path):
     result, output = run_module("apisix_route_oidc", args, check=True, diff=True, verbosity=3)
     assert result["changed"] is True and "FAILED" not in output
     assert path.read_bytes() == original and sorted(os.listdir(tmp_path)) == [path.name]
-    assert result["diff"]["before_header"] == str(path)
-    assert 'client_secret: "********"' in result["diff"]["after"]
+    assert [entry["before_header"] for entry in result["diff"]] == [
+        "%s (route %s)" % (path, name) for name in ("portal-main", "files-main", "catchall")]
+    assert all('client_secret: "********"' in entry["after"] for entry in result["diff"])
     assert "+         openid-connect:" in output               # the default callback shows the diff
+    # the callback shows only real changes: no untouched line is shown removed and added again
+    removed = [line[1:] for line in output.splitlines() if line.startswith("-") and not line.startswith("--- ")]
+    added = [line[1:] for line in output.splitlines() if line.startswith("+") and not line.startswith("+++ ")]
+    assert removed and not set(removed) & set(added)
+    assert all(line.startswith("           ") for line in removed)   # lines of files-main's openid-connect block
     _no_secret(output, result)
 
     result, output = run_module("apisix_route_oidc", dict(args, backup=True), diff=True, verbosity=3)

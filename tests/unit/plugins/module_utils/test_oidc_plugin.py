@@ -251,7 +251,14 @@ def test_mask_text():
             '  password: |\n  key: v\n  client_secret: "a # b"   \n  note: it\'s a\\"b"\n')
     masked = oidc.mask_text(text, ['a"b'])
     assert masked == ('  client_secret: "********" # c  \r\n#   client_secret: ********\n  secret: \'********\'\n'
-                      '  password: |\n  key: v\n  client_secret: "********"   \n  note: it\'s ********"\n')
+                      '  password: |\n  key: ********\n  client_secret: "********"   \n  note: it\'s ********"\n')
+    text = ('a:\n  key_type: var\n  key: remote_addr # count per client\n  hmac: {access_key: ak1, "secret_key": \'s k\', n: [1]}\n'
+            '#   token: tt\r\n  - adminKey: xx\n  enable: true\n#  password: >-\n#    line one\n#\n#    two\n#  set_access_token_header: true\n'
+            '  api_token: |\n    p1\n\n    p2\n  x: {secret: y}\n  session_secret_x: 1\n')
+    assert oidc.mask_text(text) == (
+        'a:\n  key_type: var\n  key: ******** # count per client\n  hmac: {access_key: ********, "secret_key": \'********\', n: [1]}\n'
+        '#   token: ********\r\n  - adminKey: ********\n  enable: true\n#  password: >-\n#    ********\n#\n#    ********\n'
+        '#  set_access_token_header: true\n  api_token: |\n    ********\n\n    ********\n  x: {secret: ********}\n  session_secret_x: 1\n')
     assert oidc.mask_text(None) is None
 
 

@@ -82,17 +82,61 @@ def test_check_mode_predicts_and_writes_nothing(tmp_path, capsys):
     assert run(capsys, check=True, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)["changed"] is False
 
 
-def test_diff_is_the_file_text_with_secrets_masked(tmp_path, capsys):
+def test_diff_is_one_entry_per_changed_route_with_secrets_masked(tmp_path, capsys):
     path = _copy(tmp_path)
     original = path.read_text()
-    result = run(capsys, check=True, diff=True, path=str(path), routes=["files-main", "portal-main"], **PLUGIN_ARGS)
+    result = run(capsys, check=True, diff=True, path=str(path), routes=["portal-main", "files-main", "portal-assets"],
+                 **dict(PLUGIN_ARGS, write_enable_key=True))
     diff = result["diff"]
-    assert diff["before_header"] == diff["after_header"] == str(path)
-    assert diff["before"] == original.replace(OLD_SECRET, "********")
-    assert '         openid-connect:\n           discovery: "http://keycloak.ef-external.svc/auth/realms/tenant-a' in diff["after"]
-    assert 'client_secret: "********"' in diff["after"]
-    for text in (diff["before"], diff["after"], result["_output"]):
+    # file order, only routes whose text changes (portal-assets is before files-main in the file)
+    assert [entry["before_header"] for entry in diff] == ["%s (route %s)" % (path, name) for name in
+                                                          ("portal-main", "portal-assets", "files-main")]
+    assert all(entry["after_header"] == entry["before_header"] for entry in diff)
+    files_main = diff[2]
+    start = original.index("     - id: files-main\n")
+    assert files_main["before"] == original[start:original.index("\n\n", start) + 1].replace(OLD_SECRET, "********")
+    assert files_main["before"].startswith("     - id: files-main\n") and "admin-backend-secured" not in files_main["after"]
+    assert '         openid-connect:\n           enable: true\n           discovery: "http://keycloak.ef-external.svc/auth/realms/tenant-a' \
+        in diff[0]["after"]
+    assert 'client_secret: "********"' in files_main["after"]
+    for entry in diff:
+        assert len(entry["before"]) < len(original) / 5
+    for text in [entry[side] for entry in diff for side in ("before", "after")] + [result["_output"]]:
         assert SECRET not in text and OLD_SECRET not in text
+
+
+UNKNOWN = ("Unkn0wn-key-auth-S1", "Unkn0wn-hmac-S2", "Unkn0wn-commented-S3", "Unkn0wn-quoted-S4", "Unkn0wn-admin-S5",
+           "Unkn0wn-flow-S6", "Unkn0wn-block-S7")
+
+
+def test_secrets_unknown_to_the_module_never_leave_it(tmp_path, capsys):
+    """Credentials of other plugins and of the chart: not no_log values, so only the module can hide them."""
+    path = _copy(tmp_path)
+    text = path.read_text()
+    text = text.replace("apisixStandalone:\n", "adminCredentials:\n  admin: %s\n\napisixStandalone:\n" % UNKNOWN[4], 1)
+    anchor = "           config: { max_body_size: 6291456 }\n"
+    assert text.count(anchor) == 1
+    text = text.replace(anchor, anchor + (
+        "         key-auth:\n"
+        "           key: %s\n"
+        "         hmac-auth: {access_key: ak, secret_key: %s, algorithms: [hmac-sha256]}\n"
+        "#         jwt-auth:\n"
+        "#           client_secret: %s\n"
+        "         basic-auth:\n"
+        "           \"password\": '%s'\n"
+        "         wolf-rbac: {secret: \"%s\"}\n"
+        "         jwt-auth:\n"
+        "           secret: |\n"
+        "             %s\n") % (UNKNOWN[0], UNKNOWN[1], UNKNOWN[2], UNKNOWN[3], UNKNOWN[5], UNKNOWN[6]))
+    path.write_text(text)
+    for check in (True, False):
+        result = run(capsys, check=check, diff=True, path=str(path), routes=["portal-main", "catchall"], **PLUGIN_ARGS)
+        assert result["_rc"] == 0 and result["changed"] is True
+        assert len(result["diff"]) == 2 and "key-auth:" in result["diff"][0]["after"]
+        shown = json.dumps(result) + result["_output"]
+        for secret in UNKNOWN:
+            assert secret not in shown, secret
+    assert path.read_text().count(UNKNOWN[0]) == 1     # the file itself keeps them
 
 
 def test_no_diff_key_without_diff_mode(tmp_path, capsys):
