@@ -10,6 +10,10 @@ and realm roles (``customer`` created when missing, plus ``offline_access`` and
 e-mail conflicts, the password-check client) happens before the first write, and the same
 comparison feeds ``changed``, the diff and check mode.
 
+Writes come in this order: missing realm roles (idempotent, and the write an admin without
+``manage-realm`` is refused first), the user with its password inline, the password and
+profile of an existing user, the role mappings. A failure names what was already applied.
+
 Private to the collection. Works on a python-keycloak ``KeycloakAdmin`` (from
 ``_keycloak.connect``); raises :class:`KeycloakModuleError` with a message naming the realm
 and never a password.
@@ -21,6 +25,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import (
     KeycloakModuleError,
     check_password,
     get_client_by_client_id,
+    keycloak_error_text,
     keycloak_errors,
     register_secret,
 )
@@ -39,7 +44,8 @@ PASSWORD_RECHECK = "checked once the user is enabled"
 # Results of a password check.
 VALID = "valid"
 INVALID = "invalid"
-UNKNOWN = "unknown"
+UNKNOWN = "unknown"  # the account is disabled: checked again once it is enabled
+LOCKED = "locked"  # brute force detection locked the user: not checked at all
 
 
 def customer_user_argument_spec():
@@ -144,6 +150,10 @@ class CustomerUser(object):
         self._password_checker = password_checker or self._grant_check
         self._check_secret = None
         self._check_client_ready = False
+        self._realm_rep = {}
+        self.applied = []
+        self.warnings = []
+        self._roles = {}
         register_secret(params.get("password"))
         register_secret(params.get("password_check_client_secret"))
 
@@ -154,7 +164,8 @@ class CustomerUser(object):
 
     def read_realm(self):
         with keycloak_errors("reading realm '%s'" % self.realm, realm=self.realm):
-            return self.admin.get_realm(self.realm)
+            self._realm_rep = self.admin.get_realm(self.realm) or {}
+        return self._realm_rep
 
     def find_user(self):
         """Return the representation of the user named ``username``, or None."""
@@ -242,11 +253,6 @@ class CustomerUser(object):
                 wanted[key] = placeholders[key]
         if current is None:
             return wanted
-        actions = list(current.get("requiredActions") or [])
-        if params.get("password") is not None and UPDATE_PASSWORD_ACTION in actions:
-            # A pending "update password" action is what the console's "Temporary" toggle
-            # sets: the password this module manages is not temporary.
-            wanted["requiredActions"] = [a for a in actions if a != UPDATE_PASSWORD_ACTION]
         return dict((k, v) for k, v in wanted.items() if not _same(k, current.get(k), v))
 
     def check_email_conflict(self, email, user_id, realm_rep):
@@ -296,15 +302,44 @@ class CustomerUser(object):
     def _grant_check(self, username, password, client_id, client_secret):
         return check_password(self.admin, self.realm, username, password, client_id, client_secret)
 
-    def password_state(self):
-        """Return VALID, INVALID or UNKNOWN for the wanted password of the existing user.
+    def locked_out(self, user_id):
+        """Say whether brute force detection currently locks the user ``user_id`` out.
 
-        UNKNOWN: the user is disabled and Keycloak (19, for one) said so before looking at
-        the password. Keycloak answers "Account is not fully set up" only after accepting
-        the password, so that counts as VALID, and so does "Account disabled" from servers
-        that check the password first (26 answers "Invalid user credentials" to a wrong
-        password of a disabled user).
+        ``GET admin/realms/{realm}/attack-detection/brute-force/users/{id}`` (``disabled``).
+        A locked user gets "Invalid user credentials" whatever the password, so a password
+        check would be meaningless (and would extend the lock). Not read when the realm
+        says brute force detection is off.
         """
+        if self._realm_rep.get("bruteForceProtected") is False:
+            return False
+        path = "admin/realms/%s/attack-detection/brute-force/users/%s" % (self.realm, user_id)
+        what = "reading the brute force detection status of user '%s' %s" % (self.username, self._where())
+        with keycloak_errors(what, realm=self.realm):
+            response = self.admin.connection.raw_get(path)
+        if response.status_code != 200:
+            text = keycloak_error_text(response.content)
+            raise KeycloakModuleError(
+                "%s failed (%s: %s)" % (what, response.status_code, text), http_code=response.status_code, detail=text
+            )
+        return bool((response.json() or {}).get("disabled"))
+
+    def password_state(self, user_id=None):
+        """Return VALID, INVALID, UNKNOWN or LOCKED for the wanted password of the existing user.
+
+        LOCKED: brute force detection locks the user out (read before the check when
+        ``user_id`` is given); the password is not checked and a warning says so.
+        UNKNOWN: Keycloak answered "Account disabled" (19 does so before looking at the
+        password, 26 only to the right password): the module checks again after enabling
+        the user. Keycloak answers "Account is not fully set up" only after accepting the
+        password, so that counts as VALID.
+        """
+        if user_id is not None and self.locked_out(user_id):
+            self.warnings.append(
+                "User '%s' in realm '%s' is locked by brute force detection, so its password was neither checked "
+                "(a check is a login attempt) nor changed. Unlock the user or wait until the lock expires, then "
+                "run again" % (self.username, self.realm)
+            )
+            return LOCKED
         self._prepare_check_client()
         client_id = self.params.get("password_check_client_id") or DEFAULT_PASSWORD_CHECK_CLIENT
         try:
@@ -319,6 +354,12 @@ class CustomerUser(object):
         return VALID if ok else INVALID
 
     # ------------------------------------------------------------------ writes
+
+    @staticmethod
+    def _about_password(exc):
+        """Whether a 400 is about the password itself (Keycloak's detail says so)."""
+        detail = (exc.detail or "").lower()
+        return exc.http_code == 400 and ("password" in detail or "policy" in detail)
 
     def _password_error(self, exc, realm_rep, outcome):
         policy = (realm_rep or {}).get("passwordPolicy")
@@ -335,6 +376,16 @@ class CustomerUser(object):
             detail=exc.detail,
         )
 
+    def _progress(self, exc):
+        """``exc`` with what this run already applied (or that nothing was changed)."""
+        if self.applied:
+            tail = "already applied: %s" % ", ".join(self.applied)
+        elif str(exc).endswith(" was not created") or str(exc).endswith(" was not changed"):
+            tail = "nothing else was changed"
+        else:
+            tail = "nothing was changed"
+        return KeycloakModuleError("%s; %s" % (exc, tail), http_code=exc.http_code, detail=exc.detail)
+
     def create_user(self, payload, realm_rep):
         body = dict(payload)
         password = self.params.get("password")
@@ -344,35 +395,50 @@ class CustomerUser(object):
             body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
         try:
             with keycloak_errors("creating user '%s' %s" % (self.username, self._where()), realm=self.realm):
-                return self.admin.create_user(body)
+                user_id = self.admin.create_user(body)
         except KeycloakModuleError as exc:
-            if password is not None and exc.http_code == 400 and "password" in (exc.detail or "").lower():
+            if password is not None and self._about_password(exc):
                 raise self._password_error(exc, realm_rep, "the user was not created")
             if exc.http_code == 409:
                 raise KeycloakModuleError(
-                    "Creating user '%s' %s failed: %s (409); nothing was created"
+                    "Creating user '%s' %s failed: %s (409); the user was not created"
                     % (self.username, self._where(), exc.detail or "conflict"),
                     http_code=409,
                     detail=exc.detail,
                 )
             raise
+        self.applied.append("created the user" + (" with its password" if password is not None else ""))
+        return user_id
 
-    def set_password(self, user_id, realm_rep, outcome="nothing was changed"):
+    def set_password(self, user_id, realm_rep):
         try:
             with keycloak_errors(
                 "setting the password of user '%s' %s" % (self.username, self._where()), realm=self.realm
             ):
                 self.admin.set_user_password(user_id, self.params["password"], temporary=False)
         except KeycloakModuleError as exc:
-            if exc.http_code == 400:
-                raise self._password_error(exc, realm_rep, outcome)
-            raise
+            if self._about_password(exc):
+                raise self._password_error(exc, realm_rep, "the password was not changed")
+            raise  # Keycloak's own answer, as keycloak_errors worded it
+        self.applied.append("set the password")
 
     def create_roles(self, names):
         created = {}
         for name in names:
-            with keycloak_errors("creating realm role '%s' %s" % (name, self._where()), realm=self.realm):
-                self.admin.create_realm_role({"name": name}, skip_exists=True)
+            try:
+                with keycloak_errors("creating realm role '%s' %s" % (name, self._where()), realm=self.realm):
+                    self.admin.create_realm_role({"name": name}, skip_exists=True)
+            except KeycloakModuleError as exc:
+                if exc.http_code != 403:
+                    raise
+                raise KeycloakModuleError(
+                    "%s. Creating realm roles needs the manage-realm role of realm-management in realm '%s'; "
+                    "grant it to the admin, or create role '%s' beforehand" % (exc, self.realm, name),
+                    http_code=exc.http_code,
+                    detail=exc.detail,
+                )
+            self.applied.append("created realm role '%s'" % name)
+            with keycloak_errors("reading realm role '%s' %s" % (name, self._where()), realm=self.realm):
                 created[name] = self.admin.get_realm_role(name)
         return created
 
@@ -381,6 +447,7 @@ class CustomerUser(object):
         payload.update(changes)
         with keycloak_errors("updating user '%s' %s" % (self.username, self._where()), realm=self.realm):
             self.admin.update_user(user_id, payload)
+        self.applied.append("updated the user (%s)" % ", ".join(sorted(changes)))
 
     def map_roles(self, user_id, add, remove):
         if add:
@@ -390,6 +457,7 @@ class CustomerUser(object):
                 realm=self.realm,
             ):
                 self.admin.assign_realm_roles(user_id, add)
+            self.applied.append("mapped realm roles %s" % ", ".join(r["name"] for r in add))
         if remove:
             with keycloak_errors(
                 "removing realm roles %s from user '%s' %s"
@@ -397,6 +465,43 @@ class CustomerUser(object):
                 realm=self.realm,
             ):
                 self.admin.delete_realm_roles_of_user(user_id, remove)
+            self.applied.append("removed realm roles %s" % ", ".join(r["name"] for r in remove))
+
+    def _write(self, current, changes, change_password, existing_roles, to_create, realm_rep):
+        """Create missing roles, then the user (password inline), or set its password and profile."""
+        self._roles = dict(existing_roles)
+        self._roles.update(self.create_roles(to_create))
+        if current is None:
+            payload = dict(changes)
+            payload["username"] = self.username
+            return self.create_user(payload, realm_rep)
+        user_id = current["id"]
+        if change_password:
+            self.set_password(user_id, realm_rep)
+        if changes:
+            self.update_user(user_id, current, changes)
+        return user_id
+
+    def _recheck(self, user_id, result, after_view, drop_action, realm_rep):
+        """Check the password of a user that was disabled again, now that it is enabled."""
+        state = self.password_state(user_id)
+        if state == INVALID:
+            self.set_password(user_id, realm_rep)
+            after_view["password"] = PASSWORD_CHANGED
+            result["changed"] = True
+            result["password_changed"] = True
+        if not drop_action:
+            return
+        if state not in (VALID, INVALID):
+            # still not checked (locked by brute force detection): the action stays
+            after_view["required_actions"] = sorted(set(after_view["required_actions"]) | {UPDATE_PASSWORD_ACTION})
+            return
+        current = self.read_user(user_id)
+        actions = list(current.get("requiredActions") or [])
+        if UPDATE_PASSWORD_ACTION in actions:
+            self.update_user(
+                user_id, current, {"requiredActions": [a for a in actions if a != UPDATE_PASSWORD_ACTION]}
+            )
 
     # ------------------------------------------------------------------ states
 
@@ -422,6 +527,7 @@ class CustomerUser(object):
                 with keycloak_errors("deleting user '%s' %s" % (self.username, self._where()), realm=self.realm):
                     self.admin.delete_user(current["id"])
         result["diff"] = {"before": before, "after": {}}
+        result["warnings"] = []
         return result
 
     def ensure_present(self):
@@ -443,15 +549,25 @@ class CustomerUser(object):
         mode = params.get("update_password") or "when_invalid"
         change_password = False
         recheck = False
+        state = None
         if password is not None:
             if current is None or mode == "always":
                 change_password = True
             elif mode == "when_invalid":
-                state = self.password_state()
+                state = self.password_state(current["id"])
                 if state == INVALID:
                     change_password = True
                 elif state == UNKNOWN and changes.get("enabled") is True:
                     recheck = True
+
+        # A pending "update password" action is what the console's "Temporary" toggle sets.
+        # It goes only when this run sets the password or found it working (after a recheck:
+        # either way); a password that is neither set nor checked stays temporary.
+        actions = list((current or {}).get("requiredActions") or [])
+        drop_action = password is not None and UPDATE_PASSWORD_ACTION in actions
+        if drop_action and (change_password or state == VALID):
+            changes["requiredActions"] = [a for a in actions if a != UPDATE_PASSWORD_ACTION]
+        drop_after_recheck = drop_action and recheck
 
         if current is None:
             before_roles = []
@@ -469,6 +585,8 @@ class CustomerUser(object):
         before_view = user_view(current, before_roles) if current is not None else {}
         predicted = dict(current or {"username": self.username.lower(), "requiredActions": []})
         predicted.update(changes)
+        if drop_after_recheck:
+            predicted["requiredActions"] = [a for a in actions if a != UPDATE_PASSWORD_ACTION]
         if predicted.get("email"):
             predicted["email"] = predicted["email"].lower()  # as Keycloak stores it
         after_view = user_view(predicted, after_roles)
@@ -492,34 +610,22 @@ class CustomerUser(object):
             user["id"] = (current or {}).get("id")
             result["user"] = user
             result["diff"] = {"before": before_view, "after": after_view}
+            result["warnings"] = list(self.warnings)
             return result
 
-        # --- writes: the one most likely to be refused (the password) first
-        if current is None:
-            payload = dict(changes)
-            payload["username"] = self.username
-            user_id = self.create_user(payload, realm_rep)
-        else:
-            user_id = current["id"]
-            if change_password:
-                self.set_password(user_id, realm_rep)
-        roles = dict(existing_roles)
-        roles.update(self.create_roles(to_create))
-        if current is not None and changes:
-            self.update_user(user_id, current, changes)
-        if recheck and self.password_state() == INVALID:
-            self.set_password(
-                user_id, realm_rep, "the password was not changed, the other changes to the user were applied"
-            )
-            change_password = True
-            after_view["password"] = PASSWORD_CHANGED
-            result["changed"] = True
-            result["password_changed"] = True
-        if add_names or remove_names:
-            mapped = dict((r["name"], r) for r in (self.direct_roles(user_id) if current is None else current_roles))
-            add = [roles[n] for n in add_names if n not in mapped]
-            remove = [mapped[n] for n in remove_names if n in mapped]
-            self.map_roles(user_id, add, remove)
+        try:
+            user_id = self._write(current, changes, change_password, existing_roles, to_create, realm_rep)
+            if recheck:
+                self._recheck(user_id, result, after_view, drop_after_recheck, realm_rep)
+            if add_names or remove_names:
+                mapped = dict(
+                    (r["name"], r) for r in (self.direct_roles(user_id) if current is None else current_roles)
+                )
+                add = [self._roles[n] for n in add_names if n not in mapped]
+                remove = [mapped[n] for n in remove_names if n in mapped]
+                self.map_roles(user_id, add, remove)
+        except KeycloakModuleError as exc:
+            raise self._progress(exc)
 
         final = self.read_user(user_id)
         final_roles = [r["name"] for r in self.direct_roles(user_id)]
@@ -527,4 +633,5 @@ class CustomerUser(object):
         user["id"] = user_id
         result["user"] = user
         result["diff"] = {"before": before_view, "after": after_view}
+        result["warnings"] = list(self.warnings)
         return result

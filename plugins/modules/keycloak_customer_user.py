@@ -20,9 +20,12 @@ description:
     changed only when the current one does not work (see O(update_password)), so a rerun
     reports no change and never re-sets the same password.
   - Everything that can make the run fail (missing roles, an e-mail used by another user,
-    the password-check client) is checked before the first write. A password the realm's
-    password policy rejects is reported with Keycloak's reason; a new user is created with
-    the password in the same request, so a rejected password leaves no user behind.
+    the password-check client) is checked before the first write. Then missing roles are
+    created first (an admin without C(manage-realm) is refused there, before the user is
+    touched), then the user, its password and profile, then the role mappings; a failure
+    says what was already applied. A password the realm's password policy rejects is
+    reported with Keycloak's reason; a new user is created with the password in the same
+    request, so a rejected password leaves no user behind.
   - Works with Keycloak 19 (also under the legacy C(/auth) path) to 26.
   - With O(state=absent) the user is deleted; realm roles are never deleted.
 author:
@@ -49,9 +52,10 @@ options:
     default: customer
   password:
     description:
-      - The user's password (the guide uses V(customer)). Always set as non-temporary; a
+      - The user's password (the guide uses V(customer)). Always set as non-temporary. A
         pending C(UPDATE_PASSWORD) required action (the console's "Temporary" toggle) is
-        removed.
+        removed when the run sets the password or finds that it works; with
+        O(update_password=on_create) on an existing user it stays.
       - When not given, the password is not managed (a new user then has no password and
         cannot log in).
       - Never shown - the diff has only a C(password) key whose value is V(set) or V(changed).
@@ -194,6 +198,8 @@ notes:
     guide's password V(customer), which is also the username and a role name, those names
     show as C(********) in the result.
   - A failed password check counts as a failed login for the realm's brute force detection.
+    A user that brute force detection has locked out is not checked (Keycloak would refuse
+    any password) and its password is not changed; the module warns instead.
     For a disabled user, Keycloak 19 refuses the check before looking at the password; the
     module then checks again after enabling the user (in check mode the diff's C(password)
     key says V(checked once the user is enabled)), and leaves the password of a user that
@@ -356,6 +362,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import (
     KeycloakModuleError,
     connect,
     keycloak_argument_spec,
+    module_failures,
 )
 from ansible_collections.cx.api_auth.plugins.module_utils._customer_user import (
     CustomerUser,
@@ -395,12 +402,15 @@ def main():
     )
     params = module.params
     context = "Cannot manage user '%s' in realm '%s'" % (params["username"], params["realm"])
-    try:
-        admin = connect(module, params["realm"], fail=False)
-        result = CustomerUser(admin, params, check_mode=module.check_mode).run()
-    except KeycloakModuleError as exc:
-        module.fail_json(msg="%s: %s" % (context, exc))
+    with module_failures(module, context):
+        try:
+            admin = connect(module, params["realm"], fail=False)
+            result = CustomerUser(admin, params, check_mode=module.check_mode).run()
+        except KeycloakModuleError as exc:
+            raise KeycloakModuleError("%s: %s" % (context, exc), http_code=exc.http_code, detail=exc.detail)
 
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     result["msg"] = _message(params, result, module.check_mode)
     diff = result.pop("diff")
     if module._diff:

@@ -41,6 +41,15 @@ class FakeConnection:
         self.admin.calls.append(("GET", path, query))
         if path == "admin/realms/%s/clients" % REALM:
             return FakeResponse(200, [copy.deepcopy(c) for c in self.admin.clients if c["clientId"] == query.get("clientId")])
+        prefix = "admin/realms/%s/attack-detection/brute-force/users/" % REALM
+        if path.startswith(prefix):
+            if self.admin.brute_force_error:
+                return FakeResponse(*self.admin.brute_force_error)
+            uid = path[len(prefix):]
+            locked = uid in self.admin.locked
+            # what 26.7.3 and 19.0.1 answer (also for an unknown id or a realm without detection)
+            return FakeResponse(200, {"numFailures": 1 if locked else 0, "disabled": locked,
+                                      "lastIPFailure": "127.0.0.1" if locked else "n/a", "lastFailure": 0})
         return FakeResponse(404, {"error": "Unable to find matching target resource method"})
 
 
@@ -78,6 +87,8 @@ class FakeAdmin:
         ]
         self.secrets = {"c-cim": CIM_SECRET}
         self.checks = []
+        self.locked = set()
+        self.brute_force_error = None
 
     # ---- set-up helpers
     def add_role(self, name):
@@ -233,6 +244,8 @@ class FakeAdmin:
         client = [c for c in self.clients if c["clientId"] == client_id][0]
         assert client["publicClient"] or client_secret == self.secrets[client["id"]]
         user = self.user_named(username)
+        if user["id"] in self.locked:
+            return False  # a temporarily locked user: "Invalid user credentials" whatever the password
         right = self.passwords[user["id"]] == password
         if not user["enabled"] and (self.version == "19" or right):
             raise KeycloakModuleError("check failed", http_code=400, detail="invalid_grant: Account disabled")
@@ -385,22 +398,28 @@ def test_create_with_rejected_password_creates_nothing(version, reason):
     message = fail(admin)
     assert message == (
         "Keycloak rejected the password of user 'customer' in realm 'expertflow': %s "
-        "(realm password policy: length(20)); the user was not created" % reason)
-    assert admin.users == {} and "customer" not in admin.roles
-    assert [w[0] for w in admin.writes] == ["create_user"]
+        "(realm password policy: length(20)); the user was not created; already applied: created realm role "
+        "'customer'" % reason)
+    # the missing role comes first (idempotent: a rerun uses it), the user not at all
+    assert admin.users == {} and "customer" in admin.roles
+    assert [w[0] for w in admin.writes] == ["create_realm_role", "create_user"]
+    # with the role in place, nothing else is written
+    assert fail(admin).endswith("(realm password policy: length(20)); the user was not created; nothing else was changed")
+    assert [w[0] for w in admin.writes] == ["create_realm_role", "create_user", "create_user"]
 
 
 def test_create_rejected_without_realm_policy_text():
     admin = FakeAdmin()
     admin.min_length = 30
-    assert fail(admin).endswith("minimum length 30.; the user was not created")
+    assert fail(admin).endswith("minimum length 30.; the user was not created; already applied: created realm role "
+                                "'customer'")
 
 
 def test_create_conflict_and_other_create_errors():
     admin = FakeAdmin()
     admin.fail["create_user"] = (409, '{"errorMessage":"User exists with same username"}')
     assert fail(admin) == ("Creating user 'customer' in realm 'expertflow' failed: User exists with same username "
-                           "(409); nothing was created")
+                           "(409); the user was not created; already applied: created realm role 'customer'")
     admin.fail["create_user"] = (400, '{"errorMessage":"error-invalid-email"}')
     message = fail(admin)
     assert message.startswith("creating user 'customer' in realm 'expertflow' failed") and "error-invalid-email" in message
@@ -521,7 +540,7 @@ def test_history_policy_rerun_never_sets_the_same_password():
     message = fail(admin, update_password="always")
     assert message == ("Keycloak rejected the password of user 'customer' in realm 'expertflow': "
                        "invalidPasswordHistoryMessage: Invalid password: must not be equal to any of last 3 passwords. "
-                       "(realm password policy: passwordHistory(3)); nothing was changed")
+                       "(realm password policy: passwordHistory(3)); the password was not changed; nothing else was changed")
 
 
 def test_rejected_new_password_changes_nothing_else():
@@ -529,9 +548,10 @@ def test_rejected_new_password_changes_nothing_else():
     uid = admin.add_user("customer", password="x" * 25, enabled=False)
     admin.min_length = 20
     message = fail(admin)
-    assert "minimum length 20." in message and message.endswith("nothing was changed")
-    assert admin.users[uid]["enabled"] is False and "customer" not in admin.roles
-    assert [w[0] for w in admin.writes] == ["set_user_password"]
+    assert "minimum length 20." in message
+    assert message.endswith("the password was not changed; already applied: created realm role 'customer'")
+    assert admin.users[uid]["enabled"] is False and admin.passwords[uid] == "x" * 25
+    assert [w[0] for w in admin.writes] == ["create_realm_role", "set_user_password"]
 
 
 def test_set_password_other_error_is_not_called_a_policy_problem():
@@ -610,7 +630,7 @@ def test_disabled_user_with_wrong_password(version):
     assert admin.passwords[uid] == PASSWORD and admin.users[uid]["enabled"] is True
     if version == "26":
         assert predicted["password_changed"] is True and result["diff"] == predicted["diff"]
-        assert [w[0] for w in admin.writes][:2] == ["set_user_password", "create_realm_role"]
+        assert [w[0] for w in admin.writes][:3] == ["create_realm_role", "set_user_password", "update_user"]
     else:
         assert predicted["diff"]["after"]["password"] == "checked once the user is enabled"
         assert [w[0] for w in admin.writes][:3] == ["create_realm_role", "update_user", "set_user_password"]
@@ -622,7 +642,8 @@ def test_disabled_user_on_19_recheck_rejected_password_says_what_was_applied():
     uid = admin.add_user("customer", password="y" * 25, enabled=False, email="c@x.y", firstName="c", lastName="x")
     admin.min_length = 20
     message = fail(admin)
-    assert message.endswith("the password was not changed, the other changes to the user were applied")
+    assert message.endswith("the password was not changed; already applied: created realm role 'customer', "
+                            "updated the user (emailVerified, enabled)")
     assert admin.users[uid]["enabled"] is True
 
 
@@ -634,6 +655,149 @@ def test_user_staying_disabled_on_19_keeps_its_password():
     admin.mappings[uid].append("customer")
     result = run(admin, enabled=False)
     assert result["changed"] is False and admin.passwords[uid] == OTHER_PASSWORD
+
+
+def test_set_password_400_not_about_the_password_reports_keycloaks_answer():
+    admin = FakeAdmin(policy="length(8)")
+    admin.add_role("customer")
+    admin.add_user("customer", password=OTHER_PASSWORD, roles=["customer"])
+    admin.fail["set_user_password"] = (400, '{"error":"unknown_error","error_description":"Cannot parse the JSON"}')
+    message = fail(admin)
+    assert message == ("setting the password of user 'customer' in realm 'expertflow' failed: Keycloak at the Keycloak "
+                       "server answered 400: unknown_error: Cannot parse the JSON; nothing was changed")
+    assert "rejected the password" not in message and "length(8)" not in message
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_forbidden_role_creation_writes_nothing_else(existing):
+    """An admin without manage-realm: refused at the first write, the user is not touched."""
+    admin = FakeAdmin()
+    if existing:
+        uid = admin.add_user("customer", password=OTHER_PASSWORD, enabled=False, requiredActions=["UPDATE_PASSWORD"])
+        user_before = copy.deepcopy(admin.users[uid])
+    admin.fail["create_realm_role"] = (403, '{"error":"HTTP 403 Forbidden"}')
+    predicted = run(admin, check_mode=True)
+    assert predicted["roles_created"] == ["customer"] and admin.writes == []
+    message = fail(admin)
+    assert message.startswith("creating realm role 'customer' in realm 'expertflow' failed: Keycloak at the Keycloak "
+                              "server says the given credentials has no permission for it in realm 'expertflow' (403: HTTP 403 Forbidden). ")
+    assert message.endswith("Creating realm roles needs the manage-realm role of realm-management in realm 'expertflow'; "
+                            "grant it to the admin, or create role 'customer' beforehand; nothing was changed")
+    assert [w[0] for w in admin.writes] == ["create_realm_role"]
+    if existing:
+        assert admin.users[uid] == user_before and admin.passwords[uid] == OTHER_PASSWORD
+        assert admin.mappings[uid] == ["default-roles-expertflow"]
+    else:
+        assert admin.users == {}
+
+
+def test_temporary_password_stays_when_the_password_is_neither_set_nor_checked():
+    admin = FakeAdmin()
+    uid = admin.add_user("customer", password=OTHER_PASSWORD, email="c@x.y", firstName="c", lastName="x",
+                         requiredActions=["UPDATE_PASSWORD"])
+    predicted = run(admin, check_mode=True, update_password="on_create")
+    assert predicted["diff"]["after"]["required_actions"] == ["UPDATE_PASSWORD"]
+    result = run(admin, update_password="on_create")
+    assert admin.checks == [] and result["password_changed"] is False
+    assert admin.users[uid]["requiredActions"] == ["UPDATE_PASSWORD"]  # still temporary
+    assert not [w for w in admin.writes if w[0] == "update_user" and "requiredActions" in w[2]
+                and w[2]["requiredActions"] != ["UPDATE_PASSWORD"]]
+    assert result["diff"]["after"]["required_actions"] == ["UPDATE_PASSWORD"]
+    assert run(admin, update_password="on_create")["changed"] is False
+    # set in this run: no longer temporary
+    result = run(admin, update_password="always")
+    assert result["password_changed"] is True and admin.users[uid]["requiredActions"] == []
+
+
+def test_temporary_wrong_password_is_set_and_the_action_removed():
+    admin = FakeAdmin()
+    uid = admin.add_user("customer", password=OTHER_PASSWORD, email="c@x.y", firstName="c", lastName="x",
+                         requiredActions=["UPDATE_PASSWORD"])
+    predicted = run(admin, check_mode=True)
+    assert predicted["password_changed"] is True and predicted["diff"]["after"]["required_actions"] == []
+    result = run(admin)
+    assert result["diff"] == predicted["diff"]
+    assert admin.passwords[uid] == PASSWORD and admin.users[uid]["requiredActions"] == []
+
+
+def test_temporary_password_of_disabled_user_on_19_goes_after_the_recheck():
+    admin = FakeAdmin(version="19")
+    uid = admin.add_user("customer", password=PASSWORD, enabled=False, email="c@x.y", firstName="c", lastName="x",
+                         requiredActions=["UPDATE_PASSWORD"])
+    predicted = run(admin, check_mode=True)
+    assert predicted["diff"]["after"]["required_actions"] == []
+    assert predicted["diff"]["after"]["password"] == "checked once the user is enabled"
+    result = run(admin)
+    assert result["password_changed"] is False and admin.passwords[uid] == PASSWORD
+    updates = [w[2] for w in admin.writes if w[0] == "update_user"]
+    # enabled first (the action still pending), then the action removed once the check said VALID
+    assert updates[0]["enabled"] is True and updates[0]["requiredActions"] == ["UPDATE_PASSWORD"]
+    assert updates[1]["requiredActions"] == []
+    assert admin.users[uid]["requiredActions"] == [] and result["user"]["required_actions"] == []
+    assert run(admin)["changed"] is False
+
+
+# --------------------------------------------------------------------------- brute force detection
+
+
+def _locked_customer(admin, **fields):
+    admin.realm["bruteForceProtected"] = True
+    admin.add_role("customer")
+    uid = admin.add_user("customer", password=PASSWORD, email="c@x.y", firstName="c", lastName="x",
+                         emailVerified=True, roles=["customer", "offline_access", "uma_authorization"], **fields)
+    admin.locked.add(uid)
+    return uid
+
+
+def test_locked_user_password_is_neither_checked_nor_reset():
+    admin = FakeAdmin(policy="passwordHistory(3)")
+    admin.history = 3
+    uid = _locked_customer(admin)
+    for check_mode in (True, False):
+        result = run(admin, check_mode=check_mode)
+        assert result["changed"] is False and result["password_changed"] is False
+        assert result["warnings"] == [
+            "User 'customer' in realm 'expertflow' is locked by brute force detection, so its password was neither "
+            "checked (a check is a login attempt) nor changed. Unlock the user or wait until the lock expires, then run "
+            "again"]
+        assert "password" not in result["diff"]["after"]
+    assert admin.checks == [] and admin.writes == [] and admin.passwords[uid] == PASSWORD
+    assert ("GET", "admin/realms/expertflow/attack-detection/brute-force/users/%s" % uid, {}) in admin.calls
+    # once unlocked: checked, valid, nothing to do, no warning
+    admin.locked.clear()
+    result = run(admin)
+    assert result["changed"] is False and result["warnings"] == [] and len(admin.checks) == 1
+
+
+def test_locked_user_keeps_a_pending_temporary_password_and_gets_other_changes():
+    admin = FakeAdmin()
+    uid = _locked_customer(admin, requiredActions=["UPDATE_PASSWORD"], enabled=False)
+    predicted = run(admin, check_mode=True)
+    assert predicted["diff"]["after"]["required_actions"] == ["UPDATE_PASSWORD"]
+    assert "password" not in predicted["diff"]["after"]
+    result = run(admin)
+    assert result["diff"] == predicted["diff"] and len(result["warnings"]) == 1
+    assert admin.users[uid]["enabled"] is True and admin.users[uid]["requiredActions"] == ["UPDATE_PASSWORD"]
+    assert admin.checks == [] and not [w for w in admin.writes if w[0] == "set_user_password"]
+
+
+def test_brute_force_status_not_read_when_the_realm_has_no_detection():
+    admin = FakeAdmin()
+    admin.realm["bruteForceProtected"] = False
+    admin.add_user("customer", password=PASSWORD)
+    run(admin)
+    assert not [c for c in admin.calls if c[0] == "GET" and "attack-detection" in c[1]]
+    assert len(admin.checks) == 1
+
+
+def test_brute_force_status_error_fails_before_any_write():
+    admin = FakeAdmin()
+    admin.add_user("customer", password=OTHER_PASSWORD)
+    admin.brute_force_error = (403, {"error": "HTTP 403 Forbidden"})
+    message = fail(admin)
+    assert message.startswith("reading the brute force detection status of user 'customer' in realm 'expertflow' "
+                              "failed (403: ")
+    assert admin.writes == [] and admin.checks == []
 
 
 # --------------------------------------------------------------------------- the password-check client

@@ -179,7 +179,8 @@ def test_failures_name_user_and_realm_without_secrets(fake, capsys):
     assert failed
     assert result["msg"].startswith("Cannot manage user 'customer' in realm 'expertflow': Keycloak rejected the "
                                     "password of user 'customer' in realm 'expertflow': ")
-    assert result["msg"].endswith("minimum length 40.; the user was not created")
+    assert result["msg"].endswith("minimum length 40.; the user was not created; already applied: created realm role "
+                                  "'customer'")
     fake.connect_error = "Realm 'nope' does not exist on Keycloak at http://kc.example"
     result, failed = run_main(capsys, dict(GUIDE, realm="nope"))
     assert failed and result["msg"] == ("Cannot manage user 'customer' in realm 'nope': Realm 'nope' does not exist "
@@ -192,3 +193,32 @@ def test_bad_option_values_are_refused_by_ansible(fake, capsys):
     result, failed = run_main(capsys, dict(GUIDE, roles_mode="replace"))
     assert failed and "roles_mode" in result["msg"]
     assert fake.connects == []
+
+
+def test_locked_user_is_a_warning_not_a_change(fake, capsys):
+    fake.realm["bruteForceProtected"] = True
+    uid = fake.add_user("customer", password=OTHER_PASSWORD)
+    fake.locked.add(uid)
+    for check in (True, False):
+        result, failed = run_main(capsys, GUIDE, check=check, diff=True)
+        assert not failed and result["password_changed"] is False
+        # ansible-core 2.19+ wraps each warning as a WarningSummary event
+        warnings = [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]]
+        assert warnings == [
+            "User 'customer' in realm 'expertflow' is locked by brute force detection, so its password was neither "
+            "checked (a check is a login attempt) nor changed. Unlock the user or wait until the lock expires, then run "
+            "again"]
+    assert fake.checks == [] and not [w for w in fake.writes if w[0] == "set_user_password"]
+    # once unlocked, the wrong password is found and set
+    fake.locked.clear()
+    assert run_main(capsys, GUIDE)[0]["password_changed"] is True
+
+
+def test_unexpected_exception_fails_cleanly_without_secrets(fake, capsys, monkeypatch):
+    def broken(self):
+        raise ValueError("odd answer for %s" % PASSWORD)
+
+    monkeypatch.setattr(cu.CustomerUser, "read_realm", broken)
+    result, failed = run_main(capsys, GUIDE)  # run_main asserts that no secret is printed
+    assert failed and "exception" not in result
+    assert result["msg"] == "Cannot manage user 'customer' in realm 'expertflow': ValueError: odd answer for ********"
