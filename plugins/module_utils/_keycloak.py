@@ -70,13 +70,10 @@ MASK = "********"
 KEYCLOAK_REQUIRED_ONE_OF = [["token", "auth_username", "auth_client_secret"]]
 KEYCLOAK_REQUIRED_TOGETHER = [["auth_username", "auth_password"]]
 
-# Options whose values are secrets (besides whatever AnsibleModule knows as no_log).
-_SECRET_OPTIONS = ("auth_password", "auth_client_secret", "token")
-
 # Default lifetime assumed for a pre-obtained bearer token whose expiry cannot be read.
 _STATIC_TOKEN_LIFETIME = 24 * 3600
 
-# What the last connect() set up; keycloak_errors()/call() use it for their messages.
+# What the last connect() set up; keycloak_errors() uses it for its messages.
 _CONTEXT = {"url": None, "user": None, "auth_realm": None, "realm": None}
 _SECRETS = set()
 
@@ -180,11 +177,6 @@ def display_url(url):
 def token_endpoint(base_url, realm):
     """Return ``{base}/realms/{realm}/protocol/openid-connect/token`` for a base URL."""
     return "%srealms/%s/protocol/openid-connect/token" % (normalize_url(base_url), realm)
-
-
-def base_url(admin):
-    """Return the normalised base URL (trailing slash) a ``KeycloakAdmin`` talks to."""
-    return normalize_url(admin.connection.base_url)
 
 
 # --------------------------------------------------------------------------- errors
@@ -434,12 +426,6 @@ def module_failures(module, what="Unexpected failure"):
         module.fail_json(msg=scrub(message), **_fail_json_kwargs(module))
 
 
-def call(what, fn, *args, **kwargs):
-    """Call ``fn(*args, **kwargs)`` inside :func:`keycloak_errors` and return its result."""
-    with keycloak_errors(what):
-        return fn(*args, **kwargs)
-
-
 # --------------------------------------------------------------------------- connect
 
 
@@ -580,8 +566,8 @@ def connect(module, realm, fail=True):
     if not HAS_KEYCLOAK:
         module.fail_json(msg=missing_required_lib("python-keycloak"), exception=KEYCLOAK_IMPORT_ERROR)
     params = module.params
-    for name in _SECRET_OPTIONS:
-        register_secret(params.get(name))
+    # AnsibleModule collects the values of all no_log options (auth_password,
+    # auth_client_secret, token and the module's own) in no_log_values.
     for value in getattr(module, "no_log_values", None) or ():
         register_secret(value)
     try:
@@ -672,12 +658,6 @@ def get_server_info(admin):
     """Return ``GET admin/serverinfo`` (version, protocol mapper types, themes...)."""
     with keycloak_errors("reading the server info"):
         return _json_or_raise(admin.connection.raw_get("admin/serverinfo"))
-
-
-def server_version(admin):
-    """Return the Keycloak version string (e.g. ``'26.7.3'``) from the server info."""
-    info = get_server_info(admin)
-    return ((info or {}).get("systemInfo") or {}).get("version")
 
 
 def _json_or_raise(response):
