@@ -79,10 +79,6 @@ MUTUALLY_EXCLUSIVE = [
 REQUIRED_ONE_OF = [["client_id", "client_scope"]]
 
 
-class AudienceMapperError(KeycloakModuleError):
-    """A problem with the request or the server's state, found before any write."""
-
-
 # --------------------------------------------------------------------------- parameters
 
 
@@ -91,7 +87,7 @@ def _blank(value):
 
 
 def validate_params(params):
-    """Check option combinations AnsibleModule cannot express; raise AudienceMapperError.
+    """Check option combinations AnsibleModule cannot express; raise KeycloakModuleError.
 
     Runs before connecting, so bad input fails without any request.
     """
@@ -99,14 +95,14 @@ def validate_params(params):
                    "included_client_audience", "included_custom_audience"):
         value = params.get(option)
         if value is not None and _blank(value):
-            raise AudienceMapperError("%s must not be empty" % option)
+            raise KeycloakModuleError("%s must not be empty" % option)
     if (
         params.get("state", "present") == "present"
         and params.get("client_scope") is not None
         and params.get("included_client_audience") is None
         and params.get("included_custom_audience") is None
     ):
-        raise AudienceMapperError(
+        raise KeycloakModuleError(
             "client scope '%s' in realm '%s': with client_scope, one of included_client_audience"
             " or included_custom_audience is required (there is no client to default to)"
             % (params["client_scope"], params["realm"])
@@ -154,12 +150,12 @@ def offered_properties(server_info):
     """Return the config keys the server's ``oidc-audience-mapper`` offers, in its order.
 
     Read from ``protocolMapperTypes["openid-connect"]`` of ``GET admin/serverinfo``.
-    Raises AudienceMapperError when the server has no audience mapper at all. Returns a
+    Raises KeycloakModuleError when the server has no audience mapper at all. Returns a
     list of ``(name, defaultValue)`` pairs.
     """
     types = ((server_info or {}).get("protocolMapperTypes") or {}).get(PROTOCOL)
     if types is None:
-        raise AudienceMapperError(
+        raise KeycloakModuleError(
             "the server info of Keycloak lists no '%s' protocol mapper types (GET admin/serverinfo)"
             % PROTOCOL
         )
@@ -170,14 +166,9 @@ def offered_properties(server_info):
                 for prop in mapper_type.get("properties") or []
                 if prop.get("name")
             ]
-    raise AudienceMapperError(
+    raise KeycloakModuleError(
         "this Keycloak server has no '%s' protocol mapper (GET admin/serverinfo)" % MAPPER_TYPE
     )
-
-
-def server_version(server_info):
-    """Return the version from the server info, or None (tenant admins on 26 do not see it)."""
-    return ((server_info or {}).get("systemInfo") or {}).get("version")
 
 
 def desired_config(params, properties, owner_label, warn):
@@ -245,14 +236,14 @@ def find_mapper(mappers, name, owner_label):
     """Return the audience mapper called ``name`` in ``mappers``, or None.
 
     A mapper of that name that is not an OpenID Connect audience mapper raises
-    AudienceMapperError: it is never replaced, updated or deleted.
+    KeycloakModuleError: it is never replaced, updated or deleted.
     """
     found = None
     for mapper in mappers or []:
         if mapper.get("name") != name:
             continue
         if mapper.get("protocolMapper") != MAPPER_TYPE or mapper.get("protocol") != PROTOCOL:
-            raise AudienceMapperError(
+            raise KeycloakModuleError(
                 "%s already has a mapper named '%s' of type '%s' (protocol '%s'), not an audience"
                 " mapper (%s); it is left alone: remove or rename it, or choose another name"
                 % (owner_label, name, mapper.get("protocolMapper"), mapper.get("protocol"),
@@ -328,13 +319,6 @@ class ClientOwner(object):
         self.uuid = client["id"]
         self.label = "client '%s' in realm '%s'" % (client.get("clientId"), realm)
 
-    def can_write(self):
-        """False when the server says the caller may not configure this client."""
-        access = self.client.get("access")
-        if not isinstance(access, dict):
-            return True
-        return bool(access.get("configure") or access.get("manage"))
-
     def mappers(self):
         with keycloak_errors("reading the mappers of %s" % self.label, realm=self.realm):
             return self.admin.get_mappers_from_client(self.uuid)
@@ -364,11 +348,6 @@ class ClientScopeOwner(object):
         self.uuid = scope["id"]
         self.label = "client scope '%s' in realm '%s'" % (scope.get("name"), realm)
 
-    @staticmethod
-    def can_write():
-        """Client scopes carry no access flags: a missing right shows as 403 on the write."""
-        return True
-
     def mappers(self):
         with keycloak_errors("reading the mappers of %s" % self.label, realm=self.realm):
             return self.admin.get_mappers_from_client_scope(self.uuid)
@@ -392,7 +371,7 @@ def resolve_owner(admin, params):
     if params.get("client_id") is not None:
         client = get_client_by_client_id(admin, params["client_id"], realm=realm)
         if client is None:
-            raise AudienceMapperError(
+            raise KeycloakModuleError(
                 "client '%s' does not exist in realm '%s'" % (params["client_id"], realm)
             )
         return ClientOwner(admin, realm, client)
@@ -402,12 +381,12 @@ def resolve_owner(admin, params):
     for scope in scopes or []:
         if scope.get("name") == name:
             if scope.get("protocol") not in (None, PROTOCOL):
-                raise AudienceMapperError(
+                raise KeycloakModuleError(
                     "client scope '%s' in realm '%s' is a '%s' scope; an audience mapper needs an"
                     " '%s' scope" % (name, realm, scope.get("protocol"), PROTOCOL)
                 )
             return ClientScopeOwner(admin, realm, scope)
-    raise AudienceMapperError("client scope '%s' does not exist in realm '%s'" % (name, realm))
+    raise KeycloakModuleError("client scope '%s' does not exist in realm '%s'" % (name, realm))
 
 
 def check_audience_client(admin, params, owner):
@@ -420,18 +399,29 @@ def check_audience_client(admin, params, owner):
     if owner.kind == "client" and audience == owner.client.get("clientId"):
         return
     if get_client_by_client_id(admin, audience, realm=params["realm"]) is None:
-        raise AudienceMapperError(
+        raise KeycloakModuleError(
             "included_client_audience '%s' names no client in realm '%s' (mapper '%s' of %s)"
             % (audience, params["realm"], params["name"], owner.label)
         )
 
 
-def _no_permission(owner, action, name):
-    return AudienceMapperError(
-        "no permission to %s mapper '%s' on %s: the admin may view this client but not"
-        " configure it (it needs the 'manage-clients' role of realm-management in realm '%s',"
-        " or a fine-grained 'configure' permission)" % (action, name, owner.label, owner.realm)
-    )
+def require_configure(owner, action, name):
+    """Raise before any write when Keycloak says the caller may view but not configure the client.
+
+    Only a client carries such flags (its ``access`` map in ``GET clients``, per caller).
+    A client scope has none: for a client scope a missing right shows as a 403 on the
+    write itself (nothing is written; the message names the scope and the realm), and
+    check mode, which writes nothing, cannot see it.
+    """
+    if owner.kind != "client":
+        return
+    access = owner.client.get("access")
+    if isinstance(access, dict) and not (access.get("configure") or access.get("manage")):
+        raise KeycloakModuleError(
+            "no permission to %s mapper '%s' on %s: the admin may view this client but not"
+            " configure it (it needs the 'manage-clients' role of realm-management in realm '%s',"
+            " or a fine-grained 'configure' permission)" % (action, name, owner.label, owner.realm)
+        )
 
 
 # --------------------------------------------------------------------------- apply
@@ -461,8 +451,7 @@ def ensure(admin, params, check_mode, warn):
         if current is None:
             result["diff"] = {"before": {}, "after": {}}
             return result
-        if not owner.can_write():
-            raise _no_permission(owner, "delete", name)
+        require_configure(owner, "delete", name)
         result["changed"] = True
         result["mapper"] = None
         result["diff"] = {"before": before, "after": {}}
@@ -473,7 +462,7 @@ def ensure(admin, params, check_mode, warn):
     try:
         properties = offered_properties(get_server_info(admin))
     except KeycloakModuleError as exc:
-        raise AudienceMapperError("mapper '%s' on %s: %s" % (name, owner.label, exc))
+        raise KeycloakModuleError("mapper '%s' on %s: %s" % (name, owner.label, exc), http_code=exc.http_code, detail=exc.detail)
     desired, managed = desired_config(params, properties, owner.label, warn)
     check_audience_client(admin, params, owner)
 
@@ -485,8 +474,7 @@ def ensure(admin, params, check_mode, warn):
             return result
         payload = build_update_payload(current, desired, managed)
 
-    if not owner.can_write():
-        raise _no_permission(owner, "create" if current is None else "update", name)
+    require_configure(owner, "create" if current is None else "update", name)
     result["changed"] = True
     if check_mode:
         result["mapper"] = payload
@@ -497,7 +485,7 @@ def ensure(admin, params, check_mode, warn):
             owner.update(current["id"], payload)
         end = find_mapper(owner.mappers(), name, owner.label)
         if end is None:
-            raise AudienceMapperError(
+            raise KeycloakModuleError(
                 "mapper '%s' was written to %s but cannot be read back" % (name, owner.label)
             )
         result["mapper"] = end

@@ -25,7 +25,8 @@ description:
     settings Keycloak adds by itself, or that this module does not manage, never cause a
     change. Works with Keycloak 19 (also under the legacy C(/auth) path) to 26.
   - Unknown realm, client, client scope or audience client, and a missing admin
-    permission, are reported before anything is written.
+    permission on a client, are reported before anything is written (see the notes for
+    client scopes).
 author:
   - CX platform engineering (!UNKNOWN)
 options:

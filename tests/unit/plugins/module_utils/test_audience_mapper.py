@@ -252,7 +252,7 @@ def test_validate_params_accepts_the_guide_call():
 
 
 def test_validate_params_needs_an_audience_with_client_scope():
-    with pytest.raises(am.AudienceMapperError) as err:
+    with pytest.raises(KeycloakModuleError) as err:
         am.validate_params(params(client_id=None, client_scope="api-audience"))
     assert "client scope 'api-audience' in realm 'expertflow'" in str(err.value)
     assert "included_client_audience" in str(err.value)
@@ -263,7 +263,7 @@ def test_validate_params_needs_an_audience_with_client_scope():
 
 @pytest.mark.parametrize("option", ["realm", "name", "client_id", "included_client_audience", "included_custom_audience"])
 def test_validate_params_rejects_empty_strings(option):
-    with pytest.raises(am.AudienceMapperError) as err:
+    with pytest.raises(KeycloakModuleError) as err:
         am.validate_params(params(**{option: "  "}))
     assert str(err.value) == "%s must not be empty" % option
 
@@ -309,15 +309,10 @@ def test_offered_properties_reads_the_audience_mapper_of_the_server():
 
 
 def test_offered_properties_errors():
-    with pytest.raises(am.AudienceMapperError, match="no 'openid-connect' protocol mapper types"):
+    with pytest.raises(KeycloakModuleError, match="no 'openid-connect' protocol mapper types"):
         am.offered_properties({"protocolMapperTypes": {}})
-    with pytest.raises(am.AudienceMapperError, match="has no 'oidc-audience-mapper'"):
+    with pytest.raises(KeycloakModuleError, match="has no 'oidc-audience-mapper'"):
         am.offered_properties({"protocolMapperTypes": {"openid-connect": [{"id": "other"}]}})
-
-
-def test_server_version():
-    assert am.server_version({"systemInfo": {"version": "19.0.1"}}) == "19.0.1"
-    assert am.server_version({}) is None
 
 
 def test_desired_config_defaults_to_the_client_as_audience():
@@ -368,12 +363,12 @@ def test_find_mapper():
     assert am.find_mapper(mappers, "fix-audience", "X")["id"] == "2"
     assert am.find_mapper(mappers, "missing", "X") is None
     assert am.find_mapper(None, "missing", "X") is None
-    with pytest.raises(am.AudienceMapperError) as err:
+    with pytest.raises(KeycloakModuleError) as err:
         am.find_mapper(mappers, "other", "client 'cim' in realm 'expertflow'")
     assert "client 'cim' in realm 'expertflow' already has a mapper named 'other' of type" \
            " 'oidc-hardcoded-claim-mapper'" in str(err.value)
     saml = [{"id": "3", "name": "fix-audience", "protocol": "saml", "protocolMapper": "oidc-audience-mapper"}]
-    with pytest.raises(am.AudienceMapperError, match="protocol 'saml'"):
+    with pytest.raises(KeycloakModuleError, match="protocol 'saml'"):
         am.find_mapper(saml, "fix-audience", "X")
 
 
@@ -566,7 +561,7 @@ def test_absent_does_not_need_server_info_nor_audience_lookup():
 
 def test_unknown_client():
     admin = FakeAdmin()
-    with pytest.raises(am.AudienceMapperError) as err:
+    with pytest.raises(KeycloakModuleError) as err:
         run(admin, client_id="nope")
     assert str(err.value) == "client 'nope' does not exist in realm 'expertflow'"
     assert admin.writes == []
@@ -574,7 +569,7 @@ def test_unknown_client():
 
 def test_unknown_audience_client():
     admin = FakeAdmin()
-    with pytest.raises(am.AudienceMapperError) as err:
+    with pytest.raises(KeycloakModuleError) as err:
         run(admin, included_client_audience="nope")
     assert str(err.value) == ("included_client_audience 'nope' names no client in realm 'expertflow'"
                               " (mapper 'fix-audience' of client 'cim' in realm 'expertflow')")
@@ -586,7 +581,7 @@ def test_same_name_of_another_type_is_an_error(state):
     admin = FakeAdmin()
     cim = admin.uuid_of("cim")
     admin.put_mapper(cim, "fix-audience", {"claim.name": "aud"}, mapper_type="oidc-hardcoded-claim-mapper")
-    with pytest.raises(am.AudienceMapperError, match="already has a mapper named 'fix-audience' of type"):
+    with pytest.raises(KeycloakModuleError, match="already has a mapper named 'fix-audience' of type"):
         run(admin, state=state)
     assert admin.writes == []
 
@@ -601,7 +596,7 @@ def test_no_permission_is_found_before_any_write(kwargs, action, check_mode):
     cim = admin.uuid_of("cim")
     if action != "create":
         admin.put_mapper(cim, "fix-audience", GUIDE_CONFIG_26)
-    with pytest.raises(am.AudienceMapperError) as err:
+    with pytest.raises(KeycloakModuleError) as err:
         run(admin, check_mode=check_mode, **kwargs)
     assert str(err.value).startswith(
         "no permission to %s mapper 'fix-audience' on client 'cim' in realm 'expertflow'" % action)
@@ -638,7 +633,7 @@ def test_403_on_reading_the_client():
 def test_server_info_failure_names_the_mapper_and_client():
     admin = FakeAdmin()
     admin.fail_paths["admin/serverinfo"] = 500
-    with pytest.raises(am.AudienceMapperError) as err:
+    with pytest.raises(KeycloakModuleError) as err:
         run(admin)
     assert str(err.value).startswith("mapper 'fix-audience' on client 'cim' in realm 'expertflow': reading the server info")
     assert admin.writes == []
@@ -653,7 +648,7 @@ def test_mapper_that_vanishes_after_the_write():
         return original(admin.uuid_of("account"), payload)
 
     admin._create = create_elsewhere
-    with pytest.raises(am.AudienceMapperError, match="cannot be read back"):
+    with pytest.raises(KeycloakModuleError, match="cannot be read back"):
         run(admin)
     assert admin.mappers[cim] == []
 
@@ -683,14 +678,38 @@ def test_client_scope_variant():
 
 def test_client_scope_errors():
     admin = FakeAdmin()
-    with pytest.raises(am.AudienceMapperError) as err:
+    with pytest.raises(KeycloakModuleError) as err:
         run(admin, client_id=None, client_scope="nope", included_client_audience="cim")
     assert str(err.value) == "client scope 'nope' does not exist in realm 'expertflow'"
-    with pytest.raises(am.AudienceMapperError, match="is a 'saml' scope"):
+    with pytest.raises(KeycloakModuleError, match="is a 'saml' scope"):
         run(admin, client_id=None, client_scope="saml-scope", included_client_audience="cim")
-    with pytest.raises(am.AudienceMapperError, match="included_client_audience 'nope' names no client"):
+    with pytest.raises(KeycloakModuleError, match="included_client_audience 'nope' names no client"):
         run(admin, client_id=None, client_scope="api-audience", included_client_audience="nope")
     admin.fail_paths["scopes"] = 403
     with pytest.raises(KeycloakModuleError, match="reading the client scopes of realm 'expertflow' failed"):
         run(admin, client_id=None, client_scope="api-audience", included_client_audience="cim")
     assert admin.writes == []
+
+
+@pytest.mark.parametrize("existing, action", [(False, "creating"), (True, "updating"), (True, "deleting")])
+def test_client_scope_without_rights_fails_on_the_write_and_writes_nothing(existing, action):
+    """Client scopes carry no access flags: a missing right is Keycloak's 403 on the one write."""
+    admin = FakeAdmin()
+    scope = admin.scope_uuid("api-audience")
+    kwargs = dict(client_id=None, client_scope="api-audience", included_client_audience="cim")
+    if existing:
+        admin.put_mapper(scope, "fix-audience", dict(GUIDE_CONFIG_26, **{"access.token.claim": "false"}))
+    if action == "deleting":
+        kwargs["state"] = "absent"
+    before = copy.deepcopy(admin.mappers[scope])
+    admin.fail_writes = 403
+    # check mode writes nothing, so it cannot see the missing right: it predicts the change
+    assert run(admin, check_mode=True, **kwargs)[0]["changed"] is True
+    with pytest.raises(KeycloakModuleError) as err:
+        run(admin, **kwargs)
+    message = str(err.value)
+    preposition = "from" if action == "deleting" else "on"
+    assert message.startswith("%s mapper 'fix-audience' %s client scope 'api-audience' in realm 'expertflow' failed"
+                              % (action, preposition))
+    assert "no permission" in message and "(403" in message
+    assert admin.writes == [] and admin.mappers[scope] == before
