@@ -63,6 +63,7 @@ _TEMPLATE_RE = re.compile(r"(?m)^[ \t]*\{\{")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _YAML11_WORDS = frozenset(("y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"))
+_COMMENTED_CONFIG_RE = re.compile(r"""^[ \t]+(?:-[ \t]|(?:"[^"]*"|'[^']*'|[A-Za-z_][A-Za-z0-9_.-]*)[ \t]*:(?:[ \t]|$))""")
 _NONPRINTABLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
@@ -648,29 +649,15 @@ class RouteFile(object):
         lines = self.lines
         plugins_line = lines.line_of(plugins_key.start_mark.index)
         plugins_col = lines.column(plugins_key.start_mark.index)
-        head = re.compile(r"^#(?P<indent>[ \t]*)([\"']?)%s\2[ \t]*:(?:[ \t].*)?$" % re.escape(name))
         copies = []
         line = plugins_line + 1
         while line < lines.count:
             content = lines.content(line)
             if not content.strip() or content.lstrip(" \t").startswith("#"):
-                match = head.match(content)
-                if match and len(match.group("indent")) + 1 > plugins_col:
-                    inner = len(match.group("indent"))
-                    last = line
-                    probe = line + 1
-                    while probe < lines.count:
-                        text = lines.content(probe)
-                        if not text.startswith("#"):
-                            break
-                        body = text[1:]
-                        if body.strip() and len(body) - len(body.lstrip(" \t")) <= inner:
-                            break
-                        if body.strip():
-                            last = probe
-                        probe += 1
-                    copies.append((line, last))
-                    line = last + 1
+                found = self._commented_block(line, name, plugins_col)
+                if found is not None:
+                    copies.append(found)
+                    line = found[1] + 1
                     continue
                 line += 1
                 continue
@@ -678,6 +665,102 @@ class RouteFile(object):
                 break
             line += 1
         return copies
+
+    def _commented_block(self, line, name, min_inner):
+        """``(line, last)`` if ``line`` heads a column-0 commented-out ``name:`` block whose key sat
+        deeper than column ``min_inner``: the header ends right after the colon and at least one
+        following commented line looks like config (``key:`` or ``- item`` deeper), so prose such
+        as ``# openid-connect: see wiki`` is not taken for one."""
+        lines = self.lines
+        head = re.compile(r"^#(?P<indent>[ \t]*)([\"']?)%s\2[ \t]*:[ \t]*(?P<flow>\{.*\}[ \t]*)?$" % re.escape(name))
+        match = head.match(lines.content(line))
+        if not match or len(match.group("indent")) + 1 <= min_inner:
+            return None
+        inner = len(match.group("indent"))
+        last = line
+        config_like = bool(match.group("flow"))   # a whole block on one line: `#  name: {...}`
+        probe = line + 1
+        while probe < lines.count:
+            text = lines.content(probe)
+            if not text.startswith("#"):
+                break
+            body = text[1:]
+            if body.strip() and len(body) - len(body.lstrip(" \t")) <= inner:
+                break
+            if body.strip():
+                last = probe
+                if _COMMENTED_CONFIG_RE.match(body):
+                    config_like = True
+            probe += 1
+        return (line, last) if config_like else None
+
+    def _commented_plugins(self, route):
+        """For a route without ``plugins:``: ``(first, last)`` of a commented-out ``plugins:`` range
+        (``#  plugins:`` at the route's key column, then deeper commented lines), or None."""
+        lines = self.lines
+        route_line = lines.line_of(route.start_mark.index)
+        route_col = lines.column(route.start_mark.index)
+        dash_col = lines.indent(route_line)
+        head = re.compile(r"^#(?P<indent>[ \t]*)([\"']?)plugins\2[ \t]*:[ \t]*$")
+        line = route_line + 1
+        while line < lines.count:
+            content = lines.content(line)
+            if content.strip() and not content.lstrip(" \t").startswith("#") and lines.indent(line) <= dash_col:
+                return None
+            match = head.match(content)
+            if match and len(match.group("indent")) in (route_col, route_col - 1):
+                inner = len(match.group("indent"))
+                last = line
+                probe = line + 1
+                while probe < lines.count:
+                    text = lines.content(probe)
+                    if not text.startswith("#"):
+                        break
+                    body = text[1:]
+                    if body.strip() and len(body) - len(body.lstrip(" \t")) <= inner:
+                        break
+                    if body.strip():
+                        last = probe
+                    probe += 1
+                return (line, last) if last > line else None
+            line += 1
+        return None
+
+    def _copies_in(self, first, last, name):
+        """Commented-out ``name`` blocks inside the commented ``plugins:`` range ``first``..``last``."""
+        inner = len(self.lines.content(first)) - len(self.lines.content(first)[1:].lstrip(" \t")) - 1
+        copies = []
+        line = first + 1
+        while line <= last:
+            found = self._commented_block(line, name, inner + 1)
+            if found is not None and found[1] <= last:
+                copies.append(found)
+                line = found[1] + 1
+                continue
+            line += 1
+        return copies
+
+    def _only(self, commented, copies):
+        """Whether the commented ``plugins:`` range holds nothing but ``copies``."""
+        covered = set()
+        for first, last in copies:
+            covered.update(range(first, last + 1))
+        return all(number in covered or not self.lines.content(number).strip(" \t#")
+                   for number in range(commented[0] + 1, commented[1] + 1))
+
+    def _uncommented(self, first, last, column, want):
+        """Lines ``first``..``last`` without their first ``#`` if that gives back ``want`` at ``column``."""
+        out = []
+        for line in range(first, last + 1):
+            content = self.lines.content(line)
+            out.append(content[1:] if content.startswith("#") else content)
+        if len(out[0]) - len(out[0].lstrip(" ")) != column:
+            return None
+        try:
+            data = yaml.load("\n".join(out), Loader=_LOADER)
+        except yaml.YAMLError:
+            return None
+        return out if same(data, want) else None
 
     # --- indentation ----------------------------------------------------------------
 
@@ -714,7 +797,11 @@ class RouteFile(object):
         route = self._route(route_id)
         plugins_key, plugins = self._plugins(route_id, route)
         _key, value = self._block(route_id, plugins, name)
-        copies = self._commented_copies(plugins_key, name) if plugins_key is not None else []
+        if plugins_key is not None:
+            copies = self._commented_copies(plugins_key, name)
+        else:
+            commented = self._commented_plugins(route)
+            copies = self._copies_in(commented[0], commented[1], name) if commented else []
         return {
             "active": value is not None,
             "config": self._data(value, route_id, "%s block" % name) if value is not None else None,
@@ -843,9 +930,18 @@ class RouteFile(object):
         if plugins_key is None:
             route_col = self.lines.column(route.start_mark.index)
             lines = [" " * route_col + "plugins:"] + render_entry(name, config, route_col + plugins_step, config_step)
+            expected["plugins"] = {name: copy.deepcopy(config)}
+            commented = self._commented_plugins(route)
+            copies = self._copies_in(commented[0], commented[1], name) if commented else []
+            if commented and copies and self._only(commented, copies):
+                # a commented-out `plugins:` holding only this plugin: the new block takes its place
+                restored = self._uncommented(commented[0], commented[1], route_col, {"plugins": {name: config}})
+                self._replace_lines(commented[0], commented[1], restored or lines, route_id)
+                return True
+            for first, last in copies:
+                self._remove_lines(first, last, route_id)
             _first, last = self._route_window(route)
             self._insert_after(last, lines, route_id)
-            expected["plugins"] = {name: copy.deepcopy(config)}
             return True
 
         if isinstance(plugins, MappingNode) and plugins.value:
@@ -863,7 +959,8 @@ class RouteFile(object):
             self._edits.add(start, plugins.end_mark.index, "", route_id)
         copies = self._commented_copies(plugins_key, name)
         if copies:
-            self._replace_lines(copies[0][0], copies[0][1], block_lines, route_id)
+            restored = self._uncommented(copies[0][0], copies[0][1], column, {name: config})
+            self._replace_lines(copies[0][0], copies[0][1], restored or block_lines, route_id)
             for first, last in copies[1:]:
                 self._remove_lines(first, last, route_id)
         else:
@@ -894,7 +991,7 @@ class RouteFile(object):
             line = self.lines.line_of(plugins_key.start_mark.index)
             bare = self.lines.content(line).strip() == plugins_key.value + ":"
             own = not self.text[self.lines.starts[line]:plugins_key.start_mark.index].strip(" ")
-            drop_plugins_line = style == "remove" and bare and own
+            drop_plugins_line = bare and own
             if drop_plugins_line:
                 del expected["plugins"]
             else:
@@ -902,8 +999,11 @@ class RouteFile(object):
         if style == "comment":
             for first_copy, last_copy in self._commented_copies(plugins_key, name):
                 self._remove_lines(first_copy, last_copy, route_id)
-            for line in range(first, last + 1):
-                start = self.lines.starts[line]
+            # a bare `plugins:` left with nothing is commented out too (null plugins break APISIX's schema)
+            commented = ([line] if drop_plugins_line and line + 1 < first else []) + list(range(
+                line if drop_plugins_line and line + 1 == first else first, last + 1))
+            for number in commented:
+                start = self.lines.starts[number]
                 self._edits.add(start, start, "#", route_id)
         elif drop_plugins_line and line + 1 == first:
             self._remove_lines(line, last, route_id)

@@ -52,7 +52,8 @@ options:
     description:
       - V(present) makes each route hold the C(openid-connect) block with the config the options describe. An existing
         block is updated key by key (every key of the block is managed, keys the options do not produce are removed);
-        a block that was commented out is replaced in place rather than left as a stale copy.
+        a block that was commented out (also with its C(plugins:) line) is replaced in place rather than left as a
+        stale copy. Prose comments such as C(# openid-connect: see wiki) are not taken for commented-out blocks.
       - V(disabled) writes the same block switched off with APISIX's injected flag (C(_meta.disable=true) in 3.x,
         C(disable=true) in 2.x), so it can be switched on again without retyping it.
       - V(absent) removes the block (or comments it out, see O(absent_style)). It needs no plugin options.
@@ -64,7 +65,8 @@ options:
       - How O(state=absent) takes the block away.
       - V(remove) deletes its lines. A C(plugins:) line left with nothing under it is removed too.
       - V(comment) prefixes each line of the block with C(#) at column 0, as operators do by hand, and drops older
-        commented-out copies in that route. A C(plugins:) line left with nothing under it stays (as null).
+        commented-out copies in that route. A C(plugins:) line left with nothing under it is commented out too (APISIX
+        rejects a null C(plugins)); enabling again puts the lines back as they were when the config is the same.
     type: str
     choices: [remove, comment]
     default: remove

@@ -103,6 +103,18 @@ def _allowed_lines(text, ids, name=OIDC):
         ids_here = [v.value for k, v in route.value if k.value == "id"]
         if not ids_here or ids_here[0] not in ids:
             continue
+        if not [key for key, _value in route.value if key.value == "plugins"]:
+            # a route without plugins: its column-0 comment lines (a commented-out plugins: range)
+            first = route.start_mark.line
+            dash = len(lines[first]) - len(lines[first].lstrip())
+            line = first + 1
+            while line < len(lines):
+                content = lines[line]
+                if content.strip() and not content.startswith("#") and len(content) - len(content.lstrip()) <= dash:
+                    break
+                if content.startswith("#") and content[1:].strip():
+                    allowed.add(line)
+                line += 1
         for key, plugins in route.value:
             if key.value != "plugins":
                 continue
@@ -549,14 +561,47 @@ def test_non_ascii_before_the_block():
     assert edit(new, ["é😀", "b"], op="unset")[0] == text
 
 
-def test_comment_style_keeps_bare_plugins_line():
-    text = "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n- id: b\n"
+def test_comment_style_comments_out_a_bare_plugins_line_left_empty():
+    # a null plugins violates APISIX's route schema (plugins must be an object)
+    text = "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: x # kept\n      bearer_only: true\n- id: b\n"
     new, _changed = edit(text, ["a"], op="unset", style="comment")
-    assert new == "routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: \"x\"\n- id: b\n"
-    assert yaml.safe_load(new)["routes"][0]["plugins"] is None
+    assert new == "routes:\n- id: a\n#  plugins:\n#    openid-connect:\n#      client_id: x # kept\n#      bearer_only: true\n- id: b\n"
+    assert "plugins" not in yaml.safe_load(new)["routes"][0]
     assert _states(new)["a"] == {"active": False, "config": None, "commented": 1}
-    again, _changed = edit(new, ["a"], config={"client_id": "x"})
-    assert again == text
+    again, changed = edit(new, ["a"], config={"client_id": "x", "bearer_only": True})
+    assert changed == [True] and again == text                # the original bytes come back
+    other, _changed = edit(new, ["a"], config={"client_id": "y"})
+    assert other == "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: \"y\"\n- id: b\n"
+    # with another plugin left, plugins: stays
+    text = "routes:\n- id: a\n  plugins:\n    cors: {}\n    openid-connect:\n      client_id: x\n"
+    new, _changed = edit(text, ["a"], op="unset", style="comment")
+    assert new == "routes:\n- id: a\n  plugins:\n    cors: {}\n#    openid-connect:\n#      client_id: x\n"
+
+
+def test_enabling_replaces_a_commented_out_plugins_range():
+    old = "OLD-secret-in-a-comment"
+    text = ("routes:\n- id: a\n  uri: /a\n#  plugins:\n#    openid-connect:\n#      client_id: cim\n"
+            "#      client_secret: %s\n- id: b\n  uri: /b\n" % old)
+    assert _states(text)["a"] == {"active": False, "config": None, "commented": 1}
+    new, changed = edit(text, ["a"], config={"client_id": "x"})
+    assert changed == [True] and old not in new
+    assert new == "routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n- id: b\n  uri: /b\n"
+    # the commented range also holds another plugin: only the openid-connect copy goes, the rest stays commented
+    text = ("routes:\n- id: a\n  uri: /a\n#  plugins:\n#    cors:\n#      allow_origins: '*'\n#    openid-connect:\n"
+            "#      client_secret: %s\n- id: b\n" % old)
+    new, _changed = edit(text, ["a"], config={"client_id": "x"})
+    assert old not in new
+    assert new == ("routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n#  plugins:\n#    cors:\n"
+                   "#      allow_origins: '*'\n- id: b\n")
+
+
+def test_prose_comments_are_not_commented_blocks():
+    text = ("routes:\n- id: a\n  plugins:\n#      openid-connect: see wiki\n#    openid-connect:\n#      -- ask the team\n"
+            "    cors: {}\n")
+    assert _states(text)["a"]["commented"] == 0
+    new, _changed = edit(text, ["a"], config={"client_id": "x"})
+    assert new == ("routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n#      openid-connect: see wiki\n"
+                   "#    openid-connect:\n#      -- ask the team\n    cors: {}\n")
 
 
 def test_several_commented_copies_collapse_into_one():
@@ -573,7 +618,7 @@ def test_several_commented_copies_collapse_into_one():
 def test_comment_style_drops_older_copies():
     text = "routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: old\n    openid-connect:\n      client_id: new\n"
     new, _changed = edit(text, ["a"], op="unset", style="comment")
-    assert new == "routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: new\n"
+    assert new == "routes:\n- id: a\n#  plugins:\n#    openid-connect:\n#      client_id: new\n"
 
 
 @pytest.mark.parametrize("chomp", ["", "-", "+"])
