@@ -261,11 +261,27 @@ def test_validate_params_needs_an_audience_with_client_scope():
     am.validate_params(params(client_id=None, client_scope="api-audience", state="absent"))
 
 
-@pytest.mark.parametrize("option", ["realm", "name", "client_id", "included_client_audience", "included_custom_audience"])
-def test_validate_params_rejects_empty_strings(option):
+@pytest.mark.parametrize("blank", ["", "  ", "\t\n"])
+@pytest.mark.parametrize(
+    "option", ["realm", "name", "client_id", "client_scope", "included_client_audience", "included_custom_audience"])
+def test_validate_params_rejects_blank_strings(option, blank):
+    """The blank-option branch: every string option, empty or whitespace only, fails by name."""
+    given = params(**{option: blank})
+    if option == "client_scope":
+        given.update(client_id=None, included_custom_audience="urn:x")
     with pytest.raises(KeycloakModuleError) as err:
-        am.validate_params(params(**{option: "  "}))
+        am.validate_params(given)
     assert str(err.value) == "%s must not be empty" % option
+
+
+def test_validate_params_blank_check_comes_first_and_leaves_unset_options_alone():
+    # a blank client_scope is reported as such, not as the missing audience of a client scope
+    with pytest.raises(KeycloakModuleError) as err:
+        am.validate_params(params(client_id=None, client_scope=""))
+    assert str(err.value) == "client_scope must not be empty"
+    # unset (None) options are not blank; padded values are the user's business
+    am.validate_params(params(included_client_audience=None, included_custom_audience=None))
+    am.validate_params(params(included_custom_audience=" urn:x "))
 
 
 # --------------------------------------------------------------------------- normalisation
