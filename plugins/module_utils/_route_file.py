@@ -24,7 +24,8 @@ Layout rules:
   as operators do by hand. Writing the plugin on a route that has such copies
   replaces the first copy in place and drops the others.
 - Before returning new text, each edited route is parsed again and compared with
-  what it must hold (the whole file when it uses anchors/aliases).
+  what it must hold (the whole file when it uses anchors/aliases), and the whole new
+  text is parsed once more to check it holds the same route ids in the same order.
 """
 
 from __future__ import annotations
@@ -1108,7 +1109,18 @@ class RouteFile(object):
         else:
             for route_id, (route, expected, _name) in self._expect.items():
                 self._verify_route(new_text, route_id, route, expected)
+            self._verify_ids(new_text)
         return new_text
+
+    def _verify_ids(self, new_text):
+        """The whole new text loads and holds the same route ids in the same order."""
+        try:
+            new_doc = RouteFile(new_text, self.source, self.routes_key)
+        except RouteFileError as exc:
+            raise RouteFileError("internal check failed: the edited file would not load (%s); file left untouched" % exc)
+        if [route_id for route_id, _node in new_doc.routes] != [route_id for route_id, _node in self.routes]:
+            raise RouteFileError("internal check failed: the edit would change the routes of %s (their ids or order); "
+                                 "file left untouched" % self.source)
 
     def route_changes(self, new_text):
         """``(route_id, before, after)`` for each edited route whose text changes, in file order:

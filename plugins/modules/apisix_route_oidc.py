@@ -20,8 +20,10 @@ description:
     value changes. Adding a block and removing it again gives back the original file.
   - The plugin config is validated for O(apisix_version) before anything is written, and each edited route is parsed
     again and compared with what it must hold; on any problem the file stays untouched.
-  - The new text is written to a temporary file in the same directory and renamed over the file, keeping its mode,
-    owner and SELinux context; a symlinked file stays a symlink.
+  - The new text is written to a temporary file in the same directory, synced to disk and renamed over the file
+    (the directory is synced after), keeping its mode, owner and SELinux context; a symlinked file stays a symlink.
+    If the file changed on disk since it was read (modification time, size or inode), the module fails naming the
+    file and writes nothing.
   - "Stock APISIX surprises, reported as warnings: C(enable: false) in an C(openid-connect) block does not switch it
     off (APISIX ignores C(enable), the plugin stays ACTIVE); C(audience) is accepted and ignored."
 version_added: 0.1.0
@@ -280,33 +282,66 @@ def _enable_false_routes(doc, version, skip):
     return found
 
 
+def _signature(path):
+    """What tells that the file changed: mtime (ns), size and inode of the file (after symlinks)."""
+    info = os.stat(path)
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+def _unchanged(module, path, signature, result):
+    try:
+        now = _signature(path)
+    except (IOError, OSError) as exc:
+        now = to_native(exc)
+    if now != signature:
+        module.fail_json(msg="%s changed on disk while the module was editing it (another writer?); nothing was written, "
+                             "run again" % path, **result)
+
+
 def _read(module, path):
+    """The file's text and its signature at read time."""
     if not os.path.exists(path):
         module.fail_json(msg="path %s does not exist" % path)
     if os.path.isdir(path):
         module.fail_json(msg="path %s is a directory, not a route file" % path)
     try:
+        signature = _signature(path)
         with open(path, "rb") as handle:
             raw = handle.read()
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)))
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), signature
     except UnicodeDecodeError as exc:
         module.fail_json(msg="%s is not UTF-8 text (byte %d)" % (path, exc.start))
 
 
-def _write(module, path, text):
+def _write(module, path, text, signature, result):
+    """Write ``text`` to a synced temporary file beside the file and rename it over the file,
+    unless the file changed since it was read (``signature``)."""
     real = os.path.realpath(path)
     directory = os.path.dirname(real)
     handle, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(real), suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(text.encode("utf-8"))
+            out.flush()
+            os.fsync(out.fileno())
+        _unchanged(module, path, signature, result)
         module.atomic_move(tmp, real)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass  # some file systems cannot sync a directory; the rename is done
+    finally:
+        os.close(dir_fd)
 
 
 def run(module):
@@ -341,7 +376,7 @@ def run(module):
         for warning in warnings:
             module.warn("openid-connect on route(s) %s: %s" % (_ids(route_ids), warning))
 
-    text = _read(module, path)
+    text, signature = _read(module, path)
     bom = ""
     if text.startswith("\ufeff"):
         bom, text = "\ufeff", text[1:]
@@ -400,10 +435,11 @@ def run(module):
                               after=oidc.mask_text(after_text, secrets)))
         result["diff"] = diffs
     if changed and not module.check_mode:
+        _unchanged(module, path, signature, result)
         if params["backup"]:
             result["backup_file"] = module.backup_local(path)
         try:
-            _write(module, path, bom + new_text)
+            _write(module, path, bom + new_text, signature, result)
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot write %s: %s" % (path, to_native(exc)), **result)
     module.exit_json(**result)

@@ -833,3 +833,18 @@ def test_last_keys_removed_at_end_of_file_without_line_break():
     assert new == head + '      client_id: "x"\n      discovery: "y"'
     back, _changed = edit(new, ["a"], config={"client_id": "cim", "discovery": "d", "realm": "r", "_meta": {"disable": True}})
     assert back == head + '      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n        disable: true'
+
+
+def test_whole_file_check_catches_a_route_id_changed_outside_the_edit(monkeypatch):
+    text = "routes:\n- id: a\n  uri: /a\n- id: b\n  uri: /b\n"
+    real_apply = rf._Edits.apply
+
+    def corrupting(self):
+        return real_apply(self).replace("- id: b\n", "- id: c\n")
+
+    monkeypatch.setattr(rf._Edits, "apply", corrupting)
+    doc = rf.RouteFile(text, "f.yaml")
+    doc.set_plugin("a", OIDC, {"client_id": "x"})
+    with pytest.raises(rf.RouteFileError, match=r"^internal check failed: the edit would change the routes of f.yaml "
+                                               r"\(their ids or order\); file left untouched$"):
+        doc.result()

@@ -274,17 +274,71 @@ def test_directory_and_required_options(tmp_path, capsys):
     assert run(capsys, path=str(path), routes=["a"], state="absent")["changed"] is False
 
 
-def test_write_failure_reports_and_keeps_the_file(tmp_path, capsys, monkeypatch):
+def test_write_failure_reports_and_keeps_the_file(tmp_path, capsys):
+    # a real failure, even for root: the temporary file's name (".<name>.XXXXXXXX.tmp") exceeds NAME_MAX
+    name = "v" * 240 + ".yaml"
+    path = tmp_path / name
+    shutil.copyfile(os.path.join(FIXTURES, "helm-values-standalone.yaml.sample"), path)
+    before = path.read_bytes()
+    result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
+    assert result["failed"] and result["msg"].startswith("cannot write %s: " % path) and "File name too long" in result["msg"]
+    assert path.read_bytes() == before and os.listdir(tmp_path) == [name]
+
+
+def test_file_changed_between_read_and_write_is_not_overwritten(tmp_path, capsys, monkeypatch):
+    path = _copy(tmp_path)
+    real_mkstemp = module.tempfile.mkstemp
+
+    def racing_mkstemp(*args, **kwargs):
+        with open(str(path), "a") as handle:          # another writer, after the read, before the rename
+            handle.write("# edited meanwhile\n")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(module.tempfile, "mkstemp", racing_mkstemp)
+    result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
+    assert result["failed"] and result["msg"] == ("%s changed on disk while the module was editing it (another writer?); "
+                                                  "nothing was written, run again" % path)
+    assert path.read_text().endswith("# edited meanwhile\n") and "keycloak.ef-external" not in path.read_text()
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_owner_and_group_kept_on_write(tmp_path, capsys, monkeypatch):
+    path = _copy(tmp_path)
+    try:
+        os.chown(str(path), 4321, 4322)
+    except PermissionError:
+        pass                                            # not root: the file keeps our own ids
+    owner = (path.stat().st_uid, path.stat().st_gid)
+    calls = []
+    real_chown = os.chown
+
+    def recording_chown(target, uid, gid, *args, **kwargs):
+        calls.append((uid, gid))
+        return real_chown(target, uid, gid, *args, **kwargs)
+
+    monkeypatch.setattr(os, "chown", recording_chown)
+    result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
+    assert result["changed"] is True and "keycloak.ef-external" in path.read_text()
+    assert (path.stat().st_uid, path.stat().st_gid) == owner and owner in calls
+
+
+@pytest.mark.parametrize("args", [
+    dict(state="absent"), dict(state="absent", absent_style="comment"), dict(PLUGIN_ARGS, state="disabled"),
+    dict(PLUGIN_ARGS, backup=True)], ids=["remove", "comment", "disabled", "backup"])
+def test_check_mode_other_states_and_backup(tmp_path, capsys, args):
     path = _copy(tmp_path)
     before = path.read_bytes()
-
-    def broken(self, src, dest, unsafe_writes=False, keep_dest_attrs=True):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(module.AnsibleModule, "atomic_move", broken)
-    result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
-    assert result["failed"] and "cannot write %s: [Errno 28] No space left on device" % path in result["msg"]
-    assert path.read_bytes() == before and os.listdir(tmp_path) == [path.name]
+    mtime = path.stat().st_mtime_ns
+    routes = ["files-main", "portal-main"] if args.get("state") != "absent" else ["files-main"]
+    result = run(capsys, check=True, path=str(path), routes=routes, **args)
+    assert result["_rc"] == 0 and result["changed"] is True and "backup_file" not in result
+    assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
+    assert sorted(os.listdir(tmp_path)) == [path.name]                # no backup, no temporary file
+    predicted = result["routes"]
+    result = run(capsys, path=str(path), routes=routes, **args)
+    assert result["changed"] is True and result["routes"] == predicted and path.read_bytes() != before
+    assert ("backup_file" in result) is bool(args.get("backup"))
+    assert run(capsys, check=True, path=str(path), routes=routes, **args)["changed"] is False
 
 
 def test_many_routes_one_write_and_short_messages(tmp_path, capsys):
@@ -293,9 +347,9 @@ def test_many_routes_one_write_and_short_messages(tmp_path, capsys):
     writes = []
     real = module._write
 
-    def counting(mod, target, text):
+    def counting(mod, target, text, signature, result):
         writes.append(target)
-        return real(mod, target, text)
+        return real(mod, target, text, signature, result)
 
     module._write = counting
     try:
