@@ -845,6 +845,6 @@ def test_whole_file_check_catches_a_route_id_changed_outside_the_edit(monkeypatc
     monkeypatch.setattr(rf._Edits, "apply", corrupting)
     doc = rf.RouteFile(text, "f.yaml")
     doc.set_plugin("a", OIDC, {"client_id": "x"})
-    with pytest.raises(rf.RouteFileError, match=r"^internal check failed: the edit would change the routes of f.yaml "
-                                               r"\(their ids or order\); file left untouched$"):
+    message = r"^internal check failed: the edit would change the routes of f.yaml \(their ids or order\); file left untouched$"
+    with pytest.raises(rf.RouteFileError, match=message):
         doc.result()
