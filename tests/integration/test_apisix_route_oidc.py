@@ -164,3 +164,27 @@ def test_action_group_defaults_and_env_reference(tmp_path):
     assert _block(path, "orders-health")["client_secret"] == "${{CIM_CLIENT_SECRET}}"
     assert _block(path, "orders-health")["realm"] == "tenant-a"
     assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_secrets_the_module_does_not_know_stay_hidden_at_vvv(tmp_path):
+    """Credentials of other plugins and of the chart are not no_log values: only the module can hide them."""
+    path = _copy(tmp_path, "helm-values-standalone.yaml.sample", 0o640)
+    unknown = ["Unkn0wn-admin-key-1", "Unkn0wn-key-auth-2", "Unkn0wn-hmac-3", "Unkn0wn-commented-4", "Unkn0wn-quoted-5"]
+    text = path.read_text().replace("apisixStandalone:\n", "admin:\n  credentials:\n    admin: %s\n\napisixStandalone:\n"
+                                    % unknown[0], 1)
+    anchor = "           config: { max_body_size: 6291456 }\n"
+    assert text.count(anchor) == 1
+    path.write_text(text.replace(anchor, anchor + (
+        "         key-auth:\n           key: %s\n"
+        "         hmac-auth: {access_key: ak, secret_key: %s}\n"
+        "#         jwt-auth:\n#           secret: %s\n"
+        "         basic-auth:\n           password: \"%s\"\n") % tuple(unknown[1:])))
+    args = dict(ARGS, path=str(path), routes=["portal-main", "catchall"])
+    for check in (True, False):
+        result, output = run_module("apisix_route_oidc", args, check=check, diff=True, verbosity=3)
+        assert result["changed"] is True and "FAILED" not in output
+        assert "+         openid-connect:" in output and "key-auth:" in output
+        for secret in unknown:
+            assert secret not in output + repr(result), secret
+        _no_secret(output, result)
+    assert path.read_text().count(unknown[1]) == 1
