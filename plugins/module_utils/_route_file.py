@@ -218,6 +218,15 @@ def _mapping_get(node, name):
     return [(key, value) for key, value in node.value if isinstance(key, ScalarNode) and key.value == name]
 
 
+def _route_id(item):
+    """The id of a route item (its last ``id`` key's scalar text), or None."""
+    if isinstance(item, MappingNode):
+        ids = _mapping_get(item, "id")
+        if ids and isinstance(ids[-1][1], ScalarNode) and ids[-1][1].value != "":
+            return ids[-1][1].value
+    return None
+
+
 # --- the file -----------------------------------------------------------------------
 
 class _Lines(object):
@@ -368,11 +377,7 @@ class RouteFile(object):
         self.routes = []       # (route_id or None, mapping node) in file order
         self.by_id = {}
         for item in self.routes_node.value:
-            route_id = None
-            if isinstance(item, MappingNode):
-                ids = _mapping_get(item, "id")
-                if ids and isinstance(ids[-1][1], ScalarNode) and ids[-1][1].value != "":
-                    route_id = ids[-1][1].value
+            route_id = _route_id(item)
             self.routes.append((route_id, item))
             if route_id is not None:
                 self.by_id.setdefault(route_id, []).append(item)
@@ -1113,12 +1118,17 @@ class RouteFile(object):
         return new_text
 
     def _verify_ids(self, new_text):
-        """The whole new text loads and holds the same route ids in the same order."""
+        """The whole new text loads and holds the same route ids in the same order (one compose, C parser)."""
         try:
-            new_doc = RouteFile(new_text, self.source, self.routes_key)
-        except RouteFileError as exc:
-            raise RouteFileError("internal check failed: the edited file would not load (%s); file left untouched" % exc)
-        if [route_id for route_id, _node in new_doc.routes] != [route_id for route_id, _node in self.routes]:
+            node = _compose(new_text)
+        except yaml.YAMLError as exc:
+            raise RouteFileError("internal check failed: the edited file %s would not load (%s); file left untouched" % (
+                self.source, getattr(exc, "problem", None) or "YAML error")) from None
+        for part in self.routes_key.split("."):
+            hits = _mapping_get(node, part) if isinstance(node, MappingNode) else []
+            node = hits[0][1] if len(hits) == 1 else None
+        items = node.value if isinstance(node, SequenceNode) else None
+        if items is None or [_route_id(item) for item in items] != [route_id for route_id, _node in self.routes]:
             raise RouteFileError("internal check failed: the edit would change the routes of %s (their ids or order); "
                                  "file left untouched" % self.source)
 
