@@ -89,9 +89,10 @@ def _phases(text, targets):
     new_text = doc.result()
     marks.append(("apply + check the edited routes", time.process_time()))
     secrets = doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS) | set(oidc.secret_values(config))
-    oidc.mask_text(text, secrets)
-    oidc.mask_text(new_text, secrets)
-    marks.append(("mask both diff sides (--diff only)", time.process_time()))
+    for _route_id, before, after in doc.route_changes(new_text):
+        oidc.mask_text(before, secrets)
+        oidc.mask_text(after, secrets)
+    marks.append(("per-route diff, masked (--diff only)", time.process_time()))
     return [(name, end - start) for (_n, start), (name, end) in zip(marks, marks[1:])]
 
 
