@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import time
 
 import pytest
 
@@ -356,23 +357,124 @@ def test_password_policy_rejection(tenant):
     failed, output = tenant.run(password=PASSWORD, verbosity=3)
     assert failed["failed"] is True
     assert "Keycloak rejected the password of user 'customer' in realm '%s'" % tenant.realm in failed["msg"]
-    assert "(realm password policy: length(20)); the user was not created" in failed["msg"]
+    assert "(realm password policy: length(20)); the user was not created; already applied: created realm role " \
+        "'customer'" in failed["msg"]
     if tenant.kc.version.startswith("26"):
         assert "Invalid password: minimum length 20." in failed["msg"]
     else:  # 19 answers an inline credential with just this
         assert "Password policy not met" in failed["msg"]
     assert PASSWORD not in output
-    assert tenant.snapshot() == before  # no half-created user
+    after = tenant.snapshot()
+    assert after["user"] is None  # no half-created user; the missing role came first
+    assert after["roles"] == sorted(before["roles"] + ["customer"])
 
     long_password = PASSWORD + "-long-enough"
     ok(tenant.run(password=long_password)[0])
     before = tenant.snapshot()
     failed, output = tenant.run(password=NEW_PASSWORD)
     assert failed["failed"] is True
-    assert "Invalid password: minimum length 20." in failed["msg"] and failed["msg"].endswith("nothing was changed")
+    assert "Invalid password: minimum length 20." in failed["msg"]
+    assert failed["msg"].endswith("the password was not changed; nothing else was changed")
     assert NEW_PASSWORD not in output and long_password not in output
     assert tenant.snapshot() == before
     assert tenant.grant(long_password)[0] == 200
+
+
+def test_admin_without_manage_realm_writes_nothing(tenant):
+    """An admin with manage-users but not manage-realm: refused at role creation, before the user."""
+    realm = tenant.realm
+    tenant.add_user("limited", "Limited-adm1n-pw", email="l@example.com", firstName="l", lastName="l",
+                    emailVerified=True)
+    limited = tenant.user("limited")
+    management = tenant.kc.rest("GET", "realms/%s/clients" % realm, params={"clientId": "realm-management"})[0]
+    roles = [tenant.kc.rest("GET", "realms/%s/clients/%s/roles/%s" % (realm, management["id"], name))
+             for name in ("manage-users", "view-users", "view-realm", "view-clients")]
+    tenant.kc.rest("POST", "realms/%s/users/%s/role-mappings/clients/%s" % (realm, limited["id"], management["id"]),
+                   json=roles)
+    args = dict(auth_realm=realm, auth_username="limited", auth_password="Limited-adm1n-pw", password=PASSWORD)
+
+    before = tenant.snapshot()
+    failed = tenant.run(**args)[0]
+    assert failed["failed"] is True
+    assert "creating realm role 'customer' in realm '%s' failed" % realm in failed["msg"]
+    assert "403" in failed["msg"] and failed["msg"].endswith(
+        "Creating realm roles needs the manage-realm role of realm-management in realm '%s'; grant it to the admin, "
+        "or create role 'customer' beforehand; nothing was changed" % realm)
+    assert tenant.snapshot() == before  # no user without roles
+
+    # an existing, disabled user with another password: untouched as well
+    uid = tenant.add_user("customer", NEW_PASSWORD, enabled=False)
+    before = tenant.snapshot()
+    assert tenant.run(**args)[0]["failed"] is True
+    assert tenant.snapshot() == before
+    # once the role exists, the same admin can do the rest
+    tenant.kc.rest("POST", "realms/%s/roles" % realm, json={"name": "customer"})
+    result = ok(tenant.run(**args)[0])
+    assert result["roles_created"] == [] and result["password_changed"] is True
+    assert "customer" in tenant.mappings(uid)
+
+
+def _lock(tenant, uid):
+    """One wrong login locks the user (failureFactor 1); wait until Keycloak records it."""
+    assert tenant.grant("wrong-" + PASSWORD)[0] in (400, 401)
+    return _wait_locked(tenant, uid)
+
+
+def _wait_locked(tenant, uid):
+    path = "attack-detection/brute-force/users/%s" % uid
+    for _attempt in range(100):  # 19 records failures in a background thread
+        if tenant.kc.rest("GET", "realms/%s/%s" % (tenant.realm, path))["disabled"]:
+            return path
+        time.sleep(0.2)
+    raise AssertionError("user %s was not locked by brute force detection" % uid)
+
+
+def test_user_locked_by_brute_force_detection_keeps_its_password(tenant):
+    tenant.set_realm(bruteForceProtected=True, failureFactor=1, permanentLockout=False, waitIncrementSeconds=900,
+                     maxFailureWaitSeconds=900, passwordPolicy="passwordHistory(3)")
+    ok(tenant.run(password=PASSWORD)[0])
+    uid = tenant.user()["id"]
+    path = _lock(tenant, uid)
+    assert tenant.grant(PASSWORD)[0] != 200  # the right password does not help while locked
+
+    before = tenant.snapshot()
+    warning = ("[WARNING]: User 'customer' in realm '%s' is locked by brute force detection, so its password was "
+               "neither checked" % tenant.realm)
+    for check in (True, False):
+        result, output = tenant.run(check=check, diff=True, password=NEW_PASSWORD)
+        assert ok(result)["password_changed"] is False
+        assert warning in " ".join(output.split())
+        assert PASSWORD not in output and NEW_PASSWORD not in output
+        if tenant.kc.version.startswith("26"):
+            assert result["changed"] is False
+        else:
+            # 19's admin API shows a temporarily locked user as disabled; enabling it clears the lock
+            assert result["diff"]["before"]["enabled"] is False and result["diff"]["after"]["enabled"] is True
+    after = tenant.snapshot()
+    assert after["credentials"] == before["credentials"]  # the password was not reset
+    if tenant.kc.version.startswith("26"):
+        assert after == before
+        assert tenant.kc.rest("GET", "realms/%s/%s" % (tenant.realm, path))["disabled"] is True
+
+    # unlocked: checked again, and the changed password is set; that check of the old
+    # password was a failed login, which (failureFactor 1) locks the user once more
+    tenant.kc.rest("DELETE", "realms/%s/%s" % (tenant.realm, path))
+    result = ok(tenant.run(password=NEW_PASSWORD)[0])
+    assert result["password_changed"] is True
+    _wait_locked(tenant, uid)
+    tenant.kc.rest("DELETE", "realms/%s/%s" % (tenant.realm, path))
+    assert tenant.grant(NEW_PASSWORD)[0] == 200
+
+
+def test_temporary_password_stays_with_update_password_on_create(tenant):
+    uid = tenant.add_user("customer", NEW_PASSWORD, email="c@example.com", firstName="c", lastName="x",
+                          emailVerified=True, requiredActions=["UPDATE_PASSWORD"])
+    result = ok(tenant.run(diff=True, password=PASSWORD, update_password="on_create")[0])
+    assert result["password_changed"] is False
+    assert result["diff"]["after"]["required_actions"] == ["UPDATE_PASSWORD"]
+    user = tenant.kc.rest("GET", "realms/%s/users/%s" % (tenant.realm, uid))
+    assert user["requiredActions"] == ["UPDATE_PASSWORD"]  # the temporary password stays temporary
+    assert tenant.grant(NEW_PASSWORD)[1].get("error_description") == "Account is not fully set up"
 
 
 def test_unknown_realm(keycloak, tenant):
