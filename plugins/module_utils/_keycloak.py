@@ -338,10 +338,10 @@ def _describe(what, exc, realm=None):
         )
         user = _CONTEXT["user"]
         if code == 403:
-            who = "user '%s'" % user if user else "the given credentials"
+            who = "user '%s' has" % user if user else "the given credentials have"
             scope = " in realm '%s'" % realm if realm else ""
             return KeycloakModuleError(
-                "%s failed: Keycloak at %s says %s has no permission for it%s%s"
+                "%s failed: Keycloak at %s says %s no permission for it%s%s"
                 % (what, url, who, scope, suffix),
                 http_code=code,
                 detail=text,

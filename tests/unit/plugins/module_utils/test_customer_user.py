@@ -680,7 +680,7 @@ def test_forbidden_role_creation_writes_nothing_else(existing):
     assert predicted["roles_created"] == ["customer"] and admin.writes == []
     message = fail(admin)
     assert message.startswith("creating realm role 'customer' in realm 'expertflow' failed: Keycloak at the Keycloak "
-                              "server says the given credentials has no permission for it in realm 'expertflow' (403: HTTP 403 Forbidden). ")
+                              "server says the given credentials have no permission for it in realm 'expertflow' (403: HTTP 403 Forbidden). ")
     assert message.endswith("Creating realm roles needs the manage-realm role of realm-management in realm 'expertflow'; "
                             "grant it to the admin, or create role 'customer' beforehand; nothing was changed")
     assert [w[0] for w in admin.writes] == ["create_realm_role"]
