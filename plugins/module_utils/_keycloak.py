@@ -43,7 +43,7 @@ from ansible.module_utils.basic import missing_required_lib
 REQUESTS_IMPORT_ERROR = None
 try:
     import requests
-except ImportError:  # pragma: no cover - python-keycloak needs requests anyway
+except ImportError:  # python-keycloak needs requests anyway
     requests = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
@@ -395,7 +395,7 @@ def _fail_json_kwargs(module):
     """
     try:
         parameter = inspect.signature(module.fail_json).parameters.get("exception")
-    except (TypeError, ValueError):  # pragma: no cover - not introspectable
+    except (TypeError, ValueError):  # not introspectable
         return {}
     if parameter is not None and parameter.kind == inspect.Parameter.KEYWORD_ONLY:
         return {"exception": ""}

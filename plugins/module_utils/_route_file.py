@@ -43,7 +43,7 @@ try:
     from yaml.constructor import SafeConstructor
     from yaml.nodes import MappingNode, ScalarNode, SequenceNode
     from yaml.resolver import Resolver
-except ImportError:  # pragma: no cover - the module reports missing_required_lib
+except ImportError:  # the module reports missing_required_lib
     yaml = None
     HAS_YAML = False
     HAS_LIBYAML = False
@@ -53,7 +53,7 @@ else:
     try:
         from yaml import CSafeLoader as _LOADER
         HAS_LIBYAML = True
-    except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    except ImportError:  # depends on how PyYAML was built
         from yaml import SafeLoader as _LOADER
         HAS_LIBYAML = False
 

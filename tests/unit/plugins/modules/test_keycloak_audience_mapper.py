@@ -12,7 +12,6 @@ import sys
 import pytest
 import yaml
 
-from ansible.module_utils import basic
 
 from ansible_collections.cx.api_auth.plugins.doc_fragments.keycloak import ModuleDocFragment
 from ansible_collections.cx.api_auth.plugins.module_utils import _audience_mapper as am
@@ -20,26 +19,12 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import Keycl
 from ansible_collections.cx.api_auth.plugins.modules import keycloak_audience_mapper as module
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from test_audience_mapper import GUIDE_CONFIG_26, FakeAdmin  # noqa: E402  pylint: disable=wrong-import-position
 
-ADMIN_PASSWORD = "Adm1n-s3cret-pw"
-CONNECTION = {"auth_keycloak_url": "http://kc.example", "auth_username": "admin", "auth_password": ADMIN_PASSWORD}
-
-
-def _patch_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
-    except ImportError:  # pragma: no cover - older ansible-core
-        import contextlib
-        from unittest import mock
-
-        @contextlib.contextmanager
-        def patch_module_args(module_args):
-            payload = json.dumps({"ANSIBLE_MODULE_ARGS": module_args}).encode()
-            with mock.patch.object(basic, "_ANSIBLE_ARGS", payload):
-                yield
-    return patch_module_args(args)
+from _module_harness import ADMIN_PASSWORD, CONNECTION  # noqa: E402  pylint: disable=wrong-import-position
+from _module_harness import patch_module_args as _patch_args  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture
