@@ -15,7 +15,7 @@ import yaml
 
 from ansible_collections.cx.api_auth.plugins.doc_fragments.keycloak import ModuleDocFragment
 from ansible_collections.cx.api_auth.plugins.module_utils import _audience_mapper as am
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import KeycloakModuleError, keycloak_argument_spec
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import keycloak_argument_spec
 from ansible_collections.cx.api_auth.plugins.modules import keycloak_audience_mapper as module
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
@@ -23,41 +23,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from test_audience_mapper import GUIDE_CONFIG_26, FakeAdmin  # noqa: E402  pylint: disable=wrong-import-position
 
-from _module_harness import ADMIN_PASSWORD, CONNECTION  # noqa: E402  pylint: disable=wrong-import-position
-from _module_harness import patch_module_args as _patch_args  # noqa: E402  pylint: disable=wrong-import-position
+from _module_harness import install_fake_connect, run_module_main  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture
 def fake(monkeypatch):
     """The fake Keycloak that ``connect`` hands to the module; records connect calls."""
-    admin = FakeAdmin()
-    admin.connects = []
-
-    def fake_connect(mod, realm, fail=True):
-        admin.connects.append((realm, fail))
-        if getattr(admin, "connect_error", None):
-            raise KeycloakModuleError(admin.connect_error)
-        return admin
-
-    monkeypatch.setattr(module, "connect", fake_connect)
-    return admin
+    return install_fake_connect(monkeypatch, module, FakeAdmin())
 
 
 def run_main(capsys, args, check=False, diff=False):
     """Run main() with ``args`` (plus the connection options); return (result, failed)."""
-    module_args = dict(CONNECTION)
-    module_args.update(args)
-    if check:
-        module_args["_ansible_check_mode"] = True
-    if diff:
-        module_args["_ansible_diff"] = True
-    with _patch_args(module_args):
-        with pytest.raises(SystemExit) as exit_info:
-            module.main()
-    out = capsys.readouterr().out
-    assert ADMIN_PASSWORD not in out
-    result = json.loads(out)
-    return result, exit_info.value.code != 0
+    return run_module_main(capsys, module, args, (), check=check, diff=diff)
 
 
 GUIDE = {"realm": "expertflow", "client_id": "cim"}

@@ -5,7 +5,6 @@ only ``connect`` and the password grant are replaced by the in-memory Keycloak o
 module_utils tests.
 """
 
-import json
 import os
 import sys
 
@@ -15,7 +14,7 @@ import yaml
 
 from ansible_collections.cx.api_auth.plugins.doc_fragments.keycloak import ModuleDocFragment
 from ansible_collections.cx.api_auth.plugins.module_utils import _customer_user as cu
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import KeycloakModuleError, keycloak_argument_spec
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import keycloak_argument_spec
 from ansible_collections.cx.api_auth.plugins.modules import keycloak_customer_user as module
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
@@ -23,46 +22,25 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from test_customer_user import PASSWORD, OTHER_PASSWORD, FakeAdmin  # noqa: E402  pylint: disable=wrong-import-position
 
-from _module_harness import ADMIN_PASSWORD, CONNECTION  # noqa: E402  pylint: disable=wrong-import-position
-from _module_harness import patch_module_args as _patch_args  # noqa: E402  pylint: disable=wrong-import-position
+from _module_harness import install_fake_connect, run_module_main  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture
 def fake(monkeypatch):
     """The fake Keycloak that ``connect`` hands to the module; its token endpoint checks passwords."""
-    admin = FakeAdmin()
-    admin.connects = []
-
-    def fake_connect(mod, realm, fail=True):
-        admin.connects.append((realm, fail))
-        if getattr(admin, "connect_error", None):
-            raise KeycloakModuleError(admin.connect_error)
-        return admin
+    admin = install_fake_connect(monkeypatch, module, FakeAdmin())
 
     def fake_check(adm, realm, username, password, client_id, client_secret=None):
         assert adm is admin and realm == "expertflow"
         return admin.password_check(username, password, client_id, client_secret)
 
-    monkeypatch.setattr(module, "connect", fake_connect)
     monkeypatch.setattr(cu, "check_password", fake_check)
     return admin
 
 
 def run_main(capsys, args, check=False, diff=False):
     """Run main() with ``args`` (plus the connection options); return (result, failed)."""
-    module_args = dict(CONNECTION)
-    module_args.update(args)
-    if check:
-        module_args["_ansible_check_mode"] = True
-    if diff:
-        module_args["_ansible_diff"] = True
-    with _patch_args(module_args):
-        with pytest.raises(SystemExit) as exit_info:
-            module.main()
-    out = capsys.readouterr().out
-    for secret in (ADMIN_PASSWORD, PASSWORD, OTHER_PASSWORD):
-        assert secret not in out
-    return json.loads(out), exit_info.value.code != 0
+    return run_module_main(capsys, module, args, (PASSWORD, OTHER_PASSWORD), check=check, diff=diff)
 
 
 GUIDE = {"realm": "expertflow", "password": PASSWORD}
