@@ -1,0 +1,165 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The collection's one place for reading and safely writing files (private to the collection).
+
+A file is read together with its signature (modification time, size, inode). It is
+written by a temporary file beside it that is synced and renamed over it (the
+directory is synced after), unless its signature changed since it was read, so a
+concurrent writer is never overwritten. A backup is written the same way and only
+for a write that then happens. Temporary files carry the writer's process id in
+their name; those whose process is gone (a run that was killed) are removed by the
+next write to the same file, which reports them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+
+from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
+
+_TMP_SUFFIX = ".cx-api-auth.tmp"
+
+
+class FileChanged(ModuleError):
+    """The file changed on disk since it was read: nothing was written."""
+
+
+def signature(path):
+    """What tells that the file changed: mtime (ns), size and inode (after symlinks)."""
+    info = os.stat(path)
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+def read_text(path, what="file"):
+    """``(text, signature)`` of UTF-8 file ``path``; ModuleError naming the path otherwise."""
+    if not os.path.exists(path):
+        raise ModuleError("%s %s does not exist" % (what, path))
+    if os.path.isdir(path):
+        raise ModuleError("%s %s is a directory, not a file" % (what, path))
+    try:
+        stamp = signature(path)
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise ModuleError("cannot read %s %s: %s" % (what, path, exc.strerror or exc)) from None
+    try:
+        return raw.decode("utf-8"), stamp
+    except UnicodeDecodeError as exc:
+        raise ModuleError("%s %s is not UTF-8 text (byte %d)" % (what, path, exc.start)) from None
+
+
+def _check_unchanged(path, stamp):
+    try:
+        now = signature(path)
+    except OSError as exc:
+        now = str(exc)
+    if now != stamp:
+        raise FileChanged("%s changed on disk while the module was editing it (another writer?); nothing was "
+                          "written, run again" % path)
+
+
+def _temporary(directory, base):
+    """A new temporary file (mode 0600) beside the target: ``(fd, path)``."""
+    return tempfile.mkstemp(dir=directory, prefix=".%s.%d." % (base, os.getpid()), suffix=_TMP_SUFFIX)
+
+
+def _sync_directory(directory):
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass  # some file systems cannot sync a directory; the rename is done
+    finally:
+        os.close(dir_fd)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path):
+    """Remove temporary files that an earlier, killed writer of ``path`` left; return their names."""
+    real = os.path.realpath(path)
+    directory, base = os.path.split(real)
+    pattern = re.compile(r"^\.%s\.(\d+)\..*%s$" % (re.escape(base), re.escape(_TMP_SUFFIX)))
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in sorted(names):
+        match = pattern.match(name)
+        if not match or _alive(int(match.group(1))):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            continue
+        removed.append(os.path.join(directory, name))
+    return removed
+
+
+def _backup(real):
+    """Copy ``real`` to ``<file>.<pid>.<time>~`` through a synced temporary file and a rename."""
+    directory, base = os.path.split(real)
+    target = "%s.%d.%s~" % (real, os.getpid(), time.strftime("%Y-%m-%d@%H:%M:%S"))
+    handle, tmp = _temporary(directory, base)
+    os.close(handle)
+    try:
+        shutil.copy2(real, tmp)
+        with open(tmp, "rb+") as out:
+            os.fsync(out.fileno())
+        os.rename(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def write_file(module, path, data, stamp, backup=False):
+    """Replace the file ``path`` (read with signature ``stamp``) by ``data`` (bytes).
+
+    Keeps mode, owner and SELinux context (``module.atomic_move``); a symlink stays a
+    symlink (its target is written). Returns the backup's path or None. Raises
+    :class:`FileChanged` if the file changed since it was read, ModuleError if it
+    cannot be written; in both cases the file is as it was and no backup is left.
+    """
+    real = os.path.realpath(path)
+    directory, base = os.path.split(real)
+    backup_file = None
+    tmp = None
+    written = False
+    try:
+        handle, tmp = _temporary(directory, base)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        _check_unchanged(path, stamp)
+        if backup:
+            backup_file = _backup(real)
+        module.atomic_move(tmp, real)  # fails the module itself when it cannot
+        written = True
+    except OSError as exc:
+        raise ModuleError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        if backup_file is not None and not written:
+            os.unlink(backup_file)
+    _sync_directory(directory)
+    return backup_file
