@@ -14,6 +14,7 @@ Usage: .venv/bin/python benchmarks/apisix_route_oidc.py [--routes 2000] [--repea
 
 import argparse
 import contextlib
+import gc
 import io
 import json
 import os
@@ -24,20 +25,22 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# A script, not a test: it lays out the checkout as the collection itself, as tests/conftest.py does.
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "fixtures", "apisix"))
 
-import collection_link  # noqa: E402  pylint: disable=wrong-import-position
-import gen_route_files  # noqa: E402  pylint: disable=wrong-import-position
+import collection_link  # noqa: E402
 
 COLLECTIONS = collection_link.ensure(ROOT)
 sys.path.insert(0, COLLECTIONS)
 
-from ansible.module_utils.testing import patch_module_args  # noqa: E402  pylint: disable=wrong-import-position
+from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
-from ansible_collections.cx.api_auth.plugins.module_utils import _oidc_plugin as oidc  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.cx.api_auth.plugins.module_utils import _route_file as route_file  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.cx.api_auth.plugins.modules import apisix_route_oidc  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking  # noqa: E402
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc  # noqa: E402
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes  # noqa: E402
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.editor import RouteFile  # noqa: E402
+from ansible_collections.cx.api_auth.plugins.modules import apisix_route_oidc  # noqa: E402
+from ansible_collections.cx.api_auth.tests.unit.fixtures.apisix import gen_route_files  # noqa: E402
 
 PLUGIN_ARGS = dict(keycloak_url="http://keycloak.ef-external.svc/auth", realm="bench", client_secret="bench-secret")
 
@@ -80,20 +83,32 @@ def _in_process(text, targets, repeat, diff=False):
 def _phases(text, targets):
     config = oidc.build_config(dict({k: v.get("default") for k, v in oidc.OIDC_PLUGIN_ARGUMENT_SPEC.items()}, **PLUGIN_ARGS))
     marks = [("start", time.process_time())]
-    doc = route_file.RouteFile(text, "values.yaml")
-    marks.append(("parse (compose, %s)" % ("libyaml" if route_file.HAS_LIBYAML else "pure Python"), time.process_time()))
+    doc = RouteFile(text, "values.yaml")
+    marks.append(("parse (compose, %s)" % ("libyaml" if nodes.HAS_LIBYAML else "pure Python"), time.process_time()))
     doc.check_targets(targets)
     for route_id in targets:
         doc.set_plugin(route_id, oidc.PLUGIN_NAME, config)
     marks.append(("plan the edits", time.process_time()))
     new_text = doc.result()
     marks.append(("apply + check the edited routes", time.process_time()))
-    secrets = doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS) | set(oidc.secret_values(config))
+    secrets = doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS) | set(masking.secret_values(config))
     for _route_id, before, after in doc.route_changes(new_text):
-        oidc.mask_text(before, secrets)
-        oidc.mask_text(after, secrets)
+        masking.mask_text(before, secrets)
+        masking.mask_text(after, secrets)
     marks.append(("per-route diff, masked (--diff only)", time.process_time()))
     return [(name, end - start) for (_n, start), (name, end) in zip(marks, marks[1:])]
+
+
+def _compose_cpu(text, paused):
+    """CPU seconds of one parse, with the collection's GC pause or with the GC running."""
+    start = time.process_time()
+    if paused:
+        nodes.compose(text)
+    else:
+        nodes.yaml.compose(text, Loader=nodes.LOADER)
+    seconds = time.process_time() - start
+    gc.collect()
+    return seconds
 
 
 def _ansible(text, targets):
@@ -123,7 +138,7 @@ def main():
 
     text = gen_route_files.large_values_file(args.routes)
     print("file: %d routes, %d lines, %.0f KiB; PyYAML with libyaml: %s"
-          % (args.routes, text.count("\n"), len(text) / 1024.0, route_file.HAS_LIBYAML))
+          % (args.routes, text.count("\n"), len(text) / 1024.0, nodes.HAS_LIBYAML))
     print()
     print("module logic in-process, seconds (best / median of %d; wall clock, then CPU time of this process):" % args.repeat)
     for label, count, diff in (("enable on 50 routes", 50, False), ("enable on 1 route", 1, False),
@@ -137,15 +152,20 @@ def main():
     print("phases, 50 routes (CPU seconds):")
     for name, seconds in _phases(text, _targets(50, args.routes)):
         print("  %-40s %6.3f s" % (name, seconds))
+    print()
+    print("why the parse pauses the cyclic GC (compose alone, CPU seconds, best of 3):")
+    paused = min(_compose_cpu(text, paused=True) for _run in range(3))
+    running = min(_compose_cpu(text, paused=False) for _run in range(3))
+    print("  GC paused %6.3f s   GC running %6.3f s   ratio %.2f" % (paused, running, running / paused))
     if args.pure:
-        loader = route_file._LOADER  # pylint: disable=protected-access
-        route_file._LOADER = route_file.yaml.SafeLoader  # pylint: disable=protected-access
+        loader = nodes.LOADER
+        nodes.LOADER = nodes.yaml.SafeLoader
         try:
             figures = _in_process(text, _targets(50, args.routes), 1)
             print()
             print("pure-Python parser, enable on 50 routes: wall %6.3f s, cpu %6.3f s" % (figures[0], figures[2]))
         finally:
-            route_file._LOADER = loader  # pylint: disable=protected-access
+            nodes.LOADER = loader
     if not args.no_ansible:
         print()
         print("whole `ansible localhost -m cx.api_auth.apisix_route_oidc` run (one each):")

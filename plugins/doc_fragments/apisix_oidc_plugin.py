@@ -1,13 +1,13 @@
-# -*- coding: utf-8 -*-
-# Copyright: (c) 2026, CX platform engineering
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     # Options of the APISIX openid-connect plugin config.
-    # Mirrors OIDC_PLUGIN_ARGUMENT_SPEC in plugins/module_utils/_oidc_plugin.py (a unit test compares them).
+    # The option group OIDC_PLUGIN_ARGUMENT_SPEC of plugins/module_utils/_apisix/plugin_config.py.
     DOCUMENTATION = r"""
 options:
   keycloak_url:

@@ -130,11 +130,12 @@ def _backup(real):
     return target
 
 
-def write_file(module, path, data, stamp, backup=False):
+def write_file(path, data, stamp, backup=False, replace=os.replace):
     """Replace the file ``path`` (read with signature ``stamp``) by ``data`` (bytes).
 
-    Keeps mode, owner and SELinux context (``module.atomic_move``); a symlink stays a
-    symlink (its target is written). Returns the backup's path or None. Raises
+    ``replace(src, dest)`` renames the temporary file over the file: a module passes
+    ``module.atomic_move``, which keeps mode, owner and SELinux context (and fails the
+    module itself when it cannot). A symlink stays a symlink (its target is written). Returns the backup's path or None. Raises
     :class:`FileChanged` if the file changed since it was read, ModuleError if it
     cannot be written; in both cases the file is as it was and no backup is left.
     """
@@ -152,7 +153,7 @@ def write_file(module, path, data, stamp, backup=False):
         _check_unchanged(path, stamp)
         if backup:
             backup_file = _backup(real)
-        module.atomic_move(tmp, real)  # fails the module itself when it cannot
+        replace(tmp, real)
         written = True
     except OSError as exc:
         raise ModuleError("cannot write %s: %s" % (path, exc.strerror or exc)) from None

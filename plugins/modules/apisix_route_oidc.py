@@ -1,7 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
-# Copyright: (c) 2026, CX platform engineering
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
 
@@ -112,7 +112,6 @@ notes:
   - "Routes written as flow mappings (C({id: x, ...})), plugins written as a non-empty flow mapping, blocks built
     with YAML anchors, aliases or merge keys are refused with a message naming the route and line; C(plugins: {})
     is handled."
-  - The same plugin options will drive the APISIX Admin API target; the config unit is shared.
 seealso:
   - name: APISIX openid-connect plugin
     description: Attributes of the plugin.
@@ -250,203 +249,21 @@ backup_file:
   sample: /opt/cx/helm-values/apisix-values.yaml.2361.2026-01-02@10:11:12~
 """
 
-import os
-import tempfile
+import functools
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.cx.api_auth.plugins.module_utils import _oidc_plugin as oidc
-from ansible_collections.cx.api_auth.plugins.module_utils import _route_file as route_file
-
-
-def _ids(route_ids, limit=10):
-    """Route ids for a message, cut after ``limit``."""
-    shown = ", ".join(route_ids[:limit])
-    return shown + (" and %d more" % (len(route_ids) - limit) if len(route_ids) > limit else "")
-
-
-def _block_state(info, version):
-    if info["active"]:
-        config = info["config"]
-        return "disabled" if isinstance(config, dict) and oidc.is_disabled(config, version) else "present"
-    return "commented" if info["commented"] else "absent"
-
-
-def _enable_false_routes(doc, version, skip):
-    found = []
-    for route_id, config in doc.iter_plugin_configs(oidc.PLUGIN_NAME):
-        if route_id in skip or not isinstance(config, dict):
-            continue
-        if config.get("enable") is False and not oidc.is_disabled(config, version):
-            found.append(route_id if route_id is not None else "(route without id)")
-    return found
-
-
-def _signature(path):
-    """What tells that the file changed: mtime (ns), size and inode of the file (after symlinks)."""
-    info = os.stat(path)
-    return (info.st_mtime_ns, info.st_size, info.st_ino)
-
-
-def _unchanged(module, path, signature, result):
-    try:
-        now = _signature(path)
-    except (IOError, OSError) as exc:
-        now = to_native(exc)
-    if now != signature:
-        module.fail_json(msg="%s changed on disk while the module was editing it (another writer?); nothing was written, "
-                             "run again" % path, **result)
-
-
-def _read(module, path):
-    """The file's text and its signature at read time."""
-    if not os.path.exists(path):
-        module.fail_json(msg="path %s does not exist" % path)
-    if os.path.isdir(path):
-        module.fail_json(msg="path %s is a directory, not a route file" % path)
-    try:
-        signature = _signature(path)
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)))
-    try:
-        return raw.decode("utf-8"), signature
-    except UnicodeDecodeError as exc:
-        module.fail_json(msg="%s is not UTF-8 text (byte %d)" % (path, exc.start))
-
-
-def _write(module, path, text, signature, result):
-    """Write ``text`` to a synced temporary file beside the file and rename it over the file,
-    unless the file changed since it was read (``signature``)."""
-    real = os.path.realpath(path)
-    directory = os.path.dirname(real)
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(real), suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(text.encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-        _unchanged(module, path, signature, result)
-        module.atomic_move(tmp, real)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass  # some file systems cannot sync a directory; the rename is done
-    finally:
-        os.close(dir_fd)
-
-
-def run(module):
-    params = module.params
-    path = params["path"]
-    state = params["state"]
-    route_ids = []
-    for route_id in params["routes"]:
-        if route_id not in route_ids:
-            route_ids.append(route_id)
-    if not route_ids:
-        module.fail_json(msg="routes must name at least one route id")
-
-    try:
-        version, _tag, notes = oidc.resolve_version(params["apisix_version"])
-    except oidc.PluginConfigError as exc:
-        module.fail_json(msg=str(exc))
-    for note in notes:
-        module.warn(note)
-
-    config = None
-    if state != "absent":
-        enable_key = True if params["write_enable_key"] else None
-        try:
-            config = oidc.build_config(params, disabled=(state == "disabled"), enable_key=enable_key)
-        except oidc.PluginConfigError as exc:
-            module.fail_json(msg="openid-connect config for route(s) %s: %s" % (_ids(route_ids), exc))
-        errors, warnings = oidc.validate_config(config, params["apisix_version"])
-        if errors:
-            module.fail_json(msg="invalid openid-connect config for APISIX %s on route(s) %s: %s" % (
-                params["apisix_version"], _ids(route_ids), "; ".join(errors)), errors=errors)
-        for warning in warnings:
-            module.warn("openid-connect on route(s) %s: %s" % (_ids(route_ids), warning))
-
-    text, signature = _read(module, path)
-    bom = ""
-    if text.startswith("\ufeff"):
-        bom, text = "\ufeff", text[1:]
-    try:
-        doc = route_file.RouteFile(text, source=path, routes_key=params["routes_key"])
-        doc.check_targets(route_ids)
-        report = []
-        was_off = []
-        for route_id in route_ids:
-            info = doc.plugin_state(route_id, oidc.PLUGIN_NAME)
-            before = _block_state(info, version)
-            if info["active"] and isinstance(info["config"], dict) and info["config"].get("enable") is False \
-                    and before == "present":
-                was_off.append(route_id)
-            if state == "absent":
-                changed = doc.unset_plugin(route_id, oidc.PLUGIN_NAME, params["absent_style"])
-                if info["active"]:
-                    after = "commented" if params["absent_style"] == "comment" else "absent"
-                else:
-                    after = before
-            else:
-                changed = doc.set_plugin(route_id, oidc.PLUGIN_NAME, config)
-                after = state
-            report.append(dict(id=route_id, before=before, after=after, changed=changed))
-        new_text = doc.result()
-    except route_file.RouteFileError as exc:
-        module.fail_json(msg=str(exc))
-
-    if was_off:
-        module.warn("route(s) %s had an openid-connect block with enable: false, which stock APISIX ignores: "
-                    "authentication was ACTIVE there before this run" % _ids(was_off))
-    still_on = _enable_false_routes(doc, version, set(route_ids))
-    if still_on:
-        module.warn("route(s) %s in %s have an openid-connect block with enable: false, which stock APISIX ignores: "
-                    "authentication IS ACTIVE there (switch it off with state=disabled or absent)"
-                    % (_ids(still_on), path))
-    duplicates = doc.duplicate_ids()
-    if duplicates:
-        module.warn("%s has duplicate route ids under %s: %s" % (path, doc.routes_key, _ids(duplicates)))
-    if doc.routes_key == "routes" and not text.rstrip().endswith("#END"):
-        module.warn("%s has top-level routes but does not end with #END: APISIX in standalone mode does not load it "
-                    "until it does" % path)
-
-    changed = new_text != text
-    result = dict(changed=changed, routes_key=doc.routes_key, routes=report)
-    if config is not None:
-        result["config"] = oidc.mask_config(config)
-    if changed and module._diff:
-        secrets = set(doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS))
-        if config is not None:
-            secrets.update(oidc.secret_values(config))
-        diffs = []
-        for route_id, before_text, after_text in doc.route_changes(new_text):
-            header = "%s (route %s)" % (path, route_id)
-            diffs.append(dict(before_header=header, after_header=header, before=oidc.mask_text(before_text, secrets),
-                              after=oidc.mask_text(after_text, secrets)))
-        result["diff"] = diffs
-    if changed and not module.check_mode:
-        _unchanged(module, path, signature, result)
-        if params["backup"]:
-            result["backup_file"] = module.backup_local(path)
-        try:
-            _write(module, path, bom + new_text, signature, result)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot write %s: %s" % (path, to_native(exc)), **result)
-    module.exit_json(**result)
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import runner
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.plugin_config import (
+    OIDC_PLUGIN_ARGUMENT_SPEC,
+    OIDC_PLUGIN_REQUIRED_IF,
+)
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import HAS_YAML
+from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
 
 
 def main():
+    """Run the module."""
     argument_spec = dict(
         path=dict(type="path", required=True, aliases=["dest"]),
         routes_key=dict(type="str", no_log=False),
@@ -456,15 +273,12 @@ def main():
         write_enable_key=dict(type="bool", default=False),
         backup=dict(type="bool", default=False),
     )
-    argument_spec.update(oidc.OIDC_PLUGIN_ARGUMENT_SPEC)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_if=oidc.OIDC_PLUGIN_REQUIRED_IF,
-    )
-    if not route_file.HAS_YAML:
+    argument_spec.update(OIDC_PLUGIN_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=OIDC_PLUGIN_REQUIRED_IF)
+    if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
-    run(module)
+    run_module(module, functools.partial(runner.run, replace=module.atomic_move),
+               "Setting openid-connect on routes in %s" % module.params["path"])
 
 
 if __name__ == "__main__":

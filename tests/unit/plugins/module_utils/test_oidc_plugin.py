@@ -6,9 +6,9 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.cx.api_auth.plugins.module_utils import _apisix_schema as facts
-from ansible_collections.cx.api_auth.plugins.module_utils import _oidc_plugin as oidc
-from ansible_collections.cx.api_auth.plugins.doc_fragments.apisix_oidc_plugin import ModuleDocFragment
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SECRET = "ef61df80-061c-4b1a-9c1e-387e6bf67052"
@@ -239,27 +239,27 @@ def test_validate_rejects_non_mapping():
 
 def test_mask_config_and_secret_values():
     config = oidc.build_config(params(secret_config={"session": {"secret": "0123456789abcdef", "redis": {"password": "pw"}}}))
-    masked = oidc.mask_config(config)
-    assert masked["client_secret"] == oidc.SECRET_MASK and masked["session"]["secret"] == oidc.SECRET_MASK
-    assert masked["session"]["redis"]["password"] == oidc.SECRET_MASK and masked["client_id"] == "cim"
+    masked = masking.mask_config(config)
+    assert masked["client_secret"] == masking.SECRET_MASK and masked["session"]["secret"] == masking.SECRET_MASK
+    assert masked["session"]["redis"]["password"] == masking.SECRET_MASK and masked["client_id"] == "cim"
     assert config["client_secret"] == SECRET                      # the original is untouched
-    assert sorted(oidc.secret_values(config)) == sorted([SECRET, "0123456789abcdef", "pw"])
+    assert sorted(masking.secret_values(config)) == sorted([SECRET, "0123456789abcdef", "pw"])
 
 
 def test_mask_text():
     text = ('  client_secret: "abc" # c  \r\n#   client_secret: xyz\n  secret: \'a\'\'b\'\n'
             '  password: |\n  key: v\n  client_secret: "a # b"   \n  note: it\'s a\\"b"\n')
-    masked = oidc.mask_text(text, ['a"b'])
+    masked = masking.mask_text(text, ['a"b'])
     assert masked == ('  client_secret: "********" # c  \r\n#   client_secret: ********\n  secret: \'********\'\n'
                       '  password: |\n  key: ********\n  client_secret: "********"   \n  note: it\'s ********"\n')
     text = ('a:\n  key_type: var\n  key: remote_addr # count per client\n  hmac: {access_key: ak1, "secret_key": \'s k\', n: [1]}\n'
             '#   token: tt\r\n  - adminKey: xx\n  enable: true\n#  password: >-\n#    line one\n#\n#    two\n#  set_access_token_header: true\n'
             '  api_token: |\n    p1\n\n    p2\n  x: {secret: y}\n  session_secret_x: 1\n')
-    assert oidc.mask_text(text) == (
+    assert masking.mask_text(text) == (
         'a:\n  key_type: var\n  key: ******** # count per client\n  hmac: {access_key: ********, "secret_key": \'********\', n: [1]}\n'
         '#   token: ********\r\n  - adminKey: ********\n  enable: true\n#  password: >-\n#    ********\n#\n#    ********\n'
         '#  set_access_token_header: true\n  api_token: |\n    ********\n\n    ********\n  x: {secret: ********}\n  session_secret_x: 1\n')
-    assert oidc.mask_text(None) is None
+    assert masking.mask_text(None) is None
 
 
 # --- facts, documentation -----------------------------------------------------------
@@ -272,25 +272,10 @@ def _generator():
 
 
 def test_generated_schema_module_is_up_to_date():
-    with open(os.path.join(ROOT, "plugins", "module_utils", "_apisix_schema.py"), encoding="utf-8") as handle:
+    with open(os.path.join(ROOT, "plugins", "module_utils", "_apisix", "schema.py"), encoding="utf-8") as handle:
         assert handle.read() == _generator().render()
 
 
 def test_generator_refuses_unknown_keywords():
     with pytest.raises(SystemExit, match="unsupported JSON schema keyword 'format' at"):
         _generator()._strip({"properties": {"x": {"type": "string", "format": "uri"}}})  # pylint: disable=protected-access
-
-
-def test_doc_fragment_mirrors_the_argument_spec():
-    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
-    spec = oidc.OIDC_PLUGIN_ARGUMENT_SPEC
-    assert list(documented) == list(spec)
-    for name, option in spec.items():
-        doc = documented[name]
-        assert doc["type"] == option["type"], name
-        assert doc.get("default") == option.get("default"), name
-        assert doc.get("elements") == option.get("elements"), name
-        assert doc.get("choices") == option.get("choices"), name
-        assert bool(doc.get("required")) == bool(option.get("required")), name
-        assert isinstance(doc["description"], list) and all(isinstance(line, str) for line in doc["description"]), name
-    assert spec["client_secret"]["no_log"] is True and spec["secret_config"]["no_log"] is True

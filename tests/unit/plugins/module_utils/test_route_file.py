@@ -1,4 +1,4 @@
-"""Tests of the surgical route-file editor (plugins/module_utils/_route_file.py).
+"""Tests of the surgical route-file editor (plugins/module_utils/_apisix/route_file/).
 
 Every edit is checked three ways: the lines outside the plugin block are the same
 as before (compared after dropping the block's lines, found here independently with
@@ -10,17 +10,25 @@ generator of field-style files (tests/unit/fixtures/apisix/gen_route_files.py).
 import copy
 import os
 import re
-import sys
 
 import pytest
 import yaml
 
-from ansible_collections.cx.api_auth.plugins.module_utils import _route_file as rf
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import editor, layout, nodes
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.document import Document
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.editor import RouteFile
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import RouteFileError
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import same
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.render import (
+    render_entry,
+    render_key_text,
+    render_scalar,
+)
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
+
+from ...fixtures.apisix import gen_route_files as gen
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "apisix")
-sys.path.insert(0, FIXTURES)
-
-import gen_route_files as gen  # noqa: E402  pylint: disable=wrong-import-position
 
 OIDC = "openid-connect"
 SECRET = "s3cr3t-0f-the-cim-client"
@@ -178,7 +186,7 @@ def assert_data(old, new, ids, want, name=OIDC):
         assert _without(old_route, name) == _without(new_route, name)
         if str(new_route.get("id")) in ids:
             block = (new_route.get("plugins") or {}).get(name)
-            assert rf.same(block, want), new_route["id"]
+            assert same(block, want), new_route["id"]
         else:
             assert (old_route.get("plugins") or {}).get(name) == (new_route.get("plugins") or {}).get(name)
     parent = key.rsplit(".", 1)[0] if "." in key else None
@@ -190,7 +198,7 @@ def assert_data(old, new, ids, want, name=OIDC):
 
 def edit(text, ids, op="set", config=None, style="remove", routes_key=None):
     config = CONFIG if config is None else config
-    doc = rf.RouteFile(text, "test.yaml", routes_key)
+    doc = RouteFile(text, "test.yaml", routes_key)
     changed = []
     for route_id in ids:
         if op == "set":
@@ -203,7 +211,7 @@ def edit(text, ids, op="set", config=None, style="remove", routes_key=None):
 
 
 def _states(text, name=OIDC):
-    doc = rf.RouteFile(text)
+    doc = RouteFile(text)
     return {route_id: doc.plugin_state(route_id, name) for route_id in doc.route_ids()}
 
 
@@ -368,7 +376,7 @@ def test_generated_set_is_surgical_and_idempotent(case, want):
     new, changed = edit(text, ids, config=want)
     assert_surgical(text, new, ids)
     assert_data(text, new, ids, want)
-    assert changed == [not (s["active"] and rf.same(s["config"], want)) for s in states.values()]
+    assert changed == [not (s["active"] and same(s["config"], want)) for s in states.values()]
     again, changed_again = edit(new, ids, config=want)
     assert again == new and not any(changed_again)
 
@@ -385,9 +393,9 @@ def test_generated_enable_then_remove_restores_bytes(case):
 
 
 def _route_text(text, route_id):
-    doc = rf.RouteFile(text)
+    doc = Document(text)
     route = doc.by_id[route_id][0]
-    first, last = doc._route_window(route)  # pylint: disable=protected-access
+    first, last = layout.route_window(doc, route)
     return "\n".join(doc.lines.content(line) for line in range(first, last + 1))
 
 
@@ -473,7 +481,7 @@ def test_empty_plugins_forms_are_edited():
 def test_flow_route_and_flow_plugins_are_refused_only_when_an_edit_is_due():
     text = ROUTES.replace("  - id: d\n    uri: /d\n", "  - {id: d, uri: /d}\n  - id: e\n    plugins: {proxy-rewrite: {uri: /x}}\n")
     for route_id, what in (("d", "flow mapping"), ("e", "plugins written as a flow mapping")):
-        with pytest.raises(rf.RouteFileError, match="route %s .*%s" % (route_id, re.escape(what))):
+        with pytest.raises(RouteFileError, match="route %s .*%s" % (route_id, re.escape(what))):
             edit(text, [route_id])
         assert edit(text, [route_id], op="unset")[1] == [False]     # nothing to remove: no error
 
@@ -641,37 +649,37 @@ def test_anchors_elsewhere_are_fine_aliases_in_the_block_are_refused():
     new, _changed = edit(text, ["a"])
     assert_data(text, new, ["a"], CONFIG)
     for route_id, what in (("b", "plugins mapping"), ("c", "plugins mapping"), ("d", "openid-connect block"), ("e", "openid-connect block")):
-        with pytest.raises(rf.RouteFileError, match="route %s: the %s uses a YAML anchor/alias" % (route_id, what)):
+        with pytest.raises(RouteFileError, match="route %s: the %s uses a YAML anchor/alias" % (route_id, what)):
             edit(text, [route_id], op="unset" if route_id in "de" else "set")
 
 
 def test_merge_keys_are_refused():
     text = "base: &b\n  cors: {}\nroutes:\n- id: a\n  plugins:\n    <<: *b\n"
-    with pytest.raises(rf.RouteFileError, match="route a: the plugins mapping uses a YAML merge key"):
+    with pytest.raises(RouteFileError, match="route a: the plugins mapping uses a YAML merge key"):
         edit(text, ["a"])
 
 
 def test_internal_check_catches_a_broken_edit(monkeypatch):
-    real = rf.render_entry
+    real = render_entry
 
     def shifted(key, value, indent, step):
         return real(key, value, indent - 1, step)
 
-    monkeypatch.setattr(rf, "render_entry", shifted)
-    with pytest.raises(rf.RouteFileError, match="internal check failed: route portal-main"):
+    monkeypatch.setattr(editor, "render_entry", shifted)
+    with pytest.raises(RouteFileError, match="internal check failed: route portal-main"):
         edit(HELM, ["portal-main"])
 
 
 def test_internal_check_catches_a_broken_edit_with_aliases(monkeypatch):
     text = "d: &x 1\nroutes:\n- id: a\n  n: *x\n  plugins:\n    cors: {}\n"
-    monkeypatch.setattr(rf, "render_entry", lambda key, value, indent, step: ["  bogus: 1"])
-    with pytest.raises(rf.RouteFileError, match="internal check failed"):
+    monkeypatch.setattr(editor, "render_entry", lambda key, value, indent, step: ["  bogus: 1"])
+    with pytest.raises(RouteFileError, match="internal check failed"):
         edit(text, ["a"])
 
 
 def test_pure_python_parser_gives_the_same_result(monkeypatch):
     with_c, _changed = edit(HELM, ["catchall", "files-main", "orders-main-secured"])
-    monkeypatch.setattr(rf, "_LOADER", yaml.SafeLoader)
+    monkeypatch.setattr(nodes, "LOADER", yaml.SafeLoader)
     without_c, _changed = edit(HELM, ["catchall", "files-main", "orders-main-secured"])
     assert with_c == without_c
 
@@ -693,40 +701,40 @@ def test_pure_python_parser_gives_the_same_result(monkeypatch):
     ("routes:\n- id: a\nroutes:\n- id: b\n", r"key routes appears 2 times under the top level \(lines 1, 3\)"),
 ])
 def test_bad_files(text, pattern):
-    with pytest.raises(rf.RouteFileError, match=pattern):
-        rf.RouteFile(text, "test.yaml").check_targets(["a"])
+    with pytest.raises(RouteFileError, match=pattern):
+        RouteFile(text, "test.yaml").check_targets(["a"])
 
 
 def test_routes_key_not_found_names_the_missing_part():
-    with pytest.raises(rf.RouteFileError, match=r"routes_key apisix.routes not found: no key apisix under the top level \(keys there: routes\)"):
-        rf.RouteFile("routes:\n- id: a\n", "f", "apisix.routes")
-    with pytest.raises(rf.RouteFileError, match=r"routes_key routes.x not found: routes is not a mapping"):
-        rf.RouteFile("routes:\n- id: a\n", "f", "routes.x")
-    doc = rf.RouteFile("gw:\n  conf:\n    routes:\n    - id: a\n", "f", "gw.conf.routes")
+    with pytest.raises(RouteFileError, match=r"routes_key apisix.routes not found: no key apisix under the top level \(keys there: routes\)"):
+        RouteFile("routes:\n- id: a\n", "f", "apisix.routes")
+    with pytest.raises(RouteFileError, match=r"routes_key routes.x not found: routes is not a mapping"):
+        RouteFile("routes:\n- id: a\n", "f", "routes.x")
+    doc = RouteFile("gw:\n  conf:\n    routes:\n    - id: a\n", "f", "gw.conf.routes")
     assert doc.route_ids() == ["a"]
 
 
 def test_unknown_and_duplicate_route_ids():
-    doc = rf.RouteFile(HELM, "values.yaml")
-    with pytest.raises(rf.RouteFileError) as info:
+    doc = RouteFile(HELM, "values.yaml")
+    with pytest.raises(RouteFileError) as info:
         doc.check_targets(["files-mian", "nope"])
     message = str(info.value)
     assert "unknown route ids files-mian, nope under apisixStandalone.routes (did you mean files-main" in message
     assert "route ids in the file: orders-login-unsecured, orders-main-secured, portal-main" in message
     text = "routes:\n- id: a\n- id: b\n- id: a\n- id: c\n- id: c\n"
-    doc = rf.RouteFile(text, "f")
-    with pytest.raises(rf.RouteFileError, match=r"duplicate route id under routes: a \(lines 2, 4\)"):
+    doc = RouteFile(text, "f")
+    with pytest.raises(RouteFileError, match=r"duplicate route id under routes: a \(lines 2, 4\)"):
         doc.check_targets(["b", "a"])
     doc.check_targets(["b"])
     assert doc.duplicate_ids() == ["a", "c"]
-    with pytest.raises(rf.RouteFileError, match="duplicate route id"):
+    with pytest.raises(RouteFileError, match="duplicate route id"):
         doc.set_plugin("a", OIDC, CONFIG)
 
 
 def test_long_id_lists_are_cut():
     text = "routes:\n" + "".join("- id: r%03d\n" % number for number in range(80))
-    with pytest.raises(rf.RouteFileError, match=r"r049 \.\.\. and 30 more"):
-        rf.RouteFile(text, "f").check_targets(["zzz"])
+    with pytest.raises(RouteFileError, match=r"r049 \.\.\. and 30 more"):
+        RouteFile(text, "f").check_targets(["zzz"])
 
 
 @pytest.mark.parametrize("text, pattern", [
@@ -735,43 +743,43 @@ def test_long_id_lists_are_cut():
     ("routes:\n- id: a\n  plugins:\n    openid-connect: {}\n    openid-connect: {}\n", r"route a has 2 openid-connect blocks"),
 ])
 def test_bad_routes(text, pattern):
-    with pytest.raises(rf.RouteFileError, match=pattern):
+    with pytest.raises(RouteFileError, match=pattern):
         edit(text, ["a"])
 
 
 # --- rendering and helpers ----------------------------------------------------------
 
 def test_render_scalar_and_keys():
-    assert rf.render_scalar("RS256") == '"RS256"'
-    assert rf.render_scalar("a\"b\\c\n\u2028\x7f") == '"a\\"b\\\\c\\n\\u2028\\u007f"'
-    assert yaml.safe_load(rf.render_scalar("a\"b\\c\n\u2028\x7f")) == "a\"b\\c\n\u2028\x7f"
-    assert rf.render_scalar("cim", None) == "cim"
+    assert render_scalar("RS256") == '"RS256"'
+    assert render_scalar("a\"b\\c\n\u2028\x7f") == '"a\\"b\\\\c\\n\\u2028\\u007f"'
+    assert yaml.safe_load(render_scalar("a\"b\\c\n\u2028\x7f")) == "a\"b\\c\n\u2028\x7f"
+    assert render_scalar("cim", None) == "cim"
     for value in ("true", "123", "1.5", "null", "~", "a: b", "#x", " lead", "-x", "2026-01-01", ""):
-        rendered = rf.render_scalar(value, None)
+        rendered = render_scalar(value, None)
         assert yaml.safe_load("k: " + rendered)["k"] == value
-    assert rf.render_scalar(True) == "true" and rf.render_scalar(3) == "3" and rf.render_scalar(None) == "null"
-    assert rf.render_scalar(float("inf")) == ".inf" and rf.render_scalar(1.5) == "1.5"
-    assert rf.render_key_text("openid-connect") == "openid-connect"
-    assert rf.render_key_text("on") == '"on"' and rf.render_key_text("a b") == '"a b"'
+    assert render_scalar(True) == "true" and render_scalar(3) == "3" and render_scalar(None) == "null"
+    assert render_scalar(float("inf")) == ".inf" and render_scalar(1.5) == "1.5"
+    assert render_key_text("openid-connect") == "openid-connect"
+    assert render_key_text("on") == '"on"' and render_key_text("a b") == '"a b"'
 
 
 def test_same_is_type_strict():
-    assert rf.same({"a": [1, True]}, {"a": [1, True]})
-    assert not rf.same(True, 1) and not rf.same(1, 1.0) and not rf.same("1", 1)
-    assert not rf.same({"a": 1}, {"a": 1, "b": 2}) and not rf.same([1], [1, 2]) and not rf.same({}, [])
+    assert same({"a": [1, True]}, {"a": [1, True]})
+    assert not same(True, 1) and not same(1, 1.0) and not same("1", 1)
+    assert not same({"a": 1}, {"a": 1, "b": 2}) and not same([1], [1, 2]) and not same({}, [])
 
 
 def test_secret_texts_collects_values_of_all_blocks():
-    found = rf.RouteFile(HELM).secret_texts(OIDC, ("client_secret", "session.secret"))
+    found = RouteFile(HELM).secret_texts(OIDC, ("client_secret", "session.secret"))
     assert found == {"00000000-0000-0000-0000-000000000000"}
     text = "routes:\n- id: a\n  plugins:\n    openid-connect:\n      session:\n        secret: |\n          line-one\n          line-two\n"
-    found = rf.RouteFile(text).secret_texts(OIDC, ("session.secret",))
+    found = RouteFile(text).secret_texts(OIDC, ("session.secret",))
     assert {"line-one\nline-two\n", "line-one", "line-two"} <= found
 
 
 def test_lines_table_matches_the_parser():
     text = gen.generate(21, 10, "helm", crlf=True)
-    doc = rf.RouteFile(text)
+    doc = Document(text)
     for _route_id, route in doc.routes:
         for key, _value in route.value:
             assert doc.lines.line_of(key.start_mark.index) == key.start_mark.line
@@ -780,11 +788,11 @@ def test_lines_table_matches_the_parser():
 
 def test_unreadable_yaml_is_reported_not_raised():
     text = "routes:\n- id: a\n  plugins:\n    openid-connect:\n      ? [x, y]\n      : 1\n- id: b\n  odd: !!python/name:os.system\n"
-    with pytest.raises(rf.RouteFileError, match=r"route a: the openid-connect block cannot be read: .*line 5"):
-        rf.RouteFile(text, "f").plugin_state("a", OIDC)
-    with pytest.raises(rf.RouteFileError, match=r"route b: the route cannot be read"):
+    with pytest.raises(RouteFileError, match=r"route a: the openid-connect block cannot be read: .*line 5"):
+        RouteFile(text, "f").plugin_state("a", OIDC)
+    with pytest.raises(RouteFileError, match=r"route b: the route cannot be read"):
         edit(text, ["b"])
-    assert list(rf.RouteFile(text, "f").iter_plugin_configs(OIDC)) == []
+    assert list(RouteFile(text, "f").iter_plugin_configs(OIDC)) == []
 
 
 @pytest.mark.parametrize("chomp", ["", "+", "-"])
@@ -800,7 +808,7 @@ def test_block_scalar_ending_the_file_without_line_break(chomp):
     if chomp == "-":
         assert edit(edit(bare, ["a"])[0], ["a"], op="unset")[0] == bare
     else:
-        with pytest.raises(rf.RouteFileError, match="the file ends with a block scalar .* end the file with a line break"):
+        with pytest.raises(RouteFileError, match="the file ends with a block scalar .* end the file with a line break"):
             edit(bare, ["a"])
 
 
@@ -813,7 +821,7 @@ def test_random_edit_sequences(seed):
     text = gen.generate(5000 + seed, rng.randint(1, 10), rng.choice(["helm", "standalone"]),
                         rng.random() < 0.3, rng.random() < 0.7, rng.random() < 0.6)
     for _step in range(4):
-        ids = rf.RouteFile(text).route_ids()
+        ids = RouteFile(text).route_ids()
         pick = rng.sample(ids, rng.randint(1, len(ids)))
         if rng.random() < 0.5:
             config = rng.choice(configs)
@@ -837,14 +845,14 @@ def test_last_keys_removed_at_end_of_file_without_line_break():
 
 def test_whole_file_check_catches_a_route_id_changed_outside_the_edit(monkeypatch):
     text = "routes:\n- id: a\n  uri: /a\n- id: b\n  uri: /b\n"
-    real_apply = rf._Edits.apply
+    real_apply = Edits.apply
 
     def corrupting(self):
         return real_apply(self).replace("- id: b\n", "- id: c\n")
 
-    monkeypatch.setattr(rf._Edits, "apply", corrupting)
-    doc = rf.RouteFile(text, "f.yaml")
+    monkeypatch.setattr(Edits, "apply", corrupting)
+    doc = RouteFile(text, "f.yaml")
     doc.set_plugin("a", OIDC, {"client_id": "x"})
     message = r"^internal check failed: the edit would change the routes of f.yaml \(their ids or order\); file left untouched$"
-    with pytest.raises(rf.RouteFileError, match=message):
+    with pytest.raises(RouteFileError, match=message):
         doc.result()

@@ -10,6 +10,8 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.cx.api_auth.plugins.module_utils import _io
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import runner
 from ansible_collections.cx.api_auth.plugins.modules import apisix_route_oidc as module
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "apisix")
@@ -287,14 +289,14 @@ def test_write_failure_reports_and_keeps_the_file(tmp_path, capsys):
 
 def test_file_changed_between_read_and_write_is_not_overwritten(tmp_path, capsys, monkeypatch):
     path = _copy(tmp_path)
-    real_mkstemp = module.tempfile.mkstemp
+    real_mkstemp = _io.tempfile.mkstemp
 
     def racing_mkstemp(*args, **kwargs):
         with open(str(path), "a") as handle:          # another writer, after the read, before the rename
             handle.write("# edited meanwhile\n")
         return real_mkstemp(*args, **kwargs)
 
-    monkeypatch.setattr(module.tempfile, "mkstemp", racing_mkstemp)
+    monkeypatch.setattr(_io.tempfile, "mkstemp", racing_mkstemp)
     result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
     assert result["failed"] and result["msg"] == ("%s changed on disk while the module was editing it (another writer?); "
                                                   "nothing was written, run again" % path)
@@ -341,21 +343,18 @@ def test_check_mode_other_states_and_backup(tmp_path, capsys, args):
     assert run(capsys, check=True, path=str(path), routes=routes, **args)["changed"] is False
 
 
-def test_many_routes_one_write_and_short_messages(tmp_path, capsys):
+def test_many_routes_one_write_and_short_messages(tmp_path, capsys, monkeypatch):
     path = tmp_path / "values.yaml"
     path.write_text("apisixStandalone:\n  routes:\n" + "".join("  - id: r%02d\n    uri: /r%d\n" % (n, n) for n in range(12)))
     writes = []
-    real = module._write
+    real = _io.write_file
 
-    def counting(mod, target, text, signature, result):
+    def counting(target, *args, **kwargs):
         writes.append(target)
-        return real(mod, target, text, signature, result)
+        return real(target, *args, **kwargs)
 
-    module._write = counting
-    try:
-        result = run(capsys, path=str(path), routes=["r%02d" % n for n in range(12)], **PLUGIN_ARGS)
-    finally:
-        module._write = real
+    monkeypatch.setattr(runner._io, "write_file", counting)
+    result = run(capsys, path=str(path), routes=["r%02d" % n for n in range(12)], **PLUGIN_ARGS)
     assert result["changed"] is True and len(writes) == 1
     assert all(r["changed"] for r in result["routes"])
     assert any(w.startswith("openid-connect on route(s) r00, r01, r02, r03, r04, r05, r06, r07, r08, r09 and 2 more: audience")

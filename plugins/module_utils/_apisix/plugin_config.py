@@ -1,11 +1,11 @@
-# -*- coding: utf-8 -*-
-# Copyright: (c) 2026, CX platform engineering
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The APISIX ``openid-connect`` plugin config: build it, validate it, mask its secrets.
+"""The APISIX ``openid-connect`` plugin config: build it and validate it per APISIX version.
 
-Independent of where the config goes (a route file, the Admin API): no file or HTTP
-code here. The schema facts come from ``_apisix_schema`` (generated from APISIX's
+Independent of where the config goes: no file or HTTP
+code here. The schema facts come from ``schema`` (generated from APISIX's
 own schema tables); this module adds the rules APISIX checks in code
 (``check_schema``) and what stock APISIX silently ignores.
 """
@@ -17,14 +17,14 @@ import re
 
 from urllib.parse import quote
 
-from ansible_collections.cx.api_auth.plugins.module_utils import _apisix_schema as facts
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts
+from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 PLUGIN_NAME = "openid-connect"
-SECRET_MASK = "********"
 DEFAULT_APISIX_VERSION = "3.11"
 
-# Options of the plugin config, shared by every target (route file, Admin API).
-# Mirrored by plugins/doc_fragments/apisix_oidc_plugin.py (a unit test compares them).
+# Options of the plugin config, shared by every target.
+# Documented by plugins/doc_fragments/apisix_oidc_plugin.py (validate-modules checks that they agree).
 OIDC_PLUGIN_ARGUMENT_SPEC = dict(
     keycloak_url=dict(type="str", no_log=False),
     realm=dict(type="str"),
@@ -62,7 +62,6 @@ SECRET_PATHS = tuple(sorted(
     set(path for fields in facts.ENCRYPT_FIELDS.values() for path in fields)
     | {"proxy_opts.http_proxy_authorization", "proxy_opts.https_proxy_authorization"}
 ))
-_SECRET_KEYS = sorted(set(path.rsplit(".", 1)[-1] for path in SECRET_PATHS), key=len, reverse=True)
 
 # Rules APISIX checks in code (apisix/plugins/openid-connect.lua check_schema).
 _SESSION_SECRET_FROM = (3, 14, 0)      # session.secret required unless bearer_only
@@ -77,7 +76,7 @@ _CLAIM_VALIDATOR_FROM = (3, 12, 0)
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~][0-9A-Za-z.+~-]*)?$")
 
 
-class PluginConfigError(ValueError):
+class PluginConfigError(ModuleError, ValueError):
     """Bad options or an invalid config; the message names the key, never a secret value."""
 
 
@@ -146,7 +145,7 @@ def is_disabled(config, version_tuple):
     return node is True
 
 
-def _get_path(config, path):
+def get_path(config, path):
     node = config
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -200,7 +199,7 @@ def build_config(params, disabled=False, enable_key=None):
                 % (name, ", ".join(clash), "s" if len(clash) > 1 else ""))
         if "enable" in value:
             raise PluginConfigError("%s sets enable: use write_enable_key (stock APISIX ignores the key)" % name)
-    leaked = [path for path in SECRET_PATHS if _get_path(extra, path) is not None]
+    leaked = [path for path in SECRET_PATHS if get_path(extra, path) is not None]
     if leaked:
         raise PluginConfigError(
             "extra_config holds %s: put credentials into secret_config (no_log), extra_config is shown in logs"
@@ -401,124 +400,3 @@ def validate_config(config, version):
         reason = ("it exists from APISIX %s" % since[0]) if since else "it is not an openid-connect attribute"
         warnings.append("%s: ignored by APISIX %s (%s); stock APISIX accepts unknown keys silently" % (key, tag, reason))
     return errors, warnings
-
-
-# --- secrets ------------------------------------------------------------------------
-
-def mask_config(config):
-    """A copy of ``config`` with every credential replaced by ``SECRET_MASK``."""
-    masked = copy.deepcopy(config)
-    for path in SECRET_PATHS:
-        parts = path.split(".")
-        node = masked
-        for part in parts[:-1]:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict) and node.get(parts[-1]) is not None:
-            node[parts[-1]] = SECRET_MASK
-    return masked
-
-
-def secret_values(config):
-    """The credential strings in ``config`` (to mask them wherever they appear)."""
-    values = []
-    for path in SECRET_PATHS:
-        value = _get_path(config, path)
-        if isinstance(value, str) and value:
-            values.append(value)
-    return values
-
-
-def _quoted_forms(value):
-    forms = {value}
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    forms.add(escaped)
-    forms.add(value.replace("'", "''"))
-    return forms
-
-
-# Keys whose values are masked in text wherever they are (any plugin, any level): the
-# config's credentials plus the usual credential names (key-auth ``key``, hmac-auth
-# ``secret_key``, ``password``, ``token``, ``client_secret``, ``adminKey`` ...).
-_KEY_PATTERN = (r"(?:%s|(?:[A-Za-z0-9]+[_-])*(?:key|secret|password|passwd|token)|[a-z][A-Za-z0-9]*(?:Key|Secret|Password|Token))"
-                % "|".join(re.escape(key) for key in _SECRET_KEYS))
-_VALUE_PATTERN = r"\"(?:[^\"\\\r\n]|\\.)*\"|'(?:[^'\r\n]|'')*'"
-_SECRET_LINE_RE = re.compile(
-    r"^(?P<lead>[ \t]*(?:#[ \t]*)*(?:-[ \t]+)?(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]+)"
-    r"(?P<value>%s|[^\s#'\"][^\r\n]*?)"
-    r"(?P<tail>[ \t]+#[^\r\n]*?)?(?P<trail>[ \t]*)$" % (_KEY_PATTERN, _VALUE_PATTERN)
-)
-_SECRET_FLOW_RE = re.compile(
-    r"(?P<lead>[{,][ \t]*(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]*)"
-    r"(?P<value>%s|[^\s,{}\[\]#'\"][^,{}\[\]\r\n]*?)(?=[ \t]*[,}])" % (_KEY_PATTERN, _VALUE_PATTERN)
-)
-_BLOCK_HEADER_RE = re.compile(r"^(?P<lead>[ \t]*(?:#[ \t]*)*(?:-[ \t]+)?(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]+)[|>][-+0-9]*[ \t]*(?:#.*)?$"
-                              % _KEY_PATTERN)
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
-
-
-def _masked_value(value):
-    if value.startswith(('"', "'")):
-        return value[0] + SECRET_MASK + value[0]
-    return SECRET_MASK
-
-
-def _line_sub(match):
-    value = match.group("value")
-    if value in ("|", ">", "|-", ">-", "|+", ">+") or value.strip("\"'") == SECRET_MASK:
-        return match.group(0)
-    return match.group("lead") + _masked_value(value) + (match.group("tail") or "") + match.group("trail")
-
-
-def _flow_sub(match):
-    return match.group("lead") + _masked_value(match.group("value"))
-
-
-def _body_indent(line):
-    """Indentation of a line once a leading run of ``#`` (commented-out config) is taken off."""
-    body = line.lstrip(" \t").lstrip("#")
-    return len(body) - len(body.lstrip(" \t")) + (len(line) - len(line.lstrip(" \t")))
-
-
-def mask_text(text, values=()):
-    """Mask credentials in YAML text (a diff side).
-
-    Every occurrence of ``values`` (also in YAML-quoted form) is replaced, and so is the
-    value of any credential key (``client_secret``, ``secret``, ``*_secret``, ``key``,
-    ``*_key``, ``password``, ``token`` ...) in block lines, flow mappings
-    (``{secret: x}``), block scalars (``|``/``>``) and commented-out lines. Other
-    text stays exact.
-    """
-    if text is None:
-        return text
-    forms = set()
-    for value in values:
-        if isinstance(value, str) and value:
-            forms.update(form for form in _quoted_forms(value) if form)
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, SECRET_MASK)
-    out = []
-    scalar_indent = None
-    for line in _LINE_RE.findall(text):
-        if not line:
-            continue
-        content = line.rstrip("\r\n")
-        brk = line[len(content):]
-        if scalar_indent is not None:
-            stripped = content.strip(" \t#")
-            if not stripped:
-                out.append(line)
-                continue
-            if _body_indent(content) > scalar_indent:
-                keep = len(content) - len(content.lstrip(" \t#"))
-                out.append(content[:keep] + SECRET_MASK + brk)
-                continue
-            scalar_indent = None
-        header = _BLOCK_HEADER_RE.match(content)
-        if header:
-            scalar_indent = _body_indent(content)
-            out.append(line)
-            continue
-        content = _SECRET_LINE_RE.sub(_line_sub, content)
-        content = _SECRET_FLOW_RE.sub(_flow_sub, content)
-        out.append(content + brk)
-    return "".join(out)

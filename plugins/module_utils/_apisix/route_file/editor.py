@@ -1,0 +1,344 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``RouteFile``, the facade: read a plugin's state on routes, set or unset its block, get the new text."""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import (
+    commented,
+    layout,
+    locate,
+    nodes,
+    verify,
+)
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.document import Document
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import Regenerate, RouteFileError
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import MappingNode, ScalarNode
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.render import render_entry, render_inline
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
+
+
+class RouteFile:
+    """A parsed route file; collects edits of one plugin's block in given routes.
+
+    ``text``: the file's text; ``source``: its name for messages; ``routes_key``: the
+    dotted path of the routes list (default: ``routes`` or ``apisixStandalone.routes``).
+    """
+
+    def __init__(self, text, source="file", routes_key=None):
+        self.doc = Document(text, source, routes_key)
+        self.text = text
+        self.source = source
+        self.routes_key = self.doc.routes_key
+        self._edits = Edits(text, lambda index: layout.eof_start(self.doc, index))
+        self._expect = {}  # route id -> (route node, data it must hold after the edits)
+
+    # --- reading --------------------------------------------------------------------
+
+    def route_ids(self):
+        return [rid for rid, _node in self.doc.routes if rid is not None]
+
+    def check_targets(self, route_ids):
+        """Fail unless every id names exactly one route."""
+        locate.check_targets(self.doc, route_ids)
+
+    def duplicate_ids(self):
+        return sorted(rid for rid, found in self.doc.by_id.items() if len(found) > 1)
+
+    def plugin_state(self, rid, name):
+        """``{'active': bool, 'config': data or None, 'commented': int}`` for one route."""
+        route = locate.route(self.doc, rid)
+        plugins_key, plugins = locate.plugins(self.doc, rid, route)
+        _key, value = locate.block(self.doc, rid, plugins, name)
+        _range, copies = commented.of_route(self.doc, route, plugins_key, name)
+        return {
+            "active": value is not None,
+            "config": self.doc.data(value, rid, "%s block" % name) if value is not None else None,
+            "commented": len(copies),
+        }
+
+    def iter_plugin_configs(self, name):
+        """(route id, config) of every route with an active ``name`` block (ids may be None)."""
+        for rid, _route, value in nodes.plugin_blocks(self.doc.routes, name):
+            try:
+                data = nodes.construct(value)
+            except nodes.yaml.YAMLError:
+                continue
+            yield rid, data
+
+    def secret_texts(self, name, paths):
+        """Values and source texts of the given dotted paths in every ``name`` block."""
+        found = set()
+        for _rid, _route, value in nodes.plugin_blocks(self.doc.routes, name):
+            for path in paths:
+                node = value
+                for part in path.split("."):
+                    hits = nodes.mapping_get(node, part) if isinstance(node, MappingNode) else []
+                    node = hits[-1][1] if hits else None
+                if isinstance(node, ScalarNode) and node.value:
+                    found.add(node.value)
+                    source = self.text[node.start_mark.index:node.end_mark.index]
+                    if node.style in ('"', "'"):
+                        source = source[1:-1]
+                    for piece in source.splitlines():
+                        if piece.strip() and piece.strip() not in ("|", ">", "|-", ">-", "|+", ">+"):
+                            found.add(piece.strip())
+        return found
+
+    # --- edits ----------------------------------------------------------------------
+
+    def _add(self, start, end, text, owner):
+        self._edits.add(start, end, text, owner)
+
+    def _replace_lines(self, first, last, lines, owner):
+        doc = self.doc
+        self._add(doc.lines.starts[first], doc.lines.next_start(last), layout.lines_text(doc, lines, last), owner)
+
+    def _remove_lines(self, first, last, owner):
+        self._add(*layout.removal(self.doc, first, last), owner)
+
+    def _insert_after(self, line, lines, owner):
+        doc = self.doc
+        text = doc.newline.join(lines)
+        if doc.lines.has_break(line):
+            self._add(doc.lines.next_start(line), doc.lines.next_start(line), text + doc.newline, owner)
+            return
+        if line in layout.block_scalar_ends(doc):
+            raise RouteFileError("%s: route %s: the file ends with a block scalar (| or >) and no line break after it; "
+                                 "lines added after it would change its value: end the file with a line break"
+                                 % (self.source, owner))
+        self._add(len(self.text), len(self.text), doc.newline + text, owner)
+
+    def _expected(self, rid, route):
+        """The data route ``rid`` must hold after the edits (checked by ``result``)."""
+        if rid not in self._expect:
+            self._expect[rid] = (route, self.doc.data(route, rid, "route"))
+        return self._expect[rid][1]
+
+    def set_plugin(self, rid, name, config):
+        """Make route ``rid`` hold ``name: config``; return True if the text changes."""
+        doc = self.doc
+        route = locate.route(doc, rid)
+        plugins_key, plugins = locate.plugins(doc, rid, route)
+        key, value = locate.block(doc, rid, plugins, name)
+        if key is not None and nodes.same(doc.data(value, rid, "%s block" % name), config):
+            return False
+        locate.editable(doc, rid, route, plugins)
+        expected = self._expected(rid, route)
+        locate.not_shared(doc, rid, "plugins mapping", shallow=(route, plugins))
+        if key is not None:
+            self._replace_block(rid, plugins, key, value, name, config)
+            expected["plugins"][name] = copy.deepcopy(config)
+        elif plugins_key is None:
+            self._add_plugins(rid, route, name, config)
+            expected["plugins"] = {name: copy.deepcopy(config)}
+        else:
+            self._add_block(rid, plugins_key, plugins, name, config)
+            expected["plugins"] = expected.get("plugins") or {}
+            expected["plugins"][name] = copy.deepcopy(config)
+        return True
+
+    def _replace_block(self, rid, plugins, key, value, name, config):
+        """An existing block: change the keys that differ, or rewrite it whole."""
+        doc = self.doc
+        locate.not_shared(doc, rid, "%s block" % name, deep=(key, value))
+        locate.own_lines(doc, rid, key, name)
+        step = layout.config_step_of(doc, plugins) or layout.steps(doc)[1]
+        edits = None
+        if isinstance(value, MappingNode) and not value.flow_style and value.value:
+            try:
+                edits = self._update_mapping(value, config, step)
+            except Regenerate:
+                edits = None
+        if edits is None:
+            first, last = layout.region(doc, key, value)
+            column = doc.lines.column(key.start_mark.index)
+            self._replace_lines(first, last, render_entry(name, config, column, step), rid)
+            return
+        for start, end, text in edits:
+            self._add(start, end, text, rid)
+
+    def _add_plugins(self, rid, route, name, config):
+        """A route without ``plugins:``: one is added after its last key (or a commented-out one restored)."""
+        doc = self.doc
+        plugins_step, config_step = layout.steps(doc)
+        route_col = doc.lines.column(route.start_mark.index)
+        lines = [" " * route_col + "plugins:"] + render_entry(name, config, route_col + plugins_step, config_step)
+        commented_range, copies = commented.of_route(doc, route, None, name)
+        if copies and commented.holds_only(doc, commented_range, copies):
+            # a commented-out `plugins:` holding only this plugin: the new block takes its place
+            restored = commented.uncommented(doc, commented_range[0], commented_range[1], route_col,
+                                             {"plugins": {name: config}})
+            self._replace_lines(commented_range[0], commented_range[1], restored or lines, rid)
+            return
+        for first, last in copies:
+            self._remove_lines(first, last, rid)
+        self._insert_after(layout.route_window(doc, route)[1], lines, rid)
+
+    def _add_block(self, rid, plugins_key, plugins, name, config):
+        """A route with ``plugins:`` but no block: it goes right under ``plugins:`` (or replaces a commented copy)."""
+        doc = self.doc
+        plugins_step, config_step = layout.steps(doc)
+        if isinstance(plugins, MappingNode) and plugins.value:
+            column = doc.lines.column(plugins.start_mark.index)
+            step = layout.config_step_of(doc, plugins) or config_step
+        else:
+            column = doc.lines.column(plugins_key.start_mark.index) + plugins_step
+            step = config_step
+        block_lines = render_entry(name, config, column, step)
+        if plugins.start_mark.index < plugins.end_mark.index and not (isinstance(plugins, MappingNode) and plugins.value):
+            # `plugins: {}` or `plugins: ~`: drop the inline value, the block goes below
+            start = plugins.start_mark.index
+            while start > 0 and self.text[start - 1] in " \t":
+                start -= 1
+            self._add(start, plugins.end_mark.index, "", rid)
+        copies = commented.copies(doc, plugins_key, name)
+        if not copies:
+            self._insert_after(doc.lines.line_of(plugins_key.end_mark.index), block_lines, rid)
+            return
+        restored = commented.uncommented(doc, copies[0][0], copies[0][1], column, {name: config})
+        self._replace_lines(copies[0][0], copies[0][1], restored or block_lines, rid)
+        for first, last in copies[1:]:
+            self._remove_lines(first, last, rid)
+
+    def unset_plugin(self, rid, name, style="remove"):
+        """Remove (``style='remove'``) or comment out (``'comment'``) the block; True if the text changes."""
+        if style not in ("remove", "comment"):
+            raise ValueError("style must be remove or comment")
+        doc = self.doc
+        route = locate.route(doc, rid)
+        plugins_key, plugins = locate.plugins(doc, rid, route)
+        key, value = locate.block(doc, rid, plugins, name)
+        if key is None:
+            return False
+        locate.editable(doc, rid, route, plugins)
+        locate.not_shared(doc, rid, "plugins mapping", shallow=(route, plugins))
+        locate.not_shared(doc, rid, "%s block" % name, deep=(key, value))
+        locate.own_lines(doc, rid, key, name)
+        expected = self._expected(rid, route)
+        first, last = layout.region(doc, key, value)
+        del expected["plugins"][name]
+        line = doc.lines.line_of(plugins_key.start_mark.index)
+        drop_plugins_line = False
+        if not expected["plugins"]:
+            bare = doc.lines.content(line).strip() == plugins_key.value + ":"
+            own = not self.text[doc.lines.starts[line]:plugins_key.start_mark.index].strip(" ")
+            drop_plugins_line = bare and own
+            if drop_plugins_line:
+                del expected["plugins"]
+            else:
+                expected["plugins"] = None
+        if style == "comment":
+            for first_copy, last_copy in commented.copies(doc, plugins_key, name):
+                self._remove_lines(first_copy, last_copy, rid)
+            # a bare `plugins:` left with nothing is commented out too (null plugins break APISIX's schema)
+            numbers = list(range(first, last + 1))
+            if drop_plugins_line:
+                numbers = [line] + numbers if line + 1 < first else list(range(line, last + 1))
+            for number in numbers:
+                start = doc.lines.starts[number]
+                self._add(start, start, "#", rid)
+        elif drop_plugins_line and line + 1 == first:
+            self._remove_lines(line, last, rid)
+        else:
+            self._remove_lines(first, last, rid)
+            if drop_plugins_line:
+                self._remove_lines(line, line, rid)
+        return True
+
+    def _update_mapping(self, node, desired, step):
+        """Edits turning block mapping ``node`` into ``desired`` key by key, keeping unchanged lines."""
+        doc = self.doc
+        existing = []
+        for key, value in node.value:
+            if not isinstance(key, ScalarNode) or key.tag == nodes.MERGE_TAG:
+                raise Regenerate()
+            existing.append((key.value, key, value))
+        names = [name for name, _key, _value in existing]
+        if len(set(names)) != len(names):
+            raise Regenerate()
+        column = doc.lines.column(node.start_mark.index)
+        edits = []
+        last_line = None
+        for name, key, value in existing:
+            first, last = layout.region(doc, key, value)
+            last_line = last
+            if self.text[doc.lines.starts[first]:key.start_mark.index].strip(" "):
+                raise Regenerate()
+            if name not in desired:
+                edits.append(layout.removal(doc, first, last))
+                continue
+            want = desired[name]
+            try:
+                have = nodes.construct(value)
+            except nodes.yaml.YAMLError:
+                raise Regenerate() from None
+            if nodes.same(have, want):
+                continue
+            if isinstance(want, dict) and want and isinstance(value, MappingNode) and not value.flow_style \
+                    and value.value:
+                try:
+                    edits.extend(self._update_mapping(value, want, step))
+                    continue
+                except Regenerate:
+                    pass
+            edits.append(self._value_edit(name, value, want, first, last, column, step))
+        added = []
+        for name, want in desired.items():
+            if name not in names:
+                added.extend(render_entry(name, want, column, step))
+        if added:
+            text = doc.newline.join(added)
+            if doc.lines.has_break(last_line):
+                position = doc.lines.next_start(last_line)
+                edits.append((position, position, text + doc.newline))
+            elif last_line in layout.block_scalar_ends(doc):
+                raise Regenerate()
+            else:
+                edits.append((len(self.text), len(self.text), doc.newline + text))
+        return edits
+
+    def _value_edit(self, name, value, want, first, last, column, step):
+        """One key's new value: in place when it is a one-line value, else the key's lines rewritten."""
+        doc = self.doc
+        single = (value.start_mark.index < value.end_mark.index
+                  and doc.lines.line_of(value.start_mark.index) == doc.lines.line_of(value.end_mark.index - 1)
+                  and not (isinstance(value, ScalarNode) and value.style in ("|", ">"))
+                  and (isinstance(value, ScalarNode) or value.flow_style))
+        if single:
+            inline = render_inline(want, value.style if isinstance(value, ScalarNode) else None)
+            if inline is not None:
+                return value.start_mark.index, value.end_mark.index, inline
+        lines = render_entry(name, want, column, step)
+        return doc.lines.starts[first], doc.lines.next_start(last), layout.lines_text(doc, lines, last)
+
+    # --- result ---------------------------------------------------------------------
+
+    def result(self):
+        """The new text; each edited route is parsed again and checked first."""
+        if not self._edits.items:
+            return self.text
+        new_text = self._edits.apply()
+        verify.check(self.doc, self._edits, new_text, self._expect)
+        return new_text
+
+    def route_changes(self, new_text):
+        """``(route_id, before, after)`` for each edited route whose text changes, in file order:
+        the route's lines before the edits and the same lines in ``new_text`` (from ``result``)."""
+        changes = []
+        for rid, route in self.doc.routes:
+            if rid not in self._expect or self.doc.by_id.get(rid, [None])[0] is not route:
+                continue
+            if not self._edits.owned_by(rid):
+                continue
+            first, last = verify.window(self.doc, self._edits, rid, route)
+            start = self.doc.lines.starts[first]
+            end = self.doc.lines.next_start(last)
+            before = self.text[start:end]
+            after = new_text[self._edits.shift(start):self._edits.shift(end)]
+            if before != after:
+                changes.append((rid, before, after))
+        return changes

@@ -1,0 +1,126 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Finding one route, its ``plugins`` and a plugin block, and what forbids editing them."""
+
+from __future__ import annotations
+
+import difflib
+
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import RouteFileError
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import (
+    MERGE_TAG,
+    MappingNode,
+    mapping_get,
+)
+
+
+def _lines_of(doc, pairs):
+    return ", ".join(str(doc.line(key)) for key, _value in pairs)
+
+
+def check_targets(doc, route_ids):
+    """Fail unless every id names exactly one route."""
+    unknown = [rid for rid in route_ids if rid not in doc.by_id]
+    if unknown:
+        existing = [rid for rid, _node in doc.routes if rid is not None]
+        shown = ", ".join(existing[:50]) + (" ... and %d more" % (len(existing) - 50) if len(existing) > 50 else "")
+        close = []
+        for rid in unknown:
+            close.extend(difflib.get_close_matches(rid, existing, n=2))
+        hint = (" (did you mean %s?)" % ", ".join(close)) if close else ""
+        raise RouteFileError("%s: unknown route id%s %s under %s%s; route ids in the file: %s" % (
+            doc.source, "s" if len(unknown) > 1 else "", ", ".join(unknown), doc.routes_key, hint, shown or "none"))
+    duplicated = [rid for rid in route_ids if len(doc.by_id[rid]) > 1]
+    if duplicated:
+        raise RouteFileError("%s: duplicate route id%s under %s: %s" % (
+            doc.source, "s" if len(duplicated) > 1 else "", doc.routes_key, "; ".join(
+                "%s (lines %s)" % (rid, ", ".join(str(doc.line(node)) for node in doc.by_id[rid]))
+                for rid in duplicated)))
+
+
+def route(doc, rid):
+    """The mapping node of route ``rid`` (which must name exactly one route)."""
+    found = doc.by_id.get(rid)
+    if not found or len(found) > 1:
+        check_targets(doc, [rid])
+    return found[0]
+
+
+def no_merge(doc, rid, node, what):
+    for key, _value in node.value:
+        if key.tag == MERGE_TAG:
+            raise RouteFileError("%s: route %s: the %s mapping uses a YAML merge key << (line %d); edit it by hand"
+                                 % (doc.source, rid, what, doc.line(key)))
+
+
+def plugins(doc, rid, route_node):
+    """The (key, value) of the route's ``plugins`` or (None, None)."""
+    no_merge(doc, rid, route_node, "route")
+    hits = mapping_get(route_node, "plugins")
+    if len(hits) > 1:
+        raise RouteFileError("%s: route %s has %d plugins keys (lines %s)" % (
+            doc.source, rid, len(hits), _lines_of(doc, hits)))
+    if not hits:
+        return None, None
+    key, value = hits[0]
+    if isinstance(value, MappingNode):
+        no_merge(doc, rid, value, "plugins")
+    elif not nodes.is_null(value):
+        raise RouteFileError("%s: route %s: plugins is a %s, not a mapping (line %d)" % (
+            doc.source, rid, nodes.kind(value), doc.line(value)))
+    return key, value
+
+
+def block(doc, rid, plugins_node, name):
+    """The (key, value) of plugin ``name`` in a plugins mapping, or (None, None)."""
+    if not isinstance(plugins_node, MappingNode):
+        return None, None
+    hits = mapping_get(plugins_node, name)
+    if len(hits) > 1:
+        raise RouteFileError("%s: route %s has %d %s blocks (lines %s)" % (
+            doc.source, rid, len(hits), name, _lines_of(doc, hits)))
+    return hits[0] if hits else (None, None)
+
+
+def editable(doc, rid, route_node, plugins_node):
+    """Fail on layouts that cannot be edited line by line (checked only when an edit is due)."""
+    if route_node.flow_style:
+        raise RouteFileError("%s: route %s is written as a flow mapping {...} (line %d); rewrite it in block style "
+                             "(one key a line) to edit it" % (doc.source, rid, doc.line(route_node)))
+    if isinstance(plugins_node, MappingNode) and plugins_node.flow_style and plugins_node.value:
+        raise RouteFileError("%s: route %s has its plugins written as a flow mapping {...} (line %d); rewrite "
+                             "them in block style (one plugin a line) to edit them" % (
+                                 doc.source, rid, doc.line(plugins_node)))
+
+
+def own_lines(doc, rid, key, what):
+    """Fail if ``key`` shares its line with other content (it could not be edited line by line)."""
+    line = doc.lines.line_of(key.start_mark.index)
+    if doc.text[doc.lines.starts[line]:key.start_mark.index].strip(" "):
+        raise RouteFileError("%s: route %s: the %s key shares line %d with other content; put it on its own line "
+                             "to edit it" % (doc.source, rid, what, line + 1))
+
+
+def not_shared(doc, rid, what, shallow=(), deep=()):
+    """Fail if a node we edit is also reached through an alias elsewhere.
+
+    ``shallow`` nodes get text inserted or removed inside them; ``deep`` nodes are
+    replaced or removed with everything under them.
+    """
+    shared = doc.shared()
+    if not shared:
+        return
+    deep = [node for node in deep if node is not None]
+    for node in list(shallow) + deep:
+        if node is not None and id(node) in shared:
+            raise RouteFileError("%s: route %s: the %s uses a YAML anchor/alias (line %d); edit it by hand or "
+                                 "write it out without the alias" % (doc.source, rid, what, doc.line(node)))
+    stack = list(deep)
+    while stack:
+        node = stack.pop()
+        if id(node) in shared:
+            raise RouteFileError("%s: route %s: the %s holds a YAML anchor or alias (line %d); edit it by hand or "
+                                 "write it out without the alias" % (doc.source, rid, what, doc.line(node)))
+        stack.extend(nodes.children(node))
