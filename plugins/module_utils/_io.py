@@ -130,7 +130,7 @@ def _backup(real):
     return target
 
 
-def write_file(path, data, stamp, backup=False, replace=os.replace):
+def write_file(path, data, stamp, replace, backup=False):
     """Replace the file ``path`` (read with signature ``stamp``) by ``data`` (bytes).
 
     ``replace(src, dest)`` renames the temporary file over the file: a module passes

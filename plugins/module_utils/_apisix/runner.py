@@ -138,8 +138,9 @@ def run(params, check_mode, diff, warn, replace):
     if changed and diff:
         result["diff"] = _diff(doc, new_text, path, config)
     if changed and not check_mode:
-        backup_file = _io.write_file(path, (bom + new_text).encode("utf-8"), stamp, backup=params["backup"],
-                                     replace=replace)
+        for name in _io.remove_stale_temporaries(path):
+            warn("removed %s, a temporary file left beside %s by an interrupted run" % (name, path))
+        backup_file = _io.write_file(path, (bom + new_text).encode("utf-8"), stamp, replace, backup=params["backup"])
         if backup_file:
             result["backup_file"] = backup_file
     return result

@@ -4,6 +4,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -301,7 +303,7 @@ def test_file_changed_between_read_and_write_is_not_overwritten(tmp_path, capsys
     assert result["failed"] and result["msg"] == ("%s changed on disk while the module was editing it (another writer?); "
                                                   "nothing was written, run again" % path)
     assert path.read_text().endswith("# edited meanwhile\n") and "keycloak.ef-external" not in path.read_text()
-    assert os.listdir(tmp_path) == [path.name]
+    assert os.listdir(tmp_path) == [path.name] and not result.get("changed")
 
 
 def test_owner_and_group_kept_on_write(tmp_path, capsys, monkeypatch):
@@ -359,3 +361,16 @@ def test_many_routes_one_write_and_short_messages(tmp_path, capsys, monkeypatch)
     assert all(r["changed"] for r in result["routes"])
     assert any(w.startswith("openid-connect on route(s) r00, r01, r02, r03, r04, r05, r06, r07, r08, r09 and 2 more: audience")
                for w in _warnings(result))
+
+
+def test_a_temporary_file_left_by_a_killed_run_is_removed_by_the_next_write(tmp_path, capsys):
+    path = _copy(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    stale = tmp_path / (".%s.%s.abc123.cx-api-auth.tmp" % (path.name, proc.stdout.strip()))
+    stale.write_text("client_secret: %s\n" % SECRET)
+    result = run(capsys, check=True, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
+    assert stale.exists()                                       # check mode writes and removes nothing
+    result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
+    assert result["changed"] is True and not stale.exists() and sorted(os.listdir(tmp_path)) == [path.name]
+    assert any(str(stale) in warning and "interrupted run" in warning for warning in _warnings(result))
