@@ -1,0 +1,10 @@
+"""The Keycloak versions the tests run against, and where each is served by default."""
+
+# 26.7.3 is the newest 26.x Maven Central serves to this project's machines, 19.0.1 the
+# only 19.0.x.
+VERSIONS = ("26.7.3", "19.0.1")
+DEFAULT_RELATIVE_PATHS = {"26.7.3": "", "19.0.1": "/auth"}
+
+
+def major(version):
+    return int(str(version).split(".", maxsplit=1)[0])
