@@ -43,18 +43,16 @@ if ! grep -qE 'changed=0 ' <<<"$second"; then
 fi
 
 echo "== a customer token through client cim"
-"$py" - <<'PY'
-import base64, json, os, urllib.parse, urllib.request
-url = os.environ["CX_DEMO_KEYCLOAK_URL"].rstrip("/") + "/realms/expertflow/protocol/openid-connect/token"
-body = urllib.parse.urlencode({
-    "grant_type": "password", "client_id": "cim", "client_secret": os.environ["CX_DEMO_CLIENT_SECRET"],
-    "username": "customer", "password": os.environ["CX_DEMO_CUSTOMER_PASSWORD"], "scope": "openid",
-}).encode()
-with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=30) as resp:
-    tokens = json.load(resp)
-def claims(jwt):
-    part = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+PYTHONPATH="$root/tools" "$py" - <<'PY'
+import json, os
+from kc.tokens import claims, password_grant
+status, body = password_grant(
+    os.environ["CX_DEMO_KEYCLOAK_URL"], "expertflow", "cim", "customer", os.environ["CX_DEMO_CUSTOMER_PASSWORD"],
+    client_secret=os.environ["CX_DEMO_CLIENT_SECRET"], scope="openid",
+)
+if status != 200:
+    raise SystemExit("FAIL: no token for customer through cim (%s): %s" % (status, body[:300]))
+tokens = json.loads(body)
 access, ident = claims(tokens["access_token"]), claims(tokens["id_token"])
 print("access token aud:", access.get("aud"))
 print("id token aud:    ", ident.get("aud"))

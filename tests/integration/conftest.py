@@ -8,30 +8,27 @@
   Servers are stopped at the end of the session, when tests fail, on Ctrl-C and on
   SIGTERM (finalizer, atexit and a signal handler); ``make`` adds ``kc_server.py stop-all``.
 * ``tenant`` (module): a freshly seeded, uniquely named tenant realm with client ``cim``
-  (``{realm, client_id, client_secret, client_uuid}``), deleted after the module.
+  (a :class:`helpers.Tenant`), deleted after the module.
 * ``make_tenant`` (function): a factory for more tenant realms, deleted after the test.
 * ``kc_auth_args``: the connection options of the modules for the master admin.
+* ``started_servers``: the servers this process started and has not stopped yet.
 
 Every test that uses ``keycloak`` gets the ``keycloak`` marker (``-m 'not keycloak'`` skips
-them). This directory is put on ``sys.path``, so test files can
-``from _runner import run_module``.
+them). This directory is a package: test files import ``from ._runner import run_module``
+and ``from .helpers import ...``; ``tools/`` (the ``kc`` package) is on pytest's
+``pythonpath`` (pytest.ini).
 """
 
 import atexit
 import os
-import secrets
 import signal
 import sys
 
 import pytest
+from kc.errors import KeycloakServerError
+from kc.server import KeycloakServer
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-for _path in (HERE, os.path.join(ROOT, "tools")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import kc_server  # noqa: E402  pylint: disable=wrong-import-position
+from .helpers import Tenant, seed_tenant
 
 # (version, relative path, id)
 SERVERS = (
@@ -101,14 +98,14 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session", params=SELECTED, ids=[s[2] for s in SELECTED])
 def keycloak(request):
-    """A running ``kc_server.KeycloakServer`` (one version per parameter)."""
+    """A running ``kc.server.KeycloakServer`` (one version per parameter)."""
     version, relative_path = request.param[:2]
     _stop_running()  # only one Keycloak at a time, whatever pytest's ordering
-    server = kc_server.KeycloakServer(version, relative_path)
+    server = KeycloakServer(version, relative_path)
     _RUNNING.append(server)
     try:
         server.start()
-    except kc_server.KeycloakServerError as err:
+    except KeycloakServerError as err:
         _RUNNING.remove(server)
         pytest.fail("Keycloak %s did not start: %s" % (version, err), pytrace=False)
     _STARTED.append((version, server.url, server.startup_seconds, os.path.basename(server.java_home)))
@@ -120,32 +117,36 @@ def keycloak(request):
         server.stop()
 
 
-def _unique_realm(prefix):
-    return "%s-%s" % (prefix, secrets.token_hex(3))
+@pytest.fixture
+def started_servers():
+    """The Keycloak servers this process started and has not stopped yet."""
+    return list(_RUNNING)
 
 
 @pytest.fixture(scope="module")
 def tenant(keycloak, request):  # pylint: disable=redefined-outer-name
     """A fresh tenant realm as a CX install has it before the guide: realm + client ``cim``."""
     module = request.module.__name__.rsplit(".", 1)[-1].replace("test_", "").replace("_", "-")[:20]
-    info = keycloak.seed_tenant(_unique_realm("t-" + module))
-    yield info
-    keycloak.rest("DELETE", "realms/%s" % info["realm"], expect=(404,))
+    made = seed_tenant(keycloak, "t-" + module)
+    yield made
+    made.delete()
 
 
 @pytest.fixture
 def make_tenant(keycloak):  # pylint: disable=redefined-outer-name
-    """Factory: ``make_tenant(**seed_tenant_kwargs)`` seeds another realm, deleted after the test."""
+    """Factory: ``make_tenant(kind=Tenant, **seed_tenant_kwargs)`` seeds another realm, deleted after the test.
+
+    ``kind`` is the :class:`helpers.Tenant` (sub)class to return.
+    """
     made = []
 
-    def make(realm=None, **kwargs):
-        info = keycloak.seed_tenant(realm or _unique_realm("t"), **kwargs)
-        made.append(info["realm"])
-        return info
+    def make(kind=Tenant, **kwargs):
+        made.append(seed_tenant(keycloak, kind=kind, **kwargs))
+        return made[-1]
 
     yield make
     for realm in made:
-        keycloak.rest("DELETE", "realms/%s" % realm, expect=(404,))
+        realm.delete()
 
 
 @pytest.fixture

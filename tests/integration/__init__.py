@@ -1,0 +1,1 @@
+"""Integration tests against real Keycloak servers and the real ``ansible`` CLI (see conftest.py)."""
