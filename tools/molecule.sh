@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Run every molecule scenario under extensions/molecule (molecule's collection layout).
+# Run every molecule scenario under extensions/molecule (molecule's collection layout),
+# from the collection root, so that molecule uses extensions/molecule/config.yml as the
+# base config of every scenario.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # The scenarios import cx.api_auth.site: expose this checkout as the collection.
 ANSIBLE_COLLECTIONS_PATH=$(python3 "$root/tools/collection_link.py")
 export ANSIBLE_COLLECTIONS_PATH
-cd "$root/extensions"
-scenarios=$(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' 2>/dev/null | xargs -r -n1 basename | sort)
+cd "$root"
+scenarios=$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' 2>/dev/null | xargs -r -n1 basename | sort)
 if [ -z "$scenarios" ]; then
   echo "molecule: no scenarios under extensions/molecule"
   exit 0
