@@ -93,9 +93,11 @@ attributes:
   diff_mode:
     support: full
     details:
-      - One before/after pair per changed route (its lines only, not the whole file), in file order, with client
-        secrets and other credentials (C(*secret), C(*key), C(password), C(token) values, also in flow mappings,
-        block scalars and commented-out lines) masked.
+      - One before/after pair per changed route, in file order, holding only what the module owns there, the
+        C(openid-connect) lines it changes (with the route's C(plugins:) line and the block's key line for context),
+        never another plugin, upstream or header of the route, which may hold credentials the module cannot know.
+      - Credentials in those lines (client secrets, C(*secret), C(*key), C(password), C(token) values, also in
+        commented-out lines) are masked.
   platform:
     platforms: posix
   safe_file_operations:
@@ -218,10 +220,12 @@ config:
     required_scopes: [email, profile]
 diff:
   description:
-    - In diff mode, when the file changes, one entry per changed route, in file order, each holding that route's
-      lines before and after the edit. Only the edited routes' text is returned, never the whole file.
+    - In diff mode, when the file changes, one entry per changed route, in file order, each holding the lines of
+      the route that the module changes (its C(openid-connect) block, commented-out copies of it, the C(plugins:)
+      line), before and after, with the C(plugins:) line and the block's key line as context. Nothing else of the
+      route or the file is returned.
     - Credential values are masked (client secrets, and any C(secret), C(*_secret), C(key), C(*_key), C(password),
-      C(token) value, including flow mappings, block scalars and commented-out lines).
+      C(token) value, including block scalars and commented-out lines).
   returned: changed and diff mode
   type: list
   elements: dict
@@ -235,13 +239,13 @@ diff:
       type: str
       sample: /opt/cx/helm-values/apisix-values.yaml (route files-main)
     before:
-      description: The route's lines before the edit, credentials masked.
+      description: Those lines before the edit, credentials masked.
       type: str
-      sample: "  - id: files-main\n    uri: /files/*\n"
+      sample: "    plugins:\n"
     after:
-      description: The same lines after the edit, credentials masked.
+      description: Those lines after the edit, credentials masked.
       type: str
-      sample: "  - id: files-main\n    uri: /files/*\n    plugins:\n      openid-connect:\n        client_secret: \"********\"\n"
+      sample: "    plugins:\n      openid-connect:\n        client_secret: \"********\"\n"
 backup_file:
   description: Name of the backup file created.
   returned: changed and O(backup=true), not in check mode

@@ -103,13 +103,13 @@ def _file_warnings(doc, text, path, route_ids, was_off, version, warn):
              "until it does" % path)
 
 
-def _diff(doc, new_text, path, config):
+def _diff(doc, path, config):
     """One before/after entry per changed route, credentials masked."""
     secrets = set(doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS))
     if config is not None:
         secrets.update(masking.secret_values(config))
     entries = []
-    for route_id, before, after in doc.route_changes(new_text):
+    for route_id, before, after in doc.route_changes():
         header = "%s (route %s)" % (path, route_id)
         entries.append(dict(before_header=header, after_header=header, before=masking.mask_text(before, secrets),
                             after=masking.mask_text(after, secrets)))
@@ -136,7 +136,7 @@ def run(params, check_mode, diff, warn, replace):
     if config is not None:
         result["config"] = masking.mask_config(config)
     if changed and diff:
-        result["diff"] = _diff(doc, new_text, path, config)
+        result["diff"] = _diff(doc, path, config)
     if changed and not check_mode:
         for name in _io.remove_stale_temporaries(path):
             warn("removed %s, a temporary file left beside %s by an interrupted run" % (name, path))

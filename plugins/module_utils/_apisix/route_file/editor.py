@@ -34,7 +34,7 @@ class RouteFile:
         self.source = source
         self.routes_key = self.doc.routes_key
         self._edits = Edits(text, lambda index: layout.eof_start(self.doc, index))
-        self._expect = {}  # route id -> (route node, data it must hold after the edits)
+        self._expect = {}  # route id -> (route node, data it must hold after the edits, plugin name)
 
     # --- reading --------------------------------------------------------------------
 
@@ -112,10 +112,10 @@ class RouteFile:
                                  % (self.source, owner))
         self._add(len(self.text), len(self.text), doc.newline + text, owner)
 
-    def _expected(self, rid, route):
-        """The data route ``rid`` must hold after the edits (checked by ``result``)."""
+    def _expected(self, rid, route, name):
+        """The data route ``rid`` must hold after the edits of plugin ``name`` (checked by ``result``)."""
         if rid not in self._expect:
-            self._expect[rid] = (route, self.doc.data(route, rid, "route"))
+            self._expect[rid] = (route, self.doc.data(route, rid, "route"), name)
         return self._expect[rid][1]
 
     def set_plugin(self, rid, name, config):
@@ -127,7 +127,7 @@ class RouteFile:
         if key is not None and nodes.same(doc.data(value, rid, "%s block" % name), config):
             return False
         locate.editable(doc, rid, route, plugins)
-        expected = self._expected(rid, route)
+        expected = self._expected(rid, route, name)
         locate.not_shared(doc, rid, "plugins mapping", shallow=(route, plugins))
         if key is not None:
             self._replace_block(rid, plugins, key, value, name, config)
@@ -218,7 +218,7 @@ class RouteFile:
         locate.not_shared(doc, rid, "plugins mapping", shallow=(route, plugins))
         locate.not_shared(doc, rid, "%s block" % name, deep=(key, value))
         locate.own_lines(doc, rid, key, name)
-        expected = self._expected(rid, route)
+        expected = self._expected(rid, route, name)
         first, last = layout.region(doc, key, value)
         del expected["plugins"][name]
         line = doc.lines.line_of(plugins_key.start_mark.index)
@@ -322,23 +322,70 @@ class RouteFile:
         if not self._edits.items:
             return self.text
         new_text = self._edits.apply()
-        verify.check(self.doc, self._edits, new_text, self._expect)
+        verify.check(self.doc, self._edits, new_text, {rid: (route, data) for rid, (route, data, _name)
+                                                        in self._expect.items()})
         return new_text
 
-    def route_changes(self, new_text):
-        """``(route_id, before, after)`` for each edited route whose text changes, in file order:
-        the route's lines before the edits and the same lines in ``new_text`` (from ``result``)."""
+    def route_changes(self):
+        """``(route_id, before, after)`` for each edited route whose text changes, in file order: only the
+        lines the edits touch (the plugin's block, its commented copies, the ``plugins:`` line), before and
+        after, with the ``plugins:`` line and the block's key line for context. Nothing else of the route is shown: other
+        plugins, upstreams and headers may hold credentials the module does not know of."""
         changes = []
         for rid, route in self.doc.routes:
-            if rid not in self._expect or self.doc.by_id.get(rid, [None])[0] is not route:
+            edits = [item for item in self._edits.merged() if item.owner == rid]
+            if not edits or self.doc.by_id.get(rid, [None])[0] is not route:
                 continue
-            if not self._edits.owned_by(rid):
-                continue
-            first, last = verify.window(self.doc, self._edits, rid, route)
-            start = self.doc.lines.starts[first]
-            end = self.doc.lines.next_start(last)
-            before = self.text[start:end]
-            after = new_text[self._edits.shift(start):self._edits.shift(end)]
+            spans = [self._span(item) for item in edits]
+            plugins_key, plugins = locate.plugins(self.doc, rid, route)
+            block_key, _value = locate.block(self.doc, rid, plugins, self._expect[rid][2])
+            for key in (plugins_key, block_key):
+                if key is not None:
+                    line = self.doc.lines.line_of(key.start_mark.index)
+                    spans.append((self.doc.lines.starts[line], self.doc.lines.next_start(line)))
+            before, after = [], []
+            for start, end in _merge(spans):
+                before.append(self.text[start:end])
+                after.append(_apply(self.text, start, end, [item for item in edits if start <= item.start
+                                                            and item.end <= end]))
+            before, after = "".join(before), "".join(after)
             if before != after:
                 changes.append((rid, before, after))
         return changes
+
+    def _span(self, item):
+        """The old-text range an edit shows: whole lines, or just the place of inserted lines."""
+        lines = self.doc.lines
+        if item.start == item.end:
+            at_line_start = lines.starts[lines.line_of(item.start)] == item.start
+            if (at_line_start and item.text.endswith(("\n", "\r"))) or \
+                    (item.start == len(self.text) and item.text.startswith(("\n", "\r"))):
+                return item.start, item.start
+        line = lines.line_of(item.start)
+        start = item.start if item.text == "" and item.start == lines.ends[line] else lines.starts[line]
+        last = lines.line_of(max(item.end - 1, item.start))
+        end = item.end if item.end > item.start and item.end in (lines.next_start(last), len(self.text)) \
+            else lines.next_start(last)
+        return start, max(end, item.end)
+
+
+def _merge(spans):
+    """Sorted ranges, overlapping or touching ones joined."""
+    out = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _apply(text, start, end, edits):
+    """``text[start:end]`` with ``edits`` (inside that range, sorted, not overlapping) applied."""
+    out, position = [], start
+    for item in edits:
+        out.append(text[position:item.start])
+        out.append(item.text)
+        position = item.end
+    out.append(text[position:end])
+    return "".join(out)

@@ -856,3 +856,51 @@ def test_whole_file_check_catches_a_route_id_changed_outside_the_edit(monkeypatc
     message = r"^internal check failed: the edit would change the routes of f.yaml \(their ids or order\); file left untouched$"
     with pytest.raises(RouteFileError, match=message):
         doc.result()
+
+
+def _foreign_lines(text):
+    """Stripped lines of every route's keys other than ``plugins`` and of plugins other than openid-connect,
+    less those that an openid-connect block holds too (found with PyYAML's pure-Python parser, independently
+    of the editor)."""
+    foreign, ours = set(), set()
+    lines = text.splitlines()
+
+    def span(key, value):
+        return lines[key.start_mark.line:max(value.end_mark.line, key.start_mark.line) + 1]
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    for key, value in root.value:
+        node = value
+        if key.value == "apisixStandalone":
+            node = dict((k.value, v) for k, v in value.value)["routes"]
+        elif key.value != "routes":
+            continue
+        for route in node.value:
+            for rkey, rvalue in route.value:
+                if rkey.value != "plugins":
+                    foreign.update(line.strip() for line in span(rkey, rvalue))
+                elif isinstance(rvalue, yaml.MappingNode):
+                    for pkey, pvalue in rvalue.value:
+                        (ours if pkey.value == OIDC else foreign).update(line.strip() for line in span(pkey, pvalue))
+    return {line for line in foreign - ours if line and not line.startswith("#")}
+
+
+@pytest.mark.parametrize("case", GENERATED, ids=_case_id)
+@pytest.mark.parametrize("op", ["set", "unset", "comment"])
+def test_route_changes_show_nothing_but_the_plugin_block(case, op):
+    text = _generated(case)
+    ids = list(_states(text))
+    doc = RouteFile(text)
+    for route_id in ids:
+        if op == "set":
+            doc.set_plugin(route_id, OIDC, CONFIG)
+        else:
+            doc.unset_plugin(route_id, OIDC, "remove" if op == "unset" else "comment")
+    new_text = doc.result()
+    ours = {line.strip() for line in render_entry(OIDC, CONFIG, 0, 2)} | {"plugins:", "plugins: {}", "plugins: ~"}
+    foreign = _foreign_lines(text) - ours
+    changes = doc.route_changes()
+    assert changes or new_text == text
+    for _route_id, before, after in changes:
+        for line in (before + after).splitlines():
+            assert line.strip() not in foreign, (line, before, after)

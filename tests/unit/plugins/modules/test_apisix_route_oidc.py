@@ -97,12 +97,14 @@ def test_diff_is_one_entry_per_changed_route_with_secrets_masked(tmp_path, capsy
                                                           ("portal-main", "portal-assets", "files-main")]
     assert all(entry["after_header"] == entry["before_header"] for entry in diff)
     files_main = diff[2]
-    start = original.index("     - id: files-main\n")
-    assert files_main["before"] == original[start:original.index("\n\n", start) + 1].replace(OLD_SECRET, "********")
-    assert files_main["before"].startswith("     - id: files-main\n") and "admin-backend-secured" not in files_main["after"]
-    assert '         openid-connect:\n           enable: true\n           discovery: "http://keycloak.ef-external.svc/auth/realms/tenant-a' \
-        in diff[0]["after"]
-    assert 'client_secret: "********"' in files_main["after"]
+    # only what the module owns: the plugins: line, the block's key line and the lines it changes
+    assert files_main["before"].startswith("       plugins:\n         openid-connect:\n           enable: false")
+    assert 'client_secret: "********"' in files_main["before"] and "proxy-rewrite" not in files_main["before"]
+    assert "- id: files-main" not in files_main["before"] and "uris:" not in files_main["before"]
+    assert diff[0]["before"] == "       plugins:\n"
+    assert diff[0]["after"].startswith('       plugins:\n         openid-connect:\n           enable: true\n'
+                                       '           discovery: "http://keycloak.ef-external.svc/auth/realms/tenant-a')
+    assert 'client_secret: "********"' in files_main["after"] and "proxy-rewrite" not in files_main["after"]
     for entry in diff:
         assert len(entry["before"]) < len(original) / 5
     for text in [entry[side] for entry in diff for side in ("before", "after")] + [result["_output"]]:
@@ -136,7 +138,8 @@ def test_secrets_unknown_to_the_module_never_leave_it(tmp_path, capsys):
     for check in (True, False):
         result = run(capsys, check=check, diff=True, path=str(path), routes=["portal-main", "catchall"], **PLUGIN_ARGS)
         assert result["_rc"] == 0 and result["changed"] is True
-        assert len(result["diff"]) == 2 and "key-auth:" in result["diff"][0]["after"]
+        assert len(result["diff"]) == 2 and "openid-connect:" in result["diff"][0]["after"]
+        assert not any(name in json.dumps(result["diff"]) for name in ("key-auth", "hmac-auth", "basic-auth", "jwt"))
         shown = json.dumps(result) + result["_output"]
         for secret in UNKNOWN:
             assert secret not in shown, secret
