@@ -41,7 +41,9 @@ options:
       - Never shown in output, diffs or logs; masked as V(********).
       - An APISIX environment reference such as V(${{CIM_CLIENT_SECRET}}) works in standalone files; mark it C(!unsafe)
         in playbooks so that Ansible does not take it for a Jinja expression.
-    type: str
+      - Text only. A number (an unquoted V(0775312) in YAML is one) is refused with a request to quote it, never
+        converted: the conversion would write another secret.
+    type: raw
   bearer_only:
     description:
       - Only accept requests carrying a bearer token (API authentication), never redirect to a login page.
@@ -99,6 +101,7 @@ options:
         knows) before anything is written, from APISIX's schema history (2.0 to 3.18).
       - Versions like V(3.11), V(3.11.0) or the image tag V(3.11.0-debian) are accepted.
       - Decides the switch-off flag of O(state=disabled) too (C(_meta.disable) in 3.x, C(disable) in 2.x).
-    type: str
+      - Text only. An unquoted V(3.10) in YAML is the number 3.1, so a number is refused with a request to quote it.
+    type: raw
     default: '3.11'
 """

@@ -203,6 +203,14 @@ routes:
       before: absent
       after: present
       changed: true
+config_notes:
+  description:
+    - What stock APISIX makes of the config (for example that it accepts O(audience) and ignores it), when no block
+      was written in this run. When a block is written, the same notes are warnings.
+  returned: when there are notes and nothing was written
+  type: list
+  elements: str
+  sample: ["openid-connect on route(s) 'files-main': audience is not enforced by stock APISIX (it is accepted and ignored): ..."]
 config:
   description: The plugin config written (O(state=present) or O(state=disabled)), credentials masked.
   returned: when state is present or disabled

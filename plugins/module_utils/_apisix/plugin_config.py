@@ -30,7 +30,7 @@ OIDC_PLUGIN_ARGUMENT_SPEC = dict(
     realm=dict(type="str"),
     discovery=dict(type="str"),
     client_id=dict(type="str", default="cim"),
-    client_secret=dict(type="str", no_log=True),
+    client_secret=dict(type="raw", no_log=True),
     bearer_only=dict(type="bool", default=True),
     token_signing_alg_values_expected=dict(type="str", default="RS256", no_log=False),
     set_access_token_header=dict(type="bool", default=False),
@@ -39,7 +39,7 @@ OIDC_PLUGIN_ARGUMENT_SPEC = dict(
     required_scopes=dict(type="list", elements="str", default=["email", "profile"]),
     extra_config=dict(type="dict", default={}),
     secret_config=dict(type="dict", default={}, no_log=True),
-    apisix_version=dict(type="str", default=DEFAULT_APISIX_VERSION),
+    apisix_version=dict(type="raw", default=DEFAULT_APISIX_VERSION),
 )
 
 # The states that write a plugin block need a realm and a way to find the IdP.
@@ -90,7 +90,11 @@ def resolve_version(version):
     ``facts_tag`` is the newest sampled release tag not newer than ``version``;
     ``notes`` lists warnings (e.g. a version newer than the facts).
     """
-    match = _VERSION_RE.match(str(version).strip())
+    if not isinstance(version, str):
+        raise PluginConfigError(
+            "apisix_version arrived as the %s %r, not as text: YAML reads an unquoted 3.10 as the number 3.1; "
+            "quote it (apisix_version: \"3.10\")" % (type(version).__name__, version))
+    match = _VERSION_RE.match(version.strip())
     if not match:
         raise PluginConfigError(
             "apisix_version %r is not a version like 3.11 or 3.11.0" % (version,))
@@ -199,6 +203,12 @@ def build_config(params, disabled=False, enable_key=None):
                 % (name, ", ".join(clash), "s" if len(clash) > 1 else ""))
         if "enable" in value:
             raise PluginConfigError("%s sets enable: use write_enable_key (stock APISIX ignores the key)" % name)
+    secret_value = params.get("client_secret")
+    if secret_value is not None and not isinstance(secret_value, str):
+        raise PluginConfigError(
+            "client_secret arrived as a %s, not as text (YAML reads an unquoted 0775312 as a number): quote it; a number "
+            "is never converted, it would become another secret" % ("boolean" if isinstance(secret_value, bool)
+                                                                    else type(secret_value).__name__))
     leaked = [path for path in SECRET_PATHS if get_path(extra, path) is not None]
     if leaked:
         raise PluginConfigError(

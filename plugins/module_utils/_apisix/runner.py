@@ -11,46 +11,70 @@ text is checked (``route_file``); only then, outside check mode, it is written
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.editor import RouteFile
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 
 def _ids(route_ids, limit=10):
-    """Route ids for a message, cut after ``limit``."""
-    shown = ", ".join(route_ids[:limit])
-    return shown + (" and %d more" % (len(route_ids) - limit) if len(route_ids) > limit else "")
+    return quoted(route_ids, limit)
 
 
-def target_ids(params):
-    """The route ids asked for, once each, in the order given."""
+# APISIX's route id (apisix/schema_def.lua id_schema): 1-64 of these characters, or a positive integer.
+_ROUTE_ID_RE = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
+
+
+def _id_problem(route_id):
+    if route_id != route_id.strip():
+        return "it starts or ends with a space (routes given as one string \"a, b\"? give a YAML list)"
+    if not route_id:
+        return "it is empty"
+    if len(route_id) > 64:
+        return "it is longer than 64 characters"
+    bad = sorted({char for char in route_id if not _ROUTE_ID_RE.match(char)})
+    return "it holds %s" % ", ".join(repr(char) for char in bad)
+
+
+def target_ids(params, warn):
+    """The route ids asked for, once each, in the order given; each one a valid APISIX route id."""
     route_ids = list(dict.fromkeys(params["routes"]))
     if not route_ids:
         raise ModuleError("routes must name at least one route id")
+    wrong = ["%s: %s" % (quoted([route_id]), _id_problem(route_id))
+             for route_id in route_ids if not _ROUTE_ID_RE.match(route_id)]
+    if wrong:
+        raise ModuleError("routes holds %s that APISIX cannot have (1 to 64 of the characters A-Z a-z 0-9 - _ .): %s"
+                          % ("ids" if len(wrong) > 1 else "an id", "; ".join(wrong)))
+    unsecured = [route_id for route_id in route_ids if "unsecured" in route_id.lower()]
+    if unsecured and params["state"] != "absent":
+        warn("route(s) %s say in their id that they are unsecured, yet get openid-connect: check the routes list"
+             % _ids(unsecured))
     return route_ids
 
 
 def desired_config(params, route_ids, warn):
-    """``(version tuple, config or None)``: the block to write, validated for ``apisix_version``."""
-    version, _tag, notes = oidc.resolve_version(params["apisix_version"])
-    for note in notes:
+    """``(version tuple, config or None, notes)``: the block to write, validated for ``apisix_version``, and
+    what stock APISIX will make of it (notes, to warn about when the block is written)."""
+    version, _tag, version_notes = oidc.resolve_version(params["apisix_version"])
+    for note in version_notes:
         warn(note)
     if params["state"] == "absent":
-        return version, None
+        return version, None, []
     enable_key = True if params["write_enable_key"] else None
     try:
         config = oidc.build_config(params, disabled=(params["state"] == "disabled"), enable_key=enable_key)
     except oidc.PluginConfigError as exc:
         raise ModuleError("openid-connect config for route(s) %s: %s" % (_ids(route_ids), exc)) from None
-    errors, warnings = oidc.validate_config(config, params["apisix_version"])
+    errors, notes = oidc.validate_config(config, params["apisix_version"])
     if errors:
         raise ModuleError("invalid openid-connect config for APISIX %s on route(s) %s: %s" % (
             params["apisix_version"], _ids(route_ids), "; ".join(errors)), errors=errors)
-    for warning in warnings:
-        warn("openid-connect on route(s) %s: %s" % (_ids(route_ids), warning))
-    return version, config
+    return version, config, notes
 
 
 def block_state(info, version):
@@ -120,8 +144,8 @@ def run(params, check_mode, diff, warn, replace):
     """The module's work; returns its result. ``replace``: how the new file takes the old one's place
     (``module.atomic_move``)."""
     path = params["path"]
-    route_ids = target_ids(params)
-    version, config = desired_config(params, route_ids, warn)
+    route_ids = target_ids(params, warn)
+    version, config, notes = desired_config(params, route_ids, warn)
     text, stamp = _io.read_text(path, "path")
     bom = ""
     if text.startswith("\ufeff"):
@@ -133,6 +157,13 @@ def run(params, check_mode, diff, warn, replace):
 
     changed = new_text != text
     result = dict(changed=changed, routes_key=doc.routes_key, routes=report)
+    written = [entry["id"] for entry in report if entry["changed"]]
+    notes = ["openid-connect on route(s) %s: %s" % (_ids(written or route_ids), note) for note in notes]
+    if written:
+        for note in notes:  # said when the block is written, not on every rerun
+            warn(note)
+    elif notes:
+        result["config_notes"] = notes
     if config is not None:
         result["config"] = masking.mask_config(config)
     if changed and diff:

@@ -85,7 +85,7 @@ class Document:
         except nodes.yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = (" at line %d" % (mark.line + 1)) if mark is not None else ""
-            raise RouteFileError("%s: route %s: the %s cannot be read: %s%s" % (
+            raise RouteFileError("%s: route '%s': the %s cannot be read: %s%s" % (
                 self.source, rid, what, getattr(exc, "problem", None) or "YAML error", where)) from None
 
     def _find_routes(self, routes_key):

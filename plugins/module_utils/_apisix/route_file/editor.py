@@ -107,7 +107,7 @@ class RouteFile:
             self._add(doc.lines.next_start(line), doc.lines.next_start(line), text + doc.newline, owner)
             return
         if line in layout.block_scalar_ends(doc):
-            raise RouteFileError("%s: route %s: the file ends with a block scalar (| or >) and no line break after it; "
+            raise RouteFileError("%s: route '%s': the file ends with a block scalar (| or >) and no line break after it; "
                                  "lines added after it would change its value: end the file with a line break"
                                  % (self.source, owner))
         self._add(len(self.text), len(self.text), doc.newline + text, owner)

@@ -16,6 +16,15 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nod
 )
 
 
+def quoted(route_ids, limit=None):
+    """Route ids for a message, each in quotes (so that a stray space shows), cut after ``limit``."""
+    route_ids = list(route_ids)
+    shown = ", ".join("'%s'" % rid for rid in route_ids[:limit])
+    if limit is not None and len(route_ids) > limit:
+        shown += " and %d more" % (len(route_ids) - limit)
+    return shown
+
+
 def _lines_of(doc, pairs):
     return ", ".join(str(doc.line(key)) for key, _value in pairs)
 
@@ -29,14 +38,14 @@ def check_targets(doc, route_ids):
         close = []
         for rid in unknown:
             close.extend(difflib.get_close_matches(rid, existing, n=2))
-        hint = (" (did you mean %s?)" % ", ".join(close)) if close else ""
+        hint = (" (did you mean %s?)" % quoted(close)) if close else ""
         raise RouteFileError("%s: unknown route id%s %s under %s%s; route ids in the file: %s" % (
-            doc.source, "s" if len(unknown) > 1 else "", ", ".join(unknown), doc.routes_key, hint, shown or "none"))
+            doc.source, "s" if len(unknown) > 1 else "", quoted(unknown), doc.routes_key, hint, shown or "none"))
     duplicated = [rid for rid in route_ids if len(doc.by_id[rid]) > 1]
     if duplicated:
         raise RouteFileError("%s: duplicate route id%s under %s: %s" % (
             doc.source, "s" if len(duplicated) > 1 else "", doc.routes_key, "; ".join(
-                "%s (lines %s)" % (rid, ", ".join(str(doc.line(node)) for node in doc.by_id[rid]))
+                "'%s' (lines %s)" % (rid, ", ".join(str(doc.line(node)) for node in doc.by_id[rid]))
                 for rid in duplicated)))
 
 
@@ -51,7 +60,7 @@ def route(doc, rid):
 def no_merge(doc, rid, node, what):
     for key, _value in node.value:
         if key.tag == MERGE_TAG:
-            raise RouteFileError("%s: route %s: the %s mapping uses a YAML merge key << (line %d); edit it by hand"
+            raise RouteFileError("%s: route '%s': the %s mapping uses a YAML merge key << (line %d); edit it by hand"
                                  % (doc.source, rid, what, doc.line(key)))
 
 
@@ -60,7 +69,7 @@ def plugins(doc, rid, route_node):
     no_merge(doc, rid, route_node, "route")
     hits = mapping_get(route_node, "plugins")
     if len(hits) > 1:
-        raise RouteFileError("%s: route %s has %d plugins keys (lines %s)" % (
+        raise RouteFileError("%s: route '%s' has %d plugins keys (lines %s)" % (
             doc.source, rid, len(hits), _lines_of(doc, hits)))
     if not hits:
         return None, None
@@ -68,7 +77,7 @@ def plugins(doc, rid, route_node):
     if isinstance(value, MappingNode):
         no_merge(doc, rid, value, "plugins")
     elif not nodes.is_null(value):
-        raise RouteFileError("%s: route %s: plugins is a %s, not a mapping (line %d)" % (
+        raise RouteFileError("%s: route '%s': plugins is a %s, not a mapping (line %d)" % (
             doc.source, rid, nodes.kind(value), doc.line(value)))
     return key, value
 
@@ -79,7 +88,7 @@ def block(doc, rid, plugins_node, name):
         return None, None
     hits = mapping_get(plugins_node, name)
     if len(hits) > 1:
-        raise RouteFileError("%s: route %s has %d %s blocks (lines %s)" % (
+        raise RouteFileError("%s: route '%s' has %d %s blocks (lines %s)" % (
             doc.source, rid, len(hits), name, _lines_of(doc, hits)))
     return hits[0] if hits else (None, None)
 
@@ -87,10 +96,10 @@ def block(doc, rid, plugins_node, name):
 def editable(doc, rid, route_node, plugins_node):
     """Fail on layouts that cannot be edited line by line (checked only when an edit is due)."""
     if route_node.flow_style:
-        raise RouteFileError("%s: route %s is written as a flow mapping {...} (line %d); rewrite it in block style "
+        raise RouteFileError("%s: route '%s' is written as a flow mapping {...} (line %d); rewrite it in block style "
                              "(one key a line) to edit it" % (doc.source, rid, doc.line(route_node)))
     if isinstance(plugins_node, MappingNode) and plugins_node.flow_style and plugins_node.value:
-        raise RouteFileError("%s: route %s has its plugins written as a flow mapping {...} (line %d); rewrite "
+        raise RouteFileError("%s: route '%s' has its plugins written as a flow mapping {...} (line %d); rewrite "
                              "them in block style (one plugin a line) to edit them" % (
                                  doc.source, rid, doc.line(plugins_node)))
 
@@ -99,7 +108,7 @@ def own_lines(doc, rid, key, what):
     """Fail if ``key`` shares its line with other content (it could not be edited line by line)."""
     line = doc.lines.line_of(key.start_mark.index)
     if doc.text[doc.lines.starts[line]:key.start_mark.index].strip(" "):
-        raise RouteFileError("%s: route %s: the %s key shares line %d with other content; put it on its own line "
+        raise RouteFileError("%s: route '%s': the %s key shares line %d with other content; put it on its own line "
                              "to edit it" % (doc.source, rid, what, line + 1))
 
 
@@ -115,12 +124,12 @@ def not_shared(doc, rid, what, shallow=(), deep=()):
     deep = [node for node in deep if node is not None]
     for node in list(shallow) + deep:
         if node is not None and id(node) in shared:
-            raise RouteFileError("%s: route %s: the %s uses a YAML anchor/alias (line %d); edit it by hand or "
+            raise RouteFileError("%s: route '%s': the %s uses a YAML anchor/alias (line %d); edit it by hand or "
                                  "write it out without the alias" % (doc.source, rid, what, doc.line(node)))
     stack = list(deep)
     while stack:
         node = stack.pop()
         if id(node) in shared:
-            raise RouteFileError("%s: route %s: the %s holds a YAML anchor or alias (line %d); edit it by hand or "
+            raise RouteFileError("%s: route '%s': the %s holds a YAML anchor or alias (line %d); edit it by hand or "
                                  "write it out without the alias" % (doc.source, rid, what, doc.line(node)))
         stack.extend(nodes.children(node))

@@ -97,7 +97,7 @@ class Edits:
                         # a deletion inside a deleted range
                         out[-1] = previous._replace(end=max(previous.end, item.end))
                         continue
-                    raise RouteFileError("internal error: overlapping edits in route %s" % item.owner)
+                    raise RouteFileError("internal error: overlapping edits in route '%s'" % item.owner)
                 out.append(item)
             if out and out[-1].text == "" and out[-1].end == len(self.text) and self._eof_start is not None \
                     and not self.text.endswith(("\n", "\r")):

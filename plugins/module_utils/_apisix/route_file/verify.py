@@ -62,18 +62,18 @@ def _check_route(doc, edits, new_text, rid, route_node, expected):
     end = doc.lines.next_start(last)
     for item in edits.owned_by(rid):
         if not (start <= item.start and item.end <= end):
-            raise internal("an edit of route %s falls outside it" % rid)
+            raise internal("an edit of route '%s' falls outside it" % rid)
     text = new_text[edits.shift(start):edits.shift(end)]
     prefix = doc.lines.column(route_node.start_mark.index)
     if text[:prefix].strip(" -"):
-        raise internal("route %s moved" % rid)
+        raise internal("route '%s' moved" % rid)
     text = " " * prefix + text[prefix:]
     try:
         data = nodes.load(text)
     except nodes.yaml.YAMLError as exc:
-        raise internal("route %s would not parse after the edit (%s)" % (rid, _problem(exc))) from None
+        raise internal("route '%s' would not parse after the edit (%s)" % (rid, _problem(exc))) from None
     if not nodes.same(data, expected):
-        raise internal("route %s would not hold the expected data after the edit" % rid)
+        raise internal("route '%s' would not hold the expected data after the edit" % rid)
 
 
 def _check_file(doc, new_text, expected):

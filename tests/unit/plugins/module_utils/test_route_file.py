@@ -481,7 +481,7 @@ def test_empty_plugins_forms_are_edited():
 def test_flow_route_and_flow_plugins_are_refused_only_when_an_edit_is_due():
     text = ROUTES.replace("  - id: d\n    uri: /d\n", "  - {id: d, uri: /d}\n  - id: e\n    plugins: {proxy-rewrite: {uri: /x}}\n")
     for route_id, what in (("d", "flow mapping"), ("e", "plugins written as a flow mapping")):
-        with pytest.raises(RouteFileError, match="route %s .*%s" % (route_id, re.escape(what))):
+        with pytest.raises(RouteFileError, match="route '%s' .*%s" % (route_id, re.escape(what))):
             edit(text, [route_id])
         assert edit(text, [route_id], op="unset")[1] == [False]     # nothing to remove: no error
 
@@ -649,13 +649,13 @@ def test_anchors_elsewhere_are_fine_aliases_in_the_block_are_refused():
     new, _changed = edit(text, ["a"])
     assert_data(text, new, ["a"], CONFIG)
     for route_id, what in (("b", "plugins mapping"), ("c", "plugins mapping"), ("d", "openid-connect block"), ("e", "openid-connect block")):
-        with pytest.raises(RouteFileError, match="route %s: the %s uses a YAML anchor/alias" % (route_id, what)):
+        with pytest.raises(RouteFileError, match="route '%s': the %s uses a YAML anchor/alias" % (route_id, what)):
             edit(text, [route_id], op="unset" if route_id in "de" else "set")
 
 
 def test_merge_keys_are_refused():
     text = "base: &b\n  cors: {}\nroutes:\n- id: a\n  plugins:\n    <<: *b\n"
-    with pytest.raises(RouteFileError, match="route a: the plugins mapping uses a YAML merge key"):
+    with pytest.raises(RouteFileError, match="route 'a': the plugins mapping uses a YAML merge key"):
         edit(text, ["a"])
 
 
@@ -666,7 +666,7 @@ def test_internal_check_catches_a_broken_edit(monkeypatch):
         return real(key, value, indent - 1, step)
 
     monkeypatch.setattr(editor, "render_entry", shifted)
-    with pytest.raises(RouteFileError, match="internal check failed: route portal-main"):
+    with pytest.raises(RouteFileError, match="internal check failed: route 'portal-main'"):
         edit(HELM, ["portal-main"])
 
 
@@ -719,11 +719,11 @@ def test_unknown_and_duplicate_route_ids():
     with pytest.raises(RouteFileError) as info:
         doc.check_targets(["files-mian", "nope"])
     message = str(info.value)
-    assert "unknown route ids files-mian, nope under apisixStandalone.routes (did you mean files-main" in message
+    assert "unknown route ids 'files-mian', 'nope' under apisixStandalone.routes (did you mean 'files-main'" in message
     assert "route ids in the file: orders-login-unsecured, orders-main-secured, portal-main" in message
     text = "routes:\n- id: a\n- id: b\n- id: a\n- id: c\n- id: c\n"
     doc = RouteFile(text, "f")
-    with pytest.raises(RouteFileError, match=r"duplicate route id under routes: a \(lines 2, 4\)"):
+    with pytest.raises(RouteFileError, match=r"duplicate route id under routes: 'a' \(lines 2, 4\)"):
         doc.check_targets(["b", "a"])
     doc.check_targets(["b"])
     assert doc.duplicate_ids() == ["a", "c"]
@@ -738,9 +738,9 @@ def test_long_id_lists_are_cut():
 
 
 @pytest.mark.parametrize("text, pattern", [
-    ("routes:\n- id: a\n  plugins: 5\n", r"route a: plugins is a scalar, not a mapping \(line 3\)"),
-    ("routes:\n- id: a\n  plugins: {}\n  plugins: {}\n", r"route a has 2 plugins keys \(lines 3, 4\)"),
-    ("routes:\n- id: a\n  plugins:\n    openid-connect: {}\n    openid-connect: {}\n", r"route a has 2 openid-connect blocks"),
+    ("routes:\n- id: a\n  plugins: 5\n", r"route 'a': plugins is a scalar, not a mapping \(line 3\)"),
+    ("routes:\n- id: a\n  plugins: {}\n  plugins: {}\n", r"route 'a' has 2 plugins keys \(lines 3, 4\)"),
+    ("routes:\n- id: a\n  plugins:\n    openid-connect: {}\n    openid-connect: {}\n", r"route 'a' has 2 openid-connect blocks"),
 ])
 def test_bad_routes(text, pattern):
     with pytest.raises(RouteFileError, match=pattern):
@@ -788,9 +788,9 @@ def test_lines_table_matches_the_parser():
 
 def test_unreadable_yaml_is_reported_not_raised():
     text = "routes:\n- id: a\n  plugins:\n    openid-connect:\n      ? [x, y]\n      : 1\n- id: b\n  odd: !!python/name:os.system\n"
-    with pytest.raises(RouteFileError, match=r"route a: the openid-connect block cannot be read: .*line 5"):
+    with pytest.raises(RouteFileError, match=r"route 'a': the openid-connect block cannot be read: .*line 5"):
         RouteFile(text, "f").plugin_state("a", OIDC)
-    with pytest.raises(RouteFileError, match=r"route b: the route cannot be read"):
+    with pytest.raises(RouteFileError, match=r"route 'b': the route cannot be read"):
         edit(text, ["b"])
     assert list(RouteFile(text, "f").iter_plugin_configs(OIDC)) == []
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 import yaml
 
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
@@ -30,6 +31,8 @@ def _copy(tmp_path, name="helm-values-standalone.yaml.sample"):
 
 
 def run(capsys, check=False, diff=False, **args):
+    # AnsibleModule keeps warnings in a process-wide table: each run here starts with none
+    ansible_warnings._global_warnings.clear()  # pylint: disable=protected-access
     args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
     with patch_module_args(args):
         with pytest.raises(SystemExit) as info:
@@ -65,14 +68,18 @@ def test_present_then_idempotent(tmp_path, capsys):
     assert result["routes_key"] == "apisixStandalone.routes"
     assert result["config"]["client_secret"] == "********" and result["config"]["realm"] == "tenant-a"
     assert any("audience is not enforced by stock APISIX" in w for w in _warnings(result))
-    assert any("route(s) files-main had an openid-connect block with enable: false" in w and "ACTIVE" in w
+    assert any("route(s) 'files-main' had an openid-connect block with enable: false" in w and "ACTIVE" in w
                for w in _warnings(result))
     block = _route_block(path, "catchall")
     assert block["client_secret"] == SECRET
     assert block["discovery"] == "http://keycloak.ef-external.svc/auth/realms/tenant-a/.well-known/openid-configuration"
+    assert "config_notes" not in result
     again = run(capsys, path=str(path), routes=["catchall", "files-main", "orders-main-secured"], **PLUGIN_ARGS)
     assert again["changed"] is False and all(not r["changed"] for r in again["routes"])
     assert SECRET not in result["_output"] and SECRET not in again["_output"]
+    # nothing written: what cannot be acted on every night is reported, not warned
+    assert not _warnings(again)
+    assert [note for note in again["config_notes"] if "audience is not enforced" in note and "'catchall'" in note]
 
 
 def test_check_mode_predicts_and_writes_nothing(tmp_path, capsys):
@@ -215,7 +222,7 @@ def test_guide_sample_round_trip_through_the_module(tmp_path, capsys):
 def test_other_routes_with_enable_false_warn(tmp_path, capsys):
     path = _copy(tmp_path)
     result = run(capsys, check=True, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
-    assert any(w.startswith("route(s) files-main in %s have an openid-connect block with enable: false" % path)
+    assert any(w.startswith("route(s) 'files-main' in %s have an openid-connect block with enable: false" % path)
                and "IS ACTIVE" in w for w in _warnings(result))
 
 
@@ -225,7 +232,7 @@ def test_missing_end_marker_and_duplicates_warn(tmp_path, capsys):
     result = run(capsys, path=str(path), routes=["a"], **PLUGIN_ARGS)
     assert result["changed"] is True
     assert any("does not end with #END" in w for w in _warnings(result))
-    assert any("duplicate route ids under routes: b" in w for w in _warnings(result))
+    assert any("duplicate route ids under routes: 'b'" in w for w in _warnings(result))
 
 
 def test_bom_and_crlf_preserved(tmp_path, capsys):
@@ -245,13 +252,13 @@ def test_bom_and_crlf_preserved(tmp_path, capsys):
     (b"\xff\xfe", {}, r"values.yaml is not UTF-8 text \(byte 0\)"),
     (b"{{- if .Values.x }}\nroutes: []\n", {}, r"looks like a Helm template, not a values file: line 1"),
     (b"routes:\n- id: a\n", {"routes_key": "apisixStandalone.routes"}, r"routes_key apisixStandalone.routes not found"),
-    (b"routes:\n- id: a\n- id: b\n", {"routes": ["a", "c"]}, r"unknown route id c under routes; route ids in the file: a, b"),
-    (b"routes:\n- id: a\n- id: a\n", {}, r"duplicate route id under routes: a \(lines 2, 3\)"),
-    (b"routes:\n- {id: a}\n", {}, r"route a is written as a flow mapping"),
-    (b"routes:\n- id: a\n", {"client_secret": None}, r"invalid openid-connect config for APISIX 3.11 on route\(s\) a: client_secret: is required"),
-    (b"routes:\n- id: a\n", {"extra_config": {"timeout": "3"}}, r"on route\(s\) a: timeout: must be of type integer, got str"),
+    (b"routes:\n- id: a\n- id: b\n", {"routes": ["a", "c"]}, r"unknown route id 'c' under routes; route ids in the file: a, b"),
+    (b"routes:\n- id: a\n- id: a\n", {}, r"duplicate route id under routes: 'a' \(lines 2, 3\)"),
+    (b"routes:\n- {id: a}\n", {}, r"route 'a' is written as a flow mapping"),
+    (b"routes:\n- id: a\n", {"client_secret": None}, r"invalid openid-connect config for APISIX 3.11 on route\(s\) 'a': client_secret: is required"),
+    (b"routes:\n- id: a\n", {"extra_config": {"timeout": "3"}}, r"on route\(s\) 'a': timeout: must be of type integer, got str"),
     (b"routes:\n- id: a\n", {"apisix_version": "1.0"}, r"older than the oldest release"),
-    (b"routes:\n- id: a\n", {"extra_config": {"client_id": "x"}}, r"openid-connect config for route\(s\) a: extra_config sets client_id"),
+    (b"routes:\n- id: a\n", {"extra_config": {"client_id": "x"}}, r"openid-connect config for route\(s\) 'a': extra_config sets client_id"),
     (b"routes:\n- id: a\n", {"routes": []}, r"routes must name at least one route id"),
 ])
 def test_bad_input_fails_and_leaves_the_file(tmp_path, capsys, content, args, pattern):
@@ -362,7 +369,7 @@ def test_many_routes_one_write_and_short_messages(tmp_path, capsys, monkeypatch)
     result = run(capsys, path=str(path), routes=["r%02d" % n for n in range(12)], **PLUGIN_ARGS)
     assert result["changed"] is True and len(writes) == 1
     assert all(r["changed"] for r in result["routes"])
-    assert any(w.startswith("openid-connect on route(s) r00, r01, r02, r03, r04, r05, r06, r07, r08, r09 and 2 more: audience")
+    assert any(w.startswith("openid-connect on route(s) 'r00', 'r01', 'r02', 'r03', 'r04', 'r05', 'r06', 'r07', 'r08', 'r09' and 2 more: audience")
                for w in _warnings(result))
 
 
@@ -377,3 +384,46 @@ def test_a_temporary_file_left_by_a_killed_run_is_removed_by_the_next_write(tmp_
     result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
     assert result["changed"] is True and not stale.exists() and sorted(os.listdir(tmp_path)) == [path.name]
     assert any(str(stale) in warning and "interrupted run" in warning for warning in _warnings(result))
+
+
+@pytest.mark.parametrize("routes, facts", [
+    (["portal-main", " files-main"], ["' files-main'", "space", "YAML list"]),
+    (["portal main"], ["'portal main'", "' '"]),
+    (["x" * 65], ["longer than 64"]),
+    (["a/b", "c:d"], ["'a/b'", "'/'", "'c:d'", "':'", "ids"]),
+    ([""], ["empty"]),
+])
+def test_route_ids_apisix_cannot_have_are_refused_before_the_file_is_read(tmp_path, capsys, routes, facts):
+    path = _copy(tmp_path)
+    before = path.read_bytes()
+    result = run(capsys, path=str(path), routes=routes, **PLUGIN_ARGS)
+    assert result["failed"] and not result.get("changed")
+    for fact in facts:
+        assert fact in result["msg"], (fact, result["msg"])
+    assert path.read_bytes() == before
+
+
+def test_a_route_named_unsecured_warns(tmp_path, capsys):
+    path = tmp_path / "values.yaml"
+    path.write_text("routes:\n- id: orders-unsecured\n  uri: /o\n- id: orders-secured\n  uri: /s\n#END\n")
+    result = run(capsys, check=True, path=str(path), routes=["orders-unsecured", "orders-secured"], **PLUGIN_ARGS)
+    named = [w for w in _warnings(result) if "in their id" in w]
+    assert len(named) == 1 and "'orders-unsecured'" in named[0] and "'orders-secured'" not in named[0]
+    result = run(capsys, check=True, path=str(path), routes=["orders-unsecured"], state="absent")
+    assert not [w for w in _warnings(result) if "in their id" in w]
+
+
+@pytest.mark.parametrize("args, facts", [
+    (dict(PLUGIN_ARGS, apisix_version=3.1), ["apisix_version", "number", "quote it", "3.10"]),
+    (dict(PLUGIN_ARGS, apisix_version=3), ["apisix_version", "quote it"]),
+    (dict(PLUGIN_ARGS, client_secret=260874), ["client_secret", "int", "quote it"]),
+    (dict(PLUGIN_ARGS, client_secret=True), ["client_secret", "boolean", "quote it"]),
+])
+def test_numbers_where_text_belongs_are_refused_not_converted(tmp_path, capsys, args, facts):
+    path = _copy(tmp_path)
+    before = path.read_bytes()
+    result = run(capsys, path=str(path), routes=["portal-main"], **args)
+    assert result["failed"] and not result.get("changed") and path.read_bytes() == before
+    for fact in facts:
+        assert fact in result["msg"], (fact, result["msg"])
+    assert "260874" not in result["_output"].replace('"client_secret": "********"', "")
