@@ -1,17 +1,13 @@
-# -*- coding: utf-8 -*-
 # Copyright: CX platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Connection options of the cx.api_auth Keycloak modules.
 
-Mirrors ``keycloak_argument_spec()`` in ``plugins/module_utils/_keycloak.py``; a unit test
-keeps the two equal.
-"""
+from __future__ import annotations
 
 
-class ModuleDocFragment(object):
-    """Documentation of the Keycloak connection options (``extends_documentation_fragment: cx.api_auth.keycloak``)."""
-
+class ModuleDocFragment:
+    # The connection options of the Keycloak modules (extends_documentation_fragment: cx.api_auth.keycloak):
+    # the argument spec keycloak_argument_spec() of plugins/module_utils/_keycloak/options.py.
     DOCUMENTATION = r"""
 options:
   auth_keycloak_url:

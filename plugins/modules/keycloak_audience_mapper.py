@@ -1,7 +1,6 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: CX platform engineering
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -248,68 +247,49 @@ msg:
   sample: "Created mapper 'fix-audience' on client 'cim' in realm 'expertflow'"
 """
 
+from functools import partial
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import (
-    KEYCLOAK_REQUIRED_ONE_OF,
-    KEYCLOAK_REQUIRED_TOGETHER,
-    KeycloakModuleError,
-    connect,
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import audience_mapper
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.connection import KeycloakConnection
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import (
+    REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
     keycloak_argument_spec,
-    module_failures,
 )
-from ansible_collections.cx.api_auth.plugins.module_utils import _audience_mapper as audience
+from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
 
 
-def _target(params):
-    if params.get("client_id") is not None:
-        return "client '%s' in realm '%s'" % (params["client_id"], params["realm"])
-    return "client scope '%s' in realm '%s'" % (params["client_scope"], params["realm"])
-
-
-def _message(params, result, check_mode):
-    target = _target(params)
-    name = params["name"]
-    if not result["changed"]:
-        if params["state"] == "absent":
-            return "Mapper '%s' on %s is already absent" % (name, target)
-        return "Mapper '%s' on %s is up to date" % (name, target)
-    before = result["diff"]["before"]
-    if params["state"] == "absent":
-        verb = "Would delete" if check_mode else "Deleted"
-    elif not before:
-        verb = "Would create" if check_mode else "Created"
-    else:
-        verb = "Would update" if check_mode else "Updated"
-    return "%s mapper '%s' on %s" % (verb, name, target)
+def argument_spec():
+    """The connection options and this module's own, as documented above."""
+    return keycloak_argument_spec(
+        realm=dict(type="str", required=True),
+        client_id=dict(type="str"),
+        client_scope=dict(type="str"),
+        name=dict(type="str", default="fix-audience"),
+        included_client_audience=dict(type="str"),
+        included_custom_audience=dict(type="str"),
+        add_to_id_token=dict(type="bool", default=True),
+        add_to_access_token=dict(type="bool", default=True),
+        add_to_introspection=dict(type="bool"),
+        add_to_lightweight_token=dict(type="bool"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+    )
 
 
 def main():
     """Run the module."""
-    argument_spec = keycloak_argument_spec()
-    argument_spec.update(audience.argument_spec())
     module = AnsibleModule(
-        argument_spec=argument_spec,
+        argument_spec=argument_spec(),
         supports_check_mode=True,
-        required_one_of=KEYCLOAK_REQUIRED_ONE_OF + audience.REQUIRED_ONE_OF,
-        required_together=KEYCLOAK_REQUIRED_TOGETHER,
-        mutually_exclusive=audience.MUTUALLY_EXCLUSIVE,
+        required_one_of=REQUIRED_ONE_OF + [["client_id", "client_scope"]],
+        required_together=REQUIRED_TOGETHER,
+        mutually_exclusive=[["client_id", "client_scope"], ["included_client_audience", "included_custom_audience"]],
     )
-    params = module.params
-    with module_failures(module, "Managing mapper '%s' on %s failed" % (params["name"], _target(params))):
-        audience.validate_params(params)
-        try:
-            admin = connect(module, params["realm"], fail=False)
-        except KeycloakModuleError as exc:
-            raise KeycloakModuleError("Cannot manage mapper '%s' on %s: %s" % (params["name"], _target(params), exc))
-        # Every message of ensure() names the realm and the client or client scope.
-        result = audience.ensure(admin, params, module.check_mode, module.warn)
-
-    result["msg"] = _message(params, result, module.check_mode)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    what = audience_mapper.target(module.params)
+    connection = KeycloakConnection(module.params, module.params["realm"], what)
+    run_module(module, partial(audience_mapper.run, connection), "Managing " + what, scrub=connection.scrub)
 
 
 if __name__ == "__main__":

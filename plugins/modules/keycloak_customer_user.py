@@ -1,7 +1,6 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: CX platform engineering
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -354,42 +353,41 @@ msg:
   sample: "Created user 'customer' in realm 'expertflow'"
 """
 
+from functools import partial
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import (
-    KEYCLOAK_REQUIRED_ONE_OF,
-    KEYCLOAK_REQUIRED_TOGETHER,
-    KeycloakModuleError,
-    connect,
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import customer_user
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.connection import KeycloakConnection
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import (
+    REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
     keycloak_argument_spec,
-    module_failures,
 )
-from ansible_collections.cx.api_auth.plugins.module_utils._customer_user import (
-    CustomerUser,
-    customer_user_argument_spec,
-)
+from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
 
 
 def argument_spec():
-    """Connection options plus the module's own."""
-    spec = keycloak_argument_spec()
-    spec.update(customer_user_argument_spec())
-    return spec
-
-
-def _message(params, result, check_mode):
-    target = "'%s' in realm '%s'" % (params["username"], params["realm"])
-    if not result["changed"]:
-        if params["state"] == "absent":
-            return "User %s is already absent" % target
-        return "User %s is up to date" % target
-    if params["state"] == "absent":
-        verb = "Would delete" if check_mode else "Deleted"
-    elif not result["diff"]["before"]:
-        verb = "Would create" if check_mode else "Created"
-    else:
-        verb = "Would update" if check_mode else "Updated"
-    return "%s user %s" % (verb, target)
+    """The connection options and this module's own, as documented above."""
+    return keycloak_argument_spec(
+        realm=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        username=dict(type="str", default="customer"),
+        password=dict(type="str", no_log=True),
+        update_password=dict(type="str", default="when_invalid", choices=["when_invalid", "on_create", "always"],
+                             no_log=False),
+        password_check_client_id=dict(type="str", default="admin-cli", no_log=False),
+        password_check_client_secret=dict(type="str", no_log=True),
+        enabled=dict(type="bool", default=True),
+        email_verified=dict(type="bool", default=True),
+        email=dict(type="str"),
+        first_name=dict(type="str"),
+        last_name=dict(type="str"),
+        fill_profile=dict(type="bool", default=True),
+        realm_roles=dict(type="list", elements="str", default=["customer", "offline_access", "uma_authorization"]),
+        create_missing_roles=dict(type="list", elements="str", default=["customer"]),
+        roles_mode=dict(type="str", default="add", choices=["add", "exact"]),
+    )
 
 
 def main():
@@ -397,25 +395,12 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
         supports_check_mode=True,
-        required_one_of=KEYCLOAK_REQUIRED_ONE_OF,
-        required_together=KEYCLOAK_REQUIRED_TOGETHER,
+        required_one_of=REQUIRED_ONE_OF,
+        required_together=REQUIRED_TOGETHER,
     )
-    params = module.params
-    context = "Cannot manage user '%s' in realm '%s'" % (params["username"], params["realm"])
-    with module_failures(module, context):
-        try:
-            admin = connect(module, params["realm"], fail=False)
-            result = CustomerUser(admin, params, check_mode=module.check_mode).run()
-        except KeycloakModuleError as exc:
-            raise KeycloakModuleError("%s: %s" % (context, exc), http_code=exc.http_code, detail=exc.detail)
-
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    result["msg"] = _message(params, result, module.check_mode)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    what = customer_user.target(module.params)
+    connection = KeycloakConnection(module.params, module.params["realm"], what)
+    run_module(module, partial(customer_user.run, connection), "Managing " + what, scrub=connection.scrub)
 
 
 if __name__ == "__main__":

@@ -1,49 +1,60 @@
-"""Unit tests of plugins/module_utils/_keycloak.py.
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests of plugins/module_utils/_keycloak/{options,errors,connection}.py.
 
-Keycloak is played by a tiny HTTP server in a thread (canned answers per path), so the
-whole stack — python-keycloak, requests, our error mapping — runs for real without Java.
+Keycloak is played by ``fakes.StubKeycloak``, a tiny HTTP server in a thread (canned answers per
+path), so the whole stack (python-keycloak, requests, the error wording) runs for real without Java.
 """
 
 import base64
 import json
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin
 
 import pytest
-import yaml
+import requests
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from keycloak.exceptions import KeycloakConnectionError, KeycloakGetError, KeycloakPostError
 
-from ansible_collections.cx.api_auth.plugins.doc_fragments.keycloak import ModuleDocFragment
-from ansible_collections.cx.api_auth.plugins.module_utils import _keycloak as kc
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import connection as kc
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import errors
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import (
+    REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
+    keycloak_argument_spec,
+)
+
+from ...fakes import StubKeycloak
 
 ADMIN_PW = "s3cr3t-Adm1n-pw"
 CLIENT_SECRET = "cl1ent-s3cret-value"
+PURPOSE = "mapper 'm' on client 'cim' in realm 'expertflow'"
 
 
-# --------------------------------------------------------------------------- fakes
+def options(**args):
+    """The connection options as AnsibleModule validates them."""
+    result = ArgumentSpecValidator(keycloak_argument_spec(), required_one_of=REQUIRED_ONE_OF,
+                                   required_together=REQUIRED_TOGETHER).validate(args)
+    assert result.error_messages == []
+    return result.validated_parameters
 
 
-class FakeModule:
-    """Just what connect() uses of AnsibleModule."""
-
-    def __init__(self, **params):
-        base = {name: spec.get("default") for name, spec in kc.keycloak_argument_spec().items()}
-        base.update(params)
-        self.params = base
-        # as AnsibleModule does: the values of every no_log option
-        spec = kc.keycloak_argument_spec()
-        self.no_log_values = {v for k, v in base.items() if spec.get(k, {}).get("no_log") and v}
-
-    def fail_json(self, **kwargs):
-        raise Failed(kwargs)
+def connection(url, realm="expertflow", **extra):
+    args = dict(auth_keycloak_url=url, auth_username="admin", auth_password=ADMIN_PW)
+    args.update(extra)
+    return kc.KeycloakConnection(options(**{k: v for k, v in args.items() if v is not None}), realm, PURPOSE)
 
 
-class Failed(Exception):
-    @property
-    def msg(self):
-        return self.args[0]["msg"]
+def refused(conn):
+    """The message ``conn.open()`` fails with; it names the purpose and no secret."""
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        conn.open()
+    message = conn.scrub(str(info.value))
+    assert message.startswith("Cannot manage %s: " % PURPOSE)
+    assert ADMIN_PW not in message and CLIENT_SECRET not in message
+    return message
 
 
 def _jwt(lifetime):
@@ -53,80 +64,10 @@ def _jwt(lifetime):
     return "%s.%s.sig" % (part({"alg": "none"}), part({"exp": int(time.time()) + lifetime}))
 
 
-class StubKeycloak:
-    """Canned answers: ``routes[(method, path)] = (status, body)`` or a callable."""
-
-    def __init__(self, prefix=""):
-        self.prefix = prefix
-        self.routes = {}
-        self.requests = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _answer(self, method):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                parts = urlsplit(self.path)
-                stub.requests.append((method, parts.path, parse_qs(parts.query), body,
-                                      self.headers.get("Authorization")))
-                path = parts.path
-                if not path.startswith(stub.prefix + "/"):
-                    status, payload = 404, "<html>Not Found</html>"
-                else:
-                    route = stub.routes.get((method, path[len(stub.prefix):]))
-                    if route is None:
-                        status, payload = 404, {"error": "Unable to find matching target resource method"}
-                    elif callable(route):
-                        status, payload = route(parse_qs(parts.query), parse_qs(body), self.headers)
-                    else:
-                        status, payload = route
-                data = payload if isinstance(payload, str) else json.dumps(payload)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data.encode())))
-                self.end_headers()
-                self.wfile.write(data.encode())
-
-            def do_GET(self):  # noqa: N802
-                self._answer("GET")
-
-            def do_POST(self):  # noqa: N802
-                self._answer("POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-        self.url = "http://127.0.0.1:%d%s" % (self.server.server_address[1], prefix)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def token_ok(self, lifetime=60, realm="master"):
-        counter = {"n": 0}
-
-        def answer(_query, form, _headers):
-            counter["n"] += 1
-            return 200, {"access_token": "tok%d" % counter["n"], "expires_in": lifetime,
-                         "refresh_expires_in": 1800, "refresh_token": "ref%d" % counter["n"],
-                         "token_type": "Bearer"}
-
-        self.routes[("POST", "/realms/%s/protocol/openid-connect/token" % realm)] = answer
-        return counter
-
-    def realm(self, name, status=200, body=None):
-        self.routes[("GET", "/admin/realms/%s" % name)] = (status, body or {"realm": name})
-
-
-@pytest.fixture(autouse=True)
-def _clean_state():
-    kc._SECRETS.clear()
-    kc._CONTEXT.update(url=None, user=None, auth_realm=None, realm=None)
-    yield
-    kc._SECRETS.clear()
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(params=["", "/auth"], ids=["root", "auth"])
@@ -136,57 +77,21 @@ def stub(request):
     server.close()
 
 
-def _module(url, **extra):
-    params = dict(auth_keycloak_url=url, auth_username="admin", auth_password=ADMIN_PW)
-    params.update(extra)
-    return FakeModule(**params)
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# --------------------------------------------------------------------------- argspec and docs
-
-
-def test_doc_fragment_mirrors_argument_spec():
-    doc = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
-    spec = kc.keycloak_argument_spec()
-    assert set(doc["options"]) == set(spec)
-    for name, option in spec.items():
-        documented = doc["options"][name]
-        assert documented["type"] == option["type"], name
-        assert documented.get("default") == option.get("default"), name
-        assert documented.get("aliases", []) == option.get("aliases", []), name
-        assert bool(documented.get("required")) == bool(option.get("required")), name
-        assert documented["description"], name
-    assert doc["requirements"] == ["python-keycloak >= 7.0"]
-
-
-def test_argument_spec_secrets_are_no_log():
-    spec = kc.keycloak_argument_spec()
-    for name in ("auth_password", "auth_client_secret", "token"):
-        assert spec[name]["no_log"] is True
-    assert kc.KEYCLOAK_REQUIRED_ONE_OF == [["token", "auth_username", "auth_client_secret"]]
-    assert kc.KEYCLOAK_REQUIRED_TOGETHER == [["auth_username", "auth_password"]]
+# --------------------------------------------------------------------------- options
 
 
 def test_argument_spec_works_with_ansible_module_validation():
-    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
-    validator = ArgumentSpecValidator(
-        kc.keycloak_argument_spec(),
-        required_one_of=kc.KEYCLOAK_REQUIRED_ONE_OF,
-        required_together=kc.KEYCLOAK_REQUIRED_TOGETHER,
-    )
-    result = validator.validate({"url": "http://h", "auth_username": "a", "auth_password": "b"})
+    validator = ArgumentSpecValidator(keycloak_argument_spec(realm=dict(type="str")), required_one_of=REQUIRED_ONE_OF,
+                                      required_together=REQUIRED_TOGETHER)
+    result = validator.validate({"url": "http://h", "auth_username": "a", "auth_password": "b", "realm": "r"})
     assert result.error_messages == []
     assert result.validated_parameters["auth_realm"] == "master"
-    assert "b" in result._no_log_values  # pylint: disable=protected-access
-    assert validator.validate({"url": "http://h"}).error_messages
-    assert validator.validate({"url": "http://h", "auth_username": "a"}).error_messages
+    assert result.validated_parameters["realm"] == "r"
+    for secret in ("auth_password", "auth_client_secret", "token"):
+        given = validator.validate({"url": "http://h", "token": "t", secret: "hidden-%s" % secret})
+        assert "hidden-%s" % secret in given._no_log_values  # pylint: disable=protected-access
+    assert validator.validate({"url": "http://h"}).error_messages  # no credentials at all
+    assert validator.validate({"url": "http://h", "auth_username": "a"}).error_messages  # no password
     # No username/password aliases: those names belong to the customer user module.
     assert validator.validate({"url": "http://h", "username": "a", "password": "b"}).error_messages
 
@@ -202,6 +107,10 @@ def test_argument_spec_works_with_ansible_module_validation():
         ("http://h:8080/auth", "http://h:8080/auth/"),
         ("http://h:8080/auth/", "http://h:8080/auth/"),
         ("  https://h/auth//  ", "https://h/auth/"),
+        ("", None),
+        ("h:8080", None),
+        ("ftp://h", None),
+        (None, None),
     ],
 )
 def test_normalize_url(given, expected):
@@ -209,33 +118,39 @@ def test_normalize_url(given, expected):
 
 
 def test_normalize_url_keeps_auth_for_urljoin():
-    from urllib.parse import urljoin
-
     assert urljoin(kc.normalize_url("http://h/auth"), "admin/realms/x") == "http://h/auth/admin/realms/x"
-    assert kc.token_endpoint("http://h/auth", "r") == "http://h/auth/realms/r/protocol/openid-connect/token"
-
-
-@pytest.mark.parametrize("bad", ["", "h:8080", "ftp://h", None])
-def test_normalize_url_rejects(bad):
-    with pytest.raises(kc.KeycloakModuleError):
-        kc.normalize_url(bad)
 
 
 def test_display_url_hides_userinfo():
     assert kc.display_url("https://user:pw@h:1/auth/") == "https://h:1/auth"
 
 
+def test_bad_url_is_refused_before_any_request():
+    message = refused(connection("h:8080"))
+    assert "auth_keycloak_url" in message and "'h:8080'" in message
+
+
+def test_verify_option():
+    assert connection("http://h").verify is True
+    assert connection("http://h", ca_path="/ca.pem").verify == "/ca.pem"
+    assert connection("http://h", ca_path="/ca.pem", validate_certs=False).verify is False
+
+
 # --------------------------------------------------------------------------- secrets and error text
 
 
-def test_scrub_masks_every_registered_secret():
-    kc.register_secret("abc123")
-    kc.register_secret("abc123456")
-    kc.register_secret("")
-    kc.register_secret(None)
-    assert kc.scrub(b"x abc123456 y abc123") == "x ******** y ********"
-    err = kc.KeycloakModuleError("failed with abc123", detail="abc123")
-    assert "abc123" not in str(err) and "abc123" not in err.detail
+def test_secrets_mask_every_value_longest_first():
+    secrets = errors.Secrets(["abc123", None, "", True])
+    secrets.add("abc123456")
+    assert secrets.scrub(b"x abc123456 y abc123") == "x ******** y ********"
+    assert secrets.scrub(None) is None
+
+
+def test_connection_masks_its_secrets_and_the_tokens_it_learnt():
+    conn = connection("http://h", auth_client_secret=CLIENT_SECRET)
+    assert conn.scrub("%s and %s" % (ADMIN_PW, CLIENT_SECRET)) == "******** and ********"
+    conn.admin = type("Admin", (), {"connection": type("C", (), {"token": {"access_token": "acc3ss"}})()})()
+    assert conn.scrub("Bearer acc3ss") == "Bearer ********"
 
 
 @pytest.mark.parametrize(
@@ -243,256 +158,211 @@ def test_scrub_masks_every_registered_secret():
     [
         (b'{"error":"invalid_grant","error_description":"Invalid user credentials"}',
          "invalid_grant: Invalid user credentials"),
-        (b'{"errorMessage":"Protocol mapper exists with same name"}',
-         "Protocol mapper exists with same name"),
+        (b'{"errorMessage":"Protocol mapper exists with same name"}', "Protocol mapper exists with same name"),
         ('{"error":"Realm not found."}', "Realm not found."),
         (b"<html><body>Not Found</body></html>", "(HTML page)"),
         (b"plain\n text", "plain text"),
+        (b"x" * 400, "x" * 297 + "..."),
         (None, ""),
     ],
 )
 def test_keycloak_error_text(body, expected):
-    assert kc.keycloak_error_text(body) == expected
+    assert errors.keycloak_error_text(body) == expected
 
 
-def test_keycloak_errors_maps_codes_and_scrubs():
-    from keycloak.exceptions import KeycloakGetError, KeycloakPostError
+def test_answer_table():
+    context = dict(url="http://kc", credentials="the credentials of user 'a' in realm 'master'",
+                   who="user 'a' (realm 'master')", realm="r")
+    assert errors.answer_message(401, "invalid_grant", **context) == (
+        "Keycloak at http://kc rejected the credentials of user 'a' in realm 'master' (401: invalid_grant)")
+    assert errors.answer_message(403, "", **context) == (
+        "Keycloak at http://kc says user 'a' (realm 'master') has no permission for it in realm 'r' (403)")
+    assert errors.answer_message(409, "exists", **context) == "Keycloak at http://kc answered 409: exists"
+    assert errors.answer_message(400, "x", as_status=401, **context).startswith("Keycloak at http://kc rejected")
+    assert errors.answer_message(None, "", **context) == "Keycloak at http://kc answered with an error"
 
-    kc.register_secret(CLIENT_SECRET)
-    kc._CONTEXT.update(url="http://kc:1/auth/", user="admin", auth_realm="master", realm="expertflow")
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        with kc.keycloak_errors("reading client 'cim' in realm 'expertflow'"):
+
+@pytest.mark.parametrize(
+    "exc, problem",
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "connection refused"),
+        (requests.exceptions.ConnectTimeout("timed out"), "timed out (connection_timeout)"),
+        (OSError("[Errno -2] Name or service not known"), "unknown host"),
+        (OSError(113, "No route to host"), "No route to host"),
+    ],
+)
+def test_transport_problems(exc, problem):
+    wrapped = KeycloakConnectionError("Can't connect to server")
+    wrapped.__cause__ = exc
+    assert errors.transport_problem(wrapped, "http://kc") == "Cannot connect to Keycloak at http://kc: %s" % problem
+    assert errors.transport_problem(KeyError("x"), "http://kc") is None
+
+
+def test_errors_word_each_status_with_url_realm_and_admin():
+    conn = connection("http://kc:1/auth/", auth_client_secret=CLIENT_SECRET)
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        with conn.errors("reading client 'cim' in realm 'expertflow'"):
             raise KeycloakGetError(error_message=b'{"error":"HTTP 404 Not Found"}', response_code=404)
-    msg = str(info.value)
-    assert msg.startswith("reading client 'cim' in realm 'expertflow' failed")
-    assert "http://kc:1/auth" in msg and "404" in msg and "HTTP 404 Not Found" in msg
-    assert info.value.http_code == 404
+    message = str(info.value)
+    assert message.startswith("reading client 'cim' in realm 'expertflow' failed")
+    assert "http://kc:1/auth " in message and "404" in message and "HTTP 404 Not Found" in message
+    assert info.value.http_code == 404 and info.value.detail == "HTTP 404 Not Found"
 
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        with kc.keycloak_errors("creating mapper 'fix-audience'"):
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        with conn.errors("creating mapper 'fix-audience'", advice={403: "Grant it."}):
             raise KeycloakPostError(error_message=b'{"error":"unknown_error"}', response_code=403)
-    assert "user 'admin' has no permission" in str(info.value)
+    assert "user 'admin'" in str(info.value) and "no permission" in str(info.value)
     assert "realm 'expertflow'" in str(info.value) and "(403" in str(info.value)
+    assert str(info.value).endswith(". Grant it.")
 
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        with kc.keycloak_errors("updating client 'cim'"):
-            raise KeycloakPostError(
-                error_message=("bad secret %s" % CLIENT_SECRET).encode(), response_code=400)
-    assert CLIENT_SECRET not in str(info.value) and "********" in str(info.value)
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        with conn.errors("updating client 'cim'"):
+            raise KeycloakPostError(error_message=("bad secret %s" % CLIENT_SECRET).encode(), response_code=400)
+    assert CLIENT_SECRET not in conn.scrub(str(info.value)) and "********" in conn.scrub(str(info.value))
 
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        with kc.keycloak_errors("x"):
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        with conn.errors("x"):
             raise KeycloakPostError(error_message=b"", response_code=401)
-    assert "rejected the credentials of 'admin' in realm 'master'" in str(info.value)
+    assert "rejected the credentials of user 'admin' in realm 'master'" in str(info.value)
 
 
-def test_keycloak_errors_passes_other_exceptions():
+def test_errors_let_other_exceptions_pass():
     with pytest.raises(KeyError):
-        with kc.keycloak_errors("x"):
+        with connection("http://kc").errors("x"):
             raise KeyError("programming error")
 
 
-# --------------------------------------------------------------------------- module_failures()
+# --------------------------------------------------------------------------- open()
 
 
-def test_module_failures_masks_no_log_values_of_any_exception():
-    module = FakeModule(auth_keycloak_url="http://kc:1", auth_username="admin", auth_password=ADMIN_PW)
-    with pytest.raises(Failed) as info:
-        with kc.module_failures(module, "Managing mapper 'm' on client 'cim' in realm 'r' failed"):
-            raise RuntimeError("login as admin/%s went wrong" % ADMIN_PW)
-    assert info.value.args[0] == {
-        "msg": "Managing mapper 'm' on client 'cim' in realm 'r' failed: RuntimeError: login as admin/******** went wrong",
-    }
-
-
-def test_module_failures_masks_registered_secrets_and_keeps_module_errors_as_they_are():
-    module = FakeModule(auth_keycloak_url="http://kc:1", token="t0ken-value")
-    with pytest.raises(Failed) as info:
-        with kc.module_failures(module):
-            kc.register_secret(CLIENT_SECRET)  # registered after the error object exists
-            raise kc.KeycloakModuleError("client 'cim' rejected %s and t0ken-value" % CLIENT_SECRET)
-    assert info.value.args[0] == {"msg": "client 'cim' rejected ******** and ********"}
-    with pytest.raises(Failed) as info:
-        with kc.module_failures(module):
-            raise KeyError("t0ken-value")
-    assert info.value.args[0] == {"msg": "Unexpected failure: KeyError: '********'"}
-
-
-def test_module_failures_lets_exit_and_interrupt_pass():
-    module = FakeModule(auth_keycloak_url="http://kc:1", token="t0ken-value")
-    with pytest.raises(SystemExit):
-        with kc.module_failures(module):
-            raise SystemExit(0)
-    with pytest.raises(KeyboardInterrupt):
-        with kc.module_failures(module):
-            raise KeyboardInterrupt()
-    with kc.module_failures(module):
-        value = 1
-    assert value == 1
-
-
-def test_module_failures_adds_no_traceback_even_when_tracebacks_are_enabled(monkeypatch, capsys):
-    """A real AnsibleModule with error tracebacks on: the result has no ``exception`` key."""
-    from ansible.module_utils import basic
-    from ansible.module_utils._internal import _traceback  # ansible-core 2.19+, as in the venv
-    from ansible.module_utils.testing import patch_module_args
-
-    monkeypatch.setattr(_traceback, "_module_tracebacks_enabled_events", frozenset(_traceback.TracebackEvent))
-    args = {"auth_keycloak_url": "http://kc:1", "auth_username": "admin", "auth_password": ADMIN_PW}
-    with patch_module_args(args):
-        module = basic.AnsibleModule(kc.keycloak_argument_spec())
-        with pytest.raises(SystemExit) as exit_info:
-            with kc.module_failures(module, "Doing it failed"):
-                raise ValueError("the password is %s" % ADMIN_PW)
-    assert exit_info.value.code == 1
-    out = capsys.readouterr().out
-    assert ADMIN_PW not in out
-    result = json.loads(out)
-    assert result["msg"] == "Doing it failed: ValueError: the password is ********"
-    assert "exception" not in result
-    assert result["failed"] is True
-
-
-# --------------------------------------------------------------------------- connect()
-
-
-def test_connect_success_uses_user_realm_and_tenant_realm(stub):
+def test_open_uses_user_realm_and_tenant_realm(stub):
     counter = stub.token_ok()
     stub.realm("expertflow")
-    url = stub.url  # no trailing slash: /auth must survive
-    admin = kc.connect(_module(url), "expertflow", fail=False)
+    conn = connection(stub.url).open()  # no trailing slash: /auth must survive
     assert counter["n"] == 1
-    assert admin.connection.realm_name == "expertflow"
-    assert admin.connection.user_realm_name == "master"
-    assert admin.connection.base_url == url + "/"
+    assert conn.admin.connection.realm_name == "expertflow"
+    assert conn.admin.connection.user_realm_name == "master"
+    assert conn.admin.connection.base_url == stub.url + "/"
+    assert conn.realm_representation == {"realm": "expertflow"}
     assert stub.requests[-1][1] == stub.prefix + "/admin/realms/expertflow"
     assert stub.requests[-1][4] == "Bearer tok1"
+    assert conn.scrub("tok1 ref1") == "******** ********"
 
 
-def test_connect_wrong_credentials(stub):
+def test_open_wrong_credentials(stub):
     stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (
         401, {"error": "invalid_grant", "error_description": "Invalid user credentials"})
-    with pytest.raises(Failed) as info:
-        kc.connect(_module(stub.url + "/"), "expertflow")
-    assert info.value.msg == (
-        "Keycloak at %s rejected the credentials of 'admin' in realm 'master' (invalid_grant)" % stub.url
-    )
+    message = refused(connection(stub.url + "/"))
+    for fact in (stub.url + " ", "rejected the credentials", "user 'admin'", "realm 'master'", "401", "invalid_grant"):
+        assert fact in message
 
 
-def test_connect_client_credentials_rejected(stub):
+def test_open_client_credentials_rejected(stub):
     stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (
         401, {"error": "unauthorized_client", "error_description": "Invalid client or Invalid client credentials"})
-    module = FakeModule(auth_keycloak_url=stub.url, auth_client_id="ops", auth_client_secret=CLIENT_SECRET)
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.connect(module, "expertflow", fail=False)
-    assert "rejected the credentials of client 'ops' in realm 'master'" in str(info.value)
-    assert CLIENT_SECRET not in str(info.value)
+    message = refused(connection(stub.url, auth_username=None, auth_password=None, auth_client_id="ops",
+                                 auth_client_secret=CLIENT_SECRET))
+    assert "rejected the credentials of client 'ops' in realm 'master'" in message
     body = parse_qs(stub.requests[0][3])
     assert body["grant_type"] == ["client_credentials"] and body["client_id"] == ["ops"]
 
 
-def test_connect_unknown_auth_realm(stub):
+def test_open_disabled_admin_is_a_refused_login(stub):
+    stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (
+        400, {"error": "invalid_grant", "error_description": "Account disabled"})
+    message = refused(connection(stub.url))
+    assert "rejected the credentials of user 'admin'" in message and "400" in message and "Account disabled" in message
+
+
+def test_open_login_answered_otherwise(stub):
+    stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (500, {"error": "unknown_error"})
+    message = refused(connection(stub.url))
+    assert "logging in as user 'admin' (realm 'master') failed" in message and "500" in message
+
+
+def test_open_unknown_auth_realm(stub):
     stub.routes[("POST", "/realms/nope/protocol/openid-connect/token")] = (404, {"error": "Realm does not exist"})
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.connect(_module(stub.url, auth_realm="nope"), "expertflow", fail=False)
-    assert str(info.value) == "Realm 'nope' (auth_realm) does not exist on Keycloak at %s" % stub.url
+    message = refused(connection(stub.url, auth_realm="nope"))
+    assert "Realm 'nope' (auth_realm) does not exist on Keycloak at %s" % stub.url in message
 
 
-def test_connect_missing_auth_path_hint():
+def test_open_missing_auth_path_hint():
     """A server under /auth reached without it: the message hints at the context path."""
     stub = StubKeycloak(prefix="/auth")
     url = stub.url[: -len(stub.prefix)]
     try:
-        with pytest.raises(kc.KeycloakModuleError) as info:
-            kc.connect(_module(url), "expertflow", fail=False)
+        message = refused(connection(url))
     finally:
         stub.close()
-    assert "No Keycloak token endpoint at %s" % url in str(info.value)
-    assert "/auth" in str(info.value)
+    assert "No Keycloak token endpoint at %s" % url in message and "/auth" in message
 
 
-def test_connect_unknown_realm(stub):
+def test_open_unknown_realm(stub):
     stub.token_ok()
     stub.realm("nope", 404, {"error": "Realm not found."})
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.connect(_module(stub.url), "nope", fail=False)
-    assert str(info.value) == "Realm 'nope' does not exist on Keycloak at %s" % stub.url
+    assert "Realm 'nope' does not exist on Keycloak at %s" % stub.url in refused(connection(stub.url, realm="nope"))
 
 
-def test_connect_no_permission(stub):
+def test_open_no_permission(stub):
     stub.token_ok()
     stub.realm("expertflow", 403, {"error": "HTTP 403 Forbidden"})
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.connect(_module(stub.url, auth_username="x"), "expertflow", fail=False)
-    assert str(info.value) == (
-        "Keycloak at %s: user 'x' (realm 'master') has no permission to manage realm 'expertflow' (403)"
-        % stub.url
-    )
+    message = refused(connection(stub.url, auth_username="x"))
+    for fact in (stub.url + " ", "user 'x' (realm 'master')", "no permission", "realm 'expertflow'", "403"):
+        assert fact in message
 
 
-def test_connect_connection_refused():
+def test_open_realm_read_answered_otherwise(stub):
+    stub.token_ok()
+    stub.realm("expertflow", 502, {"error": "bad gateway"})
+    message = refused(connection(stub.url))
+    assert "reading realm 'expertflow' failed" in message and "502" in message
+
+
+def test_open_connection_refused():
     url = "http://127.0.0.1:%d/auth" % _free_port()
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.connect(_module(url), "expertflow", fail=False)
-    assert str(info.value) == "Cannot connect to Keycloak at %s: connection refused" % url
+    assert refused(connection(url)).endswith("Cannot connect to Keycloak at %s: connection refused" % url)
 
 
-def test_connect_tls_to_plain_http(stub):
+def test_open_tls_to_plain_http(stub):
     url = stub.url.replace("http://", "https://")
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.connect(_module(url, connection_timeout=5), "expertflow", fail=False)
-    msg = str(info.value)
-    assert msg.startswith("TLS verification failed for %s: " % url)
-    assert "ca_path" in msg and "validate_certs" in msg and ADMIN_PW not in msg
+    message = refused(connection(url, connection_timeout=5))
+    assert "TLS verification failed for %s: " % url in message
+    assert "ca_path" in message and "validate_certs" in message
 
 
-def test_connect_with_static_token(stub):
+def test_open_with_static_token(stub):
     stub.realm("expertflow")
     token = _jwt(300)
-    admin = kc.connect(FakeModule(auth_keycloak_url=stub.url, token=token), "expertflow", fail=False)
+    conn = connection(stub.url, auth_username=None, auth_password=None, token=token).open()
     assert stub.requests[-1][4] == "Bearer " + token
     assert not [r for r in stub.requests if r[0] == "POST"]
-    remaining = (admin.connection.expires_at.timestamp() - time.time())
+    remaining = conn.admin.connection.expires_at.timestamp() - time.time()
     assert 200 < remaining <= 300
 
 
-def test_connect_rejected_static_token(stub):
+def test_open_rejected_static_token(stub):
     stub.routes[("GET", "/admin/realms/expertflow")] = (401, {"error": "HTTP 401 Unauthorized"})
     token = _jwt(300)
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.connect(FakeModule(auth_keycloak_url=stub.url, token=token), "expertflow", fail=False)
-    assert "rejected the given token" in str(info.value)
-    assert token not in str(info.value)
+    conn = connection(stub.url, auth_username=None, auth_password=None, token=token)
+    message = refused(conn)
+    assert "rejected the given token" in message and token not in message
 
 
-def test_connect_requires_credentials(stub):
-    with pytest.raises(Failed) as info:
-        kc.connect(FakeModule(auth_keycloak_url=stub.url), "expertflow")
-    assert "one of token, auth_username or auth_client_secret" in info.value.msg
-
-
-def test_connect_missing_library(monkeypatch):
+def test_open_without_python_keycloak(monkeypatch):
     monkeypatch.setattr(kc, "HAS_KEYCLOAK", False)
-    with pytest.raises(Failed) as info:
-        kc.connect(_module("http://h"), "expertflow")
-    assert "python-keycloak" in info.value.msg
-
-
-def test_verify_option():
-    assert kc._verify_option({"validate_certs": True, "ca_path": None}) is True
-    assert kc._verify_option({"validate_certs": True, "ca_path": "/ca.pem"}) == "/ca.pem"
-    assert kc._verify_option({"validate_certs": False, "ca_path": "/ca.pem"}) is False
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        connection("http://h").open()
+    assert "python-keycloak" in str(info.value)
 
 
 def test_expired_token_is_renewed(stub):
     """python-keycloak renews at 90 % of expires_in: a 2 s token is renewed after 1.8 s."""
     counter = stub.token_ok(lifetime=2)
     stub.realm("expertflow")
-    admin = kc.connect(_module(stub.url), "expertflow", fail=False)
+    conn = connection(stub.url).open()
     assert counter["n"] == 1
     time.sleep(1.2)
-    with kc.keycloak_errors("reading realm"):
-        admin.get_realm("expertflow")
+    conn.admin.get_realm("expertflow")
     assert counter["n"] == 2
     refresh = parse_qs(stub.requests[-2][3])
     assert refresh["grant_type"] == ["refresh_token"] and refresh["refresh_token"] == ["ref1"]
@@ -505,50 +375,48 @@ def test_token_renewed_after_401(stub):
     answers = iter([(200, {"realm": "expertflow"}), (401, {"error": "HTTP 401 Unauthorized"}),
                     (200, {"realm": "expertflow"})])
     stub.routes[("GET", "/admin/realms/expertflow")] = lambda *a: next(answers)
-    admin = kc.connect(_module(stub.url), "expertflow", fail=False)
-    with kc.keycloak_errors("reading realm"):
-        assert admin.get_realm("expertflow") == {"realm": "expertflow"}
+    conn = connection(stub.url).open()
+    assert conn.admin.get_realm("expertflow") == {"realm": "expertflow"}
     assert counter["n"] == 2
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- shared reads
 
 
-def test_get_client_by_client_id(stub):
+def test_get_client(stub):
     stub.token_ok()
     stub.realm("expertflow")
 
     def clients(query, _form, _headers):
         wanted = query.get("clientId", [""])[0]
-        found = [c for c in ({"id": "u1", "clientId": "cim"}, {"id": "u2", "clientId": "cim2"})
-                 if c["clientId"] == wanted]
-        return 200, found
+        return 200, [c for c in ({"id": "u1", "clientId": "cim"}, {"id": "u2", "clientId": "cim2"})
+                     if c["clientId"] == wanted]
 
     stub.routes[("GET", "/admin/realms/expertflow/clients")] = clients
-    admin = kc.connect(_module(stub.url), "expertflow", fail=False)
-    assert kc.get_client_by_client_id(admin, "cim") == {"id": "u1", "clientId": "cim"}
-    assert kc.get_client_by_client_id(admin, "nope") is None
+    conn = connection(stub.url).open()
+    assert conn.get_client("cim") == {"id": "u1", "clientId": "cim"}
+    assert conn.get_client("nope") is None
     assert stub.requests[-1][2] == {"clientId": ["nope"]}
 
 
-def test_get_client_by_client_id_error(stub):
+def test_get_client_error(stub):
     stub.token_ok()
     stub.realm("expertflow")
     stub.routes[("GET", "/admin/realms/expertflow/clients")] = (403, {"error": "HTTP 403 Forbidden"})
-    admin = kc.connect(_module(stub.url), "expertflow", fail=False)
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.get_client_by_client_id(admin, "cim")
-    msg = str(info.value)
-    assert msg.startswith("reading client 'cim' in realm 'expertflow' failed")
-    assert "no permission" in msg and "403" in msg
+    conn = connection(stub.url).open()
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        conn.get_client("cim")
+    message = str(info.value)
+    assert message.startswith("reading client 'cim' in realm 'expertflow' failed")
+    assert "no permission" in message and "403" in message
 
 
-def test_get_server_info(stub):
+def test_admin_api_under_the_context_path(stub):
     stub.token_ok()
     stub.realm("expertflow")
     stub.routes[("GET", "/admin/serverinfo")] = (200, {"systemInfo": {"version": "19.0.1"}})
-    admin = kc.connect(_module(stub.url), "expertflow", fail=False)
-    assert kc.get_server_info(admin)["systemInfo"]["version"] == "19.0.1"
+    assert connection(stub.url).open().admin.get_server_info()["systemInfo"]["version"] == "19.0.1"
+    assert stub.requests[-1][1] == stub.prefix + "/admin/serverinfo"
 
 
 @pytest.mark.parametrize(
@@ -556,29 +424,33 @@ def test_get_server_info(stub):
     [
         (200, {"access_token": "t", "expires_in": 60}, True),
         (401, {"error": "invalid_grant", "error_description": "Invalid user credentials"}, False),
+        (400, {"error": "invalid_grant", "error_description": "Invalid user credentials"}, False),
         (400, {"error": "invalid_grant", "error_description": "Account is not fully set up"}, "raise"),
         (401, {"error": "invalid_client", "error_description": "Invalid client credentials"}, "raise"),
-        (400, {"error": "unauthorized_client",
-               "error_description": "Client not allowed for direct access grants"}, "raise"),
+        (400, {"error": "unauthorized_client", "error_description": "Client not allowed for direct access grants"},
+         "raise"),
     ],
 )
 def test_check_password(stub, status, body, expected):
     user_pw = "Us3r-pw-never-shown"
     stub.routes[("POST", "/realms/expertflow/protocol/openid-connect/token")] = (status, body)
+    conn = connection(stub.url)
     if expected == "raise":
-        with pytest.raises(kc.KeycloakModuleError) as info:
-            kc.check_password(stub.url, "expertflow", "customer", user_pw, "cim", CLIENT_SECRET)
-        assert body["error_description"] in str(info.value)
-        assert user_pw not in str(info.value) and CLIENT_SECRET not in str(info.value)
-        assert "user 'customer' in realm 'expertflow'" in str(info.value)
+        with pytest.raises(errors.KeycloakModuleError) as info:
+            conn.check_password("customer", user_pw, "cim", CLIENT_SECRET)
+        message = conn.scrub(str(info.value))
+        assert body["error_description"] in message and info.value.http_code == status
+        assert user_pw not in message and CLIENT_SECRET not in message
+        assert "user 'customer' in realm 'expertflow'" in message
     else:
-        assert kc.check_password(stub.url, "expertflow", "customer", user_pw, "cim", CLIENT_SECRET) is expected
+        assert conn.check_password("customer", user_pw, "cim", CLIENT_SECRET) is expected
     form = parse_qs(stub.requests[-1][3])
     assert form["grant_type"] == ["password"] and form["client_secret"] == [CLIENT_SECRET]
+    assert form["username"] == ["customer"] and form["scope"] == ["openid"]
 
 
 def test_check_password_connection_refused():
-    url = "http://127.0.0.1:%d" % _free_port()
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.check_password(url, "r", "u", "pw-secret", "cim")
+    conn = connection("http://127.0.0.1:%d" % _free_port())
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        conn.check_password("u", "pw-secret", "cim")
     assert "connection refused" in str(info.value) and "pw-secret" not in str(info.value)

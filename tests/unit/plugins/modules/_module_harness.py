@@ -1,40 +1,22 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What the module-layer unit tests of the Keycloak modules share.
 
-``main()`` runs for real through AnsibleModule with these connection options; only the
-module's ``connect`` is replaced by an in-memory Keycloak. The admin password is
+``main()`` runs for real through AnsibleModule with the connection options of ``fakes``; the
+``keycloak`` fixture puts the fake Keycloak in place of python-keycloak. The admin password is
 distinctive so that tests can assert it never reaches the output.
 """
 
 import json
 
 import pytest
-
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import KeycloakModuleError
-
-ADMIN_PASSWORD = "Adm1n-s3cret-pw"
-CONNECTION = {"auth_keycloak_url": "http://kc.example", "auth_username": "admin", "auth_password": ADMIN_PASSWORD}
+from ...fakes import ADMIN_PASSWORD, CONNECTION
 
 
-def install_fake_connect(monkeypatch, module, admin):
-    """Make ``module.connect`` hand out ``admin``; record the calls in ``admin.connects``.
-
-    ``admin.connect_error``, when set, makes the connection fail with that message.
-    """
-    admin.connects = []
-
-    def fake_connect(mod, realm, fail=True):  # pylint: disable=unused-argument
-        admin.connects.append((realm, fail))
-        if getattr(admin, "connect_error", None):
-            raise KeycloakModuleError(admin.connect_error)
-        return admin
-
-    monkeypatch.setattr(module, "connect", fake_connect)
-    return admin
-
-
-def run_module_main(capsys, module, args, secrets, check=False, diff=False):
+def run_module_main(capsys, module, args, secrets=(), check=False, diff=False):
     """Run ``module.main()`` with ``args`` plus the connection options; return (result, failed).
 
     Asserts that none of ``secrets`` (and not the admin password) was printed.
@@ -52,3 +34,8 @@ def run_module_main(capsys, module, args, secrets, check=False, diff=False):
     for secret in (ADMIN_PASSWORD,) + tuple(secrets):
         assert secret not in out
     return json.loads(out), exit_info.value.code != 0
+
+
+def warnings_of(result):
+    """The warning texts of a result (ansible-core 2.19+ wraps each one as a WarningSummary event)."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]

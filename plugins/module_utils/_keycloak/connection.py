@@ -1,0 +1,301 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The connection options, turned into an authenticated connection to one realm (private).
+
+A module's ``main()`` creates a :class:`KeycloakConnection` (nothing is sent yet) and hands
+its :meth:`~KeycloakConnection.scrub` to the runner; the module's logic calls
+:meth:`~KeycloakConnection.open` and then works through it::
+
+    connection = KeycloakConnection(module.params, "expertflow", "mapper 'x' on client 'cim' in realm 'expertflow'")
+    connection.open()                      # logs in, checks the realm; KeycloakModuleError otherwise
+    client = connection.get_client("cim")  # None when there is no such client
+    with connection.errors("adding mapper 'x' to client 'cim' in realm 'expertflow'"):
+        connection.admin.add_mapper_to_client(client["id"], payload)
+
+Every request goes through python-keycloak: the admin API through ``KeycloakAdmin`` on a
+``KeycloakOpenIDConnection`` (which renews the token), the password check through
+``KeycloakOpenID``. Every failure becomes a :class:`KeycloakModuleError` worded from
+``errors.ANSWERS`` that names the URL and the realm; the connection holds the secrets to mask.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import time
+import warnings
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import (
+    ANSWERS,
+    KeycloakModuleError,
+    Secrets,
+    answer_message,
+    keycloak_answer,
+    transport_problem,
+)
+
+try:
+    from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
+    from keycloak.exceptions import KeycloakError, KeycloakGetError, raise_error_from_response
+    HAS_KEYCLOAK = True
+except ImportError:
+    HAS_KEYCLOAK = False
+
+    class KeycloakError(Exception):
+        """Stand-in so that ``except KeycloakError`` works without python-keycloak."""
+
+# Lifetime assumed for a given bearer token whose expiry cannot be read from it.
+_STATIC_TOKEN_LIFETIME = 24 * 3600
+
+
+def normalize_url(url):
+    """The Keycloak base URL with exactly one trailing slash, or ``None`` if it is no http(s) URL.
+
+    python-keycloak joins paths with ``urljoin``, which drops the last path segment of a base
+    without a trailing slash (``http://h/auth`` + ``admin/...`` gives ``http://h/admin/...``).
+    """
+    url = str(url or "").strip()
+    if not url.lower().startswith(("http://", "https://")):
+        return None
+    return url.rstrip("/") + "/"
+
+
+def display_url(url):
+    """``url`` without trailing slash and without a ``user:password@`` part."""
+    url = str(url or "").strip().rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        host, slash, path = rest.partition("/")
+        url = scheme + sep + host.rsplit("@", 1)[-1] + slash + path
+    return url
+
+
+def jwt_lifetime(token):
+    """Seconds until the ``exp`` of a JWT, or None when it cannot be read."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")).decode("utf-8"))
+        return max(int(claims["exp"]) - int(time.time()), 1)
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _is_keycloak_failure(exc):
+    """Whether ``exc`` is about talking to Keycloak (an answer or a transport error), not a bug."""
+    return isinstance(exc, (KeycloakError, OSError))  # requests' exceptions are OSErrors
+
+
+class KeycloakConnection:
+    """One realm on one Keycloak server, as the connection options describe it.
+
+    ``params`` are the module's parameters (the connection options among them), ``realm`` the
+    realm to manage, ``purpose`` what the module manages there (``"user 'customer' in realm
+    'expertflow'"``), named by every failure of :meth:`open`. After :meth:`open`, ``admin``
+    is python-keycloak's ``KeycloakAdmin`` for ``realm`` and ``realm_representation`` the
+    realm as it read it.
+    """
+
+    def __init__(self, params, realm, purpose):
+        self.realm = realm
+        self.purpose = purpose
+        self.url = display_url(params.get("auth_keycloak_url"))
+        self.auth_realm = params.get("auth_realm") or "master"
+        self.client_id = params.get("auth_client_id") or "admin-cli"
+        self.username = params.get("auth_username")
+        self._password = params.get("auth_password")
+        self._client_secret = params.get("auth_client_secret")
+        self._token = params.get("token")
+        self._server_url = normalize_url(params.get("auth_keycloak_url"))
+        self.verify = (params.get("ca_path") or True) if params.get("validate_certs", True) else False
+        self.timeout = params.get("connection_timeout") or 10
+        self.secrets = Secrets((self._password, self._client_secret, self._token))
+        if self._token:
+            self.who = self.credentials = "the given token"
+        else:
+            subject = "user '%s'" % self.username if self.username else "client '%s'" % self.client_id
+            self.who = "%s (realm '%s')" % (subject, self.auth_realm)
+            self.credentials = "the credentials of %s in realm '%s'" % (subject, self.auth_realm)
+        self.admin = None
+        self.realm_representation = None
+
+    # ------------------------------------------------------------------ messages
+
+    def scrub(self, text):
+        """``text`` without any secret: the options' secrets, tokens, secrets added later."""
+        token = getattr(getattr(self.admin, "connection", None), "token", None) or {}
+        for key in ("access_token", "refresh_token"):
+            self.secrets.add(token.get(key))
+        return self.secrets.scrub(text)
+
+    def answer(self, code, text, **context):
+        """``errors.answer_message`` for this connection (``context`` overrides its fields)."""
+        fields = dict(url=self.url, credentials=self.credentials, who=self.who, realm=self.realm)
+        fields.update(context)
+        return answer_message(code, text, **fields)
+
+    def failure(self, what, exc, advice=None):
+        """The KeycloakModuleError for ``exc`` raised while doing ``what``; None if ``exc`` is a bug.
+
+        ``advice`` maps an HTTP status to a sentence added to the message.
+        """
+        if not _is_keycloak_failure(exc):
+            return None
+        code, text = keycloak_answer(exc)
+        problem = transport_problem(exc, self.url) if code is None else None
+        message = "%s failed: %s" % (what, problem or self.answer(code, text))
+        if advice and code in advice:
+            message = "%s. %s" % (message, advice[code])
+        return KeycloakModuleError(message, http_code=code, detail=text)
+
+    @contextlib.contextmanager
+    def errors(self, what, advice=None):
+        """Turn a failure to talk to Keycloak inside the block into a KeycloakModuleError.
+
+        ``what`` says what was being done, naming the objects and the realm (``"reading client
+        'cim' in realm 'expertflow'"``); the message adds the URL, the HTTP status and Keycloak's
+        own text (see :meth:`failure`). Other exceptions pass unchanged.
+        """
+        try:
+            yield
+        except KeycloakModuleError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-except
+            failure = self.failure(what, exc, advice)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def _refused(self, problem, code=None, detail=None):
+        return KeycloakModuleError("Cannot manage %s: %s" % (self.purpose, problem), http_code=code, detail=detail)
+
+    # ------------------------------------------------------------------ logging in
+
+    def open(self):
+        """Log in and prove that the realm can be managed; return ``self``.
+
+        The admin logs in to ``auth_realm`` with, in this order, ``token`` (a bearer token
+        obtained beforehand; renewed only if credentials are given too), ``auth_username`` /
+        ``auth_password`` (password grant of ``auth_client_id``, with ``auth_client_secret`` for a
+        confidential client) or ``auth_client_secret`` alone (client credentials grant).
+        python-keycloak renews the token before it expires and after a 401. Reading the realm
+        proves the rest; any failure raises KeycloakModuleError naming ``purpose``.
+        """
+        if not HAS_KEYCLOAK:
+            raise KeycloakModuleError(missing_required_lib("python-keycloak"))
+        if self._server_url is None:
+            raise self._refused("auth_keycloak_url must start with http:// or https://, got '%s'" % self.url)
+        grant_type = "password" if self.username else "client_credentials" if self._client_secret else None
+        with warnings.catch_warnings():
+            # httpx (python-keycloak's async client, unused here) deprecates verify=<path>.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            connection = KeycloakOpenIDConnection(
+                server_url=self._server_url, grant_type=grant_type, username=self.username,
+                password=self._password, realm_name=self.realm, user_realm_name=self.auth_realm,
+                client_id=self.client_id, client_secret_key=self._client_secret, verify=self.verify,
+                timeout=self.timeout)
+            connection.keycloak_openid  # pylint: disable=pointless-statement  # created here, warning-free
+        if self._token:
+            # Sets the Authorization header and when python-keycloak renews (90 % of expires_in).
+            connection.token = {"access_token": self._token,
+                                "expires_in": jwt_lifetime(self._token) or _STATIC_TOKEN_LIFETIME}
+        else:
+            self._log_in(connection)
+        admin = KeycloakAdmin(connection=connection)
+        self._check_realm(admin)
+        self.admin = admin
+        return self
+
+    def _log_in(self, connection):
+        try:
+            connection.get_token()
+        except Exception as exc:  # pylint: disable=broad-except
+            if not _is_keycloak_failure(exc):
+                raise
+            code, text = keycloak_answer(exc)
+            lowered = text.lower()
+            if code is None:
+                problem = transport_problem(exc, self.url) or self.answer(code, text)
+            elif code == 404 and "realm" in lowered:
+                problem = "Realm '%s' (auth_realm) does not exist on Keycloak at %s" % (self.auth_realm, self.url)
+            elif code == 404:
+                problem = ("No Keycloak token endpoint at %s (404 for realms/%s/protocol/openid-connect/token); "
+                           "check auth_keycloak_url: servers started with --http-relative-path=/auth and Keycloak "
+                           "before 17 need the /auth suffix, newer ones usually have none"
+                           % (self.url, self.auth_realm))
+            else:
+                refused = code == 400 and any(word in lowered for word in ("invalid_grant", "invalid_client",
+                                                                           "unauthorized"))
+                as_status = 401 if refused else code  # a refused login reads as a 401, whatever the status
+                problem = self.answer(code, text, as_status=as_status)
+                if as_status not in ANSWERS:
+                    problem = "logging in as %s failed: %s" % (self.who, problem)
+            raise self._refused(problem, code, text) from None
+
+    def _check_realm(self, admin):
+        """``GET admin/realms/{realm}``: proves that the token works and the realm exists."""
+        try:
+            self.realm_representation = admin.get_realm(self.realm) or {}
+        except Exception as exc:  # pylint: disable=broad-except
+            if not _is_keycloak_failure(exc):
+                raise
+            code, text = keycloak_answer(exc)
+            if code is None:
+                problem = transport_problem(exc, self.url) or self.answer(code, text)
+            elif code == 404:
+                problem = "Realm '%s' does not exist on Keycloak at %s" % (self.realm, self.url)
+            elif code in ANSWERS:
+                problem = self.answer(code, text)
+            else:
+                problem = "reading realm '%s' failed: %s" % (self.realm, self.answer(code, text))
+            raise self._refused(problem, code, text) from None
+
+    # ------------------------------------------------------------------ shared reads
+
+    def get_client(self, client_id):
+        """The client whose ``clientId`` is exactly ``client_id``, or None.
+
+        ``GET admin/realms/{realm}/clients?clientId=X`` (an exact match on the server).
+        """
+        with self.errors("reading client '%s' in realm '%s'" % (client_id, self.realm)):
+            response = self.admin.connection.raw_get("admin/realms/%s/clients" % self.realm, clientId=client_id)
+            found = raise_error_from_response(response, KeycloakGetError)
+        return next((client for client in found or [] if client.get("clientId") == client_id), None)
+
+    def check_password(self, username, password, client_id, client_secret=None):
+        """Whether Keycloak gives ``username`` a token for ``password`` in the realm.
+
+        A password grant (``scope=openid``) through ``client_id`` (with ``client_secret`` for a
+        confidential client; it needs direct access grants). False when Keycloak rejects the
+        user's credentials; any other refusal (client rejected, account disabled or not fully set
+        up, unknown realm, network) raises KeycloakModuleError with Keycloak's own text as
+        ``detail``. The password, the client secret and the tokens are masked from then on.
+        """
+        for secret in (password, client_secret):
+            self.secrets.add(secret)
+        what = "checking the password of user '%s' in realm '%s'" % (username, self.realm)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            openid = KeycloakOpenID(server_url=self._server_url, realm_name=self.realm, client_id=client_id,
+                                    client_secret_key=client_secret, verify=self.verify, timeout=self.timeout)
+        try:
+            tokens = openid.token(username, password)
+        except KeycloakError as exc:
+            code, text = keycloak_answer(exc)
+            lowered = text.lower()
+            if code == 401 or (code == 400 and "invalid user credentials" in lowered):
+                if "invalid_client" in lowered or "unauthorized_client" in lowered:
+                    client = "the credentials of client '%s' in realm '%s'" % (client_id, self.realm)
+                    message = "%s failed: %s" % (what, self.answer(code, text, credentials=client))
+                    raise KeycloakModuleError(message, http_code=code, detail=text) from None
+                return False
+            raise self.failure(what, exc) from None
+        except OSError as exc:
+            raise self.failure(what, exc) from None
+        for key in ("access_token", "refresh_token", "id_token"):
+            self.secrets.add((tokens or {}).get(key))
+        return True

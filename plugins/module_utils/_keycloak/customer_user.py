@@ -1,0 +1,585 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The customer user of ``keycloak_customer_user``: read, plan, apply (private to the collection).
+
+Steps 2 and 3 of the guide: the customer user of a tenant realm, enabled, e-mail verified, with
+a non-temporary password and its realm roles (``customer`` created when missing, plus
+``offline_access`` and ``uma_authorization``).
+
+:func:`run` reads everything first and validates it before the first write (:func:`read_state`:
+the realm, the user, its direct realm roles, the wanted roles, e-mail conflicts, the password
+check); the pure :func:`plan_present` / :func:`plan_absent` turn that :class:`UserState` and the
+parameters into a :class:`UserPlan`; unless in check mode, :func:`apply` writes it in this order:
+missing realm roles (idempotent, and the write an admin without ``manage-realm`` is refused
+first), the user with its password inline, the password and profile of an existing user, the
+role mappings. A failure names what was already applied. ``changed``, the message and the diff
+come from the plan in both modes; only a disabled user's password, which Keycloak 19 checks
+only once the user is enabled, is checked during the run and may add a password change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
+from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
+
+UPDATE_PASSWORD_ACTION = "UPDATE_PASSWORD"
+
+# What the diff shows for the password: never its value.
+PASSWORD_SET = "set"
+PASSWORD_CHANGED = "changed"
+PASSWORD_RECHECK = "checked once the user is enabled"
+
+# Results of a password check.
+VALID = "valid"
+INVALID = "invalid"
+UNKNOWN = "unknown"  # the account is disabled: checked again once it is enabled
+LOCKED = "locked"  # brute force detection locked the user: not checked at all
+
+
+def target(params):
+    """What the module manages: ``"user 'customer' in realm 'expertflow'"``."""
+    return "user '%s' in realm '%s'" % (params["username"], params["realm"])
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def _dns_label(text, fallback):
+    return re.sub(r"[^a-z0-9-]+", "-", (text or "").lower()).strip("-") or fallback
+
+
+def _local_part(text, fallback):
+    return re.sub(r"[^a-z0-9._+-]+", "-", (text or "").lower()).strip(".-") or fallback
+
+
+def profile_placeholders(username, realm):
+    """The values put into empty profile fields when ``fill_profile`` is on.
+
+    Keycloak 24+ refuses logins of users without e-mail, first and last name ("Account is not
+    fully set up"); these satisfy its default user profile without touching realm settings:
+    ``<username>@<realm>.invalid`` (a reserved top-level domain: no mail can ever be sent there),
+    the username as first name and the realm as last name.
+    """
+    return {
+        "email": "%s@%s.invalid" % (_local_part(username, "user"), _dns_label(realm, "realm")),
+        "firstName": username,
+        "lastName": realm,
+    }
+
+
+def _unique(names):
+    return list(dict.fromkeys(names or []))
+
+
+def _same(key, current, wanted):
+    """Keycloak stores e-mails (and usernames) in lower case: compare them that way."""
+    if key == "email" and isinstance(current, str) and isinstance(wanted, str):
+        return current.lower() == wanted.lower()
+    return current == wanted
+
+
+def user_view(rep, role_names):
+    """The user as the diff shows it and ``user`` returns it: no credentials, snake_case keys."""
+    if not rep:
+        return {}
+    return {
+        "username": rep.get("username"),
+        "enabled": rep.get("enabled"),
+        "email_verified": rep.get("emailVerified"),
+        "email": rep.get("email"),
+        "first_name": rep.get("firstName"),
+        "last_name": rep.get("lastName"),
+        "required_actions": sorted(rep.get("requiredActions") or []),
+        "realm_roles": sorted(role_names),
+    }
+
+
+def desired_changes(params, current):
+    """The user attributes (Keycloak's names) to set: all of them for a new user (``current`` None)."""
+    wanted = {"enabled": params["enabled"], "emailVerified": params["email_verified"]}
+    placeholders = profile_placeholders(params["username"], params["realm"])
+    for option, key in (("email", "email"), ("first_name", "firstName"), ("last_name", "lastName")):
+        if params.get(option) is not None:
+            wanted[key] = params[option]
+        elif params["fill_profile"] and not (current or {}).get(key):
+            wanted[key] = placeholders[key]
+    if current is None:
+        return wanted
+    return {key: value for key, value in wanted.items() if not _same(key, current.get(key), value)}
+
+
+def _without_update_password(actions):
+    return [action for action in actions if action != UPDATE_PASSWORD_ACTION]
+
+
+# --------------------------------------------------------------------------- state and plan
+
+
+@dataclass
+class UserState:
+    """What :func:`read_state` found; the input of the plan."""
+
+    default_role: str  # the realm's default roles composite (default-roles-<realm>)
+    user: dict | None = None  # the user's full representation, None when there is none
+    roles: list = field(default_factory=list)  # realm roles mapped directly to the user
+    existing_roles: dict = field(default_factory=dict)  # wanted roles the realm has, by name
+    missing_roles: list = field(default_factory=list)  # wanted roles to create
+    password: str | None = None  # VALID, INVALID, UNKNOWN or LOCKED; None when not checked
+
+
+@dataclass
+class UserPlan:
+    """What one run does to the user, in the order :func:`apply` does it.
+
+    ``changes`` are the user attributes to set (all of them for a new user); ``recheck`` says
+    that the password of a disabled user is checked once the user is enabled, and
+    ``drop_action_after_recheck`` that its pending UPDATE_PASSWORD goes when that check can be
+    made. ``before`` and ``after`` are the user as the diff shows it.
+    """
+
+    before: dict
+    after: dict
+    create: bool = False
+    delete: bool = False
+    changes: dict = field(default_factory=dict)
+    set_password: bool = False
+    recheck: bool = False
+    drop_action_after_recheck: bool = False
+    roles_to_create: list = field(default_factory=list)
+    roles_to_add: list = field(default_factory=list)
+    roles_to_remove: list = field(default_factory=list)
+
+    @property
+    def changed(self):
+        return bool(self.create or self.delete or self.changes or self.set_password or self.roles_to_add
+                    or self.roles_to_remove)
+
+
+def plan_present(state, params):
+    """The :class:`UserPlan` for state=present. Pure: reads and writes nothing."""
+    current = state.user
+    changes = desired_changes(params, current)
+    password, mode = params["password"], params["update_password"]
+    set_password = password is not None and (
+        current is None or mode == "always" or (mode == "when_invalid" and state.password == INVALID))
+    recheck = (password is not None and current is not None and mode == "when_invalid"
+               and state.password == UNKNOWN and changes.get("enabled") is True)
+    # A pending UPDATE_PASSWORD is what the console's "Temporary" toggle sets. It goes only when
+    # this run sets the password or finds it working (after a recheck: either way); a password
+    # that is neither set nor checked stays temporary.
+    actions = list((current or {}).get("requiredActions") or [])
+    drop_action = password is not None and UPDATE_PASSWORD_ACTION in actions
+    if drop_action and (set_password or state.password == VALID):
+        changes["requiredActions"] = _without_update_password(actions)
+
+    wanted_roles = _unique(params["realm_roles"])
+    role_names = [role["name"] for role in state.roles]
+    mapped = role_names if current is not None else [state.default_role]
+    add = [name for name in wanted_roles if name not in mapped]
+    remove = []
+    if params["roles_mode"] == "exact":
+        remove = [name for name in mapped if name not in wanted_roles and name != state.default_role]
+
+    predicted = dict(current or {"username": params["username"].lower(), "requiredActions": []})
+    predicted.update(changes)
+    if drop_action and recheck:
+        predicted["requiredActions"] = _without_update_password(actions)
+    if predicted.get("email"):
+        predicted["email"] = predicted["email"].lower()  # as Keycloak stores it
+    after = user_view(predicted, [name for name in mapped if name not in remove] + add)
+    if set_password:
+        after["password"] = PASSWORD_SET if current is None else PASSWORD_CHANGED
+    elif recheck:
+        after["password"] = PASSWORD_RECHECK
+    return UserPlan(
+        before=user_view(current, role_names), after=after, create=current is None, changes=changes,
+        set_password=set_password, recheck=recheck, drop_action_after_recheck=drop_action and recheck,
+        roles_to_create=list(state.missing_roles), roles_to_add=add, roles_to_remove=remove)
+
+
+def plan_absent(state):
+    """The :class:`UserPlan` for state=absent: delete the user if there is one (its roles stay)."""
+    before = user_view(state.user, [role["name"] for role in state.roles])
+    return UserPlan(before=before, after={}, delete=state.user is not None)
+
+
+# --------------------------------------------------------------------------- reading and writing
+
+
+class _NotWritten(KeycloakModuleError):
+    """A refused write whose message already says what it did not write."""
+
+
+class CustomerUser:
+    """The reads and the single writes for the user ``params['username']`` of ``params['realm']``.
+
+    ``connection`` is an open ``KeycloakConnection`` for that realm; ``warn(msg)`` tells the user.
+    """
+
+    def __init__(self, connection, params, warn):
+        self.connection = connection
+        self.params = params
+        self.warn = warn
+        self.realm = params["realm"]
+        self.username = params["username"]
+        self.admin = connection.admin
+        self.realm_rep = connection.realm_representation  # read by connection.open()
+        self._check_secret = None
+        self._check_client_ready = False
+        connection.secrets.add(params["password"])
+        connection.secrets.add(params["password_check_client_secret"])
+
+    def _errors(self, what, advice=None):
+        return self.connection.errors("%s in realm '%s'" % (what, self.realm), advice)
+
+    # ------------------------------------------------------------------ reads
+
+    def find(self):
+        """The user named ``username`` (Keycloak compares usernames in lower case), or None."""
+        with self._errors("looking up user '%s'" % self.username):
+            found = self.admin.get_users({"username": self.username, "exact": True})
+        return next((user for user in found or [] if (user.get("username") or "").lower() == self.username.lower()),
+                    None)
+
+    def read(self, user_id):
+        with self._errors("reading user '%s'" % self.username):
+            return self.admin.get_user(user_id)
+
+    def direct_roles(self, user_id):
+        """The realm roles mapped directly to the user (representations)."""
+        with self._errors("reading the realm role mappings of user '%s'" % self.username):
+            return list(self.admin.get_realm_roles_of_user(user_id) or [])
+
+    def read_role(self, name):
+        with self._errors("reading realm role '%s'" % name):
+            return self.admin.get_realm_role(name)
+
+    def get_role(self, name):
+        """The realm role ``name``, or None when the realm has no such role."""
+        try:
+            return self.read_role(name)
+        except KeycloakModuleError as exc:
+            if exc.http_code == 404:
+                return None
+            raise
+
+    def resolve_roles(self, names):
+        """``(existing, to_create)``: role representations by name, and the names to create.
+
+        A missing role not listed in ``create_missing_roles`` is an error, raised before anything is written.
+        """
+        creatable = set(self.params["create_missing_roles"] or [])
+        existing, to_create, missing = {}, [], []
+        for name in names:
+            role = self.get_role(name)
+            if role is not None:
+                existing[name] = role
+            else:
+                (to_create if name in creatable else missing).append(name)
+        if missing:
+            several = len(missing) > 1
+            them = "them" if several else "it"
+            raise KeycloakModuleError(
+                "%s %s %s in realm '%s' (and not in create_missing_roles); nothing was changed. Create %s in the "
+                "realm, add %s to create_missing_roles, or remove %s from realm_roles"
+                % ("Realm roles" if several else "Realm role", ", ".join("'%s'" % name for name in missing),
+                   "do not exist" if several else "does not exist", self.realm, them, them, them))
+        return existing, to_create
+
+    def check_email_conflict(self, email, user_id):
+        """Fail when another user of the realm already has ``email`` (before any write)."""
+        if not email or self.realm_rep.get("duplicateEmailsAllowed"):
+            return
+        with self._errors("looking up users with e-mail '%s'" % email):
+            found = self.admin.get_users({"email": email, "exact": True})
+        for other in found or []:
+            if (other.get("email") or "").lower() == email.lower() and other.get("id") != user_id:
+                raise KeycloakModuleError(
+                    "E-mail '%s' is already used by user '%s' in realm '%s' (the realm does not allow duplicate "
+                    "e-mails); nothing was changed. Choose another email for user '%s'"
+                    % (email, other.get("username"), self.realm, self.username))
+
+    def _prepare_check_client(self):
+        """Make sure the password-check client can do a password grant; find its secret."""
+        if self._check_client_ready:
+            return
+        client_id = self.params["password_check_client_id"]
+        client = self.connection.get_client(client_id)
+        cannot = "The password of user '%s' cannot be checked: client '%s' (password_check_client_id)" % (
+            self.username, client_id)
+        if client is None:
+            raise KeycloakModuleError(
+                "%s does not exist in realm '%s'; nothing was changed. Name a client with direct access grants, or "
+                "use update_password: on_create or always" % (cannot, self.realm))
+        if not client.get("directAccessGrantsEnabled"):
+            raise KeycloakModuleError(
+                "%s in realm '%s' does not allow direct access grants; nothing was changed. Enable them, name another "
+                "client, or use update_password: on_create or always" % (cannot, self.realm))
+        secret = self.params["password_check_client_secret"]
+        if not secret and not client.get("publicClient") and not client.get("bearerOnly"):
+            with self._errors("reading the secret of client '%s'" % client_id):
+                secret = (self.admin.get_client_secrets(client["id"]) or {}).get("value")
+            self.connection.secrets.add(secret)
+        self._check_secret = secret
+        self._check_client_ready = True
+
+    def locked_out(self, user_id):
+        """Whether brute force detection currently locks the user out.
+
+        ``GET admin/realms/{realm}/attack-detection/brute-force/users/{id}`` (``disabled``). A
+        locked user gets "Invalid user credentials" whatever the password, so a check would be
+        meaningless (and would extend the lock). Not read when the realm has detection off.
+        """
+        if self.realm_rep.get("bruteForceProtected") is False:
+            return False
+        with self._errors("reading the brute force detection status of user '%s'" % self.username):
+            status = self.admin.get_bruteforce_detection_status(user_id)
+        return bool((status or {}).get("disabled"))
+
+    def password_state(self, user_id):
+        """VALID, INVALID, UNKNOWN or LOCKED for the wanted password of the existing user.
+
+        LOCKED: brute force detection locks the user out; the password is not checked and a
+        warning says so. UNKNOWN: Keycloak answered "Account disabled" (19 does so before
+        looking at the password, 26 only to the right one): checked again after enabling the
+        user. "Account is not fully set up" comes only after the password was accepted: VALID.
+        """
+        if self.locked_out(user_id):
+            self.warn("User '%s' in realm '%s' is locked by brute force detection, so its password was neither "
+                      "checked (a check is a login attempt) nor changed. Unlock the user or wait until the lock "
+                      "expires, then run again" % (self.username, self.realm))
+            return LOCKED
+        self._prepare_check_client()
+        try:
+            ok = self.connection.check_password(self.username, self.params["password"],
+                                                self.params["password_check_client_id"], self._check_secret)
+        except KeycloakModuleError as exc:
+            detail = (exc.detail or "").lower()
+            if exc.http_code == 400 and "not fully set up" in detail:
+                return VALID
+            if exc.http_code == 400 and "account disabled" in detail:
+                return UNKNOWN
+            raise
+        return VALID if ok else INVALID
+
+    # ------------------------------------------------------------------ writes
+
+    def _password_rejected(self, exc, outcome):
+        """The message for a 400 about the password itself (Keycloak's detail says so), or None."""
+        detail = (exc.detail or "").lower()
+        if exc.http_code != 400 or not ("password" in detail or "policy" in detail):
+            return None
+        policy = self.realm_rep.get("passwordPolicy")
+        return _NotWritten(
+            "Keycloak rejected the password of user '%s' in realm '%s': %s%s; %s"
+            % (self.username, self.realm, exc.detail, " (realm password policy: %s)" % policy if policy else "",
+               outcome), http_code=exc.http_code, detail=exc.detail)
+
+    def create_role(self, name):
+        """Create realm role ``name`` (just a name)."""
+        advice = ("Creating realm roles needs the manage-realm role of realm-management in realm '%s'; grant it to "
+                  "the admin, or create role '%s' beforehand" % (self.realm, name))
+        with self._errors("creating realm role '%s'" % name, advice={403: advice}):
+            self.admin.create_realm_role({"name": name}, skip_exists=True)
+
+    def create(self, attributes):
+        """Create the user with ``attributes`` and, inline, its password; return its id.
+
+        With the credential inline Keycloak applies the password policy in the same transaction,
+        so a rejected password leaves no half-created user.
+        """
+        body = dict(attributes, username=self.username)
+        password = self.params["password"]
+        if password is not None:
+            body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+        try:
+            with self._errors("creating user '%s'" % self.username):
+                return self.admin.create_user(body)
+        except KeycloakModuleError as exc:
+            rejected = self._password_rejected(exc, "the user was not created") if password is not None else None
+            if rejected is not None:
+                raise rejected from None
+            if exc.http_code == 409:
+                raise _NotWritten("%s; the user was not created" % exc.msg, http_code=409, detail=exc.detail) from None
+            raise
+
+    def set_password(self, user_id):
+        try:
+            with self._errors("setting the password of user '%s'" % self.username):
+                self.admin.set_user_password(user_id, self.params["password"], temporary=False)
+        except KeycloakModuleError as exc:
+            rejected = self._password_rejected(exc, "the password was not changed")
+            if rejected is not None:
+                raise rejected from None
+            raise
+
+    def update(self, user_id, current, changes):
+        """PUT the whole representation ``current`` with ``changes`` (so nothing else is lost)."""
+        payload = {key: value for key, value in current.items() if key not in ("access", "userProfileMetadata")}
+        payload.update(changes)
+        with self._errors("updating user '%s'" % self.username):
+            self.admin.update_user(user_id, payload)
+
+    def assign_roles(self, user_id, roles):
+        with self._errors("assigning realm roles %s to user '%s'" % (_names(roles), self.username)):
+            self.admin.assign_realm_roles(user_id, roles)
+
+    def remove_roles(self, user_id, roles):
+        with self._errors("removing realm roles %s from user '%s'" % (_names(roles), self.username)):
+            self.admin.delete_realm_roles_of_user(user_id, roles)
+
+    def delete(self, user_id):
+        with self._errors("deleting user '%s'" % self.username):
+            self.admin.delete_user(user_id)
+
+
+def _names(roles):
+    return ", ".join(role["name"] for role in roles)
+
+
+def read_state(user, params):
+    """Read and validate everything the plan needs; raise KeycloakModuleError before any write."""
+    default_role = (user.realm_rep.get("defaultRole") or {}).get("name") or "default-roles-%s" % user.realm.lower()
+    state = UserState(default_role=default_role)
+    state.user = user.find()
+    if params["state"] == "absent":
+        if state.user is not None:
+            state.roles = user.direct_roles(state.user["id"])
+        return state
+    if state.user is not None:
+        state.user = user.read(state.user["id"])  # the full representation, which an update PUTs back
+    state.existing_roles, state.missing_roles = user.resolve_roles(_unique(params["realm_roles"]))
+    user_id = (state.user or {}).get("id")
+    user.check_email_conflict(desired_changes(params, state.user).get("email"), user_id)
+    if params["password"] is not None and state.user is not None and params["update_password"] == "when_invalid":
+        state.password = user.password_state(user_id)
+    if state.user is not None:
+        state.roles = user.direct_roles(user_id)
+    return state
+
+
+# --------------------------------------------------------------------------- apply and run
+
+
+@dataclass
+class Outcome:
+    """What :func:`apply` did beyond the plan: the recheck of a disabled user's password."""
+
+    user_id: str
+    password_set_on_recheck: bool = False
+    action_kept: bool = False  # the recheck could not be made: UPDATE_PASSWORD stays
+
+
+def apply(user, plan, state):
+    """Write ``plan`` for state=present; return the :class:`Outcome`.
+
+    A failure is reported with what this run already applied (or that nothing was changed).
+    """
+    applied = []
+    try:
+        roles = dict(state.existing_roles)
+        for name in plan.roles_to_create:
+            user.create_role(name)
+            applied.append("created realm role '%s'" % name)
+            roles[name] = user.read_role(name)
+        if plan.create:
+            outcome = Outcome(user.create(plan.changes))
+            applied.append("created the user" + (" with its password" if plan.set_password else ""))
+        else:
+            outcome = Outcome(state.user["id"])
+            if plan.set_password:
+                user.set_password(outcome.user_id)
+                applied.append("set the password")
+            if plan.changes:
+                user.update(outcome.user_id, state.user, plan.changes)
+                applied.append("updated the user (%s)" % ", ".join(sorted(plan.changes)))
+        if plan.recheck:
+            _recheck(user, plan, outcome, applied)
+        if plan.roles_to_add or plan.roles_to_remove:
+            current_roles = user.direct_roles(outcome.user_id) if plan.create else state.roles
+            mapped = {role["name"]: role for role in current_roles}
+            add = [roles[name] for name in plan.roles_to_add if name not in mapped]
+            remove = [mapped[name] for name in plan.roles_to_remove if name in mapped]
+            if add:
+                user.assign_roles(outcome.user_id, add)
+                applied.append("mapped realm roles %s" % _names(add))
+            if remove:
+                user.remove_roles(outcome.user_id, remove)
+                applied.append("removed realm roles %s" % _names(remove))
+    except KeycloakModuleError as exc:
+        if applied:
+            tail = "already applied: %s" % ", ".join(applied)
+        else:
+            tail = "nothing else was changed" if isinstance(exc, _NotWritten) else "nothing was changed"
+        raise KeycloakModuleError("%s; %s" % (exc.msg, tail), http_code=exc.http_code, detail=exc.detail) from None
+    return outcome
+
+
+def _recheck(user, plan, outcome, applied):
+    """Check the password of a user that was disabled, now that it is enabled."""
+    state = user.password_state(outcome.user_id)
+    if state == INVALID:
+        user.set_password(outcome.user_id)
+        applied.append("set the password")
+        outcome.password_set_on_recheck = True
+    if not plan.drop_action_after_recheck:
+        return
+    if state not in (VALID, INVALID):  # still not checked (locked by brute force detection)
+        outcome.action_kept = True
+        return
+    current = user.read(outcome.user_id)
+    actions = list(current.get("requiredActions") or [])
+    if UPDATE_PASSWORD_ACTION in actions:
+        changes = {"requiredActions": _without_update_password(actions)}
+        user.update(outcome.user_id, current, changes)
+        applied.append("updated the user (requiredActions)")
+
+
+def run(connection, params, check_mode, diff, warn):
+    """The runner of ``keycloak_customer_user`` (see ``_runner.run_module``).
+
+    The result holds ``changed``, ``msg``, ``user`` (after the run, predicted in check mode),
+    ``roles_added``, ``roles_removed``, ``roles_created``, ``password_changed`` and, with
+    ``diff``, ``diff`` (the user before and after, a ``password`` key instead of the password).
+    """
+    connection.open()
+    user = CustomerUser(connection, params, warn)
+    state = read_state(user, params)
+    present = params["state"] == "present"
+    plan = plan_present(state, params) if present else plan_absent(state)
+    after = dict(plan.after)
+    password_changed = plan.set_password
+    user_id = (state.user or {}).get("id")
+    view = dict(after)
+    if plan.delete and not check_mode:
+        user.delete(user_id)
+    elif present and plan.changed and not check_mode:
+        outcome = apply(user, plan, state)
+        user_id = outcome.user_id
+        if plan.recheck:
+            after.pop("password", None)
+            if outcome.password_set_on_recheck:
+                after["password"] = PASSWORD_CHANGED
+                password_changed = True
+            if outcome.action_kept:
+                after["required_actions"] = sorted(set(after["required_actions"]) | {UPDATE_PASSWORD_ACTION})
+        view = user_view(user.read(user_id), [role["name"] for role in user.direct_roles(user_id)])
+    view.pop("password", None)
+    if view:
+        view["id"] = user_id
+    result = {
+        "changed": plan.changed,
+        "msg": change_message(target(params), params["state"], state.user is not None, plan.changed, check_mode),
+        "user": view,
+        "roles_added": sorted(plan.roles_to_add),
+        "roles_removed": sorted(plan.roles_to_remove),
+        "roles_created": sorted(plan.roles_to_create),
+        "password_changed": password_changed,
+    }
+    if diff:
+        result["diff"] = {"before": plan.before, "after": after}
+    return result
