@@ -39,9 +39,25 @@ from kc.transport import http
 from kc.versions import DEFAULT_RELATIVE_PATHS, VERSIONS
 
 __all__ = [
-    "AdminClient", "DEFAULT_RELATIVE_PATHS", "KeycloakServer", "KeycloakServerError", "RestError", "VERSIONS",
-    "cache_root", "claims", "download", "find", "free_port", "http", "kill_group", "main", "password_grant",
-    "recorded_servers", "seed_tenant", "state_root", "stop_all",
+    "DEFAULT_RELATIVE_PATHS",
+    "VERSIONS",
+    "AdminClient",
+    "KeycloakServer",
+    "KeycloakServerError",
+    "RestError",
+    "cache_root",
+    "claims",
+    "download",
+    "find",
+    "free_port",
+    "http",
+    "kill_group",
+    "main",
+    "password_grant",
+    "recorded_servers",
+    "seed_tenant",
+    "state_root",
+    "stop_all",
 ]
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ def _no_secret(output, result):
 def _block(path, route_id):
     data = yaml.safe_load(path.read_text())
     routes = data["apisixStandalone"]["routes"] if "apisixStandalone" in data else data["routes"]
-    route = [r for r in routes if r["id"] == route_id][0]
+    route = next(r for r in routes if r["id"] == route_id)
     return (route.get("plugins") or {}).get("openid-connect")
 
 
@@ -95,7 +95,8 @@ def test_helm_values_enable_then_disable_restores_the_file(tmp_path):
     _no_secret(output, result)
     comment = dict(path=str(path), routes=["orders-main-secured"], state="absent", absent_style="comment")
     result, output = run_module("apisix_route_oidc", comment, diff=True)
-    assert result["routes"] == [{"id": "orders-main-secured", "before": "present", "after": "commented", "changed": True}]
+    assert result["routes"] == [
+        {"id": "orders-main-secured", "before": "present", "after": "commented", "changed": True}]
     _no_secret(output, result)
     result, _output = run_module("apisix_route_oidc", dict(path=str(path), routes=["scheduler-main"], state="absent"))
     assert result["changed"] is True
@@ -121,13 +122,15 @@ def test_bad_input_fails_before_writing(tmp_path):
     original = path.read_bytes()
     result, output = run_module("apisix_route_oidc", dict(ARGS, path=str(path), routes=["files-mian"]), verbosity=3)
     assert "localhost | FAILED!" in output and result["changed"] is False
-    assert_mentions(result["msg"], "unknown route id", "files-mian", "apisixStandalone.routes", "orders-login-unsecured")
+    assert_mentions(result["msg"], "unknown route id", "files-mian", "apisixStandalone.routes",
+                    "orders-login-unsecured")
     assert re.search(r"did you mean\W*files-main\b", result["msg"]), result["msg"]
     _no_secret(output, result)
     invalid = dict(ARGS, path=str(path), routes=["catchall"], apisix_version="3.14", bearer_only=False)
     result, output = run_module("apisix_route_oidc", invalid, verbosity=3)
     assert "localhost | FAILED!" in output
-    assert_mentions(result["msg"], "invalid openid-connect config", "APISIX 3.14", "catchall", "session.secret", "required")
+    assert_mentions(result["msg"], "invalid openid-connect config", "APISIX 3.14", "catchall", "session.secret",
+                    "required")
     _no_secret(output, result)
     assert path.read_bytes() == original and os.listdir(tmp_path) == [path.name]
 
@@ -170,8 +173,8 @@ def test_secrets_the_module_does_not_know_stay_hidden_at_vvv(tmp_path):
     """Credentials of other plugins and of the chart are not no_log values: only the module can hide them."""
     path = _copy(tmp_path, "helm-values-standalone.yaml.sample", 0o640)
     unknown = ["Unkn0wn-admin-key-1", "Unkn0wn-key-auth-2", "Unkn0wn-hmac-3", "Unkn0wn-commented-4", "Unkn0wn-quoted-5"]
-    text = path.read_text().replace("apisixStandalone:\n", "admin:\n  credentials:\n    admin: %s\n\napisixStandalone:\n"
-                                    % unknown[0], 1)
+    text = path.read_text().replace(
+        "apisixStandalone:\n", "admin:\n  credentials:\n    admin: %s\n\napisixStandalone:\n" % unknown[0], 1)
     anchor = "           config: { max_body_size: 6291456 }\n"
     assert text.count(anchor) == 1
     path.write_text(text.replace(anchor, anchor + (

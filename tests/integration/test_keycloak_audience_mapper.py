@@ -248,7 +248,8 @@ def test_optional_flags_follow_the_server(tenant_realm):
         warnings = warnings_in(output)
         assert_mentions(" ".join(w for w in warnings if "add_to_lightweight_token" in w),
                         "add_to_lightweight_token=true", "ignored", "mapper 'fix-audience'")
-        assert_mentions(" ".join(w for w in warnings if "add_to_introspection" in w), "add_to_introspection=false", "ignored")
+        assert_mentions(" ".join(w for w in warnings if "add_to_introspection" in w),
+                        "add_to_introspection=false", "ignored")
     assert result["changed"] is True
     assert run_ok(t.args(add_to_lightweight_token=True, add_to_introspection=False))["changed"] is False
     # leaving them unset keeps what the mapper has

@@ -9,8 +9,8 @@ import json
 import os
 import shutil
 import ssl
-import tarfile
 import subprocess
+import tarfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -323,11 +323,11 @@ def self_signed_keycloak(tmp_path_factory):
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             self._send({"access_token": "t", "expires_in": 60, "refresh_token": "r"})
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self._send({"realm": self.path.rsplit("/", 1)[-1]})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

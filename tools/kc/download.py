@@ -65,7 +65,7 @@ def download(version):
             if sys.version_info >= (3, 12):
                 archive.extractall(tmp, filter="tar")  # pylint: disable=unexpected-keyword-arg
             else:
-                archive.extractall(tmp)  # noqa: S202 - Maven Central's signed-off artifact
+                archive.extractall(tmp)  # Maven Central's signed-off artifact
         top = os.path.join(tmp, "keycloak-%s" % version)
         if not os.path.isfile(os.path.join(top, "bin", "kc.sh")):
             raise KeycloakServerError("%s has no keycloak-%s/bin/kc.sh" % (tarball, version))

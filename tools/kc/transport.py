@@ -21,7 +21,7 @@ def http(method, url, data=None, json_body=None, headers=None, timeout=30):
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     request = urllib.request.Request(url, data=payload, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.headers, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as err:
         return err.code, err.headers, err.read().decode("utf-8", "replace")
