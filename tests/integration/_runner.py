@@ -67,3 +67,21 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, tim
         with open(path, encoding="utf-8") as handle:
             result = json.loads(handle.read().splitlines()[-1])
     return result, output
+
+
+def run_playbook(playbook, inventory, check=False, diff=False, verbosity=0, extra_vars=None, env=None, timeout=600):
+    """Run ``ansible-playbook`` (a path or a collection playbook such as ``cx.api_auth.site``) with
+    ``inventory`` (a path); return ``(rc, output)``, everything Ansible printed."""
+    cmd = [os.path.join(_BIN, "ansible-playbook"), "-i", str(inventory), playbook]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    if extra_vars:
+        cmd.extend(["-e", json.dumps(extra_vars)])
+    run_env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCALHOST_WARNING="0")
+    run_env.update(env or {})
+    proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
+    return proc.returncode, proc.stdout + proc.stderr

@@ -1,0 +1,125 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Bad inputs an installer can give, through ``ansible-playbook``: each is refused with a message that
+names what and where, before anything changes, and nothing of another plugin is ever printed.
+
+No Keycloak is needed: the tenant's Keycloak URL points at a closed port, so a test also proves that
+the checks ran before the first Keycloak task (which would fail on it).
+"""
+
+import os
+import shutil
+import sys
+
+import pytest
+
+from ._runner import run_playbook
+from .helpers import warnings_in
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "fixtures", "apisix")
+SECRET = "Host1le-cim-secret-value"
+CUSTOMER = "Host1le-customer-pw"
+ADMIN = "Host1le-admin-pw-unused"
+APISIX_ONLY = """---
+- name: The APISIX part alone
+  hosts: apisix_gateway
+  gather_facts: false
+  roles:
+    - role: cx.api_auth.apisix_api_auth
+"""
+
+
+def _corpus():
+    with open(os.path.join(FIXTURES, "foreign-credentials.txt"), encoding="utf-8") as handle:
+        return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+
+
+def _tenant(tmp_path, sample="helm-values-standalone.yaml.sample", **lines):
+    """An inventory like inventories/expertflow, each variable given as the YAML text of its value."""
+    path = tmp_path / "values.yaml"
+    shutil.copyfile(os.path.join(FIXTURES, sample), path)
+    values = {
+        "keycloak_api_auth_url": "http://127.0.0.1:9",
+        "keycloak_api_auth_admin_password": '"%s"' % ADMIN,
+        "keycloak_api_auth_customer_password": '"%s"' % CUSTOMER,
+        "apisix_api_auth_routes_file": str(path),
+        "apisix_api_auth_routes": "[orders-main-secured, files-main]",
+        "apisix_api_auth_keycloak_url": "http://keycloak.ef-external.svc/auth",
+        "apisix_api_auth_client_secret": '"%s"' % SECRET,
+    }
+    values.update(lines)
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "all:\n  children:\n    keycloak_admin:\n      hosts:\n        installer:\n"
+        "          ansible_connection: local\n          ansible_python_interpreter: %s\n"
+        "    apisix_gateway:\n      hosts:\n        installer:\n  vars:\n%s" % (
+            sys.executable, "".join("    %s: %s\n" % item for item in values.items())))
+    (tmp_path / "apisix.yml").write_text(APISIX_ONLY)
+    return inventory, path
+
+
+@pytest.mark.parametrize("line, facts", [
+    ({"keycloak_api_auth_customer_password": "0775312"}, ["keycloak_api_auth_customer_password", "quote it"]),
+    ({"keycloak_api_auth_customer_password": '""'}, ["keycloak_api_auth_customer_password", "empty"]),
+    ({"apisix_api_auth_version": "3.10"}, ["apisix_api_auth_version", "3.1", "quote it"]),
+    ({"apisix_api_auth_client_secret": "0775312"}, ["apisix_api_auth_client_secret", "quote it"]),
+    ({"apisix_api_auth_routes": '"orders-main-secured, files-main"'}, ["apisix_api_auth_routes", "list"]),
+], ids=["numeric-password", "empty-password", "unquoted-version", "numeric-secret", "routes-as-string"])
+def test_bad_tenant_input_stops_the_site_before_the_first_change(tmp_path, line, facts):
+    inventory, path = _tenant(tmp_path, **line)
+    before = path.read_bytes()
+    rc, output = run_playbook("cx.api_auth.site", inventory, diff=True, verbosity=3)
+    assert rc != 0
+    for fact in facts:
+        assert fact in output, fact
+    assert "Audience mapper on the dedicated scope" not in output      # Keycloak was never touched
+    assert path.read_bytes() == before and sorted(os.listdir(path.parent)) == ["apisix.yml", "hosts.yml", path.name]
+    assert "260874" not in output and SECRET not in output and CUSTOMER not in output and ADMIN not in output
+
+
+@pytest.mark.parametrize("routes, facts", [
+    ("[orders-main-secured, ' files-main']", ["' files-main'", "space"]),
+    ("[orders/main]", ["'orders/main'", "'/'"]),
+    ("[orders-main-secured, files-mian]", ["'files-mian'", "did you mean 'files-main'", str("values.yaml")]),
+])
+def test_route_ids_are_quoted_checked_and_the_file_is_left_as_it_was(tmp_path, routes, facts):
+    inventory, path = _tenant(tmp_path, apisix_api_auth_routes=routes)
+    before = path.read_bytes()
+    rc, output = run_playbook(str(tmp_path / "apisix.yml"), inventory, diff=True)
+    assert rc != 0 and "changed=0" in output
+    for fact in facts:
+        assert fact in output, fact
+    assert path.read_bytes() == before
+
+
+def test_unsecured_ids_warn_and_the_audience_note_is_said_once(tmp_path):
+    inventory, path = _tenant(tmp_path, apisix_api_auth_routes="[orders-login-unsecured, files-main]")
+    rc, output = run_playbook(str(tmp_path / "apisix.yml"), inventory)
+    warnings = warnings_in(output)
+    assert rc == 0 and "changed=1" in output
+    assert [w for w in warnings if "'orders-login-unsecured'" in w and "unsecured" in w]
+    assert [w for w in warnings if "audience is not enforced" in w]
+    rc, output = run_playbook(str(tmp_path / "apisix.yml"), inventory)
+    assert rc == 0 and "changed=0" in output
+    assert not [w for w in warnings_in(output) if "audience is not enforced" in w]
+
+
+def test_credentials_the_module_does_not_own_never_appear_at_vvv_diff(tmp_path):
+    inventory, path = _tenant(tmp_path, sample="helm-values-credentials.yaml.sample",
+                              apisix_api_auth_routes="[orders-main-secured, files-main, admin-backend-secured]")
+    corpus = _corpus()
+    original = path.read_text()
+    assert all(original.count(value) == 1 for value in corpus)
+    outputs = []
+    for state, check in (("present", True), ("present", False), ("present", False), ("disabled", False),
+                         ("absent", True), ("absent", False)):
+        rc, output = run_playbook(str(tmp_path / "apisix.yml"), inventory, check=check, diff=True, verbosity=3,
+                                  extra_vars={"apisix_api_auth_state": state})
+        assert rc == 0, output[-3000:]
+        outputs.append(output)
+    printed = "\n".join(outputs)
+    assert "openid-connect" in printed and "+         openid-connect:" in printed
+    for value in corpus + [SECRET]:
+        assert value not in printed, value
+    assert all(path.read_text().count(value) == 1 for value in corpus)     # the file keeps them all
