@@ -42,7 +42,7 @@ options:
       - An APISIX environment reference such as V(${{CIM_CLIENT_SECRET}}) works in standalone files; mark it C(!unsafe)
         in playbooks so that Ansible does not take it for a Jinja expression.
       - Text only. A number (an unquoted V(0775312) in YAML is one) is refused with a request to quote it, never
-        converted: the conversion would write another secret.
+        converted, since the conversion would write another secret.
     type: raw
   bearer_only:
     description:

@@ -322,8 +322,8 @@ class RouteFile:
         if not self._edits.items:
             return self.text
         new_text = self._edits.apply()
-        verify.check(self.doc, self._edits, new_text, {rid: (route, data) for rid, (route, data, _name)
-                                                        in self._expect.items()})
+        expected = {rid: (route, data) for rid, (route, data, _name) in self._expect.items()}
+        verify.check(self.doc, self._edits, new_text, expected)
         return new_text
 
     def route_changes(self):

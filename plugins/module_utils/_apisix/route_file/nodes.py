@@ -44,6 +44,11 @@ def compose(text):
             gc.enable()
 
 
+def plain_is_str(text):
+    """Whether ``text`` written as a plain scalar reads back as a string (not a bool, number or null)."""
+    return Resolver().resolve(ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
+
+
 def load(text):
     return yaml.load(text, Loader=LOADER)
 

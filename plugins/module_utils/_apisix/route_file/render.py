@@ -10,7 +10,7 @@ import json
 import math
 import re
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import Resolver, ScalarNode
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import plain_is_str
 
 _PLAIN_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _YAML11_WORDS = frozenset(("y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"))
@@ -31,7 +31,7 @@ def _plain_ok(value):
         return False
     if value[0] in "-?:,[]{}#&*!|>'\"%@`" or ": " in value or " #" in value or value.endswith(":"):
         return False
-    return Resolver().resolve(ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
+    return plain_is_str(value)
 
 
 def render_scalar(value, style='"'):
