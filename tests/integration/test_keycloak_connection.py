@@ -1,7 +1,7 @@
-"""connect() and the shared Keycloak helpers against real Keycloak 26 (at /) and 19 (at /auth).
+"""KeycloakConnection (module_utils/_keycloak) against real Keycloak 26 (at /) and 19 (at /auth).
 
-In-process: the module_utils are imported and given a minimal AnsibleModule stand-in whose
-params went through Ansible's own argument-spec validation (aliases, defaults, no_log).
+In-process: the connection is given options that went through Ansible's own argument-spec
+validation (aliases, defaults, no_log), as AnsibleModule does for the modules.
 """
 
 import io
@@ -20,39 +20,40 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from kc.download import download
 from kc.process import free_port
 
-from ansible_collections.cx.api_auth.plugins.module_utils import _keycloak as kc
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.connection import KeycloakConnection
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import (
+    REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
+    keycloak_argument_spec,
+)
 
 from .helpers import Realm, assert_mentions
 
 WRONG_PASSWORD = "Wr0ng-Admin-Passw0rd-42"
 
 
-class Failed(Exception):
-    pass
+PURPOSE = "the probe of the connection tests"
 
 
-class Module:
-    """What connect() uses of AnsibleModule, with params validated like AnsibleModule does."""
+def connect(realm, **args):
+    """An open KeycloakConnection for ``realm``, the options validated as AnsibleModule does."""
+    return connection(realm, **args).open()
 
-    def __init__(self, **args):
-        result = ArgumentSpecValidator(
-            kc.keycloak_argument_spec(),
-            required_one_of=kc.KEYCLOAK_REQUIRED_ONE_OF,
-            required_together=kc.KEYCLOAK_REQUIRED_TOGETHER,
-        ).validate(args)
-        assert result.error_messages == [], result.error_messages
-        self.params = result.validated_parameters
-        self.no_log_values = set(result._no_log_values)  # pylint: disable=protected-access
 
-    def fail_json(self, **kwargs):
-        raise Failed(kwargs["msg"])
+def connection(realm, **args):
+    result = ArgumentSpecValidator(keycloak_argument_spec(), required_one_of=REQUIRED_ONE_OF,
+                                   required_together=REQUIRED_TOGETHER).validate(args)
+    assert result.error_messages == [], result.error_messages
+    return KeycloakConnection(result.validated_parameters, realm, PURPOSE)
 
 
 def connect_error(realm, **args):
-    """The message connect() fails with (via fail_json, as in a module)."""
-    with pytest.raises(Failed) as info:
-        kc.connect(Module(**args), realm)
-    return str(info.value)
+    """The message opening the connection fails with (as a module reports it)."""
+    conn = connection(realm, **args)
+    with pytest.raises(KeycloakModuleError) as info:
+        conn.open()
+    return conn.scrub(str(info.value))
 
 
 def assert_no_secret(message, *values):
@@ -77,46 +78,44 @@ def _url_variants(keycloak):
 def test_admin_login_with_and_without_trailing_slash(keycloak, tenant, kc_auth_args):
     for url in _url_variants(keycloak):
         args = dict(kc_auth_args, auth_keycloak_url=url)
-        admin = kc.connect(Module(**args), tenant.realm)
-        assert admin.connection.base_url == keycloak.url + "/"
-        assert admin.connection.realm_name == tenant.realm
-        assert admin.connection.user_realm_name == "master"
-        client = kc.get_client_by_client_id(admin, "cim")
+        conn = connect(tenant.realm, **args)
+        assert conn.admin.connection.base_url == keycloak.url + "/"
+        assert conn.admin.connection.realm_name == tenant.realm
+        assert conn.admin.connection.user_realm_name == "master"
+        client = conn.get_client("cim")
         assert client["id"] == tenant.client_uuid
         assert client["clientId"] == "cim" and client["directAccessGrantsEnabled"] is True
-        assert kc.get_client_by_client_id(admin, "cim-nope") is None
-        assert kc.get_client_by_client_id(admin, "ci") is None  # exact, not a search
+        assert conn.get_client("cim-nope") is None
+        assert conn.get_client("ci") is None  # exact, not a search
 
 
 def test_url_alias_and_legacy_auth_path(keycloak, tenant):
     """The ``url`` alias; 19 at /auth given as /auth and /auth/ (the server info proves which server answered)."""
     for url in _url_variants(keycloak):
-        admin = kc.connect(
-            Module(url=url, auth_username=keycloak.admin_user, auth_password=keycloak.admin_password),
-            tenant.realm,
-        )
+        conn = connect(tenant.realm, url=url, auth_username=keycloak.admin_user,
+                       auth_password=keycloak.admin_password)
         if keycloak.relative_path:
-            assert admin.connection.base_url.endswith("/auth/")
-        assert kc.get_server_info(admin)["systemInfo"]["version"] == keycloak.version
+            assert conn.admin.connection.base_url.endswith("/auth/")
+        assert conn.admin.get_server_info()["systemInfo"]["version"] == keycloak.version
 
 
 def test_master_admin_manages_tenant_realm(keycloak, tenant, kc_auth_args):
-    admin = kc.connect(Module(**kc_auth_args), tenant.realm)
-    with kc.keycloak_errors("reading the secret of client 'cim'"):
-        secret = admin.get_client_secrets(tenant.client_uuid)
+    conn = connect(tenant.realm, **kc_auth_args)
+    with conn.errors("reading the secret of client 'cim'"):
+        secret = conn.admin.get_client_secrets(tenant.client_uuid)
     assert secret["value"] == tenant.client_secret
     role = "probe-%d" % int(time.time() * 1000)
-    with kc.keycloak_errors("creating realm role '%s' in realm '%s'" % (role, tenant.realm)):
-        admin.create_realm_role({"name": role})
+    with conn.errors("creating realm role '%s' in realm '%s'" % (role, tenant.realm)):
+        conn.admin.create_realm_role({"name": role})
     assert keycloak.rest("GET", "realms/%s/roles/%s" % (tenant.realm, role))["name"] == role
-    info = kc.get_server_info(admin)
+    info = conn.admin.get_server_info()
     assert "oidc-audience-mapper" in {m["id"] for m in info["protocolMapperTypes"]["openid-connect"]}
 
 
 def test_login_with_token_option(keycloak, tenant):
     token = Realm(keycloak, "master").access_token(keycloak.admin_user, keycloak.admin_password)
-    admin = kc.connect(Module(auth_keycloak_url=keycloak.url, token=token), tenant.realm)
-    assert kc.get_client_by_client_id(admin, "cim")["id"] == tenant.client_uuid
+    conn = connect(tenant.realm, auth_keycloak_url=keycloak.url, token=token)
+    assert conn.get_client("cim")["id"] == tenant.client_uuid
 
 
 def test_login_with_client_credentials(keycloak, tenant):
@@ -131,12 +130,10 @@ def test_login_with_client_credentials(keycloak, tenant):
         account = keycloak.rest("GET", "realms/master/clients/%s/service-account-user" % uuid)
         admin_role = keycloak.rest("GET", "realms/master/roles/admin")
         keycloak.rest("POST", "realms/master/users/%s/role-mappings/realm" % account["id"], json=[admin_role])
-        admin = kc.connect(
-            Module(auth_keycloak_url=keycloak.url, auth_client_id=client_id, auth_client_secret=secret),
-            tenant.realm,
-        )
-        assert admin.connection.grant_type == "client_credentials"
-        assert kc.get_client_by_client_id(admin, "cim")["id"] == tenant.client_uuid
+        conn = connect(tenant.realm, auth_keycloak_url=keycloak.url, auth_client_id=client_id,
+                       auth_client_secret=secret)
+        assert conn.admin.connection.grant_type == "client_credentials"
+        assert conn.get_client("cim")["id"] == tenant.client_uuid
         message = connect_error(tenant.realm, auth_keycloak_url=keycloak.url,
                                 auth_client_id=client_id, auth_client_secret="Not-The-Secret-123")
         assert_mentions(message, keycloak.url, "rejected", "credentials", "client '%s'" % client_id, "realm 'master'")
@@ -161,22 +158,20 @@ def test_token_renewed_after_expiry_and_after_lost_session(keycloak, make_tenant
     user_id = _user(keycloak, realm, "ops", password)
     Realm(keycloak, realm).grant_client_roles(user_id, "realm-management", ["realm-admin"])
 
-    admin = kc.connect(
-        Module(auth_keycloak_url=keycloak.url, auth_realm=realm, auth_username="ops", auth_password=password),
-        realm,
-    )
-    first = admin.connection.token
+    conn = connect(realm, auth_keycloak_url=keycloak.url, auth_realm=realm, auth_username="ops",
+                   auth_password=password)
+    first = conn.admin.connection.token
     assert first["expires_in"] <= 3  # 19 answers 2 (rounds the time already spent)
     time.sleep(3.5)  # the token is now expired on the server too
-    assert kc.get_client_by_client_id(admin, "cim") is not None
-    second = admin.connection.token
+    assert conn.get_client("cim") is not None
+    second = conn.admin.connection.token
     assert second["access_token"] != first["access_token"]
 
     # Log the session out on the server: access and refresh tokens both die. The next call
     # gets a 401, the refresh fails ("Session not active"), python-keycloak logs in again.
     keycloak.rest("POST", "realms/%s/users/%s/logout" % (realm, user_id))
-    assert kc.get_client_by_client_id(admin, "cim") is not None
-    assert admin.connection.token["access_token"] != second["access_token"]
+    assert conn.get_client("cim") is not None
+    assert conn.admin.connection.token["access_token"] != second["access_token"]
 
 
 # --------------------------------------------------------------------------- clear failures
@@ -230,15 +225,13 @@ def test_tenant_user_with_view_rights_only(keycloak, tenant):
     password = "Viewer-Passw0rd-%s" % realm
     user_id = _user(keycloak, realm, "viewer", password)
     Realm(keycloak, realm).grant_client_roles(user_id, "realm-management", ["view-realm", "view-clients"])
-    admin = kc.connect(
-        Module(auth_keycloak_url=keycloak.url, auth_realm=realm, auth_username="viewer", auth_password=password),
-        realm,
-    )
-    client = kc.get_client_by_client_id(admin, "cim")
+    conn = connect(realm, auth_keycloak_url=keycloak.url, auth_realm=realm, auth_username="viewer",
+                   auth_password=password)
+    client = conn.get_client("cim")
     what = "adding mapper 'fix-audience' to client 'cim' in realm '%s'" % realm
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        with kc.keycloak_errors(what):
-            admin.add_mapper_to_client(client["id"], {
+    with pytest.raises(KeycloakModuleError) as info:
+        with conn.errors(what):
+            conn.admin.add_mapper_to_client(client["id"], {
                 "name": "fix-audience", "protocol": "openid-connect",
                 "protocolMapper": "oidc-audience-mapper",
                 "config": {"included.client.audience": "cim", "access.token.claim": "true"},
@@ -251,13 +244,13 @@ def test_tenant_user_with_view_rights_only(keycloak, tenant):
 
 
 def test_keycloak_error_text_is_decoded(keycloak, tenant, kc_auth_args):
-    admin = kc.connect(Module(**kc_auth_args), tenant.realm)
+    conn = connect(tenant.realm, **kc_auth_args)
     payload = {"name": "dup-role"}
-    with kc.keycloak_errors("creating role"):
-        admin.create_realm_role(payload)
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        with kc.keycloak_errors("creating realm role 'dup-role' in realm '%s'" % tenant.realm):
-            admin.create_realm_role(payload)
+    with conn.errors("creating role"):
+        conn.admin.create_realm_role(payload)
+    with pytest.raises(KeycloakModuleError) as info:
+        with conn.errors("creating realm role 'dup-role' in realm '%s'" % tenant.realm):
+            conn.admin.create_realm_role(payload)
     assert info.value.http_code == 409
     message = str(info.value)
     assert "409" in message and "b'" not in message and "dup-role" in message
@@ -275,13 +268,13 @@ def test_check_password(keycloak, tenant, kc_auth_args):
     realm = tenant.realm
     password = "Customer-Passw0rd-%s" % realm
     _user(keycloak, realm, "customer", password)
-    admin = kc.connect(Module(**kc_auth_args), realm)
-    args = (realm, "customer")
-    assert kc.check_password(admin, *args, password, "cim", tenant.client_secret) is True
-    assert kc.check_password(keycloak.url, *args, password, "cim", tenant.client_secret) is True
-    assert kc.check_password(admin, *args, "Not-" + password, "cim", tenant.client_secret) is False
-    with pytest.raises(kc.KeycloakModuleError) as info:
-        kc.check_password(admin, *args, password, "cim", "Not-The-Client-Secret")
+    conn = connect(realm, **kc_auth_args)
+    assert conn.check_password("customer", password, "cim", tenant.client_secret) is True
+    unopened = connection(realm, **kc_auth_args)  # the check needs no admin login
+    assert unopened.check_password("customer", password, "cim", tenant.client_secret) is True
+    assert conn.check_password("customer", "Not-" + password, "cim", tenant.client_secret) is False
+    with pytest.raises(KeycloakModuleError) as info:
+        conn.check_password("customer", password, "cim", "Not-The-Client-Secret")
     assert_mentions(str(info.value), "client 'cim'", "rejected")
     assert_no_secret(str(info.value), password, "Not-The-Client-Secret", tenant.client_secret)
 
@@ -349,8 +342,8 @@ def test_tls_self_signed_certificate(self_signed_keycloak):
     assert "ca_path" in message and "validate_certs" in message
     assert_no_secret(message, WRONG_PASSWORD)
     # ca_path trusts the throwaway CA; validate_certs: false skips verification.
-    assert kc.connect(Module(ca_path=cert, **args), "expertflow").connection.verify == cert
-    assert kc.connect(Module(validate_certs=False, **args), "expertflow").connection.verify is False
+    assert connect("expertflow", ca_path=cert, **args).admin.connection.verify == cert
+    assert connect("expertflow", validate_certs=False, **args).admin.connection.verify is False
 
 
 def test_kc_server_records_only_loopback_listeners(keycloak, started_servers):
