@@ -30,6 +30,8 @@ $(STAMP): requirements/test.txt
 	@touch $@
 
 lint: venv
+	ruff check --no-cache .
+	ruff format --no-cache --check .
 	ansible-lint --nocolor
 	antsibull-changelog lint
 

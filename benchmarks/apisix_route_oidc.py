@@ -81,7 +81,9 @@ def _in_process(text, targets, repeat, diff=False):
 
 
 def _phases(text, targets):
-    config = oidc.build_config(dict({k: v.get("default") for k, v in oidc.OIDC_PLUGIN_ARGUMENT_SPEC.items()}, **PLUGIN_ARGS))
+    config = oidc.build_config(
+        dict({k: v.get("default") for k, v in oidc.OIDC_PLUGIN_ARGUMENT_SPEC.items()}, **PLUGIN_ARGS)
+    )
     marks = [("start", time.process_time())]
     doc = RouteFile(text, "values.yaml")
     marks.append(("parse (compose, %s)" % ("libyaml" if nodes.HAS_LIBYAML else "pure Python"), time.process_time()))
@@ -116,9 +118,20 @@ def _ansible(text, targets):
         path = os.path.join(tree, "values.yaml")
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
-        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-c", "local", "-i", "localhost,",
-               "-e", "ansible_python_interpreter=%s" % sys.executable, "-m", "cx.api_auth.apisix_route_oidc",
-               "-a", json.dumps(dict(PLUGIN_ARGS, path=path, routes=targets))]
+        cmd = [
+            os.path.join(os.path.dirname(sys.executable), "ansible"),
+            "localhost",
+            "-c",
+            "local",
+            "-i",
+            "localhost,",
+            "-e",
+            "ansible_python_interpreter=%s" % sys.executable,
+            "-m",
+            "cx.api_auth.apisix_route_oidc",
+            "-a",
+            json.dumps(dict(PLUGIN_ARGS, path=path, routes=targets)),
+        ]
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_NOCOLOR="1")
         start = time.perf_counter()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -137,12 +150,20 @@ def main():
     args = parser.parse_args()
 
     text = gen_route_files.large_values_file(args.routes)
-    print("file: %d routes, %d lines, %.0f KiB; PyYAML with libyaml: %s"
-          % (args.routes, text.count("\n"), len(text) / 1024.0, nodes.HAS_LIBYAML))
+    print(
+        "file: %d routes, %d lines, %.0f KiB; PyYAML with libyaml: %s"
+        % (args.routes, text.count("\n"), len(text) / 1024.0, nodes.HAS_LIBYAML)
+    )
     print()
-    print("module logic in-process, seconds (best / median of %d; wall clock, then CPU time of this process):" % args.repeat)
-    for label, count, diff in (("enable on 50 routes", 50, False), ("enable on 1 route", 1, False),
-                               ("enable on 50 routes, --diff", 50, True)):
+    print(
+        "module logic in-process, seconds (best / median of %d; wall clock, then CPU time of this process):"
+        % args.repeat
+    )
+    for label, count, diff in (
+        ("enable on 50 routes", 50, False),
+        ("enable on 1 route", 1, False),
+        ("enable on 50 routes, --diff", 50, True),
+    ):
         figures = _in_process(text, _targets(count, args.routes), args.repeat, diff)
         print("  %-28s wall %6.3f / %6.3f   cpu %6.3f / %6.3f" % ((label,) + figures))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

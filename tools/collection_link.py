@@ -18,9 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def ensure(root=ROOT):
     """Create (or repair) the symlink and return the collections root directory."""
     digest = hashlib.sha1(root.encode("utf-8")).hexdigest()[:10]
-    base = os.environ.get("CX_API_AUTH_COLLECTIONS") or os.path.join(
-        tempfile.gettempdir(), "cx-api-auth-%s" % digest
-    )
+    base = os.environ.get("CX_API_AUTH_COLLECTIONS") or os.path.join(tempfile.gettempdir(), "cx-api-auth-%s" % digest)
     parent = os.path.join(base, "ansible_collections", "cx")
     link = os.path.join(parent, "api_auth")
     os.makedirs(parent, exist_ok=True)

@@ -29,12 +29,31 @@ DATA = os.path.join(ROOT, "tools", "data", "apisix")
 TARGET = os.path.join(ROOT, "plugins", "module_utils", "_apisix", "schema.py")
 
 # Keywords the validator in plugins/module_utils/_apisix/plugin_config.py implements.
-SUPPORTED_KEYWORDS = frozenset((
-    "type", "properties", "required", "additionalProperties", "enum", "const", "minimum",
-    "minLength", "minItems", "pattern", "items", "if", "then", "not", "anyOf", "oneOf", "default",
-))
+SUPPORTED_KEYWORDS = frozenset(
+    (
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "enum",
+        "const",
+        "minimum",
+        "minLength",
+        "minItems",
+        "pattern",
+        "items",
+        "if",
+        "then",
+        "not",
+        "anyOf",
+        "oneOf",
+        "default",
+    )
+)
 # Keywords without meaning for validation; dropped from the output.
-DROPPED_KEYWORDS = frozenset(("description", "$comment", "$schema", "$id", "title", "x-apisix-source", "encrypt_fields"))
+DROPPED_KEYWORDS = frozenset(
+    ("description", "$comment", "$schema", "$id", "title", "x-apisix-source", "encrypt_fields")
+)
 
 HEADER = '''\
 # Copyright: CX platform engineering
@@ -107,21 +126,37 @@ def build():
         known.difference_update(removed[tag])
     plugin_props = set(schema["properties"]) - {"_meta"}
     if known != plugin_props:
-        raise SystemExit("history and schema disagree on the properties of %s: %s" % (latest, sorted(known ^ plugin_props)))
+        raise SystemExit(
+            "history and schema disagree on the properties of %s: %s" % (latest, sorted(known ^ plugin_props))
+        )
 
     stripped = _strip({key: value for key, value in schema.items() if key != "encrypt_fields"})
     meta = stripped["properties"].pop("_meta")
     return [
         ("LATEST", latest, "Newest release covered; SCHEMA is its plugin schema."),
-        ("TAGS", tuple(tags), "Sampled release tags, oldest first; versions between two tags use the older tag's facts."),
+        (
+            "TAGS",
+            tuple(tags),
+            "Sampled release tags, oldest first; versions between two tags use the older tag's facts.",
+        ),
         ("BASE_PROPERTIES", tuple(base), "Properties of the oldest sampled tag."),
-        ("ADDED", {tag: tuple(keys) for tag, keys in added.items() if keys}, "Properties added at a tag (relative to the previous sampled tag)."),
+        (
+            "ADDED",
+            {tag: tuple(keys) for tag, keys in added.items() if keys},
+            "Properties added at a tag (relative to the previous sampled tag).",
+        ),
         ("REMOVED", {tag: tuple(keys) for tag, keys in removed.items() if keys}, "Properties removed at a tag."),
         ("REQUIRED", {tag: tuple(history[tag]["required"]) for tag in tags}, "Required top-level keys per tag."),
-        ("ENCRYPT_FIELDS", {tag: tuple(history[tag]["encrypt_fields"] or ()) for tag in tags},
-         "Dotted paths APISIX encrypts at rest (secrets) per tag."),
-        ("INJECTED", {"2": {"disable": {"type": "boolean"}}, "3": {"_meta": meta}},
-         "Keys the plugin loader injects, per major version (apisix/plugin.lua, apisix/schema_def.lua)."),
+        (
+            "ENCRYPT_FIELDS",
+            {tag: tuple(history[tag]["encrypt_fields"] or ()) for tag in tags},
+            "Dotted paths APISIX encrypts at rest (secrets) per tag.",
+        ),
+        (
+            "INJECTED",
+            {"2": {"disable": {"type": "boolean"}}, "3": {"_meta": meta}},
+            "Keys the plugin loader injects, per major version (apisix/plugin.lua, apisix/schema_def.lua).",
+        ),
         ("SCHEMA", stripped, "Plugin schema of LATEST without descriptions and without the injected _meta."),
     ]
 
@@ -151,7 +186,9 @@ def render():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if %s is out of date" % os.path.relpath(TARGET, ROOT))
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if %s is out of date" % os.path.relpath(TARGET, ROOT)
+    )
     args = parser.parse_args(argv)
     text = render()
     current = None

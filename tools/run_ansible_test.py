@@ -62,7 +62,9 @@ def write_stand_ins():
 def git_files():
     out = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT, check=True, capture_output=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     ).stdout.decode("utf-8")
     return [name for name in out.split("\0") if name and os.path.lexists(os.path.join(ROOT, name))]
 

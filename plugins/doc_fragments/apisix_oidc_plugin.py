@@ -14,15 +14,16 @@ options:
     description:
       - Base URL of Keycloak that realms hang off, used to build O(discovery) as
         V(<keycloak_url>/realms/<realm>/.well-known/openid-configuration).
-      - Include V(/auth) for Keycloak before version 17 or one started with C(--http-relative-path=/auth), as the guide's
-        on-prem example V(http://keycloak.ef-external.svc/auth) does; leave it out otherwise.
+      - Include V(/auth) for Keycloak before version 17 or one started with C(--http-relative-path=/auth), as the
+        guide's on-prem example V(http://keycloak.ef-external.svc/auth) does; leave it out otherwise.
       - On-prem and single-tenant gateways reach Keycloak by its service name, not its public FQDN.
       - One of O(keycloak_url) and O(discovery) is required unless O(state=absent); O(discovery) wins when both are set.
     type: str
   realm:
     description:
       - The Keycloak realm (tenant ID) whose tokens the routes accept.
-      - Written as the plugin's C(realm), which names the realm in C(WWW-Authenticate) answers, and used to build O(discovery).
+      - Written as the plugin's C(realm), which names the realm in C(WWW-Authenticate) answers, and used to build
+        O(discovery).
       - Required unless O(state=absent).
     type: str
   discovery:

@@ -59,8 +59,10 @@ def _check_unchanged(path, stamp):
     except OSError as exc:
         now = str(exc)
     if now != stamp:
-        raise FileChanged("%s changed on disk while the module was editing it (another writer?); nothing was "
-                          "written, run again" % path)
+        raise FileChanged(
+            "%s changed on disk while the module was editing it (another writer?); nothing was "
+            "written, run again" % path
+        )
 
 
 def _temporary(directory, base):
@@ -135,7 +137,8 @@ def write_file(path, data, stamp, replace, backup=False):
 
     ``replace(src, dest)`` renames the temporary file over the file: a module passes
     ``module.atomic_move``, which keeps mode, owner and SELinux context (and fails the
-    module itself when it cannot). A symlink stays a symlink (its target is written). Returns the backup's path or None. Raises
+    module itself when it cannot). A symlink stays a symlink (its target is written). Returns the backup's path or
+    None. Raises
     :class:`FileChanged` if the file changed since it was read, ModuleError if it
     cannot be written; in both cases the file is as it was and no backup is left.
     """

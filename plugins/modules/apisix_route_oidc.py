@@ -12,7 +12,8 @@ description:
   - Adds, updates, disables, comments out or removes the C(openid-connect) plugin block of APISIX routes kept in a file,
     as the CX "API Authentication - Configuration Guide" does by hand, for many routes in one run with a single write.
   - "Works on the two files of APISIX's standalone mode: a standalone C(conf/apisix.yaml) (top-level C(routes:), ending
-    with C(#END)) and Helm values of a chart in standalone mode (routes under a key such as C(apisixStandalone.routes))."
+    with C(#END)) and Helm values of a chart in standalone mode (routes under a key such as
+    C(apisixStandalone.routes))."
   - The file is edited surgically. Only the lines of the C(openid-connect) block change (plus a C(plugins:) line for a
     route that has none); comments, indentation, quoting, flow style, Helm template strings, blank lines, trailing
     spaces, line breaks (LF or CRLF) and C(#END) stay byte for byte. A new block goes right under C(plugins:),
@@ -35,7 +36,8 @@ options:
   path:
     description:
       - The route file, Helm values of a chart in standalone mode or a standalone C(conf/apisix.yaml).
-      - Must be a values file, not a Helm template; a file with template actions (V({{- if ...}}), V({{ include ...}})) at the start of a line is refused.
+      - Must be a values file, not a Helm template; a file with template actions (V({{- if ...}}), V({{ include ...}}))
+        at the start of a line is refused.
     type: path
     required: true
     aliases: [dest]
@@ -210,7 +212,7 @@ config_notes:
   returned: when there are notes and nothing was written
   type: list
   elements: str
-  sample: ["openid-connect on route(s) 'files-main': audience is not enforced by stock APISIX (it is accepted and ignored): ..."]
+  sample: ["openid-connect on route(s) 'files-main': audience is not enforced by stock APISIX (it is accepted ..."]
 config:
   description: The plugin config written (O(state=present) or O(state=disabled)), credentials masked.
   returned: when state is present or disabled
@@ -289,8 +291,11 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=OIDC_PLUGIN_REQUIRED_IF)
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
-    run_module(module, functools.partial(runner.run, replace=module.atomic_move),
-               "Setting openid-connect on routes in %s" % module.params["path"])
+    run_module(
+        module,
+        functools.partial(runner.run, replace=module.atomic_move),
+        "Setting openid-connect on routes in %s" % module.params["path"],
+    )
 
 
 if __name__ == "__main__":

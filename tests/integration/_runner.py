@@ -57,9 +57,7 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, tim
             }
         )
         run_env.update(env or {})
-        proc = subprocess.run(
-            cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
         output = proc.stdout + proc.stderr
         path = os.path.join(tree, "result.json")
         if not os.path.exists(path):

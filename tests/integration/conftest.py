@@ -91,9 +91,7 @@ def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argu
 def pytest_terminal_summary(terminalreporter):
     """Report how long each Keycloak took to start (build + boot + admin ready)."""
     for version, url, seconds, jdk in _STARTED:
-        terminalreporter.write_line(
-            "Keycloak %s at %s started in %.1f s (%s)" % (version, url, seconds or -1, jdk)
-        )
+        terminalreporter.write_line("Keycloak %s at %s started in %.1f s (%s)" % (version, url, seconds or -1, jdk))
 
 
 @pytest.fixture(scope="session", params=SELECTED, ids=[s[2] for s in SELECTED])

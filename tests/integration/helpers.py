@@ -75,30 +75,36 @@ class Realm:
     def grant_client_roles(self, user_id, client_id, role_names):
         """Map roles of client ``client_id`` (e.g. ``realm-management``) to a user."""
         client = self.client(client_id)
-        roles = [self.kc.rest("GET", "realms/%s/clients/%s/roles/%s" % (self.realm, client["id"], name))
-                 for name in role_names]
-        self.kc.rest("POST", "realms/%s/users/%s/role-mappings/clients/%s" % (self.realm, user_id, client["id"]),
-                     json=roles)
+        roles = [
+            self.kc.rest("GET", "realms/%s/clients/%s/roles/%s" % (self.realm, client["id"], name))
+            for name in role_names
+        ]
+        self.kc.rest(
+            "POST", "realms/%s/users/%s/role-mappings/clients/%s" % (self.realm, user_id, client["id"]), json=roles
+        )
 
     def role(self, name):
         return self.kc.rest("GET", "realms/%s/roles/%s" % (self.realm, name))
 
     def map_roles(self, user_id, *names):
         """Map realm roles to a user."""
-        self.kc.rest("POST", "realms/%s/users/%s/role-mappings/realm" % (self.realm, user_id),
-                     json=[self.role(n) for n in names])
+        self.kc.rest(
+            "POST", "realms/%s/users/%s/role-mappings/realm" % (self.realm, user_id), json=[self.role(n) for n in names]
+        )
 
     def mappings(self, user_id):
         """The names of the realm roles mapped to a user, sorted."""
-        return sorted(r["name"] for r in self.kc.rest("GET", "realms/%s/users/%s/role-mappings/realm"
-                                                      % (self.realm, user_id)))
+        return sorted(
+            r["name"] for r in self.kc.rest("GET", "realms/%s/users/%s/role-mappings/realm" % (self.realm, user_id))
+        )
 
     # ---- tokens
 
     def password_grant(self, username, password, client_id="admin-cli", client_secret=None, scope=None):
         """A password grant at the realm's token endpoint: ``(status, parsed JSON body)``."""
-        status, body = password_grant(self.kc.url, self.realm, client_id, username, password,
-                                      client_secret=client_secret, scope=scope)
+        status, body = password_grant(
+            self.kc.url, self.realm, client_id, username, password, client_secret=client_secret, scope=scope
+        )
         return status, json.loads(body)
 
     def access_token(self, username, password, client_id="admin-cli"):

@@ -21,8 +21,12 @@ from .helpers import warnings_in
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "fixtures", "apisix")
 SECRET = "Fault-cim-secret-value"
-ARGS = dict(keycloak_url="http://keycloak.ef-external.svc/auth", realm="tenant-a", client_secret=SECRET,
-            routes=["files-main", "portal-main"])
+ARGS = dict(
+    keycloak_url="http://keycloak.ef-external.svc/auth",
+    realm="tenant-a",
+    client_secret=SECRET,
+    routes=["files-main", "portal-main"],
+)
 # The module's main() with os.fsync held: at the first fsync the marker file appears, then the
 # process either sleeps (to be killed) or appends to the route file (another writer).
 CHILD = """
@@ -57,8 +61,12 @@ PLAYBOOK = """---
 
 def _child(path, marker, mode):
     args = dict(ARGS, path=str(path))
-    return subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args), str(marker), mode],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, json.dumps(args), str(marker), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _copy(tmp_path):
@@ -73,10 +81,17 @@ def _rerun(tmp_path, path):
     playbook = tmp_path / "rerun.yml"
     playbook.write_text(PLAYBOOK)
     inventory = tmp_path / "hosts.yml"
-    inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
-                         "      ansible_python_interpreter: %s\n" % sys.executable)
-    return run_playbook(str(playbook), inventory, diff=True, verbosity=3,
-                        extra_vars={"module_args": dict(ARGS, path=str(path), backup=True)})
+    inventory.write_text(
+        "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+        "      ansible_python_interpreter: %s\n" % sys.executable
+    )
+    return run_playbook(
+        str(playbook),
+        inventory,
+        diff=True,
+        verbosity=3,
+        extra_vars={"module_args": dict(ARGS, path=str(path), backup=True)},
+    )
 
 
 def test_sigkill_during_the_write_leaves_the_file_intact_and_the_rerun_converges(tmp_path):
@@ -98,7 +113,7 @@ def test_sigkill_during_the_write_leaves_the_file_intact_and_the_rerun_converges
     assert rc == 0 and "changed=1" in output, output[-3000:]
     assert [w for w in warnings_in(output) if left[0] in w and "interrupted run" in w]
     names = sorted(os.listdir(path.parent))
-    assert left[0] not in names and len(names) == 2 and names[1].startswith(path.name + ".")   # the file, its backup
+    assert left[0] not in names and len(names) == 2 and names[1].startswith(path.name + ".")  # the file, its backup
     assert (path.parent / names[1]).read_bytes() == original and b"openid-connect" in path.read_bytes()
     assert SECRET not in output
     rc, output = _rerun(tmp_path, path)
@@ -110,7 +125,7 @@ def test_a_file_changed_during_the_write_is_not_overwritten_and_nothing_is_repor
     original = path.read_bytes()
     child = _child(path, tmp_path / "unused", "append")
     out, _err = child.communicate(timeout=120)
-    result = json.loads(out[out.index("{"):])
+    result = json.loads(out[out.index("{") :])
     assert result["failed"] is True and result.get("changed") is not True
     assert str(path) in result["msg"] and "changed on disk" in result["msg"]
     assert path.read_bytes() == original + b"# another writer\n"

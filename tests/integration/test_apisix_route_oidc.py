@@ -19,7 +19,7 @@ from .helpers import assert_mentions, warnings_in
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "fixtures", "apisix")
 SECRET = "Int-3gr4tion-cim-secret-value"
-OLD_SECRET = "00000000-0000-0000-0000-000000000000"     # in the helm sample
+OLD_SECRET = "00000000-0000-0000-0000-000000000000"  # in the helm sample
 ARGS = dict(keycloak_url="http://keycloak.ef-external.svc/auth", realm="tenant-a", client_secret=SECRET)
 
 
@@ -59,14 +59,15 @@ def test_helm_values_check_diff_backup_idempotence(tmp_path):
     assert result["changed"] is True and "FAILED" not in output
     assert path.read_bytes() == original and sorted(os.listdir(tmp_path)) == [path.name]
     assert [entry["before_header"] for entry in result["diff"]] == [
-        "%s (route %s)" % (path, name) for name in ("portal-main", "files-main", "catchall")]
+        "%s (route %s)" % (path, name) for name in ("portal-main", "files-main", "catchall")
+    ]
     assert all('client_secret: "********"' in entry["after"] for entry in result["diff"])
-    assert "+         openid-connect:" in output               # the default callback shows the diff
+    assert "+         openid-connect:" in output  # the default callback shows the diff
     # the callback shows only real changes: no untouched line is shown removed and added again
     removed = [line[1:] for line in output.splitlines() if line.startswith("-") and not line.startswith("--- ")]
     added = [line[1:] for line in output.splitlines() if line.startswith("+") and not line.startswith("+++ ")]
     assert removed and not set(removed) & set(added)
-    assert all(line.startswith("           ") for line in removed)   # lines of files-main's openid-connect block
+    assert all(line.startswith("           ") for line in removed)  # lines of files-main's openid-connect block
     _no_secret(output, result)
 
     result, output = run_module("apisix_route_oidc", dict(args, backup=True), diff=True, verbosity=3)
@@ -87,8 +88,13 @@ def test_helm_values_check_diff_backup_idempotence(tmp_path):
 def test_helm_values_enable_then_disable_restores_the_file(tmp_path):
     path = _copy(tmp_path, "helm-values-standalone.yaml.sample", 0o600)
     original = path.read_bytes()
-    args = dict(ARGS, keycloak_url="http://keycloak.identity.svc/auth", client_secret=OLD_SECRET,
-                write_enable_key=True, path=str(path))
+    args = dict(
+        ARGS,
+        keycloak_url="http://keycloak.identity.svc/auth",
+        client_secret=OLD_SECRET,
+        write_enable_key=True,
+        path=str(path),
+    )
     result, output = run_module("apisix_route_oidc", dict(args, routes=["orders-main-secured", "scheduler-main"]))
     assert [r["before"] for r in result["routes"]] == ["commented", "absent"]
     assert "#         openid-connect:" not in path.read_text()
@@ -96,7 +102,8 @@ def test_helm_values_enable_then_disable_restores_the_file(tmp_path):
     comment = dict(path=str(path), routes=["orders-main-secured"], state="absent", absent_style="comment")
     result, output = run_module("apisix_route_oidc", comment, diff=True)
     assert result["routes"] == [
-        {"id": "orders-main-secured", "before": "present", "after": "commented", "changed": True}]
+        {"id": "orders-main-secured", "before": "present", "after": "commented", "changed": True}
+    ]
     _no_secret(output, result)
     result, _output = run_module("apisix_route_oidc", dict(path=str(path), routes=["scheduler-main"], state="absent"))
     assert result["changed"] is True
@@ -112,8 +119,8 @@ def test_standalone_file_disabled_keeps_end_marker(tmp_path):
     text = path.read_text()
     assert text.endswith("#END\n")
     assert _block(path, "orders-health")["_meta"] == {"disable": True}
-    assert "${{CIM_CLIENT_SECRET}}" not in text                # reports now carries the secret passed in
-    assert "${{CIM_CLIENT_SECRET}}" not in output              # shown masked in the diff
+    assert "${{CIM_CLIENT_SECRET}}" not in text  # reports now carries the secret passed in
+    assert "${{CIM_CLIENT_SECRET}}" not in output  # shown masked in the diff
     _no_secret(output, result)
 
 
@@ -122,15 +129,17 @@ def test_bad_input_fails_before_writing(tmp_path):
     original = path.read_bytes()
     result, output = run_module("apisix_route_oidc", dict(ARGS, path=str(path), routes=["files-mian"]), verbosity=3)
     assert "localhost | FAILED!" in output and result["changed"] is False
-    assert_mentions(result["msg"], "unknown route id", "files-mian", "apisixStandalone.routes",
-                    "orders-login-unsecured")
+    assert_mentions(
+        result["msg"], "unknown route id", "files-mian", "apisixStandalone.routes", "orders-login-unsecured"
+    )
     assert re.search(r"did you mean\W*files-main\b", result["msg"]), result["msg"]
     _no_secret(output, result)
     invalid = dict(ARGS, path=str(path), routes=["catchall"], apisix_version="3.14", bearer_only=False)
     result, output = run_module("apisix_route_oidc", invalid, verbosity=3)
     assert "localhost | FAILED!" in output
-    assert_mentions(result["msg"], "invalid openid-connect config", "APISIX 3.14", "catchall", "session.secret",
-                    "required")
+    assert_mentions(
+        result["msg"], "invalid openid-connect config", "APISIX 3.14", "catchall", "session.secret", "required"
+    )
     _no_secret(output, result)
     assert path.read_bytes() == original and os.listdir(tmp_path) == [path.name]
 
@@ -138,7 +147,8 @@ def test_bad_input_fails_before_writing(tmp_path):
 def test_action_group_defaults_and_env_reference(tmp_path):
     path = _copy(tmp_path, "apisix-standalone.yaml.sample", 0o644)
     playbook = tmp_path / "play.yml"
-    playbook.write_text("""\
+    playbook.write_text(
+        """\
 - hosts: localhost
   gather_facts: false
   module_defaults:
@@ -155,12 +165,27 @@ def test_action_group_defaults_and_env_reference(tmp_path):
       cx.api_auth.apisix_route_oidc:
         routes: [orders-health]
         client_secret: !unsafe "${{CIM_CLIENT_SECRET}}"
-""" % dict(path=path, secret=SECRET))
+"""
+        % dict(path=path, secret=SECRET)
+    )
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
     proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
-        env=env, capture_output=True, text=True, timeout=300, check=False)
+        [
+            os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            "ansible_python_interpreter=%s" % sys.executable,
+            str(playbook),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "changed=2" in proc.stdout
     assert _block(path, "orders-secured")["client_secret"] == SECRET
@@ -174,14 +199,23 @@ def test_secrets_the_module_does_not_know_stay_hidden_at_vvv(tmp_path):
     path = _copy(tmp_path, "helm-values-standalone.yaml.sample", 0o640)
     unknown = ["Unkn0wn-admin-key-1", "Unkn0wn-key-auth-2", "Unkn0wn-hmac-3", "Unkn0wn-commented-4", "Unkn0wn-quoted-5"]
     text = path.read_text().replace(
-        "apisixStandalone:\n", "admin:\n  credentials:\n    admin: %s\n\napisixStandalone:\n" % unknown[0], 1)
+        "apisixStandalone:\n", "admin:\n  credentials:\n    admin: %s\n\napisixStandalone:\n" % unknown[0], 1
+    )
     anchor = "           config: { max_body_size: 6291456 }\n"
     assert text.count(anchor) == 1
-    path.write_text(text.replace(anchor, anchor + (
-        "         key-auth:\n           key: %s\n"
-        "         hmac-auth: {access_key: ak, secret_key: %s}\n"
-        "#         jwt-auth:\n#           secret: %s\n"
-        "         basic-auth:\n           password: \"%s\"\n") % tuple(unknown[1:])))
+    path.write_text(
+        text.replace(
+            anchor,
+            anchor
+            + (
+                "         key-auth:\n           key: %s\n"
+                "         hmac-auth: {access_key: ak, secret_key: %s}\n"
+                "#         jwt-auth:\n#           secret: %s\n"
+                '         basic-auth:\n           password: "%s"\n'
+            )
+            % tuple(unknown[1:]),
+        )
+    )
     args = dict(ARGS, path=str(path), routes=["portal-main", "catchall"])
     for check in (True, False):
         result, output = run_module("apisix_route_oidc", args, check=check, diff=True, verbosity=3)

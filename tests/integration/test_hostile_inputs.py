@@ -53,19 +53,24 @@ def _tenant(tmp_path, sample="helm-values-standalone.yaml.sample", **lines):
     inventory.write_text(
         "all:\n  children:\n    keycloak_admin:\n      hosts:\n        installer:\n"
         "          ansible_connection: local\n          ansible_python_interpreter: %s\n"
-        "    apisix_gateway:\n      hosts:\n        installer:\n  vars:\n%s" % (
-            sys.executable, "".join("    %s: %s\n" % item for item in values.items())))
+        "    apisix_gateway:\n      hosts:\n        installer:\n  vars:\n%s"
+        % (sys.executable, "".join("    %s: %s\n" % item for item in values.items()))
+    )
     (tmp_path / "apisix.yml").write_text(APISIX_ONLY)
     return inventory, path
 
 
-@pytest.mark.parametrize("line, facts", [
-    ({"keycloak_api_auth_customer_password": "0775312"}, ["keycloak_api_auth_customer_password", "quote it"]),
-    ({"keycloak_api_auth_customer_password": '""'}, ["keycloak_api_auth_customer_password", "empty"]),
-    ({"apisix_api_auth_version": "3.10"}, ["apisix_api_auth_version", "3.1", "quote it"]),
-    ({"apisix_api_auth_client_secret": "0775312"}, ["apisix_api_auth_client_secret", "quote it"]),
-    ({"apisix_api_auth_routes": '"orders-main-secured, files-main"'}, ["apisix_api_auth_routes", "list"]),
-], ids=["numeric-password", "empty-password", "unquoted-version", "numeric-secret", "routes-as-string"])
+@pytest.mark.parametrize(
+    "line, facts",
+    [
+        ({"keycloak_api_auth_customer_password": "0775312"}, ["keycloak_api_auth_customer_password", "quote it"]),
+        ({"keycloak_api_auth_customer_password": '""'}, ["keycloak_api_auth_customer_password", "empty"]),
+        ({"apisix_api_auth_version": "3.10"}, ["apisix_api_auth_version", "3.1", "quote it"]),
+        ({"apisix_api_auth_client_secret": "0775312"}, ["apisix_api_auth_client_secret", "quote it"]),
+        ({"apisix_api_auth_routes": '"orders-main-secured, files-main"'}, ["apisix_api_auth_routes", "list"]),
+    ],
+    ids=["numeric-password", "empty-password", "unquoted-version", "numeric-secret", "routes-as-string"],
+)
 def test_bad_tenant_input_stops_the_site_before_the_first_change(tmp_path, line, facts):
     inventory, path = _tenant(tmp_path, **line)
     before = path.read_bytes()
@@ -73,16 +78,19 @@ def test_bad_tenant_input_stops_the_site_before_the_first_change(tmp_path, line,
     assert rc != 0
     for fact in facts:
         assert fact in output, fact
-    assert "Audience mapper on the dedicated scope" not in output      # Keycloak was never touched
+    assert "Audience mapper on the dedicated scope" not in output  # Keycloak was never touched
     assert path.read_bytes() == before and sorted(os.listdir(path.parent)) == ["apisix.yml", "hosts.yml", path.name]
     assert "260874" not in output and SECRET not in output and CUSTOMER not in output and ADMIN not in output
 
 
-@pytest.mark.parametrize("routes, facts", [
-    ("[orders-main-secured, ' files-main']", ["' files-main'", "space"]),
-    ("[orders/main]", ["'orders/main'", "'/'"]),
-    ("[orders-main-secured, files-mian]", ["'files-mian'", "did you mean 'files-main'", str("values.yaml")]),
-])
+@pytest.mark.parametrize(
+    "routes, facts",
+    [
+        ("[orders-main-secured, ' files-main']", ["' files-main'", "space"]),
+        ("[orders/main]", ["'orders/main'", "'/'"]),
+        ("[orders-main-secured, files-mian]", ["'files-mian'", "did you mean 'files-main'", "values.yaml"]),
+    ],
+)
 def test_route_ids_are_quoted_checked_and_the_file_is_left_as_it_was(tmp_path, routes, facts):
     inventory, path = _tenant(tmp_path, apisix_api_auth_routes=routes)
     before = path.read_bytes()
@@ -94,7 +102,7 @@ def test_route_ids_are_quoted_checked_and_the_file_is_left_as_it_was(tmp_path, r
 
 
 def test_unsecured_ids_warn_and_the_audience_note_is_said_once(tmp_path):
-    inventory, path = _tenant(tmp_path, apisix_api_auth_routes="[orders-login-unsecured, files-main]")
+    inventory, _path = _tenant(tmp_path, apisix_api_auth_routes="[orders-login-unsecured, files-main]")
     rc, output = run_playbook(str(tmp_path / "apisix.yml"), inventory)
     warnings = warnings_in(output)
     assert rc == 0 and "changed=1" in output
@@ -106,20 +114,35 @@ def test_unsecured_ids_warn_and_the_audience_note_is_said_once(tmp_path):
 
 
 def test_credentials_the_module_does_not_own_never_appear_at_vvv_diff(tmp_path):
-    inventory, path = _tenant(tmp_path, sample="helm-values-credentials.yaml.sample",
-                              apisix_api_auth_routes="[orders-main-secured, files-main, admin-backend-secured]")
+    inventory, path = _tenant(
+        tmp_path,
+        sample="helm-values-credentials.yaml.sample",
+        apisix_api_auth_routes="[orders-main-secured, files-main, admin-backend-secured]",
+    )
     corpus = _corpus()
     original = path.read_text()
     assert all(original.count(value) == 1 for value in corpus)
     outputs = []
-    for state, check in (("present", True), ("present", False), ("present", False), ("disabled", False),
-                         ("absent", True), ("absent", False)):
-        rc, output = run_playbook(str(tmp_path / "apisix.yml"), inventory, check=check, diff=True, verbosity=3,
-                                  extra_vars={"apisix_api_auth_state": state})
+    for state, check in (
+        ("present", True),
+        ("present", False),
+        ("present", False),
+        ("disabled", False),
+        ("absent", True),
+        ("absent", False),
+    ):
+        rc, output = run_playbook(
+            str(tmp_path / "apisix.yml"),
+            inventory,
+            check=check,
+            diff=True,
+            verbosity=3,
+            extra_vars={"apisix_api_auth_state": state},
+        )
         assert rc == 0, output[-3000:]
         outputs.append(output)
     printed = "\n".join(outputs)
     assert "openid-connect" in printed and "+         openid-connect:" in printed
     for value in corpus + [SECRET]:
         assert value not in printed, value
-    assert all(path.read_text().count(value) == 1 for value in corpus)     # the file keeps them all
+    assert all(path.read_text().count(value) == 1 for value in corpus)  # the file keeps them all

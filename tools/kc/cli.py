@@ -24,8 +24,7 @@ def parser():
     p_download.add_argument("versions", nargs="*", default=list(VERSIONS))
     p_start = sub.add_parser("start", help="start a server, print its state JSON")
     p_start.add_argument("version", choices=VERSIONS)
-    p_start.add_argument("--relative-path", default=None,
-                         help="e.g. /auth (default: /auth for 19.0.1, / for 26.7.3)")
+    p_start.add_argument("--relative-path", default=None, help="e.g. /auth (default: /auth for 19.0.1, / for 26.7.3)")
     p_start.add_argument("--timeout", type=float, default=None)
     p_stop = sub.add_parser("stop", help="stop one recorded server")
     p_stop.add_argument("server", nargs="?", help="name (<version>-<port>), version or state file")
@@ -59,12 +58,12 @@ def main(argv=None):
             log("%d server(s) stopped" % count)
         elif args.command == "status":
             for server in recorded_servers():
-                print("%-22s %-8s %s  pid=%s  %s" % (
-                    server.name, "running" if server.running() else "dead",
-                    server.url, server.pid, server.log))
+                print(
+                    "%-22s %-8s %s  pid=%s  %s"
+                    % (server.name, "running" if server.running() else "dead", server.url, server.pid, server.log)
+                )
         elif args.command == "seed":
-            info = find(args.server).seed_tenant(
-                args.realm, args.client_id, args.client_secret, recreate=not args.keep)
+            info = find(args.server).seed_tenant(args.realm, args.client_id, args.client_secret, recreate=not args.keep)
             print(json.dumps(info, indent=2))
     except KeycloakServerError as err:
         log("error: %s" % err)

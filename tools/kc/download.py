@@ -19,16 +19,18 @@ from .log import log
 
 def cache_root():
     """Where extracted Keycloak versions live (shared by every checkout)."""
-    return os.environ.get("CX_KC_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "cx-api-auth", "keycloak"
-    )
+    return os.environ.get("CX_KC_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "cx-api-auth", "keycloak")
 
 
 def m2_tarball(version):
     """Where Maven keeps the distribution tarball of ``version``."""
     repo = os.environ.get("CX_M2_REPO") or os.path.join(os.path.expanduser("~"), ".m2", "repository")
     return os.path.join(
-        repo, "org", "keycloak", "keycloak-quarkus-dist", version,
+        repo,
+        "org",
+        "keycloak",
+        "keycloak-quarkus-dist",
+        version,
         "keycloak-quarkus-dist-%s.tar.gz" % version,
     )
 
@@ -47,7 +49,10 @@ def download(version):
     if not os.path.exists(tarball):
         log("fetching org.keycloak:keycloak-quarkus-dist:%s:tar.gz with Maven" % version)
         cmd = [
-            "mvn", "-q", "-B", "dependency:get",
+            "mvn",
+            "-q",
+            "-B",
+            "dependency:get",
             "-Dartifact=org.keycloak:keycloak-quarkus-dist:%s:tar.gz" % version,
             "-Dtransitive=false",
         ]

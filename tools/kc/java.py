@@ -18,10 +18,17 @@ from .errors import KeycloakServerError
 from .versions import major
 
 JDK_CANDIDATES = {
-    26: ("/usr/lib/jvm/temurin-25-jdk-amd64", "/usr/lib/jvm/temurin-21-jdk-amd64",
-         "/usr/lib/jvm/java-21-openjdk-amd64", "/usr/lib/jvm/java-17-openjdk-amd64"),
-    19: ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/temurin-17-jdk-amd64",
-         "/usr/lib/jvm/java-11-openjdk-amd64"),
+    26: (
+        "/usr/lib/jvm/temurin-25-jdk-amd64",
+        "/usr/lib/jvm/temurin-21-jdk-amd64",
+        "/usr/lib/jvm/java-21-openjdk-amd64",
+        "/usr/lib/jvm/java-17-openjdk-amd64",
+    ),
+    19: (
+        "/usr/lib/jvm/java-17-openjdk-amd64",
+        "/usr/lib/jvm/temurin-17-jdk-amd64",
+        "/usr/lib/jvm/java-11-openjdk-amd64",
+    ),
 }
 
 # Keycloak 19's own default JAVA_OPTS (heap capped at 512 MiB), set explicitly so that a

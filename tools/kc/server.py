@@ -248,8 +248,10 @@ class KeycloakServer:  # pylint: disable=too-many-instance-attributes
         self.pid = proc.pid
         self._proc = proc
         self._write_state()
-        log("started Keycloak %s (pid %d, %s, JDK %s); waiting for %s/realms/master"
-            % (self.version, self.pid, self.log, os.path.basename(self.java_home), self.url))
+        log(
+            "started Keycloak %s (pid %d, %s, JDK %s); waiting for %s/realms/master"
+            % (self.version, self.pid, self.log, os.path.basename(self.java_home), self.url)
+        )
         deadline = began + timeout
         while True:
             if proc.poll() is not None:
@@ -337,7 +339,6 @@ class KeycloakServer:  # pylint: disable=too-many-instance-attributes
         """Return just the HTTP status of an admin REST call (no raise)."""
         return self.admin.status_of(method, path, json=json)
 
-    def seed_tenant(self, realm="expertflow", client_id="cim", client_secret=None,
-                    redirect_uris=None, recreate=True):
+    def seed_tenant(self, realm="expertflow", client_id="cim", client_secret=None, redirect_uris=None, recreate=True):
         """Create the tenant realm a CX install has before the guide (see kc.admin.seed_tenant)."""
         return seed_tenant(self.admin, realm, client_id, client_secret, redirect_uris, recreate)

@@ -48,8 +48,10 @@ def _quoted_forms(value):
 # Keys whose values are masked in text wherever they are (any plugin, any level): the
 # config's credentials plus the usual credential names (key-auth ``key``, hmac-auth
 # ``secret_key``, ``password``, ``token``, ``client_secret``, ``adminKey`` ...).
-_KEY_PATTERN = (r"(?:%s|(?:[A-Za-z0-9]+[_-])*(?:key|secret|password|passwd|token)|[a-z][A-Za-z0-9]*(?:Key|Secret|Password|Token))"
-                % "|".join(re.escape(key) for key in _SECRET_KEYS))
+_KEY_PATTERN = (
+    r"(?:%s|(?:[A-Za-z0-9]+[_-])*(?:key|secret|password|passwd|token)|[a-z][A-Za-z0-9]*(?:Key|Secret|Password|Token))"
+    % "|".join(re.escape(key) for key in _SECRET_KEYS)
+)
 _VALUE_PATTERN = r"\"(?:[^\"\\\r\n]|\\.)*\"|'(?:[^'\r\n]|'')*'"
 _SECRET_LINE_RE = re.compile(
     r"^(?P<lead>[ \t]*(?:#[ \t]*)*(?:-[ \t]+)?(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]+)"
@@ -60,8 +62,10 @@ _SECRET_FLOW_RE = re.compile(
     r"(?P<lead>[{,][ \t]*(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]*)"
     r"(?P<value>%s|[^\s,{}\[\]#'\"][^,{}\[\]\r\n]*?)(?=[ \t]*[,}])" % (_KEY_PATTERN, _VALUE_PATTERN)
 )
-_BLOCK_HEADER_RE = re.compile(r"^(?P<lead>[ \t]*(?:#[ \t]*)*(?:-[ \t]+)?(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]+)[|>][-+0-9]*[ \t]*(?:#.*)?$"
-                              % _KEY_PATTERN)
+_BLOCK_HEADER_RE = re.compile(
+    r"^(?P<lead>[ \t]*(?:#[ \t]*)*(?:-[ \t]+)?(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]+)[|>][-+0-9]*[ \t]*(?:#.*)?$"
+    % _KEY_PATTERN
+)
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 
 
@@ -111,7 +115,7 @@ def mask_text(text, values=()):
         if not line:
             continue
         content = line.rstrip("\r\n")
-        brk = line[len(content):]
+        brk = line[len(content) :]
         if scalar_indent is not None:
             stripped = content.strip(" \t#")
             if not stripped:

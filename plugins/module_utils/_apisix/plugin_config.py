@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import re
-
 from urllib.parse import quote
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts
@@ -52,24 +51,39 @@ OIDC_PLUGIN_REQUIRED_IF = [
 
 # Options that set a plugin attribute of the same name.
 _DIRECT_OPTIONS = (
-    "discovery", "realm", "client_id", "client_secret", "bearer_only", "token_signing_alg_values_expected",
-    "set_access_token_header", "set_userinfo_header", "audience", "required_scopes",
+    "discovery",
+    "realm",
+    "client_id",
+    "client_secret",
+    "bearer_only",
+    "token_signing_alg_values_expected",
+    "set_access_token_header",
+    "set_userinfo_header",
+    "audience",
+    "required_scopes",
 )
 
 # Credentials in a plugin config: what APISIX encrypts at rest in any release, plus
 # the proxy credentials. Their values never appear in output.
-SECRET_PATHS = tuple(sorted(
-    set(path for fields in facts.ENCRYPT_FIELDS.values() for path in fields)
-    | {"proxy_opts.http_proxy_authorization", "proxy_opts.https_proxy_authorization"}
-))
+SECRET_PATHS = tuple(
+    sorted(
+        set(path for fields in facts.ENCRYPT_FIELDS.values() for path in fields)
+        | {"proxy_opts.http_proxy_authorization", "proxy_opts.https_proxy_authorization"}
+    )
+)
 
 # Rules APISIX checks in code (apisix/plugins/openid-connect.lua check_schema).
-_SESSION_SECRET_FROM = (3, 14, 0)      # session.secret required unless bearer_only
+_SESSION_SECRET_FROM = (3, 14, 0)  # session.secret required unless bearer_only
 _CLIENT_SECRET_RULES_FROM = (3, 17, 0)  # client_secret left out of `required`, checked in code
 _FLAT_KEYS_REJECTED_FROM = (3, 18, 0)
 _REJECTED_FLAT_KEYS = (
-    "use_par", "pushed_authorization_request_endpoint", "pushed_authorization_request_endpoint_auth_method",
-    "use_dpop", "dpop_signing_alg", "dpop_private_key", "dpop_public_jwk",
+    "use_par",
+    "pushed_authorization_request_endpoint",
+    "pushed_authorization_request_endpoint_auth_method",
+    "use_dpop",
+    "dpop_signing_alg",
+    "dpop_private_key",
+    "dpop_public_jwk",
 )
 _CLAIM_VALIDATOR_FROM = (3, 12, 0)
 
@@ -93,21 +107,23 @@ def resolve_version(version):
     if not isinstance(version, str):
         raise PluginConfigError(
             "apisix_version arrived as the %s %r, not as text: YAML reads an unquoted 3.10 as the number 3.1; "
-            "quote it (apisix_version: \"3.10\")" % (type(version).__name__, version))
+            'quote it (apisix_version: "3.10")' % (type(version).__name__, version)
+        )
     match = _VERSION_RE.match(version.strip())
     if not match:
-        raise PluginConfigError(
-            "apisix_version %r is not a version like 3.11 or 3.11.0" % (version,))
+        raise PluginConfigError("apisix_version %r is not a version like 3.11 or 3.11.0" % (version,))
     wanted = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
     usable = [tag for tag in facts.TAGS if _tuple(tag) <= wanted]
     if not usable:
         raise PluginConfigError(
-            "apisix_version %s is older than the oldest release the schema facts cover (%s)" % (version, facts.TAGS[0]))
+            "apisix_version %s is older than the oldest release the schema facts cover (%s)" % (version, facts.TAGS[0])
+        )
     notes = []
     if wanted[:2] > _tuple(facts.LATEST)[:2]:
         notes.append(
             "apisix_version %s is newer than the schema facts (up to %s): the config is validated against %s"
-            % (version, facts.LATEST, facts.LATEST))
+            % (version, facts.LATEST, facts.LATEST)
+        )
     return wanted, usable[-1], notes
 
 
@@ -200,20 +216,23 @@ def build_config(params, disabled=False, enable_key=None):
         if clash:
             raise PluginConfigError(
                 "%s sets %s: use the option%s of the same name instead"
-                % (name, ", ".join(clash), "s" if len(clash) > 1 else ""))
+                % (name, ", ".join(clash), "s" if len(clash) > 1 else "")
+            )
         if "enable" in value:
             raise PluginConfigError("%s sets enable: use write_enable_key (stock APISIX ignores the key)" % name)
     secret_value = params.get("client_secret")
     if secret_value is not None and not isinstance(secret_value, str):
         raise PluginConfigError(
-            "client_secret arrived as a %s, not as text (YAML reads an unquoted 0775312 as a number): quote it; a number "
-            "is never converted, it would become another secret" % ("boolean" if isinstance(secret_value, bool)
-                                                                    else type(secret_value).__name__))
+            "client_secret arrived as a %s, not as text (YAML reads an unquoted 0775312 as a number): quote it; "
+            "a number is never converted, it would become another secret"
+            % ("boolean" if isinstance(secret_value, bool) else type(secret_value).__name__)
+        )
     leaked = [path for path in SECRET_PATHS if get_path(extra, path) is not None]
     if leaked:
         raise PluginConfigError(
             "extra_config holds %s: put credentials into secret_config (no_log), extra_config is shown in logs"
-            % ", ".join(leaked))
+            % ", ".join(leaked)
+        )
 
     config = {}
     if enable_key is not None:
@@ -227,8 +246,14 @@ def build_config(params, disabled=False, enable_key=None):
         config["discovery"] = discovery_url(params["keycloak_url"], realm)
     if realm:
         config["realm"] = realm
-    for key in ("client_id", "client_secret", "bearer_only", "token_signing_alg_values_expected",
-                "set_access_token_header", "set_userinfo_header"):
+    for key in (
+        "client_id",
+        "client_secret",
+        "bearer_only",
+        "token_signing_alg_values_expected",
+        "set_access_token_header",
+        "set_userinfo_header",
+    ):
         if params.get(key) is not None and params.get(key) != "":
             config[key] = params[key]
     for key in ("audience", "required_scopes"):
@@ -244,7 +269,8 @@ def build_config(params, disabled=False, enable_key=None):
     flag = disable_flag(version)
     if is_disabled(config, version) and not disabled:
         raise PluginConfigError(
-            "extra_config sets %s: true, which switches the plugin off: use state=disabled" % ".".join(flag))
+            "extra_config sets %s: true, which switches the plugin off: use state=disabled" % ".".join(flag)
+        )
     if disabled:
         if len(flag) == 1:
             config.pop(flag[0], None)
@@ -303,10 +329,17 @@ def _check(value, schema, path, errors):
             errors.append("%s: must be of type %s, got %s" % (where, "/".join(kinds), type(value).__name__))
             return
     if "enum" in schema and value not in schema["enum"]:
-        errors.append("%s: must be one of %s, got %s" % (where, ", ".join(map(str, schema["enum"])), _show(path, value)))
+        errors.append(
+            "%s: must be one of %s, got %s" % (where, ", ".join(map(str, schema["enum"])), _show(path, value))
+        )
     if "const" in schema and value != schema["const"]:
         errors.append("%s: must be %r" % (where, schema["const"]))
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and "minimum" in schema and value < schema["minimum"]:
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and "minimum" in schema
+        and value < schema["minimum"]
+    ):
         errors.append("%s: must be at least %s" % (where, schema["minimum"]))
     if isinstance(value, str):
         if "minLength" in schema and len(value) < schema["minLength"]:
@@ -372,16 +405,28 @@ def validate_config(config, version):
             errors.append("%s: is required by APISIX %s" % (key, tag))
     if version_tuple >= _CLIENT_SECRET_RULES_FROM and "client_secret" not in config:
         bearer = config.get("bearer_only") is True
-        exempt = (bearer and (config.get("public_key") or config.get("use_jwks") is True
-                              or config.get("introspection_endpoint_auth_method") == "private_key_jwt")) or (
-            not bearer and (config.get("token_endpoint_auth_method") == "private_key_jwt" or config.get("use_pkce") is True))
+        exempt = (
+            bearer
+            and (
+                config.get("public_key")
+                or config.get("use_jwks") is True
+                or config.get("introspection_endpoint_auth_method") == "private_key_jwt"
+            )
+        ) or (
+            not bearer
+            and (config.get("token_endpoint_auth_method") == "private_key_jwt" or config.get("use_pkce") is True)
+        )
         if not exempt:
-            errors.append("client_secret: is required by APISIX %s unless bearer_only with public_key, use_jwks or "
-                          "private_key_jwt introspection (or, without bearer_only, private_key_jwt or use_pkce)" % tag)
+            errors.append(
+                "client_secret: is required by APISIX %s unless bearer_only with public_key, use_jwks or "
+                "private_key_jwt introspection (or, without bearer_only, private_key_jwt or use_pkce)" % tag
+            )
     if version_tuple >= _SESSION_SECRET_FROM and config.get("bearer_only") is not True:
         session = config.get("session")
         if not (isinstance(session, dict) and "secret" in session):
-            errors.append("session.secret: is required by APISIX %s when bearer_only is false (put it in secret_config)" % tag)
+            errors.append(
+                "session.secret: is required by APISIX %s when bearer_only is false (put it in secret_config)" % tag
+            )
     if version_tuple >= _FLAT_KEYS_REJECTED_FROM:
         for key in _REJECTED_FLAT_KEYS:
             if key in config:
@@ -392,15 +437,19 @@ def validate_config(config, version):
         if key in known:
             _check(config[key], _property_schema(key, tag), key, errors)
         elif key == "audience":
-            hint = ("use extra_config.claim_validator.audience (match_with_client_id: true requires client_id in aud)"
-                    if version_tuple >= _CLAIM_VALIDATOR_FROM else
-                    "audience checks exist from APISIX 3.12.0 as claim_validator.audience; with %s, enforce the audience "
-                    "in Keycloak or upgrade" % tag)
+            hint = (
+                "use extra_config.claim_validator.audience (match_with_client_id: true requires client_id in aud)"
+                if version_tuple >= _CLAIM_VALIDATOR_FROM
+                else "audience checks exist from APISIX 3.12.0 as claim_validator.audience; with %s, enforce the "
+                "audience in Keycloak or upgrade" % tag
+            )
             warnings.append("audience is not enforced by stock APISIX (it is accepted and ignored): %s" % hint)
         elif key == "enable":
             if config[key] is False and not is_disabled(config, version_tuple):
-                warnings.append("enable: false does not switch openid-connect off (stock APISIX ignores the key): "
-                                "the plugin stays ACTIVE")
+                warnings.append(
+                    "enable: false does not switch openid-connect off (stock APISIX ignores the key): "
+                    "the plugin stays ACTIVE"
+                )
         elif key in _REJECTED_FLAT_KEYS and version_tuple >= _FLAT_KEYS_REJECTED_FROM:
             continue
         else:
@@ -408,5 +457,7 @@ def validate_config(config, version):
     for key in ignored:
         since = [tag_ for tag_ in facts.TAGS if key in facts.ADDED.get(tag_, ())]
         reason = ("it exists from APISIX %s" % since[0]) if since else "it is not an openid-connect attribute"
-        warnings.append("%s: ignored by APISIX %s (%s); stock APISIX accepts unknown keys silently" % (key, tag, reason))
+        warnings.append(
+            "%s: ignored by APISIX %s (%s); stock APISIX accepts unknown keys silently" % (key, tag, reason)
+        )
     return errors, warnings

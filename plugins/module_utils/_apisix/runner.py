@@ -31,7 +31,7 @@ _ROUTE_ID_RE = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
 
 def _id_problem(route_id):
     if route_id != route_id.strip():
-        return "it starts or ends with a space (routes given as one string \"a, b\"? give a YAML list)"
+        return 'it starts or ends with a space (routes given as one string "a, b"? give a YAML list)'
     if not route_id:
         return "it is empty"
     if len(route_id) > 64:
@@ -45,15 +45,22 @@ def target_ids(params, warn):
     route_ids = list(dict.fromkeys(params["routes"]))
     if not route_ids:
         raise ModuleError("routes must name at least one route id")
-    wrong = ["%s: %s" % (quoted([route_id]), _id_problem(route_id))
-             for route_id in route_ids if not _ROUTE_ID_RE.match(route_id)]
+    wrong = [
+        "%s: %s" % (quoted([route_id]), _id_problem(route_id))
+        for route_id in route_ids
+        if not _ROUTE_ID_RE.match(route_id)
+    ]
     if wrong:
-        raise ModuleError("routes holds %s that APISIX cannot have (1 to 64 of the characters A-Z a-z 0-9 - _ .): %s"
-                          % ("ids" if len(wrong) > 1 else "an id", "; ".join(wrong)))
+        raise ModuleError(
+            "routes holds %s that APISIX cannot have (1 to 64 of the characters A-Z a-z 0-9 - _ .): %s"
+            % ("ids" if len(wrong) > 1 else "an id", "; ".join(wrong))
+        )
     unsecured = [route_id for route_id in route_ids if "unsecured" in route_id.lower()]
     if unsecured and params["state"] != "absent":
-        warn("route(s) %s say in their id that they are unsecured, yet get openid-connect: check the routes list"
-             % _ids(unsecured))
+        warn(
+            "route(s) %s say in their id that they are unsecured, yet get openid-connect: check the routes list"
+            % _ids(unsecured)
+        )
     return route_ids
 
 
@@ -72,8 +79,11 @@ def desired_config(params, route_ids, warn):
         raise ModuleError("openid-connect config for route(s) %s: %s" % (_ids(route_ids), exc)) from None
     errors, notes = oidc.validate_config(config, params["apisix_version"])
     if errors:
-        raise ModuleError("invalid openid-connect config for APISIX %s on route(s) %s: %s" % (
-            params["apisix_version"], _ids(route_ids), "; ".join(errors)), errors=errors)
+        raise ModuleError(
+            "invalid openid-connect config for APISIX %s on route(s) %s: %s"
+            % (params["apisix_version"], _ids(route_ids), "; ".join(errors)),
+            errors=errors,
+        )
     return version, config, notes
 
 
@@ -111,20 +121,28 @@ def plan_routes(doc, route_ids, params, config, version):
 
 def _file_warnings(doc, text, path, route_ids, was_off, version, warn):
     if was_off:
-        warn("route(s) %s had an openid-connect block with enable: false, which stock APISIX ignores: "
-             "authentication was ACTIVE there before this run" % _ids(was_off))
-    still_on = [route_id if route_id is not None else "(route without id)"
-                for route_id, config in doc.iter_plugin_configs(oidc.PLUGIN_NAME)
-                if route_id not in route_ids and _ignores_enable(config, version)]
+        warn(
+            "route(s) %s had an openid-connect block with enable: false, which stock APISIX ignores: "
+            "authentication was ACTIVE there before this run" % _ids(was_off)
+        )
+    still_on = [
+        route_id if route_id is not None else "(route without id)"
+        for route_id, config in doc.iter_plugin_configs(oidc.PLUGIN_NAME)
+        if route_id not in route_ids and _ignores_enable(config, version)
+    ]
     if still_on:
-        warn("route(s) %s in %s have an openid-connect block with enable: false, which stock APISIX ignores: "
-             "authentication IS ACTIVE there (switch it off with state=disabled or absent)" % (_ids(still_on), path))
+        warn(
+            "route(s) %s in %s have an openid-connect block with enable: false, which stock APISIX ignores: "
+            "authentication IS ACTIVE there (switch it off with state=disabled or absent)" % (_ids(still_on), path)
+        )
     duplicates = doc.duplicate_ids()
     if duplicates:
         warn("%s has duplicate route ids under %s: %s" % (path, doc.routes_key, _ids(duplicates)))
     if doc.routes_key == "routes" and not text.rstrip().endswith("#END"):
-        warn("%s has top-level routes but does not end with #END: APISIX in standalone mode does not load it "
-             "until it does" % path)
+        warn(
+            "%s has top-level routes but does not end with #END: APISIX in standalone mode does not load it "
+            "until it does" % path
+        )
 
 
 def _diff(doc, path, config):
@@ -135,8 +153,14 @@ def _diff(doc, path, config):
     entries = []
     for route_id, before, after in doc.route_changes():
         header = "%s (route %s)" % (path, route_id)
-        entries.append(dict(before_header=header, after_header=header, before=masking.mask_text(before, secrets),
-                            after=masking.mask_text(after, secrets)))
+        entries.append(
+            dict(
+                before_header=header,
+                after_header=header,
+                before=masking.mask_text(before, secrets),
+                after=masking.mask_text(after, secrets),
+            )
+        )
     return entries
 
 

@@ -124,8 +124,10 @@ def holds_only(doc, commented, found):
     covered = set()
     for first, last in found:
         covered.update(range(first, last + 1))
-    return all(number in covered or not doc.lines.content(number).strip(" \t#")
-               for number in range(commented[0] + 1, commented[1] + 1))
+    return all(
+        number in covered or not doc.lines.content(number).strip(" \t#")
+        for number in range(commented[0] + 1, commented[1] + 1)
+    )
 
 
 def uncommented(doc, first, last, column, want):

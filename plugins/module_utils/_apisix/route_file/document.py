@@ -53,8 +53,10 @@ class Document:
         except nodes.yaml.YAMLError as exc:
             raise RouteFileError("%s is not valid YAML: %s" % (source, exc)) from None
         if not isinstance(self.root, MappingNode):
-            raise RouteFileError("%s does not hold a YAML mapping at the top level (%s)" % (
-                source, "empty file" if self.root is None else "found a %s" % nodes.kind(self.root)))
+            raise RouteFileError(
+                "%s does not hold a YAML mapping at the top level (%s)"
+                % (source, "empty file" if self.root is None else "found a %s" % nodes.kind(self.root))
+            )
         self.routes_key, self.routes_node = self._find_routes(routes_key)
         self.routes = []  # (route_id or None, mapping node) in file order
         self.by_id = {}
@@ -85,8 +87,10 @@ class Document:
         except nodes.yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = (" at line %d" % (mark.line + 1)) if mark is not None else ""
-            raise RouteFileError("%s: route '%s': the %s cannot be read: %s%s" % (
-                self.source, rid, what, getattr(exc, "problem", None) or "YAML error", where)) from None
+            raise RouteFileError(
+                "%s: route '%s': the %s cannot be read: %s%s"
+                % (self.source, rid, what, getattr(exc, "problem", None) or "YAML error", where)
+            ) from None
 
     def _find_routes(self, routes_key):
         if routes_key:
@@ -101,20 +105,28 @@ class Document:
                 if template:
                     hint = "; " + template_message(self, template)
                 top = ", ".join(key.value for key, _value in self.root.value if isinstance(key, ScalarNode))
-                raise RouteFileError("%s has no routes under %s (top-level keys: %s); set routes_key%s" % (
-                    self.source, " or ".join(DEFAULT_ROUTES_KEYS), top or "none", hint))
+                raise RouteFileError(
+                    "%s has no routes under %s (top-level keys: %s); set routes_key%s"
+                    % (self.source, " or ".join(DEFAULT_ROUTES_KEYS), top or "none", hint)
+                )
             if len(hits) > 1:
-                raise RouteFileError("%s has routes under both %s: set routes_key" % (
-                    self.source, " and ".join(key for key, _node in hits)))
+                raise RouteFileError(
+                    "%s has routes under both %s: set routes_key"
+                    % (self.source, " and ".join(key for key, _node in hits))
+                )
             found, node = hits[0]
         if nodes.is_null(node):
             raise RouteFileError("%s: %s holds no routes (line %d)" % (self.source, found, self.line(node)))
         if not isinstance(node, SequenceNode):
-            raise RouteFileError("%s: %s is a %s, expected a list of routes (line %d)" % (
-                self.source, found, nodes.kind(node), self.line(node)))
+            raise RouteFileError(
+                "%s: %s is a %s, expected a list of routes (line %d)"
+                % (self.source, found, nodes.kind(node), self.line(node))
+            )
         if node.flow_style:
-            raise RouteFileError("%s: %s is written as a flow sequence [...] (line %d); only block lists (- id: ...) "
-                                 "can be edited line by line" % (self.source, found, self.line(node)))
+            raise RouteFileError(
+                "%s: %s is written as a flow sequence [...] (line %d); only block lists (- id: ...) "
+                "can be edited line by line" % (self.source, found, self.line(node))
+            )
         return found, node
 
     def _walk(self, dotted, required):
@@ -124,19 +136,24 @@ class Document:
             where = ".".join(walked) or "the top level"
             if not isinstance(node, MappingNode):
                 if required:
-                    raise RouteFileError("%s: routes_key %s not found: %s is not a mapping" % (
-                        self.source, dotted, where))
+                    raise RouteFileError(
+                        "%s: routes_key %s not found: %s is not a mapping" % (self.source, dotted, where)
+                    )
                 return None
             hits = mapping_get(node, part)
             if not hits:
                 if required:
                     keys = ", ".join(key.value for key, _value in node.value if isinstance(key, ScalarNode))
-                    raise RouteFileError("%s: routes_key %s not found: no key %s under %s (keys there: %s)" % (
-                        self.source, dotted, part, where, keys or "none"))
+                    raise RouteFileError(
+                        "%s: routes_key %s not found: no key %s under %s (keys there: %s)"
+                        % (self.source, dotted, part, where, keys or "none")
+                    )
                 return None
             if len(hits) > 1:
-                raise RouteFileError("%s: key %s appears %d times under %s (lines %s)" % (
-                    self.source, part, len(hits), where, ", ".join(str(self.line(key)) for key, _value in hits)))
+                raise RouteFileError(
+                    "%s: key %s appears %d times under %s (lines %s)"
+                    % (self.source, part, len(hits), where, ", ".join(str(self.line(key)) for key, _value in hits))
+                )
             walked.append(part)
             node = hits[0][1]
         return node

@@ -80,7 +80,7 @@ class RouteFile:
                     node = hits[-1][1] if hits else None
                 if isinstance(node, ScalarNode) and node.value:
                     found.add(node.value)
-                    source = self.text[node.start_mark.index:node.end_mark.index]
+                    source = self.text[node.start_mark.index : node.end_mark.index]
                     if node.style in ('"', "'"):
                         source = source[1:-1]
                     for piece in source.splitlines():
@@ -107,9 +107,10 @@ class RouteFile:
             self._add(doc.lines.next_start(line), doc.lines.next_start(line), text + doc.newline, owner)
             return
         if line in layout.block_scalar_ends(doc):
-            raise RouteFileError("%s: route '%s': the file ends with a block scalar (| or >) and no line break after it; "
-                                 "lines added after it would change its value: end the file with a line break"
-                                 % (self.source, owner))
+            raise RouteFileError(
+                "%s: route '%s': the file ends with a block scalar (| or >) and no line break after it; "
+                "lines added after it would change its value: end the file with a line break" % (self.source, owner)
+            )
         self._add(len(self.text), len(self.text), doc.newline + text, owner)
 
     def _expected(self, rid, route, name):
@@ -170,8 +171,9 @@ class RouteFile:
         commented_range, copies = commented.of_route(doc, route, None, name)
         if copies and commented.holds_only(doc, commented_range, copies):
             # a commented-out `plugins:` holding only this plugin: the new block takes its place
-            restored = commented.uncommented(doc, commented_range[0], commented_range[1], route_col,
-                                             {"plugins": {name: config}})
+            restored = commented.uncommented(
+                doc, commented_range[0], commented_range[1], route_col, {"plugins": {name: config}}
+            )
             self._replace_lines(commented_range[0], commented_range[1], restored or lines, rid)
             return
         for first, last in copies:
@@ -189,7 +191,9 @@ class RouteFile:
             column = doc.lines.column(plugins_key.start_mark.index) + plugins_step
             step = config_step
         block_lines = render_entry(name, config, column, step)
-        if plugins.start_mark.index < plugins.end_mark.index and not (isinstance(plugins, MappingNode) and plugins.value):
+        if plugins.start_mark.index < plugins.end_mark.index and not (
+            isinstance(plugins, MappingNode) and plugins.value
+        ):
             # `plugins: {}` or `plugins: ~`: drop the inline value, the block goes below
             start = plugins.start_mark.index
             while start > 0 and self.text[start - 1] in " \t":
@@ -225,7 +229,7 @@ class RouteFile:
         drop_plugins_line = False
         if not expected["plugins"]:
             bare = doc.lines.content(line).strip() == plugins_key.value + ":"
-            own = not self.text[doc.lines.starts[line]:plugins_key.start_mark.index].strip(" ")
+            own = not self.text[doc.lines.starts[line] : plugins_key.start_mark.index].strip(" ")
             drop_plugins_line = bare and own
             if drop_plugins_line:
                 del expected["plugins"]
@@ -266,7 +270,7 @@ class RouteFile:
         for name, key, value in existing:
             first, last = layout.region(doc, key, value)
             last_line = last
-            if self.text[doc.lines.starts[first]:key.start_mark.index].strip(" "):
+            if self.text[doc.lines.starts[first] : key.start_mark.index].strip(" "):
                 raise Regenerate()
             if name not in desired:
                 edits.append(layout.removal(doc, first, last))
@@ -278,8 +282,13 @@ class RouteFile:
                 raise Regenerate() from None
             if nodes.same(have, want):
                 continue
-            if isinstance(want, dict) and want and isinstance(value, MappingNode) and not value.flow_style \
-                    and value.value:
+            if (
+                isinstance(want, dict)
+                and want
+                and isinstance(value, MappingNode)
+                and not value.flow_style
+                and value.value
+            ):
                 try:
                     edits.extend(self._update_mapping(value, want, step))
                     continue
@@ -304,10 +313,12 @@ class RouteFile:
     def _value_edit(self, name, value, want, first, last, column, step):
         """One key's new value: in place when it is a one-line value, else the key's lines rewritten."""
         doc = self.doc
-        single = (value.start_mark.index < value.end_mark.index
-                  and doc.lines.line_of(value.start_mark.index) == doc.lines.line_of(value.end_mark.index - 1)
-                  and not (isinstance(value, ScalarNode) and value.style in ("|", ">"))
-                  and (isinstance(value, ScalarNode) or value.flow_style))
+        single = (
+            value.start_mark.index < value.end_mark.index
+            and doc.lines.line_of(value.start_mark.index) == doc.lines.line_of(value.end_mark.index - 1)
+            and not (isinstance(value, ScalarNode) and value.style in ("|", ">"))
+            and (isinstance(value, ScalarNode) or value.flow_style)
+        )
         if single:
             inline = render_inline(want, value.style if isinstance(value, ScalarNode) else None)
             if inline is not None:
@@ -329,7 +340,8 @@ class RouteFile:
     def route_changes(self):
         """``(route_id, before, after)`` for each edited route whose text changes, in file order: only the
         lines the edits touch (the plugin's block, its commented copies, the ``plugins:`` line), before and
-        after, with the ``plugins:`` line and the block's key line for context. Nothing else of the route is shown: other
+        after, with the ``plugins:`` line and the block's key line for context. Nothing else of the route is shown:
+        other
         plugins, upstreams and headers may hold credentials the module does not know of."""
         changes = []
         for rid, route in self.doc.routes:
@@ -346,8 +358,9 @@ class RouteFile:
             before, after = [], []
             for start, end in _merge(spans):
                 before.append(self.text[start:end])
-                after.append(_apply(self.text, start, end, [item for item in edits if start <= item.start
-                                                            and item.end <= end]))
+                after.append(
+                    _apply(self.text, start, end, [item for item in edits if start <= item.start and item.end <= end])
+                )
             before, after = "".join(before), "".join(after)
             if before != after:
                 changes.append((rid, before, after))
@@ -358,14 +371,18 @@ class RouteFile:
         lines = self.doc.lines
         if item.start == item.end:
             at_line_start = lines.starts[lines.line_of(item.start)] == item.start
-            if (at_line_start and item.text.endswith(("\n", "\r"))) or \
-                    (item.start == len(self.text) and item.text.startswith(("\n", "\r"))):
+            if (at_line_start and item.text.endswith(("\n", "\r"))) or (
+                item.start == len(self.text) and item.text.startswith(("\n", "\r"))
+            ):
                 return item.start, item.start
         line = lines.line_of(item.start)
         start = item.start if item.text == "" and item.start == lines.ends[line] else lines.starts[line]
         last = lines.line_of(max(item.end - 1, item.start))
-        end = item.end if item.end > item.start and item.end in (lines.next_start(last), len(self.text)) \
+        end = (
+            item.end
+            if item.end > item.start and item.end in (lines.next_start(last), len(self.text))
             else lines.next_start(last)
+        )
         return start, max(end, item.end)
 
 
@@ -384,7 +401,7 @@ def _apply(text, start, end, edits):
     """``text[start:end]`` with ``edits`` (inside that range, sorted, not overlapping) applied."""
     out, position = [], start
     for item in edits:
-        out.append(text[position:item.start])
+        out.append(text[position : item.start])
         out.append(item.text)
         position = item.end
     out.append(text[position:end])

@@ -21,9 +21,11 @@ def template_message(doc, match):
     line = doc.lines.line_of(match.start())
     snippet = doc.lines.content(line).strip()
     end = snippet.find("}}")
-    snippet = snippet[:end + 2] if end >= 0 else snippet[:40]
-    return ("%s looks like a Helm template, not a values file: line %d starts with the template action %s; "
-            "point path at the chart's values file" % (doc.source, line + 1, snippet))
+    snippet = snippet[: end + 2] if end >= 0 else snippet[:40]
+    return (
+        "%s looks like a Helm template, not a values file: line %d starts with the template action %s; "
+        "point path at the chart's values file" % (doc.source, line + 1, snippet)
+    )
 
 
 def yaml_error(source, exc):

@@ -27,7 +27,7 @@ def last_index(doc, node):
     start, end = node.start_mark.index, node.end_mark.index
     if isinstance(node, ScalarNode):
         if node.style in ("|", ">"):
-            header = doc.text[start:doc.lines.ends[doc.lines.line_of(start)]].split("#", 1)[0]
+            header = doc.text[start : doc.lines.ends[doc.lines.line_of(start)]].split("#", 1)[0]
             if "+" in header:  # keep chomping: trailing blank lines belong to the value
                 return max(start, end - 1)
             index = end - 1
@@ -73,7 +73,7 @@ def _scalar_ends(doc):
     ends = set()
     for node in nodes.walk(doc.root):
         if isinstance(node, ScalarNode) and node.style in ("|", ">"):
-            header = doc.text[node.start_mark.index:doc.lines.ends[doc.lines.line_of(node.start_mark.index)]]
+            header = doc.text[node.start_mark.index : doc.lines.ends[doc.lines.line_of(node.start_mark.index)]]
             if "-" not in header.split("#", 1)[0]:
                 ends.add(doc.lines.line_of(last_index(doc, node)))
     return ends

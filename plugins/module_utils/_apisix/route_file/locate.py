@@ -39,14 +39,24 @@ def check_targets(doc, route_ids):
         for rid in unknown:
             close.extend(difflib.get_close_matches(rid, existing, n=2))
         hint = (" (did you mean %s?)" % quoted(close)) if close else ""
-        raise RouteFileError("%s: unknown route id%s %s under %s%s; route ids in the file: %s" % (
-            doc.source, "s" if len(unknown) > 1 else "", quoted(unknown), doc.routes_key, hint, shown or "none"))
+        raise RouteFileError(
+            "%s: unknown route id%s %s under %s%s; route ids in the file: %s"
+            % (doc.source, "s" if len(unknown) > 1 else "", quoted(unknown), doc.routes_key, hint, shown or "none")
+        )
     duplicated = [rid for rid in route_ids if len(doc.by_id[rid]) > 1]
     if duplicated:
-        raise RouteFileError("%s: duplicate route id%s under %s: %s" % (
-            doc.source, "s" if len(duplicated) > 1 else "", doc.routes_key, "; ".join(
-                "'%s' (lines %s)" % (rid, ", ".join(str(doc.line(node)) for node in doc.by_id[rid]))
-                for rid in duplicated)))
+        raise RouteFileError(
+            "%s: duplicate route id%s under %s: %s"
+            % (
+                doc.source,
+                "s" if len(duplicated) > 1 else "",
+                doc.routes_key,
+                "; ".join(
+                    "'%s' (lines %s)" % (rid, ", ".join(str(doc.line(node)) for node in doc.by_id[rid]))
+                    for rid in duplicated
+                ),
+            )
+        )
 
 
 def route(doc, rid):
@@ -60,8 +70,10 @@ def route(doc, rid):
 def no_merge(doc, rid, node, what):
     for key, _value in node.value:
         if key.tag == MERGE_TAG:
-            raise RouteFileError("%s: route '%s': the %s mapping uses a YAML merge key << (line %d); edit it by hand"
-                                 % (doc.source, rid, what, doc.line(key)))
+            raise RouteFileError(
+                "%s: route '%s': the %s mapping uses a YAML merge key << (line %d); edit it by hand"
+                % (doc.source, rid, what, doc.line(key))
+            )
 
 
 def plugins(doc, rid, route_node):
@@ -69,16 +81,19 @@ def plugins(doc, rid, route_node):
     no_merge(doc, rid, route_node, "route")
     hits = mapping_get(route_node, "plugins")
     if len(hits) > 1:
-        raise RouteFileError("%s: route '%s' has %d plugins keys (lines %s)" % (
-            doc.source, rid, len(hits), _lines_of(doc, hits)))
+        raise RouteFileError(
+            "%s: route '%s' has %d plugins keys (lines %s)" % (doc.source, rid, len(hits), _lines_of(doc, hits))
+        )
     if not hits:
         return None, None
     key, value = hits[0]
     if isinstance(value, MappingNode):
         no_merge(doc, rid, value, "plugins")
     elif not nodes.is_null(value):
-        raise RouteFileError("%s: route '%s': plugins is a %s, not a mapping (line %d)" % (
-            doc.source, rid, nodes.kind(value), doc.line(value)))
+        raise RouteFileError(
+            "%s: route '%s': plugins is a %s, not a mapping (line %d)"
+            % (doc.source, rid, nodes.kind(value), doc.line(value))
+        )
     return key, value
 
 
@@ -88,28 +103,34 @@ def block(doc, rid, plugins_node, name):
         return None, None
     hits = mapping_get(plugins_node, name)
     if len(hits) > 1:
-        raise RouteFileError("%s: route '%s' has %d %s blocks (lines %s)" % (
-            doc.source, rid, len(hits), name, _lines_of(doc, hits)))
+        raise RouteFileError(
+            "%s: route '%s' has %d %s blocks (lines %s)" % (doc.source, rid, len(hits), name, _lines_of(doc, hits))
+        )
     return hits[0] if hits else (None, None)
 
 
 def editable(doc, rid, route_node, plugins_node):
     """Fail on layouts that cannot be edited line by line (checked only when an edit is due)."""
     if route_node.flow_style:
-        raise RouteFileError("%s: route '%s' is written as a flow mapping {...} (line %d); rewrite it in block style "
-                             "(one key a line) to edit it" % (doc.source, rid, doc.line(route_node)))
+        raise RouteFileError(
+            "%s: route '%s' is written as a flow mapping {...} (line %d); rewrite it in block style "
+            "(one key a line) to edit it" % (doc.source, rid, doc.line(route_node))
+        )
     if isinstance(plugins_node, MappingNode) and plugins_node.flow_style and plugins_node.value:
-        raise RouteFileError("%s: route '%s' has its plugins written as a flow mapping {...} (line %d); rewrite "
-                             "them in block style (one plugin a line) to edit them" % (
-                                 doc.source, rid, doc.line(plugins_node)))
+        raise RouteFileError(
+            "%s: route '%s' has its plugins written as a flow mapping {...} (line %d); rewrite "
+            "them in block style (one plugin a line) to edit them" % (doc.source, rid, doc.line(plugins_node))
+        )
 
 
 def own_lines(doc, rid, key, what):
     """Fail if ``key`` shares its line with other content (it could not be edited line by line)."""
     line = doc.lines.line_of(key.start_mark.index)
-    if doc.text[doc.lines.starts[line]:key.start_mark.index].strip(" "):
-        raise RouteFileError("%s: route '%s': the %s key shares line %d with other content; put it on its own line "
-                             "to edit it" % (doc.source, rid, what, line + 1))
+    if doc.text[doc.lines.starts[line] : key.start_mark.index].strip(" "):
+        raise RouteFileError(
+            "%s: route '%s': the %s key shares line %d with other content; put it on its own line "
+            "to edit it" % (doc.source, rid, what, line + 1)
+        )
 
 
 def not_shared(doc, rid, what, shallow=(), deep=()):
@@ -124,12 +145,16 @@ def not_shared(doc, rid, what, shallow=(), deep=()):
     deep = [node for node in deep if node is not None]
     for node in list(shallow) + deep:
         if node is not None and id(node) in shared:
-            raise RouteFileError("%s: route '%s': the %s uses a YAML anchor/alias (line %d); edit it by hand or "
-                                 "write it out without the alias" % (doc.source, rid, what, doc.line(node)))
+            raise RouteFileError(
+                "%s: route '%s': the %s uses a YAML anchor/alias (line %d); edit it by hand or "
+                "write it out without the alias" % (doc.source, rid, what, doc.line(node))
+            )
     stack = list(deep)
     while stack:
         node = stack.pop()
         if id(node) in shared:
-            raise RouteFileError("%s: route '%s': the %s holds a YAML anchor or alias (line %d); edit it by hand or "
-                                 "write it out without the alias" % (doc.source, rid, what, doc.line(node)))
+            raise RouteFileError(
+                "%s: route '%s': the %s holds a YAML anchor or alias (line %d); edit it by hand or "
+                "write it out without the alias" % (doc.source, rid, what, doc.line(node))
+            )
         stack.extend(nodes.children(node))

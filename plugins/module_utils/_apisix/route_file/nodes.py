@@ -22,9 +22,11 @@ else:
     HAS_YAML = True
     try:
         from yaml import CSafeLoader as LOADER
+
         HAS_LIBYAML = True
     except ImportError:  # depends on how PyYAML was built
         from yaml import SafeLoader as LOADER
+
         HAS_LIBYAML = False
 
 MERGE_TAG = "tag:yaml.org,2002:merge"

@@ -107,6 +107,6 @@ def _render_sequence(value, indent, step):
             body = render_mapping(item, indent + 2, step)
         else:
             body = _render_sequence(item, indent + 2, step)
-        body[0] = pad + "- " + body[0][indent + 2:]
+        body[0] = pad + "- " + body[0][indent + 2 :]
         lines.extend(body)
     return lines

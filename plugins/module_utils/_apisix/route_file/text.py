@@ -37,7 +37,7 @@ class Lines:
         return index - self.starts[self.line_of(index)]
 
     def content(self, line):
-        return self.text[self.starts[line]:self.ends[line]]
+        return self.text[self.starts[line] : self.ends[line]]
 
     def has_break(self, line):
         return self.ends[line] < len(self.text)
@@ -88,10 +88,11 @@ class Edits:
                     continue
                 if out and item.start < out[-1].end:
                     previous = out[-1]
-                    overlap = self.text[item.start:previous.end]
+                    overlap = self.text[item.start : previous.end]
                     if item.text == "" and previous.text.endswith(overlap):
-                        out[-1] = previous._replace(end=max(previous.end, item.end),
-                                                    text=previous.text[:len(previous.text) - len(overlap)])
+                        out[-1] = previous._replace(
+                            end=max(previous.end, item.end), text=previous.text[: len(previous.text) - len(overlap)]
+                        )
                         continue
                     if previous.text == "" and item.start >= previous.start and item.text == "":
                         # a deletion inside a deleted range
@@ -99,8 +100,13 @@ class Edits:
                         continue
                     raise RouteFileError("internal error: overlapping edits in route '%s'" % item.owner)
                 out.append(item)
-            if out and out[-1].text == "" and out[-1].end == len(self.text) and self._eof_start is not None \
-                    and not self.text.endswith(("\n", "\r")):
+            if (
+                out
+                and out[-1].text == ""
+                and out[-1].end == len(self.text)
+                and self._eof_start is not None
+                and not self.text.endswith(("\n", "\r"))
+            ):
                 start = self._eof_start(out[-1].start)
                 if start is not None and (len(out) < 2 or out[-2].end <= start):
                     out[-1] = out[-1]._replace(start=start)
@@ -111,7 +117,7 @@ class Edits:
         out = []
         position = 0
         for item in self.merged():
-            out.append(self.text[position:item.start])
+            out.append(self.text[position : item.start])
             out.append(item.text)
             position = item.end
         out.append(self.text[position:])

@@ -63,7 +63,7 @@ def _check_route(doc, edits, new_text, rid, route_node, expected):
     for item in edits.owned_by(rid):
         if not (start <= item.start and item.end <= end):
             raise internal("an edit of route '%s' falls outside it" % rid)
-    text = new_text[edits.shift(start):edits.shift(end)]
+    text = new_text[edits.shift(start) : edits.shift(end)]
     prefix = doc.lines.column(route_node.start_mark.index)
     if text[:prefix].strip(" -"):
         raise internal("route '%s' moved" % rid)
@@ -85,8 +85,9 @@ def _check_file(doc, new_text, expected):
         old_data = nodes.construct(doc.root)
         new_data = nodes.construct(new_doc.root)
     except nodes.yaml.YAMLError as exc:
-        raise RouteFileError("%s: the file uses YAML the safe loader cannot read (%s); file left untouched" % (
-            doc.source, _problem(exc))) from None
+        raise RouteFileError(
+            "%s: the file uses YAML the safe loader cannot read (%s); file left untouched" % (doc.source, _problem(exc))
+        ) from None
     if len(new_doc.routes) != len(doc.routes):
         raise internal("the edit would change the number of routes")
     container = old_data

@@ -21,13 +21,14 @@ def _file(tmp_path, text="a: 1\n"):
 
 def _dead_pid():
     """The pid of a process that has ended."""
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     return int(proc.stdout)
 
 
 def test_read_names_the_path_and_the_problem(tmp_path):
-    with pytest.raises(ModuleError, match="route file .*missing.yaml does not exist"):
+    with pytest.raises(ModuleError, match=r"route file .*missing\.yaml does not exist"):
         _io.read_text(str(tmp_path / "missing.yaml"), "route file")
     with pytest.raises(ModuleError, match="is a directory"):
         _io.read_text(str(tmp_path), "route file")
@@ -49,7 +50,7 @@ def test_a_file_changed_since_it_was_read_is_not_written(tmp_path):
     _text, stamp = _io.read_text(path)
     with open(path, "a") as handle:
         handle.write("b: 3\n")
-    with pytest.raises(_io.FileChanged, match="routes.yaml changed on disk"):
+    with pytest.raises(_io.FileChanged, match=r"routes\.yaml changed on disk"):
         _io.write_file(path, b"a: 2\n", stamp, os.replace, backup=True)
     assert open(path).read() == "a: 1\nb: 3\n" and os.listdir(tmp_path) == ["routes.yaml"]
 
@@ -61,7 +62,7 @@ def test_a_failed_rename_leaves_no_backup_and_no_temporary(tmp_path):
     def failing(src, dest):
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(ModuleError, match="cannot write .*routes.yaml: No space left on device"):
+    with pytest.raises(ModuleError, match=r"cannot write .*routes\.yaml: No space left on device"):
         _io.write_file(path, b"a: 2\n", stamp, failing, backup=True)
     assert open(path).read() == "a: 1\n" and os.listdir(tmp_path) == ["routes.yaml"]
 

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SECRET = "ef61df80-061c-4b1a-9c1e-387e6bf67052"
@@ -40,20 +40,32 @@ def params(**overrides):
 
 # --- build --------------------------------------------------------------------------
 
+
 def test_defaults_give_the_guide_snippet():
     guide = yaml.safe_load(GUIDE_SNIPPET)["openid-connect"]
     assert oidc.build_config(params(), enable_key=True) == guide
-    assert list(oidc.build_config(params(), enable_key=True)) == list(guide)      # the guide's key order
+    assert list(oidc.build_config(params(), enable_key=True)) == list(guide)  # the guide's key order
     without_enable = dict(guide)
     del without_enable["enable"]
     assert oidc.build_config(params()) == without_enable
 
 
-@pytest.mark.parametrize("url, realm, expected", [
-    ("http://keycloak.ef-external.svc/auth", "t1", "http://keycloak.ef-external.svc/auth/realms/t1/.well-known/openid-configuration"),
-    ("https://sso.example.com/", "t1", "https://sso.example.com/realms/t1/.well-known/openid-configuration"),
-    ("https://sso.example.com", "ten ant/x", "https://sso.example.com/realms/ten%20ant%2Fx/.well-known/openid-configuration"),
-])
+@pytest.mark.parametrize(
+    "url, realm, expected",
+    [
+        (
+            "http://keycloak.ef-external.svc/auth",
+            "t1",
+            "http://keycloak.ef-external.svc/auth/realms/t1/.well-known/openid-configuration",
+        ),
+        ("https://sso.example.com/", "t1", "https://sso.example.com/realms/t1/.well-known/openid-configuration"),
+        (
+            "https://sso.example.com",
+            "ten ant/x",
+            "https://sso.example.com/realms/ten%20ant%2Fx/.well-known/openid-configuration",
+        ),
+    ],
+)
 def test_discovery_from_keycloak_url(url, realm, expected):
     assert oidc.build_config(params(keycloak_url=url, realm=realm))["discovery"] == expected
 
@@ -68,11 +80,20 @@ def test_discovery_option_wins_and_bad_urls_are_refused():
 
 
 def test_empty_lists_leave_keys_out_and_extras_merge():
-    config = oidc.build_config(params(
-        audience=[], required_scopes=[], token_signing_alg_values_expected="",
-        extra_config={"ssl_verify": True, "session": {"cookie_name": "c"}, "_meta": {"priority": 5}},
-        secret_config={"session": {"secret": "0123456789abcdef"}}))
-    assert "audience" not in config and "required_scopes" not in config and "token_signing_alg_values_expected" not in config
+    config = oidc.build_config(
+        params(
+            audience=[],
+            required_scopes=[],
+            token_signing_alg_values_expected="",
+            extra_config={"ssl_verify": True, "session": {"cookie_name": "c"}, "_meta": {"priority": 5}},
+            secret_config={"session": {"secret": "0123456789abcdef"}},
+        )
+    )
+    assert (
+        "audience" not in config
+        and "required_scopes" not in config
+        and "token_signing_alg_values_expected" not in config
+    )
     assert config["session"] == {"cookie_name": "c", "secret": "0123456789abcdef"}
     assert config["_meta"] == {"priority": 5} and config["ssl_verify"] is True
 
@@ -94,16 +115,39 @@ def test_enable_key_follows_state():
     assert list(oidc.build_config(params(), disabled=True, enable_key=True).items())[0] == ("enable", False)
 
 
-@pytest.mark.parametrize("extra, secret, pattern", [
-    ({"client_id": "x"}, {}, "extra_config sets client_id: use the option of the same name instead"),
-    ({}, {"client_secret": "x", "realm": "y"}, "secret_config sets client_secret, realm: use the options of the same name"),
-    ({"enable": True}, {}, "extra_config sets enable: use write_enable_key"),
-    ({"session": {"secret": "0123456789abcdef"}}, {}, "extra_config holds session.secret: put credentials into secret_config"),
-    ({"proxy_opts": {"https_proxy_authorization": "Basic x"}}, {}, "extra_config holds proxy_opts.https_proxy_authorization"),
-    ({"session": {"storage": "cookie"}}, {"session": {"storage": "redis"}}, "extra_config and secret_config both set session.storage"),
-    ({"_meta": {"disable": True}}, {}, "extra_config sets _meta.disable: true, which switches the plugin off: use state=disabled"),
-    ([1], {}, "extra_config must be a dictionary"),
-])
+@pytest.mark.parametrize(
+    "extra, secret, pattern",
+    [
+        ({"client_id": "x"}, {}, "extra_config sets client_id: use the option of the same name instead"),
+        (
+            {},
+            {"client_secret": "x", "realm": "y"},
+            "secret_config sets client_secret, realm: use the options of the same name",
+        ),
+        ({"enable": True}, {}, "extra_config sets enable: use write_enable_key"),
+        (
+            {"session": {"secret": "0123456789abcdef"}},
+            {},
+            "extra_config holds session.secret: put credentials into secret_config",
+        ),
+        (
+            {"proxy_opts": {"https_proxy_authorization": "Basic x"}},
+            {},
+            "extra_config holds proxy_opts.https_proxy_authorization",
+        ),
+        (
+            {"session": {"storage": "cookie"}},
+            {"session": {"storage": "redis"}},
+            "extra_config and secret_config both set session.storage",
+        ),
+        (
+            {"_meta": {"disable": True}},
+            {},
+            "extra_config sets _meta.disable: true, which switches the plugin off: use state=disabled",
+        ),
+        ([1], {}, "extra_config must be a dictionary"),
+    ],
+)
 def test_bad_extras(extra, secret, pattern):
     with pytest.raises(oidc.PluginConfigError, match=pattern):
         oidc.build_config(params(extra_config=extra, secret_config=secret))
@@ -111,10 +155,19 @@ def test_bad_extras(extra, secret, pattern):
 
 # --- versions -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, wanted, tag", [
-    ("3.11", (3, 11, 0), "3.11.0"), ("3.11.2", (3, 11, 2), "3.11.0"), ("3.11.0-debian", (3, 11, 0), "3.11.0"),
-    ("v3.2", (3, 2, 0), "3.2.0"), ("2.7", (2, 7, 0), "2.5"), ("2.0", (2, 0, 0), "2.0"), ("3.18.1", (3, 18, 1), "3.18.0"),
-])
+
+@pytest.mark.parametrize(
+    "text, wanted, tag",
+    [
+        ("3.11", (3, 11, 0), "3.11.0"),
+        ("3.11.2", (3, 11, 2), "3.11.0"),
+        ("3.11.0-debian", (3, 11, 0), "3.11.0"),
+        ("v3.2", (3, 2, 0), "3.2.0"),
+        ("2.7", (2, 7, 0), "2.5"),
+        ("2.0", (2, 0, 0), "2.0"),
+        ("3.18.1", (3, 18, 1), "3.18.0"),
+    ],
+)
 def test_resolve_version(text, wanted, tag):
     assert oidc.resolve_version(text)[:2] == (wanted, tag)
     assert oidc.resolve_version(text)[2] == []
@@ -124,13 +177,17 @@ def test_versions_outside_the_facts():
     assert "newer than the schema facts (up to 3.18.0)" in oidc.resolve_version("3.19")[2][0]
     with pytest.raises(oidc.PluginConfigError, match="older than the oldest release"):
         oidc.resolve_version("1.5")
-    with pytest.raises(oidc.PluginConfigError, match="is not a version like 3.11"):
+    with pytest.raises(oidc.PluginConfigError, match=r"is not a version like 3\.11"):
         oidc.resolve_version("latest")
 
 
 def test_known_properties_follow_the_history():
-    assert "required_scopes" in oidc.known_properties("3.11.0") and "required_scopes" not in oidc.known_properties("3.7.0")
-    assert "claim_validator" not in oidc.known_properties("3.11.0") and "claim_validator" in oidc.known_properties("3.12.0")
+    assert "required_scopes" in oidc.known_properties("3.11.0") and "required_scopes" not in oidc.known_properties(
+        "3.7.0"
+    )
+    assert "claim_validator" not in oidc.known_properties("3.11.0") and "claim_validator" in oidc.known_properties(
+        "3.12.0"
+    )
     assert "_meta" in oidc.known_properties("3.0.0") and "disable" in oidc.known_properties("2.15.3")
     latest = oidc.known_properties(facts.LATEST) - {"_meta"}
     assert latest == set(facts.SCHEMA["properties"])
@@ -138,11 +195,14 @@ def test_known_properties_follow_the_history():
 
 # --- validation ---------------------------------------------------------------------
 
+
 def test_guide_config_is_valid_with_the_audience_warning():
     errors, warnings = oidc.validate_config(oidc.build_config(params()), "3.11")
     assert errors == []
-    assert warnings == ["audience is not enforced by stock APISIX (it is accepted and ignored): audience checks exist from "
-                        "APISIX 3.12.0 as claim_validator.audience; with 3.11.0, enforce the audience in Keycloak or upgrade"]
+    assert warnings == [
+        "audience is not enforced by stock APISIX (it is accepted and ignored): audience checks exist from "
+        "APISIX 3.12.0 as claim_validator.audience; with 3.11.0, enforce the audience in Keycloak or upgrade"
+    ]
     _errors, warnings = oidc.validate_config(oidc.build_config(params()), "3.12")
     assert "use extra_config.claim_validator.audience" in warnings[0]
 
@@ -154,8 +214,14 @@ def test_client_secret_required_until_3_16_then_by_rule():
     assert oidc.validate_config(config, "3.17")[0][0].startswith("client_secret: is required by APISIX 3.17.0 unless")
     jwks = oidc.build_config(params(client_secret=None, extra_config={"use_jwks": True}))
     assert oidc.validate_config(jwks, "3.17")[0] == []
-    pkce = oidc.build_config(params(client_secret=None, bearer_only=False, extra_config={"use_pkce": True},
-                                    secret_config={"session": {"secret": "0123456789abcdef"}}))
+    pkce = oidc.build_config(
+        params(
+            client_secret=None,
+            bearer_only=False,
+            extra_config={"use_pkce": True},
+            secret_config={"session": {"secret": "0123456789abcdef"}},
+        )
+    )
     assert oidc.validate_config(pkce, "3.17")[0] == []
 
 
@@ -163,24 +229,34 @@ def test_session_secret_rule_from_3_14():
     config = oidc.build_config(params(bearer_only=False))
     assert oidc.validate_config(config, "3.13")[0] == []
     assert oidc.validate_config(config, "3.14")[0] == [
-        "session.secret: is required by APISIX 3.14.0 when bearer_only is false (put it in secret_config)"]
+        "session.secret: is required by APISIX 3.14.0 when bearer_only is false (put it in secret_config)"
+    ]
     short = oidc.build_config(params(bearer_only=False, secret_config={"session": {"secret": "short"}}))
     assert oidc.validate_config(short, "3.14")[0] == ["session.secret: must be at least 16 characters long"]
 
 
-@pytest.mark.parametrize("extra, error", [
-    ({"timeout": "3"}, "timeout: must be of type integer, got str"),
-    ({"timeout": 0}, "timeout: must be at least 1"),
-    ({"ssl_verify": "no"}, "ssl_verify: must be of type boolean, got str"),
-    ({"unauth_action": "allow"}, "unauth_action: must be one of auth, deny, pass, got 'allow'"),
-    ({"_meta": {"disabled": True}}, "_meta.disabled: unknown key (allowed: disable, error_response, filter, pre_function, priority)"),
-    ({"_meta": {"error_response": 3}}, "_meta.error_response: does not match any allowed form"),
-    ({"session": {"secret": "0123456789abcdef", "storage": "redis"}}, "session.redis: is required"),
-    ({"introspection_addon_headers": []}, "introspection_addon_headers: needs at least 1 item(s)"),
-    ({"introspection_addon_headers": ["X-A:b"]}, "introspection_addon_headers[0]: must match ^[^:]+$"),
-    ({"claim_validator": {"audience": {"required": "yes"}}}, "claim_validator.audience.required: must be of type boolean, got str"),
-    ({"dpop": {"enabled": True}}, "dpop.private_key: is required"),
-])
+@pytest.mark.parametrize(
+    "extra, error",
+    [
+        ({"timeout": "3"}, "timeout: must be of type integer, got str"),
+        ({"timeout": 0}, "timeout: must be at least 1"),
+        ({"ssl_verify": "no"}, "ssl_verify: must be of type boolean, got str"),
+        ({"unauth_action": "allow"}, "unauth_action: must be one of auth, deny, pass, got 'allow'"),
+        (
+            {"_meta": {"disabled": True}},
+            "_meta.disabled: unknown key (allowed: disable, error_response, filter, pre_function, priority)",
+        ),
+        ({"_meta": {"error_response": 3}}, "_meta.error_response: does not match any allowed form"),
+        ({"session": {"secret": "0123456789abcdef", "storage": "redis"}}, "session.redis: is required"),
+        ({"introspection_addon_headers": []}, "introspection_addon_headers: needs at least 1 item(s)"),
+        ({"introspection_addon_headers": ["X-A:b"]}, "introspection_addon_headers[0]: must match ^[^:]+$"),
+        (
+            {"claim_validator": {"audience": {"required": "yes"}}},
+            "claim_validator.audience.required: must be of type boolean, got str",
+        ),
+        ({"dpop": {"enabled": True}}, "dpop.private_key: is required"),
+    ],
+)
 def test_schema_errors_name_the_key(extra, error):
     secret = {}
     if "session" in extra:
@@ -191,25 +267,41 @@ def test_schema_errors_name_the_key(extra, error):
 
 
 def test_dpop_public_jwk_must_not_hold_private_parts():
-    config = oidc.build_config(params(extra_config={"dpop": {"enabled": True, "public_jwk": {"kty": "EC", "d": "x"}}},
-                                      secret_config={"dpop": {"private_key": "k"}}))
+    config = oidc.build_config(
+        params(
+            extra_config={"dpop": {"enabled": True, "public_jwk": {"kty": "EC", "d": "x"}}},
+            secret_config={"dpop": {"private_key": "k"}},
+        )
+    )
     assert oidc.validate_config(config, "3.18")[0] == ["dpop.public_jwk: is not allowed in this form"]
-    ok = oidc.build_config(params(extra_config={"dpop": {"enabled": True, "public_jwk": {"kty": "EC"}}},
-                                  secret_config={"dpop": {"private_key": "k"}}))
+    ok = oidc.build_config(
+        params(
+            extra_config={"dpop": {"enabled": True, "public_jwk": {"kty": "EC"}}},
+            secret_config={"dpop": {"private_key": "k"}},
+        )
+    )
     assert oidc.validate_config(ok, "3.18")[0] == []
 
 
 def test_flat_par_dpop_keys_rejected_from_3_18():
     config = oidc.build_config(params(extra_config={"use_par": True}))
-    assert oidc.validate_config(config, "3.18")[0] == ["use_par: is rejected by APISIX 3.18.0 (use the par/dpop objects)"]
+    assert oidc.validate_config(config, "3.18")[0] == [
+        "use_par: is rejected by APISIX 3.18.0 (use the par/dpop objects)"
+    ]
     assert oidc.validate_config(config, "3.17")[0] == []
-    assert "use_par: ignored by APISIX 3.17.0 (it is not an openid-connect attribute)" in oidc.validate_config(config, "3.17")[1][1]
+    assert (
+        "use_par: ignored by APISIX 3.17.0 (it is not an openid-connect attribute)"
+        in oidc.validate_config(config, "3.17")[1][1]
+    )
 
 
 def test_keys_unknown_to_the_version_warn():
     config = oidc.build_config(params(extra_config={"claim_validator": {"audience": {"required": True}}}))
     _errors, warnings = oidc.validate_config(config, "3.11")
-    assert "claim_validator: ignored by APISIX 3.11.0 (it exists from APISIX 3.12.0); stock APISIX accepts unknown keys silently" in warnings
+    assert (
+        "claim_validator: ignored by APISIX 3.11.0 (it exists from APISIX 3.12.0); stock APISIX accepts unknown keys silently"
+        in warnings
+    )
     _errors, warnings = oidc.validate_config(oidc.build_config(params()), "3.7")
     assert any(w.startswith("required_scopes: ignored by APISIX 3.7.0 (it exists from APISIX 3.8.0)") for w in warnings)
 
@@ -237,35 +329,48 @@ def test_validate_rejects_non_mapping():
 
 # --- secrets ------------------------------------------------------------------------
 
+
 def test_mask_config_and_secret_values():
-    config = oidc.build_config(params(secret_config={"session": {"secret": "0123456789abcdef", "redis": {"password": "pw"}}}))
+    config = oidc.build_config(
+        params(secret_config={"session": {"secret": "0123456789abcdef", "redis": {"password": "pw"}}})
+    )
     masked = masking.mask_config(config)
     assert masked["client_secret"] == masking.SECRET_MASK and masked["session"]["secret"] == masking.SECRET_MASK
     assert masked["session"]["redis"]["password"] == masking.SECRET_MASK and masked["client_id"] == "cim"
-    assert config["client_secret"] == SECRET                      # the original is untouched
+    assert config["client_secret"] == SECRET  # the original is untouched
     assert sorted(masking.secret_values(config)) == sorted([SECRET, "0123456789abcdef", "pw"])
 
 
 def test_mask_text():
-    text = ('  client_secret: "abc" # c  \r\n#   client_secret: xyz\n  secret: \'a\'\'b\'\n'
-            '  password: |\n  key: v\n  client_secret: "a # b"   \n  note: it\'s a\\"b"\n')
+    text = (
+        "  client_secret: \"abc\" # c  \r\n#   client_secret: xyz\n  secret: 'a''b'\n"
+        '  password: |\n  key: v\n  client_secret: "a # b"   \n  note: it\'s a\\"b"\n'
+    )
     masked = masking.mask_text(text, ['a"b'])
-    assert masked == ('  client_secret: "********" # c  \r\n#   client_secret: ********\n  secret: \'********\'\n'
-                      '  password: |\n  key: ********\n  client_secret: "********"   \n  note: it\'s ********"\n')
-    text = ('a:\n  key_type: var\n  key: remote_addr # count per client\n  hmac: {access_key: ak1, "secret_key": \'s k\', n: [1]}\n'
-            '#   token: tt\r\n  - adminKey: xx\n  enable: true\n#  password: >-\n#    line one\n#\n#    two\n#  set_access_token_header: true\n'
-            '  api_token: |\n    p1\n\n    p2\n  x: {secret: y}\n  session_secret_x: 1\n')
+    assert masked == (
+        "  client_secret: \"********\" # c  \r\n#   client_secret: ********\n  secret: '********'\n"
+        '  password: |\n  key: ********\n  client_secret: "********"   \n  note: it\'s ********"\n'
+    )
+    text = (
+        "a:\n  key_type: var\n  key: remote_addr # count per client\n  hmac: {access_key: ak1, \"secret_key\": 's k', n: [1]}\n"
+        "#   token: tt\r\n  - adminKey: xx\n  enable: true\n#  password: >-\n#    line one\n#\n#    two\n#  set_access_token_header: true\n"
+        "  api_token: |\n    p1\n\n    p2\n  x: {secret: y}\n  session_secret_x: 1\n"
+    )
     assert masking.mask_text(text) == (
-        'a:\n  key_type: var\n  key: ******** # count per client\n  hmac: {access_key: ********, "secret_key": \'********\', n: [1]}\n'
-        '#   token: ********\r\n  - adminKey: ********\n  enable: true\n#  password: >-\n#    ********\n#\n#    ********\n'
-        '#  set_access_token_header: true\n  api_token: |\n    ********\n\n    ********\n  x: {secret: ********}\n  session_secret_x: 1\n')
+        "a:\n  key_type: var\n  key: ******** # count per client\n  hmac: {access_key: ********, \"secret_key\": '********', n: [1]}\n"
+        "#   token: ********\r\n  - adminKey: ********\n  enable: true\n#  password: >-\n#    ********\n#\n#    ********\n"
+        "#  set_access_token_header: true\n  api_token: |\n    ********\n\n    ********\n  x: {secret: ********}\n  session_secret_x: 1\n"
+    )
     assert masking.mask_text(None) is None
 
 
 # --- facts, documentation -----------------------------------------------------------
 
+
 def _generator():
-    spec = importlib.util.spec_from_file_location("gen_apisix_schema", os.path.join(ROOT, "tools", "gen_apisix_schema.py"))
+    spec = importlib.util.spec_from_file_location(
+        "gen_apisix_schema", os.path.join(ROOT, "tools", "gen_apisix_schema.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -72,6 +72,7 @@ STANDALONE = _fixture("apisix-standalone.yaml.sample")
 
 # --- independent checks -------------------------------------------------------------
 
+
 def _routes_key(data):
     return "routes" if "routes" in data else "apisixStandalone.routes"
 
@@ -131,7 +132,11 @@ def _allowed_lines(text, ids, name=OIDC):
             line = key.start_mark.line + 1
             while line < len(lines):
                 content = lines[line]
-                if content.strip() and not content.lstrip().startswith("#") and len(content) - len(content.lstrip()) <= plugins_col:
+                if (
+                    content.strip()
+                    and not content.lstrip().startswith("#")
+                    and len(content) - len(content.lstrip()) <= plugins_col
+                ):
                     break
                 body = content[1:]
                 if content.startswith("#") and body.strip() and len(body) - len(body.lstrip()) + 1 > plugins_col:
@@ -173,7 +178,7 @@ def assert_surgical(old, new, ids, name=OIDC):
         assert not old.endswith(("\n", "\r")) and len(old_lines) - 1 in allowed_old
         assert re.search(r"(?m)^\s*\S+: [|>]\+?\s*$", old)
     if old.rstrip().endswith("#END"):
-        assert new.endswith(old[old.rindex("#END"):])
+        assert new.endswith(old[old.rindex("#END") :])
 
 
 def assert_data(old, new, ids, want, name=OIDC):
@@ -217,6 +222,7 @@ def _states(text, name=OIDC):
 
 # --- samples ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("text", [HELM, STANDALONE], ids=["helm", "standalone"])
 def test_sample_enable_then_remove_restores_bytes(text):
     states = _states(text)
@@ -240,10 +246,10 @@ def test_helm_sample_block_indented_like_siblings():
     lines = new.splitlines()
     portal = lines.index("     - id: portal-main")
     block = lines.index("         openid-connect:", portal)
-    assert lines[block - 1] == "       plugins:"          # right under plugins:, 9 columns like proxy-rewrite
+    assert lines[block - 1] == "       plugins:"  # right under plugins:, 9 columns like proxy-rewrite
     assert lines[block + 1] == '           discovery: "%s"' % CONFIG["discovery"]
     catchall = lines.index("     - id: catchall")
-    plugins = lines.index("       plugins:", catchall)   # a new plugins: at the route's key column
+    plugins = lines.index("       plugins:", catchall)  # a new plugins: at the route's key column
     assert lines[plugins - 1] == "       status: 1"
     assert lines[plugins + 1] == "         openid-connect:"
     assert lines[plugins + 2] == '           discovery: "%s"' % CONFIG["discovery"]
@@ -252,22 +258,24 @@ def test_helm_sample_block_indented_like_siblings():
 def test_helm_sample_guide_style_rendering():
     new, _changed = edit(HELM, ["scheduler-main"], config=SAMPLE_BLOCK)
     start = new.index("     - id: scheduler-main")
-    expected = "\n".join([
-        "       plugins:",
-        "         openid-connect:",
-        "           enable: true",
-        '           discovery: "http://keycloak.identity.svc/auth/realms/tenant-a/.well-known/openid-configuration"',
-        '           realm: "tenant-a"',
-        '           client_id: "cim"',
-        '           client_secret: "00000000-0000-0000-0000-000000000000"',
-        "           bearer_only: true",
-        '           token_signing_alg_values_expected: "RS256"',
-        "           set_access_token_header: false",
-        "           set_userinfo_header: false",
-        '           audience: ["cim", "account", "realm-management"]',
-        '           required_scopes: ["email", "profile"]',
-        "         proxy-rewrite:",
-    ])
+    expected = "\n".join(
+        [
+            "       plugins:",
+            "         openid-connect:",
+            "           enable: true",
+            '           discovery: "http://keycloak.identity.svc/auth/realms/tenant-a/.well-known/openid-configuration"',
+            '           realm: "tenant-a"',
+            '           client_id: "cim"',
+            '           client_secret: "00000000-0000-0000-0000-000000000000"',
+            "           bearer_only: true",
+            '           token_signing_alg_values_expected: "RS256"',
+            "           set_access_token_header: false",
+            "           set_userinfo_header: false",
+            '           audience: ["cim", "account", "realm-management"]',
+            '           required_scopes: ["email", "profile"]',
+            "         proxy-rewrite:",
+        ]
+    )
     assert expected in new[start:]
     assert new.endswith('           regex_uri: ["^/scheduler/?(.*)", "/$1"]\n           \n\n')
 
@@ -277,8 +285,8 @@ def test_helm_sample_commented_block_replaced_in_place_and_commented_back():
     new, _changed = edit(HELM, ["orders-main-secured"], config=SAMPLE_BLOCK)
     assert_surgical(HELM, new, ["orders-main-secured"])
     assert_data(HELM, new, ["orders-main-secured"], SAMPLE_BLOCK)
-    route = new[new.index("- id: orders-main-secured"):new.index("# --- portal")]
-    assert "#" not in route                               # no stale commented copy left
+    route = new[new.index("- id: orders-main-secured") : new.index("# --- portal")]
+    assert "#" not in route  # no stale commented copy left
     assert route.index("openid-connect:") < route.index("proxy-rewrite:")
     state = _states(new)["orders-main-secured"]
     assert state["active"] and state["commented"] == 0
@@ -300,8 +308,12 @@ def test_helm_sample_enable_false_block_updated_key_by_key():
     want = dict(SAMPLE_BLOCK)
     new, _changed = edit(HELM, ["files-main"], config=want)
     diff = [(a, b) for a, b in zip(HELM.splitlines(), new.splitlines()) if a != b]
-    assert diff == [('           enable: false # meant as "off", but stock APISIX ignores this key',
-                     '           enable: true # meant as "off", but stock APISIX ignores this key')]
+    assert diff == [
+        (
+            '           enable: false # meant as "off", but stock APISIX ignores this key',
+            '           enable: true # meant as "off", but stock APISIX ignores this key',
+        )
+    ]
     assert len(new.splitlines()) == len(HELM.splitlines())
 
 
@@ -309,15 +321,16 @@ def test_helm_sample_secret_rotation_changes_one_line_and_keeps_quotes():
     want = dict(SAMPLE_BLOCK, enable=False, client_secret="new-secret")
     new, _changed = edit(HELM, ["files-main"], config=want)
     diff = [(a, b) for a, b in zip(HELM.splitlines(), new.splitlines()) if a != b]
-    assert diff == [('           client_secret: "00000000-0000-0000-0000-000000000000"',
-                     '           client_secret: "new-secret"')]
+    assert diff == [
+        ('           client_secret: "00000000-0000-0000-0000-000000000000"', '           client_secret: "new-secret"')
+    ]
 
 
 def test_helm_sample_present_drops_keys_not_wanted():
     new, _changed = edit(HELM, ["files-main"])
     assert_surgical(HELM, new, ["files-main"])
     assert_data(HELM, new, ["files-main"], CONFIG)
-    block = new[new.index("- id: files-main"):new.index("# --- admin")]
+    block = new[new.index("- id: files-main") : new.index("# --- admin")]
     assert "enable" not in block.split("proxy-rewrite")[0]
     assert edit(new, ["files-main"])[1] == [False]
 
@@ -337,7 +350,7 @@ def test_standalone_sample_remove_block_with_nested_meta():
     new, changed = edit(STANDALONE, ["reports", "orders-health"], op="unset")
     assert changed == [True, False]
     assert "openid-connect" not in new
-    assert "plugins:" not in new[new.index("- id: reports"):]      # empty plugins: removed with the block
+    assert "plugins:" not in new[new.index("- id: reports") :]  # empty plugins: removed with the block
     assert new.endswith("    upstream_id: up-orders\n#END\n")
     assert_data(STANDALONE, new, ["reports"], None)
 
@@ -347,11 +360,21 @@ def test_standalone_sample_remove_block_with_nested_meta():
 GENERATED = [
     dict(seed=seed, flavor=flavor, crlf=crlf, final_newline=final_newline, tail=tail)
     for seed, flavor, crlf, final_newline, tail in [
-        (1, "helm", False, True, True), (2, "standalone", False, True, True), (3, "helm", True, True, True),
-        (4, "standalone", True, False, False), (5, "helm", False, False, False), (6, "helm", False, True, False),
-        (7, "standalone", False, False, True), (8, "helm", True, False, False), (9, "standalone", False, True, True),
-        (10, "helm", False, True, True), (11, "helm", False, True, True), (12, "standalone", True, True, True),
-        (13, "helm", False, False, False), (14, "helm", True, True, True), (15, "standalone", False, False, False),
+        (1, "helm", False, True, True),
+        (2, "standalone", False, True, True),
+        (3, "helm", True, True, True),
+        (4, "standalone", True, False, False),
+        (5, "helm", False, False, False),
+        (6, "helm", False, True, False),
+        (7, "standalone", False, False, True),
+        (8, "helm", True, False, False),
+        (9, "standalone", False, True, True),
+        (10, "helm", False, True, True),
+        (11, "helm", False, True, True),
+        (12, "standalone", True, True, True),
+        (13, "helm", False, False, False),
+        (14, "helm", True, True, True),
+        (15, "standalone", False, False, False),
         (16, "helm", False, True, True),
     ]
 ]
@@ -363,8 +386,12 @@ def _generated(case):
 
 def _case_id(case):
     return "{seed}-{flavor}{crlf}{nl}{tail}".format(
-        seed=case["seed"], flavor=case["flavor"], crlf="-crlf" if case["crlf"] else "",
-        nl="" if case["final_newline"] else "-noeol", tail="" if case["tail"] else "-eofroute")
+        seed=case["seed"],
+        flavor=case["flavor"],
+        crlf="-crlf" if case["crlf"] else "",
+        nl="" if case["final_newline"] else "-noeol",
+        tail="" if case["tail"] else "-eofroute",
+    )
 
 
 @pytest.mark.parametrize("case", GENERATED, ids=_case_id)
@@ -384,8 +411,11 @@ def test_generated_set_is_surgical_and_idempotent(case, want):
 @pytest.mark.parametrize("case", GENERATED, ids=_case_id)
 def test_generated_enable_then_remove_restores_bytes(case):
     text = _generated(case)
-    plain = [route_id for route_id, state in _states(text).items()
-             if not state["active"] and not state["commented"] and "plugins: {}" not in _route_text(text, route_id)]
+    plain = [
+        route_id
+        for route_id, state in _states(text).items()
+        if not state["active"] and not state["commented"] and "plugins: {}" not in _route_text(text, route_id)
+    ]
     assert plain
     new, _changed = edit(text, plain)
     assert new != text
@@ -479,11 +509,13 @@ def test_empty_plugins_forms_are_edited():
 
 
 def test_flow_route_and_flow_plugins_are_refused_only_when_an_edit_is_due():
-    text = ROUTES.replace("  - id: d\n    uri: /d\n", "  - {id: d, uri: /d}\n  - id: e\n    plugins: {proxy-rewrite: {uri: /x}}\n")
+    text = ROUTES.replace(
+        "  - id: d\n    uri: /d\n", "  - {id: d, uri: /d}\n  - id: e\n    plugins: {proxy-rewrite: {uri: /x}}\n"
+    )
     for route_id, what in (("d", "flow mapping"), ("e", "plugins written as a flow mapping")):
         with pytest.raises(RouteFileError, match="route '%s' .*%s" % (route_id, re.escape(what))):
             edit(text, [route_id])
-        assert edit(text, [route_id], op="unset")[1] == [False]     # nothing to remove: no error
+        assert edit(text, [route_id], op="unset")[1] == [False]  # nothing to remove: no error
 
 
 def test_existing_flow_block_is_rewritten_as_block_and_removable():
@@ -521,16 +553,20 @@ routes:
     want = {"client_id": "cim", "discovery": "http://old", "realm": "r"}
     new, _changed = edit(text, ["x"], config=want)
     assert new == text.replace("client_id: old   #", "client_id: cim   #").replace(
-        '              discovery: "http://old"\n', '              discovery: "http://old"\n              realm: "r"\n')
+        '              discovery: "http://old"\n', '              discovery: "http://old"\n              realm: "r"\n'
+    )
     removed, _changed = edit(text, ["x"], op="unset")
-    assert removed == text.replace(text[text.index("          openid-connect"):text.index("          # limits")], "")
+    assert removed == text.replace(text[text.index("          openid-connect") : text.index("          # limits")], "")
 
 
 def test_value_styles_are_mirrored_when_a_value_changes():
     text = "routes:\n- id: x\n  plugins:\n    openid-connect:\n      a: plain\n      b: 'single'\n      c: \"double\"\n      d: [x, y]\n"
     want = {"a": "other", "b": "it's", "c": "new", "d": ["z"]}
     new, _changed = edit(text, ["x"], config=want)
-    assert new == "routes:\n- id: x\n  plugins:\n    openid-connect:\n      a: other\n      b: 'it''s'\n      c: \"new\"\n      d: [\"z\"]\n"
+    assert (
+        new
+        == "routes:\n- id: x\n  plugins:\n    openid-connect:\n      a: other\n      b: 'it''s'\n      c: \"new\"\n      d: [\"z\"]\n"
+    )
     tricky = {"a": "yes", "b": "x\ny", "c": "1", "d": []}
     new, _changed = edit(text, ["x"], config=tricky)
     assert yaml.safe_load(new)["routes"][0]["plugins"]["openid-connect"] == tricky
@@ -547,8 +583,13 @@ def test_nested_mapping_updated_key_by_key():
 
 
 def test_new_nested_values_render_as_block():
-    want = dict(CONFIG, claim_validator={"audience": {"required": True}}, authorization_params={},
-                introspection_addon_headers=["X-A"], filters=[{"a": 1, "b": [1, {"c": None}]}, [1, 2]])
+    want = dict(
+        CONFIG,
+        claim_validator={"audience": {"required": True}},
+        authorization_params={},
+        introspection_addon_headers=["X-A"],
+        filters=[{"a": 1, "b": [1, {"c": None}]}, [1, 2]],
+    )
     new, _changed = edit(STANDALONE, ["orders-health"], config=want)
     assert_data(STANDALONE, new, ["orders-health"], want)
     assert "      openid-connect:\n" in new and "          audience:\n            required: true\n" in new
@@ -573,13 +614,16 @@ def test_comment_style_comments_out_a_bare_plugins_line_left_empty():
     # a null plugins violates APISIX's route schema (plugins must be an object)
     text = "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: x # kept\n      bearer_only: true\n- id: b\n"
     new, _changed = edit(text, ["a"], op="unset", style="comment")
-    assert new == "routes:\n- id: a\n#  plugins:\n#    openid-connect:\n#      client_id: x # kept\n#      bearer_only: true\n- id: b\n"
+    assert (
+        new
+        == "routes:\n- id: a\n#  plugins:\n#    openid-connect:\n#      client_id: x # kept\n#      bearer_only: true\n- id: b\n"
+    )
     assert "plugins" not in yaml.safe_load(new)["routes"][0]
     assert _states(new)["a"] == {"active": False, "config": None, "commented": 1}
     again, changed = edit(new, ["a"], config={"client_id": "x", "bearer_only": True})
-    assert changed == [True] and again == text                # the original bytes come back
+    assert changed == [True] and again == text  # the original bytes come back
     other, _changed = edit(new, ["a"], config={"client_id": "y"})
-    assert other == "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: \"y\"\n- id: b\n"
+    assert other == 'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "y"\n- id: b\n'
     # with another plugin left, plugins: stays
     text = "routes:\n- id: a\n  plugins:\n    cors: {}\n    openid-connect:\n      client_id: x\n"
     new, _changed = edit(text, ["a"], op="unset", style="comment")
@@ -588,37 +632,54 @@ def test_comment_style_comments_out_a_bare_plugins_line_left_empty():
 
 def test_enabling_replaces_a_commented_out_plugins_range():
     old = "OLD-secret-in-a-comment"
-    text = ("routes:\n- id: a\n  uri: /a\n#  plugins:\n#    openid-connect:\n#      client_id: cim\n"
-            "#      client_secret: %s\n- id: b\n  uri: /b\n" % old)
+    text = (
+        "routes:\n- id: a\n  uri: /a\n#  plugins:\n#    openid-connect:\n#      client_id: cim\n"
+        "#      client_secret: %s\n- id: b\n  uri: /b\n" % old
+    )
     assert _states(text)["a"] == {"active": False, "config": None, "commented": 1}
     new, changed = edit(text, ["a"], config={"client_id": "x"})
     assert changed == [True] and old not in new
-    assert new == "routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n- id: b\n  uri: /b\n"
+    assert (
+        new
+        == 'routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: "x"\n- id: b\n  uri: /b\n'
+    )
     # the commented range also holds another plugin: only the openid-connect copy goes, the rest stays commented
-    text = ("routes:\n- id: a\n  uri: /a\n#  plugins:\n#    cors:\n#      allow_origins: '*'\n#    openid-connect:\n"
-            "#      client_secret: %s\n- id: b\n" % old)
+    text = (
+        "routes:\n- id: a\n  uri: /a\n#  plugins:\n#    cors:\n#      allow_origins: '*'\n#    openid-connect:\n"
+        "#      client_secret: %s\n- id: b\n" % old
+    )
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
     assert old not in new
-    assert new == ("routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n#  plugins:\n#    cors:\n"
-                   "#      allow_origins: '*'\n- id: b\n")
+    assert new == (
+        'routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: "x"\n#  plugins:\n#    cors:\n'
+        "#      allow_origins: '*'\n- id: b\n"
+    )
 
 
 def test_prose_comments_are_not_commented_blocks():
-    text = ("routes:\n- id: a\n  plugins:\n#      openid-connect: see wiki\n#    openid-connect:\n#      -- ask the team\n"
-            "    cors: {}\n")
+    text = (
+        "routes:\n- id: a\n  plugins:\n#      openid-connect: see wiki\n#    openid-connect:\n#      -- ask the team\n"
+        "    cors: {}\n"
+    )
     assert _states(text)["a"]["commented"] == 0
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
-    assert new == ("routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n#      openid-connect: see wiki\n"
-                   "#    openid-connect:\n#      -- ask the team\n    cors: {}\n")
+    assert new == (
+        'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "x"\n#      openid-connect: see wiki\n'
+        "#    openid-connect:\n#      -- ask the team\n    cors: {}\n"
+    )
 
 
 def test_several_commented_copies_collapse_into_one():
-    text = ("routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: old1\n    cors: {}\n"
-            "#    openid-connect:\n#      client_id: old2\n    # openid-connect: (indented comment, not a copy)\n")
+    text = (
+        "routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: old1\n    cors: {}\n"
+        "#    openid-connect:\n#      client_id: old2\n    # openid-connect: (indented comment, not a copy)\n"
+    )
     assert _states(text)["a"]["commented"] == 2
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
-    assert new == ("routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: \"x\"\n    cors: {}\n"
-                   "    # openid-connect: (indented comment, not a copy)\n")
+    assert new == (
+        'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "x"\n    cors: {}\n'
+        "    # openid-connect: (indented comment, not a copy)\n"
+    )
     commented, _changed = edit(new, ["a"], op="unset", style="comment")
     assert commented.count("#    openid-connect:") == 1
 
@@ -635,7 +696,7 @@ def test_block_scalar_at_end_of_route_and_file(chomp):
     new, _changed = edit(text, ["a"])
     assert_data(text, new, ["a"], CONFIG)
     if chomp == "+":
-        assert new.startswith(text)                       # the blank lines are part of the value
+        assert new.startswith(text)  # the blank lines are part of the value
     else:
         assert new.startswith("routes:\n- id: a\n  body: |%s\n    line\n\n    more\n  plugins:\n" % chomp)
         assert new.endswith("\n\n\n")
@@ -643,12 +704,19 @@ def test_block_scalar_at_end_of_route_and_file(chomp):
 
 
 def test_anchors_elsewhere_are_fine_aliases_in_the_block_are_refused():
-    text = ("defaults: &up\n  type: roundrobin\nroutes:\n- id: a\n  upstream: *up\n  plugins:\n    cors: {}\n"
-            "- id: b\n  plugins: &shared\n    cors: {}\n- id: c\n  plugins: *shared\n"
-            "- id: d\n  plugins:\n    openid-connect: &oidc\n      client_id: x\n- id: e\n  plugins:\n    openid-connect: *oidc\n")
+    text = (
+        "defaults: &up\n  type: roundrobin\nroutes:\n- id: a\n  upstream: *up\n  plugins:\n    cors: {}\n"
+        "- id: b\n  plugins: &shared\n    cors: {}\n- id: c\n  plugins: *shared\n"
+        "- id: d\n  plugins:\n    openid-connect: &oidc\n      client_id: x\n- id: e\n  plugins:\n    openid-connect: *oidc\n"
+    )
     new, _changed = edit(text, ["a"])
     assert_data(text, new, ["a"], CONFIG)
-    for route_id, what in (("b", "plugins mapping"), ("c", "plugins mapping"), ("d", "openid-connect block"), ("e", "openid-connect block")):
+    for route_id, what in (
+        ("b", "plugins mapping"),
+        ("c", "plugins mapping"),
+        ("d", "openid-connect block"),
+        ("e", "openid-connect block"),
+    ):
         with pytest.raises(RouteFileError, match="route '%s': the %s uses a YAML anchor/alias" % (route_id, what)):
             edit(text, [route_id], op="unset" if route_id in "de" else "set")
 
@@ -686,27 +754,43 @@ def test_pure_python_parser_gives_the_same_result(monkeypatch):
 
 # --- bad input ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, pattern", [
-    ("routes:\n  - id: a\n    uri: [/a\n", r"test.yaml is not valid YAML: .* at line 4, column 1"),
-    ("routes:\n- id: a\n\turi: /a\n", r"not valid YAML: .* line 3, column 1"),
-    ("{{- if .Values.enabled }}\nroutes: []\n{{- end }}\n", r"looks like a Helm template, not a values file: line 1 .*\{\{- if \.Values\.enabled \}\}"),
-    ("# chart\nroutes:\n  {{ include \"x\" . | nindent 2 }}\n  - id: a\n", r"not valid YAML.*looks like a Helm template.*line 3"),
-    ("", r"does not hold a YAML mapping at the top level \(empty file\)"),
-    ("- id: a\n", r"does not hold a YAML mapping at the top level \(found a sequence\)"),
-    ("global: {}\nother: 1\n", r"no routes under routes or apisixStandalone.routes \(top-level keys: global, other\); set routes_key"),
-    ("routes: []\napisixStandalone:\n  routes: []\n", r"has routes under both routes and apisixStandalone.routes"),
-    ("routes: [{id: a}]\n", r"routes is written as a flow sequence"),
-    ("routes:\n", r"routes holds no routes \(line 1\)"),
-    ("routes: 3\n", r"routes is a scalar, expected a list of routes"),
-    ("routes:\n- id: a\nroutes:\n- id: b\n", r"key routes appears 2 times under the top level \(lines 1, 3\)"),
-])
+
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        ("routes:\n  - id: a\n    uri: [/a\n", r"test.yaml is not valid YAML: .* at line 4, column 1"),
+        ("routes:\n- id: a\n\turi: /a\n", r"not valid YAML: .* line 3, column 1"),
+        (
+            "{{- if .Values.enabled }}\nroutes: []\n{{- end }}\n",
+            r"looks like a Helm template, not a values file: line 1 .*\{\{- if \.Values\.enabled \}\}",
+        ),
+        (
+            '# chart\nroutes:\n  {{ include "x" . | nindent 2 }}\n  - id: a\n',
+            r"not valid YAML.*looks like a Helm template.*line 3",
+        ),
+        ("", r"does not hold a YAML mapping at the top level \(empty file\)"),
+        ("- id: a\n", r"does not hold a YAML mapping at the top level \(found a sequence\)"),
+        (
+            "global: {}\nother: 1\n",
+            r"no routes under routes or apisixStandalone.routes \(top-level keys: global, other\); set routes_key",
+        ),
+        ("routes: []\napisixStandalone:\n  routes: []\n", r"has routes under both routes and apisixStandalone.routes"),
+        ("routes: [{id: a}]\n", r"routes is written as a flow sequence"),
+        ("routes:\n", r"routes holds no routes \(line 1\)"),
+        ("routes: 3\n", r"routes is a scalar, expected a list of routes"),
+        ("routes:\n- id: a\nroutes:\n- id: b\n", r"key routes appears 2 times under the top level \(lines 1, 3\)"),
+    ],
+)
 def test_bad_files(text, pattern):
     with pytest.raises(RouteFileError, match=pattern):
         RouteFile(text, "test.yaml").check_targets(["a"])
 
 
 def test_routes_key_not_found_names_the_missing_part():
-    with pytest.raises(RouteFileError, match=r"routes_key apisix.routes not found: no key apisix under the top level \(keys there: routes\)"):
+    with pytest.raises(
+        RouteFileError,
+        match=r"routes_key apisix.routes not found: no key apisix under the top level \(keys there: routes\)",
+    ):
         RouteFile("routes:\n- id: a\n", "f", "apisix.routes")
     with pytest.raises(RouteFileError, match=r"routes_key routes.x not found: routes is not a mapping"):
         RouteFile("routes:\n- id: a\n", "f", "routes.x")
@@ -737,11 +821,17 @@ def test_long_id_lists_are_cut():
         RouteFile(text, "f").check_targets(["zzz"])
 
 
-@pytest.mark.parametrize("text, pattern", [
-    ("routes:\n- id: a\n  plugins: 5\n", r"route 'a': plugins is a scalar, not a mapping \(line 3\)"),
-    ("routes:\n- id: a\n  plugins: {}\n  plugins: {}\n", r"route 'a' has 2 plugins keys \(lines 3, 4\)"),
-    ("routes:\n- id: a\n  plugins:\n    openid-connect: {}\n    openid-connect: {}\n", r"route 'a' has 2 openid-connect blocks"),
-])
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        ("routes:\n- id: a\n  plugins: 5\n", r"route 'a': plugins is a scalar, not a mapping \(line 3\)"),
+        ("routes:\n- id: a\n  plugins: {}\n  plugins: {}\n", r"route 'a' has 2 plugins keys \(lines 3, 4\)"),
+        (
+            "routes:\n- id: a\n  plugins:\n    openid-connect: {}\n    openid-connect: {}\n",
+            r"route 'a' has 2 openid-connect blocks",
+        ),
+    ],
+)
 def test_bad_routes(text, pattern):
     with pytest.raises(RouteFileError, match=pattern):
         edit(text, ["a"])
@@ -749,10 +839,11 @@ def test_bad_routes(text, pattern):
 
 # --- rendering and helpers ----------------------------------------------------------
 
+
 def test_render_scalar_and_keys():
     assert render_scalar("RS256") == '"RS256"'
-    assert render_scalar("a\"b\\c\n\u2028\x7f") == '"a\\"b\\\\c\\n\\u2028\\u007f"'
-    assert yaml.safe_load(render_scalar("a\"b\\c\n\u2028\x7f")) == "a\"b\\c\n\u2028\x7f"
+    assert render_scalar('a"b\\c\n\u2028\x7f') == '"a\\"b\\\\c\\n\\u2028\\u007f"'
+    assert yaml.safe_load(render_scalar('a"b\\c\n\u2028\x7f')) == 'a"b\\c\n\u2028\x7f'
     assert render_scalar("cim", None) == "cim"
     for value in ("true", "123", "1.5", "null", "~", "a: b", "#x", " lead", "-x", "2026-01-01", ""):
         rendered = render_scalar(value, None)
@@ -797,18 +888,21 @@ def test_unreadable_yaml_is_reported_not_raised():
 
 @pytest.mark.parametrize("chomp", ["", "+", "-"])
 def test_block_scalar_ending_the_file_without_line_break(chomp):
-    text = "routes:\n- id: a\n  plugins:\n    mocking:\n      body: |%s\n        text\n    openid-connect:\n      client_id: x" % chomp
+    text = (
+        "routes:\n- id: a\n  plugins:\n    mocking:\n      body: |%s\n        text\n    openid-connect:\n      client_id: x"
+        % chomp
+    )
     removed, _changed = edit(text, ["a"], op="unset")
     assert_data(text, removed, ["a"], None)
     if chomp == "-":
         assert removed == "routes:\n- id: a\n  plugins:\n    mocking:\n      body: |-\n        text"
-    else:                                                 # the break after "text" is part of the value
+    else:  # the break after "text" is part of the value
         assert removed == "routes:\n- id: a\n  plugins:\n    mocking:\n      body: |%s\n        text\n" % chomp
     bare = "routes:\n- id: a\n  body: |%s\n    text" % chomp
     if chomp == "-":
         assert edit(edit(bare, ["a"])[0], ["a"], op="unset")[0] == bare
     else:
-        with pytest.raises(RouteFileError, match="the file ends with a block scalar .* end the file with a line break"):
+        with pytest.raises(RouteFileError, match=r"the file ends with a block scalar .* end the file with a line break"):
             edit(bare, ["a"])
 
 
@@ -816,10 +910,23 @@ def test_block_scalar_ending_the_file_without_line_break(chomp):
 def test_random_edit_sequences(seed):
     """Random chains of set/unset on random routes of random files keep every invariant."""
     import random  # pylint: disable=import-outside-toplevel
+
     rng = random.Random(seed)
-    configs = [CONFIG, DISABLED, {"client_id": "x", "discovery": "y"}, dict(CONFIG, _meta={"priority": 3}), SAMPLE_BLOCK]
-    text = gen.generate(5000 + seed, rng.randint(1, 10), rng.choice(["helm", "standalone"]),
-                        rng.random() < 0.3, rng.random() < 0.7, rng.random() < 0.6)
+    configs = [
+        CONFIG,
+        DISABLED,
+        {"client_id": "x", "discovery": "y"},
+        dict(CONFIG, _meta={"priority": 3}),
+        SAMPLE_BLOCK,
+    ]
+    text = gen.generate(
+        5000 + seed,
+        rng.randint(1, 10),
+        rng.choice(["helm", "standalone"]),
+        rng.random() < 0.3,
+        rng.random() < 0.7,
+        rng.random() < 0.6,
+    )
     for _step in range(4):
         ids = RouteFile(text).route_ids()
         pick = rng.sample(ids, rng.randint(1, len(ids)))
@@ -835,12 +942,17 @@ def test_random_edit_sequences(seed):
 
 
 def test_last_keys_removed_at_end_of_file_without_line_break():
-    head = 'routes:\n- id: a\n  plugins:\n    openid-connect:\n'
+    head = "routes:\n- id: a\n  plugins:\n    openid-connect:\n"
     text = head + '      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n         disable: true'
     new, _changed = edit(text, ["a"], config={"client_id": "x", "discovery": "y"})
     assert new == head + '      client_id: "x"\n      discovery: "y"'
-    back, _changed = edit(new, ["a"], config={"client_id": "cim", "discovery": "d", "realm": "r", "_meta": {"disable": True}})
-    assert back == head + '      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n        disable: true'
+    back, _changed = edit(
+        new, ["a"], config={"client_id": "cim", "discovery": "d", "realm": "r", "_meta": {"disable": True}}
+    )
+    assert (
+        back
+        == head + '      client_id: "cim"\n      discovery: "d"\n      realm: "r"\n      _meta:\n        disable: true'
+    )
 
 
 def test_whole_file_check_catches_a_route_id_changed_outside_the_edit(monkeypatch):
@@ -866,7 +978,7 @@ def _foreign_lines(text):
     lines = text.splitlines()
 
     def span(key, value):
-        return lines[key.start_mark.line:max(value.end_mark.line, key.start_mark.line) + 1]
+        return lines[key.start_mark.line : max(value.end_mark.line, key.start_mark.line) + 1]
 
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     for key, value in root.value:

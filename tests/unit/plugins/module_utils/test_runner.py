@@ -15,18 +15,27 @@ from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_
 SECRET = "Runner-s3cret-value"
 
 
-@pytest.mark.parametrize("state, existed, changed, check_mode, verb", [
-    ("present", False, True, False, "Created"), ("present", False, True, True, "Would create"),
-    ("present", True, True, False, "Updated"), ("present", True, True, True, "Would update"),
-    ("absent", True, True, False, "Deleted"), ("absent", True, True, True, "Would delete"),
-])
+@pytest.mark.parametrize(
+    "state, existed, changed, check_mode, verb",
+    [
+        ("present", False, True, False, "Created"),
+        ("present", False, True, True, "Would create"),
+        ("present", True, True, False, "Updated"),
+        ("present", True, True, True, "Would update"),
+        ("absent", True, True, False, "Deleted"),
+        ("absent", True, True, True, "Would delete"),
+    ],
+)
 def test_change_message_verbs(state, existed, changed, check_mode, verb):
     assert change_message("mapper 'm' on client 'c'", state, existed, changed, check_mode) == (
-        "%s mapper 'm' on client 'c'" % verb)
+        "%s mapper 'm' on client 'c'" % verb
+    )
 
 
 def test_change_message_without_change():
-    assert change_message("user 'u' in realm 'r'", "present", True, False, False) == "User 'u' in realm 'r' is up to date"
+    assert (
+        change_message("user 'u' in realm 'r'", "present", True, False, False) == "User 'u' in realm 'r' is up to date"
+    )
     assert change_message("user 'u'", "absent", False, False, True) == "User 'u' is already absent"
 
 
