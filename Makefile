@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # cx.api_auth developer entry points. `make test` and `make demo` work on a fresh
 # machine: they create or update the virtual environment from pinned requirements.
 SHELL := /bin/bash

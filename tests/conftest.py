@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pytest set-up shared by unit and integration tests.
 
 Puts the checkout on ``sys.path`` as ``ansible_collections.cx.api_auth`` (through

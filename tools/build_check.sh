@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build the collection tarball the way a release does, install it into an empty
 # collections path, and check what users and ansible-builder get from it.
 set -euo pipefail

@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Expose this checkout as ``ansible_collections/cx/api_auth`` for tests and tools.
 
 Ansible finds a collection only under an ``ansible_collections/<namespace>/<name>``

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `make demo`: the main job on a local default. Starts Keycloak 26 on 127.0.0.1, seeds the
 # tenant realm "expertflow" as a CX installation has it before the guide, copies a sample
 # Helm values file, runs playbooks/site.yml with the demo inventory (twice: the second run

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Print the path of a Python interpreter >= 3.12 (ansible-core 2.21 needs it).
 # Order: $PYTHON, python3.13/python3.12 on PATH, pyenv installs, python3.
 set -euo pipefail

@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Real Keycloak servers for the integration tests: download, start, seed, stop.
 
 Standard library only, so it runs before the project's virtualenv exists. The work is done

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Run every molecule scenario under extensions/molecule (molecule's collection layout),
 # from the collection root, so that molecule uses extensions/molecule/config.yml as the
 # base config of every scenario.

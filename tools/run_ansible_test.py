@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run ``ansible-test`` on this checkout, offline-capable.
 
 ansible-test must run from a directory ending in ``ansible_collections/cx/api_auth``

@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run a module of this collection the way a user does: through the ``ansible`` CLI.
 
 Integration tests call :func:`run_module` so that argument parsing, ``no_log``,

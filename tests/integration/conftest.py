@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures for integration tests against real Keycloak servers (tools/kc_server.py).
 
 * ``keycloak`` (session): a running server, parametrized over the pinned versions with ids

@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What the integration tests share: realms on a test server, tokens, message facts.
 
 Everything here talks to Keycloak through the test server's own admin REST client and

@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """apisix_route_oidc through the real ``ansible`` CLI on copies of the shared samples.
 
 No Keycloak is needed: the module only edits files. Every run checks that neither the

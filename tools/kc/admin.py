@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A small admin REST client of a test server, and the tenant realm a CX install starts with.
 
 It logs in as the bootstrap admin of realm master (``admin-cli``) and is independent of the

@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ``tools/kc_server.py`` commands: download, start, seed, status, stop, stop-all.
 
 Machine-readable results (state and tenant JSON, paths) go to stdout, progress and errors

@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Keycloak distributions: fetched with Maven, extracted once into a cache shared by checkouts.
 
 ``mvn dependency:get`` puts ``org.keycloak:keycloak-quarkus-dist:<v>:tar.gz`` in ``~/.m2``

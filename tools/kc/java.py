@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Which JDK and which JVM options each Keycloak version runs with.
 
 JDKs per Keycloak major version, first one found wins; override with ``CX_KC_JAVA_HOME``

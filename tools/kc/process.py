@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Processes of a started server: free ports, liveness of a process group, killing it.
 
 A server runs in a session (process group) of its own, so its JVM and every helper it

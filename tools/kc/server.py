@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One Keycloak in dev mode on 127.0.0.1: its private home, start, state file and stop.
 
 Each started server gets its own directory under the state root

@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Tokens from a realm's token endpoint, and what they say (JWT payload claims).
 
 Independent of the code under test: tests, the admin client and ``make demo`` get their

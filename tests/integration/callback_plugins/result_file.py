@@ -1,5 +1,6 @@
-# Copyright: (c) 2026, CX platform engineering
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Test-only callback: write each task result of host ``localhost`` to a JSON file.
 
 Integration tests read the module's result from the file and the user-visible

@@ -1,3 +1,6 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Tests of the surgical route-file editor (plugins/module_utils/_apisix/route_file/).
 
 Every edit is checked three ways: the lines outside the plugin block are the same
