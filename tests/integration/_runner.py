@@ -18,6 +18,12 @@ _BIN = os.path.dirname(sys.executable)
 _CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
 
 
+def _flags(check, diff, verbosity):
+    return (
+        (["--check"] if check else []) + (["--diff"] if diff else []) + (["-" + "v" * verbosity] if verbosity else [])
+    )
+
+
 def run_module(module, args, check=False, diff=False, verbosity=0, env=None, timeout=300):
     """Run ``cx.api_auth.<module>`` on localhost and return ``(result, output)``.
 
@@ -39,13 +45,8 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, tim
         module if "." in module else "cx.api_auth." + module,
         "-a",
         json.dumps(args),
+        *_flags(check, diff, verbosity),
     ]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    if verbosity:
-        cmd.append("-" + "v" * verbosity)
     with tempfile.TemporaryDirectory(prefix="cx-api-auth-result-") as tree:
         run_env = dict(os.environ)
         run_env.update(
@@ -73,13 +74,7 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, tim
 def run_playbook(playbook, inventory, check=False, diff=False, verbosity=0, extra_vars=None, env=None, timeout=600):
     """Run ``ansible-playbook`` (a path or a collection playbook such as ``cx.api_auth.site``) with
     ``inventory`` (a path); return ``(rc, output)``, everything Ansible printed."""
-    cmd = [os.path.join(_BIN, "ansible-playbook"), "-i", str(inventory), playbook]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    if verbosity:
-        cmd.append("-" + "v" * verbosity)
+    cmd = [os.path.join(_BIN, "ansible-playbook"), "-i", str(inventory), playbook, *_flags(check, diff, verbosity)]
     if extra_vars:
         cmd.extend(["-e", json.dumps(extra_vars)])
     run_env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCALHOST_WARNING="0")

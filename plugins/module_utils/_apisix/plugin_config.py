@@ -49,7 +49,7 @@ OIDC_PLUGIN_REQUIRED_IF = [
     ("state", "disabled", ("discovery", "keycloak_url"), True),
 ]
 
-# Options that set a plugin attribute of the same name.
+# Options that set a plugin attribute of the same name, in the order of the guide's snippet.
 _DIRECT_OPTIONS = (
     "discovery",
     "realm",
@@ -62,6 +62,7 @@ _DIRECT_OPTIONS = (
     "audience",
     "required_scopes",
 )
+_LIST_OPTIONS = ("audience", "required_scopes")
 
 # Credentials in a plugin config: what APISIX encrypts at rest in any release, plus
 # the proxy credentials. Their values never appear in output.
@@ -246,19 +247,12 @@ def build_config(params, disabled=False, enable_key=None):
         config["discovery"] = discovery_url(params["keycloak_url"], realm)
     if realm:
         config["realm"] = realm
-    for key in (
-        "client_id",
-        "client_secret",
-        "bearer_only",
-        "token_signing_alg_values_expected",
-        "set_access_token_header",
-        "set_userinfo_header",
-    ):
-        if params.get(key) is not None and params.get(key) != "":
+    for key in _DIRECT_OPTIONS[2:]:  # discovery and realm are set above, in the guide's order
+        if key in _LIST_OPTIONS:
+            if params.get(key):
+                config[key] = list(params[key])
+        elif params.get(key) is not None and params.get(key) != "":
             config[key] = params[key]
-    for key in ("audience", "required_scopes"):
-        if params.get(key):
-            config[key] = list(params[key])
 
     conflicts = []
     _merge(config, extra, "", conflicts)
