@@ -192,9 +192,10 @@ def run(params, check_mode, diff, warn, replace):
         result["config"] = masking.mask_config(config)
     if changed and diff:
         result["diff"] = _diff(doc, path, config)
-    if changed and not check_mode:
+    if not check_mode:  # on every real run, a no-op too: the leftover may hold the client secret
         for name in _io.remove_stale_temporaries(path):
             warn("removed %s, a temporary file left beside %s by an interrupted run" % (name, path))
+    if changed and not check_mode:
         backup_file = _io.write_file(path, (bom + new_text).encode("utf-8"), stamp, replace, backup=params["backup"])
         if backup_file:
             result["backup_file"] = backup_file

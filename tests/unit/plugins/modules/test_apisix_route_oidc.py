@@ -454,7 +454,7 @@ def test_many_routes_one_write_and_short_messages(tmp_path, capsys, monkeypatch)
     )
 
 
-def test_a_temporary_file_left_by_a_killed_run_is_removed_by_the_next_write(tmp_path, capsys):
+def test_a_temporary_file_left_by_a_killed_run_is_removed_by_the_next_run(tmp_path, capsys):
     path = _copy(tmp_path)
     proc = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
@@ -466,6 +466,10 @@ def test_a_temporary_file_left_by_a_killed_run_is_removed_by_the_next_write(tmp_
     result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)
     assert result["changed"] is True and not stale.exists() and sorted(os.listdir(tmp_path)) == [path.name]
     assert any(str(stale) in warning and "interrupted run" in warning for warning in _warnings(result))
+    stale.write_text("client_secret: %s\n" % SECRET)
+    result = run(capsys, path=str(path), routes=["portal-main"], **PLUGIN_ARGS)  # a no-op run removes it too
+    assert result["changed"] is False and not stale.exists()
+    assert any(str(stale) in warning for warning in _warnings(result))
 
 
 @pytest.mark.parametrize(
