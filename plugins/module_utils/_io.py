@@ -9,7 +9,7 @@ directory is synced after), unless its signature changed since it was read, so a
 concurrent writer is never overwritten. A backup is written the same way and only
 for a write that then happens. Temporary files carry the writer's process id in
 their name; those whose process is gone (a run that was killed) are removed by the
-next write to the same file, which reports them.
+next real run on the same file (``remove_stale_temporaries``), which reports them.
 """
 
 from __future__ import annotations
