@@ -374,8 +374,9 @@ def argument_spec():
         state=dict(type="str", default="present", choices=["present", "absent"]),
         username=dict(type="str", default="customer"),
         password=dict(type="str", no_log=True),
-        update_password=dict(type="str", default="when_invalid", choices=["when_invalid", "on_create", "always"],
-                             no_log=False),
+        update_password=dict(
+            type="str", default="when_invalid", choices=["when_invalid", "on_create", "always"], no_log=False
+        ),
         password_check_client_id=dict(type="str", default="admin-cli", no_log=False),
         password_check_client_secret=dict(type="str", no_log=True),
         enabled=dict(type="bool", default=True),

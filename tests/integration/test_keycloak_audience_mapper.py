@@ -36,8 +36,9 @@ class MapperTenant(Tenant):
         return super().args(**kwargs)
 
     def mappers(self, uuid=None):
-        return self.kc.rest("GET", "realms/%s/clients/%s/protocol-mappers/models"
-                            % (self.realm, uuid or self.client_uuid))
+        return self.kc.rest(
+            "GET", "realms/%s/clients/%s/protocol-mappers/models" % (self.realm, uuid or self.client_uuid)
+        )
 
     def snapshot(self, uuid=None):
         """The client's mappers as canonical JSON text, for before/after comparisons."""
@@ -49,9 +50,17 @@ class MapperTenant(Tenant):
         return found[0] if found else None
 
     def create_client(self, client_id):
-        return self.kc.rest("POST", "realms/%s/clients" % self.realm,
-                            json={"clientId": client_id, "enabled": True, "publicClient": False,
-                                  "bearerOnly": False, "protocol": "openid-connect"})
+        return self.kc.rest(
+            "POST",
+            "realms/%s/clients" % self.realm,
+            json={
+                "clientId": client_id,
+                "enabled": True,
+                "publicClient": False,
+                "bearerOnly": False,
+                "protocol": "openid-connect",
+            },
+        )
 
     def tokens(self, username=USER, password=USER_PASSWORD):
         """Password grant at client cim; returns the decoded (access, id) token payloads."""
@@ -204,13 +213,22 @@ def test_add_to_id_token_really_controls_the_id_token(tenant_realm):
 
 def test_other_mappers_untouched(tenant_realm):
     t = tenant_realm
-    t.kc.rest("POST", "realms/%s/clients/%s/protocol-mappers/models" % (t.realm, t.client_uuid), json={
-        "name": "tenant-claim",
-        "protocol": "openid-connect",
-        "protocolMapper": "oidc-hardcoded-claim-mapper",
-        "config": {"claim.name": "tenant", "claim.value": "acme", "jsonType.label": "String",
-                   "access.token.claim": "true", "id.token.claim": "false"},
-    })
+    t.kc.rest(
+        "POST",
+        "realms/%s/clients/%s/protocol-mappers/models" % (t.realm, t.client_uuid),
+        json={
+            "name": "tenant-claim",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-hardcoded-claim-mapper",
+            "config": {
+                "claim.name": "tenant",
+                "claim.value": "acme",
+                "jsonType.label": "String",
+                "access.token.claim": "true",
+                "id.token.claim": "false",
+            },
+        },
+    )
     other = json.dumps(t.mapper("tenant-claim"), sort_keys=True)
     run_ok(t.args())
     assert json.dumps(t.mapper("tenant-claim"), sort_keys=True) == other
@@ -223,10 +241,16 @@ def test_other_mappers_untouched(tenant_realm):
 
 def test_same_name_of_another_type_is_an_error(tenant_realm):
     t = tenant_realm
-    t.kc.rest("POST", "realms/%s/clients/%s/protocol-mappers/models" % (t.realm, t.client_uuid), json={
-        "name": "fix-audience", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
-        "config": {"claim.name": "aud2", "claim.value": "x", "access.token.claim": "true"},
-    })
+    t.kc.rest(
+        "POST",
+        "realms/%s/clients/%s/protocol-mappers/models" % (t.realm, t.client_uuid),
+        json={
+            "name": "fix-audience",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-hardcoded-claim-mapper",
+            "config": {"claim.name": "aud2", "claim.value": "x", "access.token.claim": "true"},
+        },
+    )
     before = t.snapshot()
     for state in ("present", "absent"):
         msg = run_fail(t.args(state=state))
@@ -246,10 +270,15 @@ def test_optional_flags_follow_the_server(tenant_realm):
     else:
         assert "lightweight.claim" not in config and "introspection.token.claim" not in config
         warnings = warnings_in(output)
-        assert_mentions(" ".join(w for w in warnings if "add_to_lightweight_token" in w),
-                        "add_to_lightweight_token=true", "ignored", "mapper 'fix-audience'")
-        assert_mentions(" ".join(w for w in warnings if "add_to_introspection" in w),
-                        "add_to_introspection=false", "ignored")
+        assert_mentions(
+            " ".join(w for w in warnings if "add_to_lightweight_token" in w),
+            "add_to_lightweight_token=true",
+            "ignored",
+            "mapper 'fix-audience'",
+        )
+        assert_mentions(
+            " ".join(w for w in warnings if "add_to_introspection" in w), "add_to_introspection=false", "ignored"
+        )
     assert result["changed"] is True
     assert run_ok(t.args(add_to_lightweight_token=True, add_to_introspection=False))["changed"] is False
     # leaving them unset keeps what the mapper has
@@ -261,14 +290,20 @@ def test_optional_flags_follow_the_server(tenant_realm):
 
 def test_client_scope_variant(tenant_realm):
     t = tenant_realm
-    scope_id = t.kc.rest("POST", "realms/%s/client-scopes" % t.realm, json={
-        "name": "cx-api-audience", "protocol": "openid-connect",
-        "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
-    })
+    scope_id = t.kc.rest(
+        "POST",
+        "realms/%s/client-scopes" % t.realm,
+        json={
+            "name": "cx-api-audience",
+            "protocol": "openid-connect",
+            "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+        },
+    )
     t.kc.rest("PUT", "realms/%s/clients/%s/default-client-scopes/%s" % (t.realm, t.client_uuid, scope_id))
     client_mappers = t.snapshot()
-    args = t.args(client_id=None, client_scope="cx-api-audience", name="api-audience",
-                  included_custom_audience="urn:cx:scope")
+    args = t.args(
+        client_id=None, client_scope="cx-api-audience", name="api-audience", included_custom_audience="urn:cx:scope"
+    )
     scope_path = "realms/%s/client-scopes/%s/protocol-mappers/models" % (t.realm, scope_id)
 
     check = run_ok(args, check=True)
@@ -314,8 +349,13 @@ def test_unknown_audience_client(tenant_realm):
     before = t.snapshot()
     for check in (True, False):
         msg = run_fail(t.args(included_client_audience="no-such-client"), check=check)
-        assert_mentions(msg, "included_client_audience 'no-such-client'", "no client", "realm '%s'" % t.realm,
-                        "mapper 'fix-audience'")
+        assert_mentions(
+            msg,
+            "included_client_audience 'no-such-client'",
+            "no client",
+            "realm '%s'" % t.realm,
+            "mapper 'fix-audience'",
+        )
     assert t.snapshot() == before
 
 
@@ -329,8 +369,15 @@ def test_no_permission(tenant_realm):
     before = t.snapshot()
     for check in (True, False):
         msg = run_fail(limited, check=check)
-        assert_mentions(msg, "no permission", "create", "mapper 'fix-audience'", "client 'cim'", "realm '%s'" % t.realm,
-                        "manage-clients")
+        assert_mentions(
+            msg,
+            "no permission",
+            "create",
+            "mapper 'fix-audience'",
+            "client 'cim'",
+            "realm '%s'" % t.realm,
+            "manage-clients",
+        )
     assert t.snapshot() == before
 
     run_ok(t.args())
@@ -347,8 +394,12 @@ def test_admin_password_never_in_output(tenant_realm):
     t = tenant_realm
     password = t.kc.admin_password
     assert password and len(password) >= 8
-    for args, check in ((t.args(), False), (t.args(add_to_id_token=False), True), (t.args(client_id="nope"), False),
-                        (t.args(realm="no-such-realm"), False)):
+    for args, check in (
+        (t.args(), False),
+        (t.args(add_to_id_token=False), True),
+        (t.args(client_id="nope"), False),
+        (t.args(realm="no-such-realm"), False),
+    ):
         result, output = run_module(MODULE, args, check=check, diff=True, verbosity=3)
         assert password not in output
         assert password not in json.dumps(result)

@@ -91,7 +91,8 @@ def test_guide_steps_create_rerun_and_token_roles(tenant):
     assert result["changed"] is True and result["password_changed"] is True
     assert result["diff"] == predicted["diff"]
     assert {k: v for k, v in result["user"].items() if k != "id"} == {
-        k: v for k, v in predicted["diff"]["after"].items() if k != "password"}
+        k: v for k, v in predicted["diff"]["after"].items() if k != "password"
+    }
     user = tenant.user()
     assert user["enabled"] is True and user["emailVerified"] is True
     assert user["email"] == "customer@%s.invalid" % tenant.realm
@@ -119,9 +120,15 @@ def test_result_and_diff_content(tenant):
     uid = tenant.user()["id"]
     roles = sorted(GUIDE_ROLES | {"default-roles-%s" % tenant.realm})
     assert result["user"] == {
-        "id": uid, "username": "customer", "enabled": True, "email_verified": True,
-        "email": "customer@%s.invalid" % tenant.realm, "first_name": "customer", "last_name": tenant.realm,
-        "required_actions": [], "realm_roles": roles,
+        "id": uid,
+        "username": "customer",
+        "enabled": True,
+        "email_verified": True,
+        "email": "customer@%s.invalid" % tenant.realm,
+        "first_name": "customer",
+        "last_name": tenant.realm,
+        "required_actions": [],
+        "realm_roles": roles,
     }
     assert result["roles_added"] == sorted(GUIDE_ROLES) and result["roles_created"] == ["customer"]
     assert result["roles_removed"] == []
@@ -204,8 +211,7 @@ def test_check_mode_predicts_an_update_and_writes_nothing(tenant):
     assert predicted["changed"] is True and predicted["password_changed"] is True
     assert predicted["roles_added"] == ["customer", "uma_authorization"]
     assert predicted["roles_removed"] == ["legacy"] and predicted["roles_created"] == ["customer"]
-    assert predicted["diff"]["before"]["realm_roles"] == ["default-roles-%s" % tenant.realm, "legacy",
-                                                          "offline_access"]
+    assert predicted["diff"]["before"]["realm_roles"] == ["default-roles-%s" % tenant.realm, "legacy", "offline_access"]
 
     result = tenant.run(diff=True, **args)[0]
     ok(result)
@@ -213,7 +219,8 @@ def test_check_mode_predicts_an_update_and_writes_nothing(tenant):
         assert result[key] == predicted[key], key
     # the user as read back after the run is the one predicted
     assert {k: v for k, v in result["user"].items() if k != "id"} == {
-        k: v for k, v in predicted["diff"]["after"].items() if k != "password"}
+        k: v for k, v in predicted["diff"]["after"].items() if k != "password"
+    }
     after = tenant.snapshot()
     assert after["mappings"] == sorted(GUIDE_ROLES | {"default-roles-%s" % tenant.realm})
     assert after["user"]["email"] == "customer.care@example.com" and after["user"]["emailVerified"] is True
@@ -225,14 +232,16 @@ def test_password_check_through_client_cim(tenant):
     ok(tenant.run(password=PASSWORD, password_check_client_id="cim")[0])
     # the secret of cim is read through the admin API when not given
     assert ok(tenant.run(password=PASSWORD, password_check_client_id="cim")[0])["changed"] is False
-    result, output = tenant.run(password=NEW_PASSWORD, password_check_client_id="cim",
-                                password_check_client_secret=tenant.client_secret)
+    result, output = tenant.run(
+        password=NEW_PASSWORD, password_check_client_id="cim", password_check_client_secret=tenant.client_secret
+    )
     assert ok(result)["password_changed"] is True
     assert tenant.client_secret not in output
     failed = tenant.run(password=NEW_PASSWORD, password_check_client_id="no-such-client")[0]
     assert failed["failed"] is True
-    assert_mentions(failed["msg"], "client 'no-such-client'", "password_check_client_id", "not exist",
-                    "realm '%s'" % tenant.realm)
+    assert_mentions(
+        failed["msg"], "client 'no-such-client'", "password_check_client_id", "not exist", "realm '%s'" % tenant.realm
+    )
 
 
 # --------------------------------------------------------------------------- roles
@@ -256,8 +265,10 @@ def test_roles_add_and_exact_mode(tenant):
     ok(result)
     assert result["roles_removed"] == ["legacy", "uma_authorization"]
     assert tenant.mappings(uid) == ["customer", default, "offline_access"]
-    assert ok(tenant.run(password=PASSWORD, roles_mode="exact", realm_roles=["customer", "offline_access"])[0])[
-        "changed"] is False
+    assert (
+        ok(tenant.run(password=PASSWORD, roles_mode="exact", realm_roles=["customer", "offline_access"])[0])["changed"]
+        is False
+    )
     # add mode never removes
     assert ok(tenant.run(password=PASSWORD, realm_roles=["customer"])[0])["changed"] is False
 
@@ -267,8 +278,14 @@ def test_missing_roles_are_reported_before_any_write(tenant):
     before = tenant.snapshot()
     failed = tenant.run(password=PASSWORD)[0]
     assert failed["failed"] is True
-    assert_mentions(failed["msg"], "role 'uma_authorization'", "not exist", "realm '%s'" % tenant.realm,
-                    "create_missing_roles", "nothing was changed")
+    assert_mentions(
+        failed["msg"],
+        "role 'uma_authorization'",
+        "not exist",
+        "realm '%s'" % tenant.realm,
+        "create_missing_roles",
+        "nothing was changed",
+    )
     assert tenant.snapshot() == before  # no user, no customer role
 
     failed = tenant.run(password=PASSWORD, realm_roles=["customer", "ops-role"], check=True)[0]
@@ -298,8 +315,16 @@ def test_password_policy_rejection(tenant):
     before = tenant.snapshot()
     failed, output = tenant.run(password=PASSWORD, verbosity=3)
     assert failed["failed"] is True
-    assert_mentions(failed["msg"], "rejected the password", "user 'customer'", "realm '%s'" % tenant.realm,
-                    "length(20)", "user was not created", "already applied", "role 'customer'")
+    assert_mentions(
+        failed["msg"],
+        "rejected the password",
+        "user 'customer'",
+        "realm '%s'" % tenant.realm,
+        "length(20)",
+        "user was not created",
+        "already applied",
+        "role 'customer'",
+    )
     if tenant.kc.version.startswith("26"):
         assert "Invalid password: minimum length 20." in failed["msg"]
     else:  # 19 answers an inline credential with just this
@@ -324,17 +349,26 @@ def test_password_policy_rejection(tenant):
 def test_admin_without_manage_realm_writes_nothing(tenant):
     """An admin with manage-users but not manage-realm: refused at role creation, before the user."""
     realm = tenant.realm
-    tenant.add_user("limited", "Limited-adm1n-pw", email="l@example.com", firstName="l", lastName="l",
-                    emailVerified=True)
-    tenant.grant_client_roles(tenant.user("limited")["id"], "realm-management",
-                              ["manage-users", "view-users", "view-realm", "view-clients"])
+    tenant.add_user(
+        "limited", "Limited-adm1n-pw", email="l@example.com", firstName="l", lastName="l", emailVerified=True
+    )
+    tenant.grant_client_roles(
+        tenant.user("limited")["id"], "realm-management", ["manage-users", "view-users", "view-realm", "view-clients"]
+    )
     args = dict(auth_realm=realm, auth_username="limited", auth_password="Limited-adm1n-pw", password=PASSWORD)
 
     before = tenant.snapshot()
     failed = tenant.run(**args)[0]
     assert failed["failed"] is True
-    assert_mentions(failed["msg"], "role 'customer'", "realm '%s'" % realm, "403", "manage-realm", "realm-management",
-                    "nothing was changed")
+    assert_mentions(
+        failed["msg"],
+        "role 'customer'",
+        "realm '%s'" % realm,
+        "403",
+        "manage-realm",
+        "realm-management",
+        "nothing was changed",
+    )
     assert tenant.snapshot() == before  # no user without roles
 
     # an existing, disabled user with another password: untouched as well
@@ -365,8 +399,14 @@ def _wait_locked(tenant, uid):
 
 
 def test_user_locked_by_brute_force_detection_keeps_its_password(tenant):
-    tenant.update(bruteForceProtected=True, failureFactor=1, permanentLockout=False, waitIncrementSeconds=900,
-                  maxFailureWaitSeconds=900, passwordPolicy="passwordHistory(3)")
+    tenant.update(
+        bruteForceProtected=True,
+        failureFactor=1,
+        permanentLockout=False,
+        waitIncrementSeconds=900,
+        maxFailureWaitSeconds=900,
+        passwordPolicy="passwordHistory(3)",
+    )
     ok(tenant.run(password=PASSWORD)[0])
     uid = tenant.user()["id"]
     path = _lock(tenant, uid)
@@ -376,8 +416,13 @@ def test_user_locked_by_brute_force_detection_keeps_its_password(tenant):
     for check in (True, False):
         result, output = tenant.run(check=check, diff=True, password=NEW_PASSWORD)
         assert ok(result)["password_changed"] is False
-        assert_mentions(" ".join(w for w in warnings_in(output) if "brute force" in w),
-                        "user 'customer'", "realm '%s'" % tenant.realm, "locked", "password")
+        assert_mentions(
+            " ".join(w for w in warnings_in(output) if "brute force" in w),
+            "user 'customer'",
+            "realm '%s'" % tenant.realm,
+            "locked",
+            "password",
+        )
         assert PASSWORD not in output and NEW_PASSWORD not in output
         if tenant.kc.version.startswith("26"):
             assert result["changed"] is False
@@ -401,8 +446,15 @@ def test_user_locked_by_brute_force_detection_keeps_its_password(tenant):
 
 
 def test_temporary_password_stays_with_update_password_on_create(tenant):
-    uid = tenant.add_user("customer", NEW_PASSWORD, email="c@example.com", firstName="c", lastName="x",
-                          emailVerified=True, requiredActions=["UPDATE_PASSWORD"])
+    uid = tenant.add_user(
+        "customer",
+        NEW_PASSWORD,
+        email="c@example.com",
+        firstName="c",
+        lastName="x",
+        emailVerified=True,
+        requiredActions=["UPDATE_PASSWORD"],
+    )
     result = ok(tenant.run(diff=True, password=PASSWORD, update_password="on_create")[0])
     assert result["password_changed"] is False
     assert result["diff"]["after"]["required_actions"] == ["UPDATE_PASSWORD"]

@@ -72,8 +72,10 @@ AUDIENCE_PROPERTIES_19 = [
     _prop("id.token.claim", "false"),
     _prop("access.token.claim", "true"),
 ]
-AUDIENCE_PROPERTIES_26 = AUDIENCE_PROPERTIES_19 + [_prop("lightweight.claim", "false"),
-                                                   _prop("introspection.token.claim", "true")]
+AUDIENCE_PROPERTIES_26 = AUDIENCE_PROPERTIES_19 + [
+    _prop("lightweight.claim", "false"),
+    _prop("introspection.token.claim", "true"),
+]
 
 
 class FakeResponse:
@@ -93,8 +95,20 @@ class FakeResponse:
 class FakeConnection:
     """python-keycloak's ``KeycloakOpenIDConnection`` on a :class:`FakeAdmin`: the token and ``raw_get``."""
 
-    def __init__(self, keycloak, server_url=None, grant_type=None, username=None, password=None, realm_name=None,
-                 user_realm_name=None, client_id=None, client_secret_key=None, verify=True, timeout=60):
+    def __init__(
+        self,
+        keycloak,
+        server_url=None,
+        grant_type=None,
+        username=None,
+        password=None,
+        realm_name=None,
+        user_realm_name=None,
+        client_id=None,
+        client_secret_key=None,
+        verify=True,
+        timeout=60,
+    ):
         self.keycloak = keycloak
         self.server_url = self.base_url = server_url
         self.grant_type = grant_type
@@ -138,14 +152,14 @@ class FakeOpenID:
         self.timeout = timeout
 
     def token(self, username="", password=""):
-        return self.keycloak.password_grant(self.realm_name, self.client_id, self.client_secret_key, username,
-                                            password)
+        return self.keycloak.password_grant(self.realm_name, self.client_id, self.client_secret_key, username, password)
 
 
 def install(monkeypatch, keycloak):
     """Make ``_keycloak.connection`` talk to ``keycloak`` (a :class:`FakeAdmin`); return it."""
-    monkeypatch.setattr(connection_module, "KeycloakOpenIDConnection",
-                        lambda **options: FakeConnection(keycloak, **options))
+    monkeypatch.setattr(
+        connection_module, "KeycloakOpenIDConnection", lambda **options: FakeConnection(keycloak, **options)
+    )
     monkeypatch.setattr(connection_module, "KeycloakAdmin", keycloak.bind)
     monkeypatch.setattr(connection_module, "KeycloakOpenID", lambda **options: FakeOpenID(keycloak, **options))
     return keycloak
@@ -163,8 +177,12 @@ class FakeAdmin:
     def __init__(self, version="26.7.3", configure=True, with_access=True, policy=None, duplicate_emails=False):
         self.version = version
         self.properties = AUDIENCE_PROPERTIES_19 if self.is_19 else AUDIENCE_PROPERTIES_26
-        self.realm = {"realm": REALM, "enabled": True, "duplicateEmailsAllowed": duplicate_emails,
-                      "defaultRole": {"id": "r-default", "name": "default-roles-%s" % REALM, "composite": True}}
+        self.realm = {
+            "realm": REALM,
+            "enabled": True,
+            "duplicateEmailsAllowed": duplicate_emails,
+            "defaultRole": {"id": "r-default", "name": "default-roles-%s" % REALM, "composite": True},
+        }
         if policy:
             self.realm["passwordPolicy"] = policy
         self.min_length = None
@@ -211,8 +229,13 @@ class FakeAdmin:
 
     def add_client(self, client_id, public=True, direct_grants=True, secret=None):
         uid = "c-%s" % client_id
-        client = {"id": uid, "clientId": client_id, "protocol": "openid-connect", "publicClient": public,
-                  "directAccessGrantsEnabled": direct_grants}
+        client = {
+            "id": uid,
+            "clientId": client_id,
+            "protocol": "openid-connect",
+            "publicClient": public,
+            "directAccessGrantsEnabled": direct_grants,
+        }
         if self.with_access:
             client["access"] = {"view": True, "configure": self.configure, "manage": self.configure}
         self.clients[uid] = client
@@ -234,8 +257,14 @@ class FakeAdmin:
         return "s-%s" % name
 
     def put_mapper(self, owner, name, config, mapper_type="oidc-audience-mapper", protocol="openid-connect"):
-        mapper = {"id": "m-%d" % next(self._ids), "name": name, "protocol": protocol,
-                  "protocolMapper": mapper_type, "consentRequired": False, "config": dict(config)}
+        mapper = {
+            "id": "m-%d" % next(self._ids),
+            "name": name,
+            "protocol": protocol,
+            "protocolMapper": mapper_type,
+            "consentRequired": False,
+            "config": dict(config),
+        }
         self.mappers[owner].append(mapper)
         return copy.deepcopy(mapper)
 
@@ -245,8 +274,14 @@ class FakeAdmin:
 
     def add_user(self, username, password=None, roles=(), **fields):
         uid = "u-%s-%d" % (username.lower(), len(self.users))
-        user = {"id": uid, "username": username.lower(), "enabled": True, "emailVerified": False,
-                "requiredActions": [], "access": {"manage": True}}
+        user = {
+            "id": uid,
+            "username": username.lower(),
+            "enabled": True,
+            "emailVerified": False,
+            "requiredActions": [],
+            "access": {"manage": True},
+        }
         user.update(fields)
         self.users[uid] = user
         self.passwords[uid] = password
@@ -259,8 +294,14 @@ class FakeAdmin:
 
     def deny_writes(self, code=403):
         """Every mapper write fails with ``code`` (an admin without the right)."""
-        for name in ("add_mapper_to_client", "update_client_mapper", "remove_client_mapper",
-                     "add_mapper_to_client_scope", "update_mapper_in_client_scope", "delete_mapper_from_client_scope"):
+        for name in (
+            "add_mapper_to_client",
+            "update_client_mapper",
+            "remove_client_mapper",
+            "add_mapper_to_client_scope",
+            "update_mapper_in_client_scope",
+            "delete_mapper_from_client_scope",
+        ):
             self.fail[name] = (code, {"error": "HTTP %d Forbidden" % code})
 
     # ---- what every call does first
@@ -287,11 +328,16 @@ class FakeAdmin:
         if connection.user_realm_name != "master":
             raise keycloak_error(KeycloakPostError, 404, {"error": "Realm does not exist"})
         if connection.grant_type == "password" and (connection.username, connection.password) != (
-                ADMIN_USER, ADMIN_PASSWORD):
+            ADMIN_USER,
+            ADMIN_PASSWORD,
+        ):
             raise keycloak_error(KeycloakPostError, 401, INVALID_CREDENTIALS)
         number = len(self.logins)
-        return {"access_token": "admin-access-token-%d" % number, "refresh_token": "admin-refresh-token-%d" % number,
-                "expires_in": 60}
+        return {
+            "access_token": "admin-access-token-%d" % number,
+            "refresh_token": "admin-refresh-token-%d" % number,
+            "expires_in": 60,
+        }
 
     def password_grant(self, realm, client_id, client_secret, username, password):
         """A user's password grant (``KeycloakOpenID.token``), answered as 26 or 19 answer it."""
@@ -300,26 +346,32 @@ class FakeAdmin:
             raise keycloak_error(KeycloakPostError, 404, {"error": "Realm does not exist"})
         client = next((c for c in self.clients.values() if c["clientId"] == client_id), None)
         if client is None or (not client["publicClient"] and client_secret != self.secrets.get(client["id"])):
-            raise keycloak_error(KeycloakPostError, 401, {"error": "unauthorized_client",
-                                                          "error_description": "Invalid client or Invalid client "
-                                                                               "credentials"})
+            raise keycloak_error(
+                KeycloakPostError,
+                401,
+                {"error": "unauthorized_client", "error_description": "Invalid client or Invalid client credentials"},
+            )
         if not client["directAccessGrantsEnabled"]:
-            raise keycloak_error(KeycloakPostError, 400, {"error": "unauthorized_client",
-                                                          "error_description": "Client not allowed for direct "
-                                                                               "access grants"})
+            raise keycloak_error(
+                KeycloakPostError,
+                400,
+                {"error": "unauthorized_client", "error_description": "Client not allowed for direct access grants"},
+            )
         user = next((u for u in self.users.values() if u["username"] == username.lower()), None)
         if user is None or user["id"] in self.locked:  # a locked user: refused whatever the password
             raise keycloak_error(KeycloakPostError, 401, INVALID_CREDENTIALS)
         right = self.passwords[user["id"]] == password
         if not user["enabled"] and (self.is_19 or right):  # 19 says so before looking at the password
-            raise keycloak_error(KeycloakPostError, 400, {"error": "invalid_grant",
-                                                          "error_description": "Account disabled"})
+            raise keycloak_error(
+                KeycloakPostError, 400, {"error": "invalid_grant", "error_description": "Account disabled"}
+            )
         if not right:
             raise keycloak_error(KeycloakPostError, 401, INVALID_CREDENTIALS)
         incomplete = not self.is_19 and not all(user.get(k) for k in ("email", "firstName", "lastName"))
         if incomplete or user["requiredActions"]:
-            raise keycloak_error(KeycloakPostError, 400, {"error": "invalid_grant",
-                                                          "error_description": "Account is not fully set up"})
+            raise keycloak_error(
+                KeycloakPostError, 400, {"error": "invalid_grant", "error_description": "Account is not fully set up"}
+            )
         return {"access_token": "user-access-token", "refresh_token": "user-refresh-token", "id_token": "user-id"}
 
     # ---- realm and server
@@ -334,10 +386,12 @@ class FakeAdmin:
         self._read("get_server_info")
         return {
             "systemInfo": {"version": self.version},
-            "protocolMapperTypes": {"openid-connect": [
-                {"id": "oidc-hardcoded-claim-mapper", "properties": [_prop("claim.name")]},
-                {"id": "oidc-audience-mapper", "name": "Audience", "properties": copy.deepcopy(self.properties)},
-            ]},
+            "protocolMapperTypes": {
+                "openid-connect": [
+                    {"id": "oidc-hardcoded-claim-mapper", "properties": [_prop("claim.name")]},
+                    {"id": "oidc-audience-mapper", "name": "Audience", "properties": copy.deepcopy(self.properties)},
+                ]
+            },
         }
 
     def get_client_secrets(self, client_id):
@@ -415,13 +469,24 @@ class FakeAdmin:
         if self.min_length and len(password) < self.min_length:
             if cls is KeycloakPostError and self.is_19:
                 raise keycloak_error(cls, 400, {"errorMessage": "Password policy not met"})
-            raise keycloak_error(cls, 400, {"error": "invalidPasswordMinLengthMessage",
-                                            "error_description": "Invalid password: minimum length %d."
-                                                                 % self.min_length})
-        if self.history and uid and password in self.past_passwords.get(uid, [])[-self.history:]:
-            raise keycloak_error(cls, 400, {"error": "invalidPasswordHistoryMessage",
-                                            "error_description": "Invalid password: must not be equal to any of last "
-                                                                 "%d passwords." % self.history})
+            raise keycloak_error(
+                cls,
+                400,
+                {
+                    "error": "invalidPasswordMinLengthMessage",
+                    "error_description": "Invalid password: minimum length %d." % self.min_length,
+                },
+            )
+        if self.history and uid and password in self.past_passwords.get(uid, [])[-self.history :]:
+            raise keycloak_error(
+                cls,
+                400,
+                {
+                    "error": "invalidPasswordHistoryMessage",
+                    "error_description": "Invalid password: must not be equal to any of last "
+                    "%d passwords." % self.history,
+                },
+            )
 
     def _email_taken(self, email, uid):
         if not email or self.realm["duplicateEmailsAllowed"]:
@@ -492,8 +557,12 @@ class FakeAdmin:
         self._read("get_bruteforce_detection_status", user_id)
         locked = user_id in self.locked
         # what 26.7.3 and 19.0.1 answer (also for an unknown id or a realm without detection)
-        return {"numFailures": 1 if locked else 0, "disabled": locked,
-                "lastIPFailure": "127.0.0.1" if locked else "n/a", "lastFailure": 0}
+        return {
+            "numFailures": 1 if locked else 0,
+            "disabled": locked,
+            "lastIPFailure": "127.0.0.1" if locked else "n/a",
+            "lastFailure": 0,
+        }
 
     # ---- realm roles
 
@@ -549,12 +618,13 @@ class StubKeycloak:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
                 parts = urlsplit(self.path)
-                stub.requests.append((method, parts.path, parse_qs(parts.query), body,
-                                      self.headers.get("Authorization")))
+                stub.requests.append(
+                    (method, parts.path, parse_qs(parts.query), body, self.headers.get("Authorization"))
+                )
                 if not parts.path.startswith(stub.prefix + "/"):
                     status, payload = 404, "<html>Not Found</html>"
                 else:
-                    route = stub.routes.get((method, parts.path[len(stub.prefix):]))
+                    route = stub.routes.get((method, parts.path[len(stub.prefix) :]))
                     if route is None:
                         status, payload = 404, {"error": "Unable to find matching target resource method"}
                     elif callable(route):
@@ -568,10 +638,10 @@ class StubKeycloak:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 self._answer("GET")
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 self._answer("POST")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -589,8 +659,13 @@ class StubKeycloak:
 
         def answer(_query, _form, _headers):
             counter["n"] += 1
-            return 200, {"access_token": "tok%d" % counter["n"], "expires_in": lifetime, "refresh_expires_in": 1800,
-                         "refresh_token": "ref%d" % counter["n"], "token_type": "Bearer"}
+            return 200, {
+                "access_token": "tok%d" % counter["n"],
+                "expires_in": lifetime,
+                "refresh_expires_in": 1800,
+                "refresh_token": "ref%d" % counter["n"],
+                "token_type": "Bearer",
+            }
 
         self.routes[("POST", "/realms/%s/protocol/openid-connect/token" % realm)] = answer
         return counter

@@ -73,17 +73,28 @@ def target(params):
 
 def validate_params(params):
     """Check what AnsibleModule cannot express, before anything is sent; raise KeycloakModuleError."""
-    for option in ("realm", "name", "client_id", "client_scope", "included_client_audience",
-                   "included_custom_audience"):
+    for option in (
+        "realm",
+        "name",
+        "client_id",
+        "client_scope",
+        "included_client_audience",
+        "included_custom_audience",
+    ):
         value = params.get(option)
         if isinstance(value, str) and not value.strip():
             raise KeycloakModuleError("%s must not be empty" % option)
-    if (params["state"] == "present" and params.get("client_scope") is not None
-            and params.get("included_client_audience") is None and params.get("included_custom_audience") is None):
+    if (
+        params["state"] == "present"
+        and params.get("client_scope") is not None
+        and params.get("included_client_audience") is None
+        and params.get("included_custom_audience") is None
+    ):
         raise KeycloakModuleError(
             "client scope '%s' in realm '%s': with client_scope, one of included_client_audience or "
             "included_custom_audience is required (there is no client to default to)"
-            % (params["client_scope"], params["realm"]))
+            % (params["client_scope"], params["realm"])
+        )
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -127,14 +138,20 @@ def offered_properties(server_info, what):
     """
     types = ((server_info or {}).get("protocolMapperTypes") or {}).get(PROTOCOL)
     if types is None:
-        raise KeycloakModuleError("%s: the server info of Keycloak lists no '%s' protocol mapper types "
-                                  "(GET admin/serverinfo)" % (what, PROTOCOL))
+        raise KeycloakModuleError(
+            "%s: the server info of Keycloak lists no '%s' protocol mapper types "
+            "(GET admin/serverinfo)" % (what, PROTOCOL)
+        )
     for mapper_type in types:
         if mapper_type.get("id") == MAPPER_TYPE:
-            return [(prop.get("name"), prop.get("defaultValue"))
-                    for prop in mapper_type.get("properties") or [] if prop.get("name")]
-    raise KeycloakModuleError("%s: this Keycloak server has no '%s' protocol mapper (GET admin/serverinfo)"
-                              % (what, MAPPER_TYPE))
+            return [
+                (prop.get("name"), prop.get("defaultValue"))
+                for prop in mapper_type.get("properties") or []
+                if prop.get("name")
+            ]
+    raise KeycloakModuleError(
+        "%s: this Keycloak server has no '%s' protocol mapper (GET admin/serverinfo)" % (what, MAPPER_TYPE)
+    )
 
 
 def desired_config(params, properties):
@@ -163,9 +180,11 @@ def desired_config(params, properties):
         if value is None:
             continue
         if key not in offered:
-            warnings.append("%s=%s is ignored for mapper '%s' of %s: the audience mapper of this Keycloak server has "
-                            "no '%s' setting (it came with Keycloak 25)"
-                            % (option, str(bool(value)).lower(), params["name"], owner_label(params), key))
+            warnings.append(
+                "%s=%s is ignored for mapper '%s' of %s: the audience mapper of this Keycloak server has "
+                "no '%s' setting (it came with Keycloak 25)"
+                % (option, str(bool(value)).lower(), params["name"], owner_label(params), key)
+            )
             continue
         managed.append(key)
         desired[key] = normalise_value(bool(value))
@@ -204,7 +223,8 @@ def find_mapper(mappers, name, label):
             raise KeycloakModuleError(
                 "%s already has a mapper named '%s' of type '%s' (protocol '%s'), not an audience mapper (%s); it "
                 "is left alone: remove or rename it, or choose another name"
-                % (label, name, mapper.get("protocolMapper"), mapper.get("protocol"), MAPPER_TYPE))
+                % (label, name, mapper.get("protocolMapper"), mapper.get("protocol"), MAPPER_TYPE)
+            )
         if found is None:
             found = mapper
     return found
@@ -294,15 +314,20 @@ def plan(params, current, properties):
 # --------------------------------------------------------------------------- owners
 
 
+# The python-keycloak calls (list, create, update, delete) for each kind of owner.
+_OWNER_METHODS = {
+    "client": ("get_mappers_from_client", "add_mapper_to_client", "update_client_mapper", "remove_client_mapper"),
+    "client scope": (
+        "get_mappers_from_client_scope",
+        "add_mapper_to_client_scope",
+        "update_mapper_in_client_scope",
+        "delete_mapper_from_client_scope",
+    ),
+}
+
+
 class Owner:
     """The client (its dedicated scope) or the client scope that holds the mapper."""
-
-    _METHODS = {
-        "client": ("get_mappers_from_client", "add_mapper_to_client", "update_client_mapper",
-                   "remove_client_mapper"),
-        "client scope": ("get_mappers_from_client_scope", "add_mapper_to_client_scope",
-                         "update_mapper_in_client_scope", "delete_mapper_from_client_scope"),
-    }
 
     def __init__(self, connection, kind, representation):
         self.connection = connection
@@ -311,7 +336,7 @@ class Owner:
         self.uuid = representation["id"]
         name = representation.get("clientId" if kind == "client" else "name")
         self.label = "%s '%s' in realm '%s'" % (kind, name, connection.realm)
-        self._list, self._create, self._update, self._delete = self._METHODS[kind]
+        self._list, self._create, self._update, self._delete = _OWNER_METHODS[kind]
 
     def _call(self, what, method, *args):
         with self.connection.errors(what):
@@ -344,8 +369,10 @@ def resolve_owner(connection, params):
     for scope in scopes or []:
         if scope.get("name") == name:
             if scope.get("protocol") not in (None, PROTOCOL):
-                raise KeycloakModuleError("client scope '%s' in realm '%s' is a '%s' scope; an audience mapper needs "
-                                          "an '%s' scope" % (name, realm, scope.get("protocol"), PROTOCOL))
+                raise KeycloakModuleError(
+                    "client scope '%s' in realm '%s' is a '%s' scope; an audience mapper needs "
+                    "an '%s' scope" % (name, realm, scope.get("protocol"), PROTOCOL)
+                )
             return Owner(connection, "client scope", scope)
     raise KeycloakModuleError("client scope '%s' does not exist in realm '%s'" % (name, realm))
 
@@ -360,8 +387,10 @@ def check_audience_client(connection, params, owner):
     if owner.kind == "client" and audience == owner.representation.get("clientId"):
         return
     if connection.get_client(audience) is None:
-        raise KeycloakModuleError("included_client_audience '%s' names no client in realm '%s' (mapper '%s' of %s)"
-                                  % (audience, params["realm"], params["name"], owner.label))
+        raise KeycloakModuleError(
+            "included_client_audience '%s' names no client in realm '%s' (mapper '%s' of %s)"
+            % (audience, params["realm"], params["name"], owner.label)
+        )
 
 
 def require_configure(owner, action, name):
@@ -378,7 +407,8 @@ def require_configure(owner, action, name):
         raise KeycloakModuleError(
             "no permission to %s mapper '%s' on %s: the admin may view this client but not configure it (it needs "
             "the 'manage-clients' role of realm-management in realm '%s', or a fine-grained 'configure' "
-            "permission)" % (action, name, owner.label, owner.connection.realm))
+            "permission)" % (action, name, owner.label, owner.connection.realm)
+        )
 
 
 # --------------------------------------------------------------------------- apply and run

@@ -41,12 +41,14 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors impor
 try:
     from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
     from keycloak.exceptions import KeycloakError, KeycloakGetError, raise_error_from_response
+
     HAS_KEYCLOAK = True
 except ImportError:
     HAS_KEYCLOAK = False
 
     class KeycloakError(Exception):
         """Stand-in so that ``except KeycloakError`` works without python-keycloak."""
+
 
 # Lifetime assumed for a given bearer token whose expiry cannot be read from it.
 _STATIC_TOKEN_LIFETIME = 24 * 3600
@@ -194,15 +196,24 @@ class KeycloakConnection:
             # httpx (python-keycloak's async client, unused here) deprecates verify=<path>.
             warnings.simplefilter("ignore", DeprecationWarning)
             connection = KeycloakOpenIDConnection(
-                server_url=self._server_url, grant_type=grant_type, username=self.username,
-                password=self._password, realm_name=self.realm, user_realm_name=self.auth_realm,
-                client_id=self.client_id, client_secret_key=self._client_secret, verify=self.verify,
-                timeout=self.timeout)
-            connection.keycloak_openid  # pylint: disable=pointless-statement  # created here, warning-free
+                server_url=self._server_url,
+                grant_type=grant_type,
+                username=self.username,
+                password=self._password,
+                realm_name=self.realm,
+                user_realm_name=self.auth_realm,
+                client_id=self.client_id,
+                client_secret_key=self._client_secret,
+                verify=self.verify,
+                timeout=self.timeout,
+            )
+            connection.keycloak_openid  # noqa: B018  # pylint: disable=pointless-statement  # created here, warning-free
         if self._token:
             # Sets the Authorization header and when python-keycloak renews (90 % of expires_in).
-            connection.token = {"access_token": self._token,
-                                "expires_in": jwt_lifetime(self._token) or _STATIC_TOKEN_LIFETIME}
+            connection.token = {
+                "access_token": self._token,
+                "expires_in": jwt_lifetime(self._token) or _STATIC_TOKEN_LIFETIME,
+            }
         else:
             self._log_in(connection)
         admin = KeycloakAdmin(connection=connection)
@@ -223,13 +234,15 @@ class KeycloakConnection:
             elif code == 404 and "realm" in lowered:
                 problem = "Realm '%s' (auth_realm) does not exist on Keycloak at %s" % (self.auth_realm, self.url)
             elif code == 404:
-                problem = ("No Keycloak token endpoint at %s (404 for realms/%s/protocol/openid-connect/token); "
-                           "check auth_keycloak_url: servers started with --http-relative-path=/auth and Keycloak "
-                           "before 17 need the /auth suffix, newer ones usually have none"
-                           % (self.url, self.auth_realm))
+                problem = (
+                    "No Keycloak token endpoint at %s (404 for realms/%s/protocol/openid-connect/token); "
+                    "check auth_keycloak_url: servers started with --http-relative-path=/auth and Keycloak "
+                    "before 17 need the /auth suffix, newer ones usually have none" % (self.url, self.auth_realm)
+                )
             else:
-                refused = code == 400 and any(word in lowered for word in ("invalid_grant", "invalid_client",
-                                                                           "unauthorized"))
+                refused = code == 400 and any(
+                    word in lowered for word in ("invalid_grant", "invalid_client", "unauthorized")
+                )
                 as_status = 401 if refused else code  # a refused login reads as a 401, whatever the status
                 problem = self.answer(code, text, as_status=as_status)
                 if as_status not in ANSWERS:
@@ -280,8 +293,14 @@ class KeycloakConnection:
         what = "checking the password of user '%s' in realm '%s'" % (username, self.realm)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            openid = KeycloakOpenID(server_url=self._server_url, realm_name=self.realm, client_id=client_id,
-                                    client_secret_key=client_secret, verify=self.verify, timeout=self.timeout)
+            openid = KeycloakOpenID(
+                server_url=self._server_url,
+                realm_name=self.realm,
+                client_id=client_id,
+                client_secret_key=client_secret,
+                verify=self.verify,
+                timeout=self.timeout,
+            )
         try:
             tokens = openid.token(username, password)
         except KeycloakError as exc:

@@ -155,8 +155,9 @@ class UserPlan:
 
     @property
     def changed(self):
-        return bool(self.create or self.delete or self.changes or self.set_password or self.roles_to_add
-                    or self.roles_to_remove)
+        return bool(
+            self.create or self.delete or self.changes or self.set_password or self.roles_to_add or self.roles_to_remove
+        )
 
 
 def plan_present(state, params):
@@ -165,9 +166,15 @@ def plan_present(state, params):
     changes = desired_changes(params, current)
     password, mode = params["password"], params["update_password"]
     set_password = password is not None and (
-        current is None or mode == "always" or (mode == "when_invalid" and state.password == INVALID))
-    recheck = (password is not None and current is not None and mode == "when_invalid"
-               and state.password == UNKNOWN and changes.get("enabled") is True)
+        current is None or mode == "always" or (mode == "when_invalid" and state.password == INVALID)
+    )
+    recheck = (
+        password is not None
+        and current is not None
+        and mode == "when_invalid"
+        and state.password == UNKNOWN
+        and changes.get("enabled") is True
+    )
     # A pending UPDATE_PASSWORD is what the console's "Temporary" toggle sets. It goes only when
     # this run sets the password or finds it working (after a recheck: either way); a password
     # that is neither set nor checked stays temporary.
@@ -196,9 +203,17 @@ def plan_present(state, params):
     elif recheck:
         after["password"] = PASSWORD_RECHECK
     return UserPlan(
-        before=user_view(current, role_names), after=after, create=current is None, changes=changes,
-        set_password=set_password, recheck=recheck, drop_action_after_recheck=drop_action and recheck,
-        roles_to_create=list(state.missing_roles), roles_to_add=add, roles_to_remove=remove)
+        before=user_view(current, role_names),
+        after=after,
+        create=current is None,
+        changes=changes,
+        set_password=set_password,
+        recheck=recheck,
+        drop_action_after_recheck=drop_action and recheck,
+        roles_to_create=list(state.missing_roles),
+        roles_to_add=add,
+        roles_to_remove=remove,
+    )
 
 
 def plan_absent(state):
@@ -242,8 +257,9 @@ class CustomerUser:
         """The user named ``username`` (Keycloak compares usernames in lower case), or None."""
         with self._errors("looking up user '%s'" % self.username):
             found = self.admin.get_users({"username": self.username, "exact": True})
-        return next((user for user in found or [] if (user.get("username") or "").lower() == self.username.lower()),
-                    None)
+        return next(
+            (user for user in found or [] if (user.get("username") or "").lower() == self.username.lower()), None
+        )
 
     def read(self, user_id):
         with self._errors("reading user '%s'" % self.username):
@@ -286,8 +302,16 @@ class CustomerUser:
             raise KeycloakModuleError(
                 "%s %s %s in realm '%s' (and not in create_missing_roles); nothing was changed. Create %s in the "
                 "realm, add %s to create_missing_roles, or remove %s from realm_roles"
-                % ("Realm roles" if several else "Realm role", ", ".join("'%s'" % name for name in missing),
-                   "do not exist" if several else "does not exist", self.realm, them, them, them))
+                % (
+                    "Realm roles" if several else "Realm role",
+                    ", ".join("'%s'" % name for name in missing),
+                    "do not exist" if several else "does not exist",
+                    self.realm,
+                    them,
+                    them,
+                    them,
+                )
+            )
         return existing, to_create
 
     def check_email_conflict(self, email, user_id):
@@ -301,7 +325,8 @@ class CustomerUser:
                 raise KeycloakModuleError(
                     "E-mail '%s' is already used by user '%s' in realm '%s' (the realm does not allow duplicate "
                     "e-mails); nothing was changed. Choose another email for user '%s'"
-                    % (email, other.get("username"), self.realm, self.username))
+                    % (email, other.get("username"), self.realm, self.username)
+                )
 
     def _prepare_check_client(self):
         """Make sure the password-check client can do a password grant; find its secret."""
@@ -310,15 +335,19 @@ class CustomerUser:
         client_id = self.params["password_check_client_id"]
         client = self.connection.get_client(client_id)
         cannot = "The password of user '%s' cannot be checked: client '%s' (password_check_client_id)" % (
-            self.username, client_id)
+            self.username,
+            client_id,
+        )
         if client is None:
             raise KeycloakModuleError(
                 "%s does not exist in realm '%s'; nothing was changed. Name a client with direct access grants, or "
-                "use update_password: on_create or always" % (cannot, self.realm))
+                "use update_password: on_create or always" % (cannot, self.realm)
+            )
         if not client.get("directAccessGrantsEnabled"):
             raise KeycloakModuleError(
                 "%s in realm '%s' does not allow direct access grants; nothing was changed. Enable them, name another "
-                "client, or use update_password: on_create or always" % (cannot, self.realm))
+                "client, or use update_password: on_create or always" % (cannot, self.realm)
+            )
         secret = self.params["password_check_client_secret"]
         if not secret and not client.get("publicClient") and not client.get("bearerOnly"):
             with self._errors("reading the secret of client '%s'" % client_id):
@@ -349,14 +378,17 @@ class CustomerUser:
         user. "Account is not fully set up" comes only after the password was accepted: VALID.
         """
         if self.locked_out(user_id):
-            self.warn("User '%s' in realm '%s' is locked by brute force detection, so its password was neither "
-                      "checked (a check is a login attempt) nor changed. Unlock the user or wait until the lock "
-                      "expires, then run again" % (self.username, self.realm))
+            self.warn(
+                "User '%s' in realm '%s' is locked by brute force detection, so its password was neither "
+                "checked (a check is a login attempt) nor changed. Unlock the user or wait until the lock "
+                "expires, then run again" % (self.username, self.realm)
+            )
             return LOCKED
         self._prepare_check_client()
         try:
-            ok = self.connection.check_password(self.username, self.params["password"],
-                                                self.params["password_check_client_id"], self._check_secret)
+            ok = self.connection.check_password(
+                self.username, self.params["password"], self.params["password_check_client_id"], self._check_secret
+            )
         except KeycloakModuleError as exc:
             detail = (exc.detail or "").lower()
             if exc.http_code == 400 and "not fully set up" in detail:
@@ -376,13 +408,23 @@ class CustomerUser:
         policy = self.realm_rep.get("passwordPolicy")
         return _NotWritten(
             "Keycloak rejected the password of user '%s' in realm '%s': %s%s; %s"
-            % (self.username, self.realm, exc.detail, " (realm password policy: %s)" % policy if policy else "",
-               outcome), http_code=exc.http_code, detail=exc.detail)
+            % (
+                self.username,
+                self.realm,
+                exc.detail,
+                " (realm password policy: %s)" % policy if policy else "",
+                outcome,
+            ),
+            http_code=exc.http_code,
+            detail=exc.detail,
+        )
 
     def create_role(self, name):
         """Create realm role ``name`` (just a name)."""
-        advice = ("Creating realm roles needs the manage-realm role of realm-management in realm '%s'; grant it to "
-                  "the admin, or create role '%s' beforehand" % (self.realm, name))
+        advice = (
+            "Creating realm roles needs the manage-realm role of realm-management in realm '%s'; grant it to "
+            "the admin, or create role '%s' beforehand" % (self.realm, name)
+        )
         with self._errors("creating realm role '%s'" % name, advice={403: advice}):
             self.admin.create_realm_role({"name": name}, skip_exists=True)
 

@@ -178,16 +178,28 @@ def transport_problem(exc, url):
     """
     causes = list(_causes(exc))
     lowered = " | ".join(_decode(cause) for cause in causes).lower()
-    if any(isinstance(c, ssl.SSLError) for c in causes) or _instance_of(causes, "SSLError") \
-            or "certificate verify failed" in lowered:
-        return ("TLS verification failed for %s: %s; set ca_path to the CA that signed the server's certificate, "
-                "or validate_certs: false" % (url, _tls_reason(causes, lowered)))
+    if (
+        any(isinstance(c, ssl.SSLError) for c in causes)
+        or _instance_of(causes, "SSLError")
+        or "certificate verify failed" in lowered
+    ):
+        return (
+            "TLS verification failed for %s: %s; set ca_path to the CA that signed the server's certificate, "
+            "or validate_certs: false" % (url, _tls_reason(causes, lowered))
+        )
     if any(isinstance(c, ConnectionRefusedError) for c in causes) or "connection refused" in lowered:
         return "Cannot connect to Keycloak at %s: connection refused" % url
     if any(isinstance(c, TimeoutError) for c in causes) or _instance_of(causes, "Timeout") or "timed out" in lowered:
         return "Cannot connect to Keycloak at %s: timed out (connection_timeout)" % url
-    if any(hint in lowered for hint in ("name or service not known", "nodename nor servname",
-                                        "temporary failure in name resolution", "failed to resolve")):
+    if any(
+        hint in lowered
+        for hint in (
+            "name or service not known",
+            "nodename nor servname",
+            "temporary failure in name resolution",
+            "failed to resolve",
+        )
+    ):
         return "Cannot connect to Keycloak at %s: unknown host" % url
     if any(isinstance(c, OSError) for c in causes) or _instance_of(causes, "RequestException"):
         detail = next((c.strerror for c in reversed(causes) if isinstance(c, OSError) and c.strerror), None)

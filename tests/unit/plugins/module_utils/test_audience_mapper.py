@@ -71,7 +71,8 @@ def test_validate_params_needs_an_audience_with_client_scope():
 
 @pytest.mark.parametrize("blank", ["", "  ", "\t\n"])
 @pytest.mark.parametrize(
-    "option", ["realm", "name", "client_id", "client_scope", "included_client_audience", "included_custom_audience"])
+    "option", ["realm", "name", "client_id", "client_scope", "included_client_audience", "included_custom_audience"]
+)
 def test_validate_params_rejects_blank_strings(option, blank):
     """The blank-option branch: every string option, empty or whitespace only, fails by name."""
     given = params(**{option: blank})
@@ -115,16 +116,23 @@ def test_normalise_value(value, flag, expected):
 
 
 def test_normalise_config_keeps_only_the_asked_keys_and_drops_empty_ones():
-    config = {"included.client.audience": "cim", "included.custom.audience": "", "id.token.claim": "True",
-              "userinfo.token.claim": "true", "bogus": "x"}
+    config = {
+        "included.client.audience": "cim",
+        "included.custom.audience": "",
+        "id.token.claim": "True",
+        "userinfo.token.claim": "true",
+        "bogus": "x",
+    }
     assert am.normalise_config(config, MANAGED) == {"included.client.audience": "cim", "id.token.claim": "true"}
     assert am.normalise_config(None, MANAGED) == {}
 
 
 def test_offered_properties_reads_the_audience_mapper_of_the_server(make_keycloak):
     assert properties(make_keycloak(version="19.0.1")) == [
-        ("included.client.audience", None), ("included.custom.audience", None),
-        ("id.token.claim", "false"), ("access.token.claim", "true"),
+        ("included.client.audience", None),
+        ("included.custom.audience", None),
+        ("id.token.claim", "false"),
+        ("access.token.claim", "true"),
     ]
     names = [prop[0] for prop in properties(make_keycloak())]
     assert "lightweight.claim" in names and "introspection.token.claim" in names
@@ -146,8 +154,9 @@ def test_desired_config_defaults_to_the_client_as_audience(keycloak):
 
 
 def test_desired_config_custom_audience_manages_the_client_audience_away(keycloak):
-    desired, managed, _warnings = am.desired_config(params(included_custom_audience="urn:x", add_to_id_token=False),
-                                                    properties(keycloak))
+    desired, managed, _warnings = am.desired_config(
+        params(included_custom_audience="urn:x", add_to_id_token=False), properties(keycloak)
+    )
     assert desired == {"included.custom.audience": "urn:x", "id.token.claim": "false", "access.token.claim": "true"}
     assert "included.client.audience" in managed
 
@@ -160,8 +169,10 @@ def test_desired_config_sends_optional_flags_only_where_offered(make_keycloak):
     desired, managed, warnings = am.desired_config(given, properties(make_keycloak(version="19.0.1")))
     assert "introspection.token.claim" not in desired and "lightweight.claim" not in managed
     assert len(warnings) == 2
-    for option, value, key in (("add_to_introspection", "false", "'introspection.token.claim'"),
-                               ("add_to_lightweight_token", "true", "'lightweight.claim'")):
+    for option, value, key in (
+        ("add_to_introspection", "false", "'introspection.token.claim'"),
+        ("add_to_lightweight_token", "true", "'lightweight.claim'"),
+    ):
         warning = next(w for w in warnings if option in w)
         assert "%s=%s" % (option, value) in warning and key in warning
         assert "mapper 'fix-audience'" in warning and "client 'cim' in realm 'expertflow'" in warning
@@ -173,8 +184,10 @@ def test_create_defaults_use_the_server_default_where_offered(make_keycloak):
     assert am.create_defaults(params(add_to_lightweight_token=True), props26) == {"introspection.token.claim": "true"}
     assert am.create_defaults(params(), properties(make_keycloak(version="19.0.1"))) == {}
     no_default = [("introspection.token.claim", None), ("lightweight.claim", "")]
-    assert am.create_defaults(params(), no_default) == {"introspection.token.claim": "true",
-                                                        "lightweight.claim": "false"}
+    assert am.create_defaults(params(), no_default) == {
+        "introspection.token.claim": "true",
+        "lightweight.claim": "false",
+    }
 
 
 def test_find_mapper():
@@ -195,9 +208,16 @@ def test_find_mapper():
 
 
 def test_differences_ignore_unmanaged_and_server_added_keys():
-    current = {"config": {"included.client.audience": "cim", "id.token.claim": "True", "access.token.claim": "true",
-                          "userinfo.token.claim": "true", "introspection.token.claim": "true",
-                          "included.custom.audience": ""}}
+    current = {
+        "config": {
+            "included.client.audience": "cim",
+            "id.token.claim": "True",
+            "access.token.claim": "true",
+            "userinfo.token.claim": "true",
+            "introspection.token.claim": "true",
+            "included.custom.audience": "",
+        }
+    }
     desired = dict(GUIDE_CONFIG_19)
     assert am.differences(current, desired, MANAGED) == []
     desired["id.token.claim"] = "false"
@@ -206,22 +226,42 @@ def test_differences_ignore_unmanaged_and_server_added_keys():
 
 
 def test_build_payloads():
-    payload = am.build_create_payload("fix-audience", {"id.token.claim": "true", "included.client.audience": "cim"},
-                                      {"lightweight.claim": "false"})
-    assert payload == {"name": "fix-audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
-                       "consentRequired": False,
-                       "config": {"included.client.audience": "cim", "id.token.claim": "true",
-                                  "lightweight.claim": "false"}}
+    payload = am.build_create_payload(
+        "fix-audience", {"id.token.claim": "true", "included.client.audience": "cim"}, {"lightweight.claim": "false"}
+    )
+    assert payload == {
+        "name": "fix-audience",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-audience-mapper",
+        "consentRequired": False,
+        "config": {"included.client.audience": "cim", "id.token.claim": "true", "lightweight.claim": "false"},
+    }
     assert list(payload["config"]) == ["included.client.audience", "id.token.claim", "lightweight.claim"]
-    current = {"id": "9", "name": "fix-audience", "protocol": "openid-connect",
-               "protocolMapper": "oidc-audience-mapper", "consentRequired": True,
-               "config": {"included.client.audience": "cim", "id.token.claim": "true", "userinfo.token.claim": "true",
-                          "zz": "keep"}}
-    update = am.build_update_payload(current, {"included.custom.audience": "urn:x", "id.token.claim": "false"},
-                                     ["included.client.audience", "included.custom.audience", "id.token.claim"])
+    current = {
+        "id": "9",
+        "name": "fix-audience",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-audience-mapper",
+        "consentRequired": True,
+        "config": {
+            "included.client.audience": "cim",
+            "id.token.claim": "true",
+            "userinfo.token.claim": "true",
+            "zz": "keep",
+        },
+    }
+    update = am.build_update_payload(
+        current,
+        {"included.custom.audience": "urn:x", "id.token.claim": "false"},
+        ["included.client.audience", "included.custom.audience", "id.token.claim"],
+    )
     assert update["id"] == "9" and update["consentRequired"] is True
-    assert update["config"] == {"included.custom.audience": "urn:x", "id.token.claim": "false",
-                                "userinfo.token.claim": "true", "zz": "keep"}
+    assert update["config"] == {
+        "included.custom.audience": "urn:x",
+        "id.token.claim": "false",
+        "userinfo.token.claim": "true",
+        "zz": "keep",
+    }
     assert current["config"]["included.client.audience"] == "cim"  # the input is not modified
 
 
@@ -280,15 +320,18 @@ def test_check_mode_create_predicts_and_writes_nothing(keycloak):
     assert real["changed"] is True
     assert real["mapper"]["config"] == dict(GUIDE_CONFIG_26, **{"userinfo.token.claim": "true"})
     assert {k: v for k, v in real["mapper"].items() if k not in ("id", "config")} == {
-        k: v for k, v in result["mapper"].items() if k != "config"}
+        k: v for k, v in result["mapper"].items() if k != "config"
+    }
 
 
 def test_update_in_place_keeps_unmanaged_keys_and_other_mappers(keycloak):
     cim = keycloak.uuid_of("cim")
-    other = keycloak.put_mapper(cim, "hardcoded", {"claim.name": "x", "claim.value": "y"},
-                                mapper_type="oidc-hardcoded-claim-mapper")
-    mine = keycloak.put_mapper(cim, "fix-audience", dict(GUIDE_CONFIG_26, **{"userinfo.token.claim": "true",
-                                                                             "custom.key": "kept"}))
+    other = keycloak.put_mapper(
+        cim, "hardcoded", {"claim.name": "x", "claim.value": "y"}, mapper_type="oidc-hardcoded-claim-mapper"
+    )
+    mine = keycloak.put_mapper(
+        cim, "fix-audience", dict(GUIDE_CONFIG_26, **{"userinfo.token.claim": "true", "custom.key": "kept"})
+    )
 
     check = run(check_mode=True, add_to_id_token=False)[0]
     assert check["changed"] is True and keycloak.writes == []
@@ -299,16 +342,20 @@ def test_update_in_place_keeps_unmanaged_keys_and_other_mappers(keycloak):
     assert result["changed"] is True
     [write] = keycloak.writes
     assert write[0] == "update_client_mapper" and write[2] == mine["id"]
-    assert write[3]["config"] == dict(GUIDE_CONFIG_26, **{"id.token.claim": "false", "userinfo.token.claim": "true",
-                                                          "custom.key": "kept"})
+    assert write[3]["config"] == dict(
+        GUIDE_CONFIG_26, **{"id.token.claim": "false", "userinfo.token.claim": "true", "custom.key": "kept"}
+    )
     assert result["mapper"] == check["mapper"]  # check mode predicted the end state exactly
     assert keycloak.mappers[cim][0] == other
     assert run(add_to_id_token=False)[0]["changed"] is False
 
 
 def test_unset_optional_flags_are_left_alone_on_update(keycloak):
-    keycloak.put_mapper(keycloak.uuid_of("cim"), "fix-audience",
-                        dict(GUIDE_CONFIG_26, **{"introspection.token.claim": "false", "lightweight.claim": "true"}))
+    keycloak.put_mapper(
+        keycloak.uuid_of("cim"),
+        "fix-audience",
+        dict(GUIDE_CONFIG_26, **{"introspection.token.claim": "false", "lightweight.claim": "true"}),
+    )
     assert run()[0]["changed"] is False
     result = run(add_to_introspection=True)[0]
     assert result["changed"] is True
@@ -317,9 +364,17 @@ def test_unset_optional_flags_are_left_alone_on_update(keycloak):
 
 
 def test_mapper_made_by_the_console_with_string_case_and_empty_values_is_up_to_date(keycloak):
-    keycloak.put_mapper(keycloak.uuid_of("cim"), "fix-audience", {
-        "included.client.audience": "cim", "included.custom.audience": "", "id.token.claim": "True",
-        "access.token.claim": "TRUE", "userinfo.token.claim": "false"})
+    keycloak.put_mapper(
+        keycloak.uuid_of("cim"),
+        "fix-audience",
+        {
+            "included.client.audience": "cim",
+            "included.custom.audience": "",
+            "id.token.claim": "True",
+            "access.token.claim": "TRUE",
+            "userinfo.token.claim": "false",
+        },
+    )
     result = run()[0]
     assert result["changed"] is False and keycloak.writes == []
 
@@ -401,8 +456,9 @@ def test_unknown_audience_client(keycloak):
 
 @pytest.mark.parametrize("state", ["present", "absent"])
 def test_same_name_of_another_type_is_an_error(keycloak, state):
-    keycloak.put_mapper(keycloak.uuid_of("cim"), "fix-audience", {"claim.name": "aud"},
-                        mapper_type="oidc-hardcoded-claim-mapper")
+    keycloak.put_mapper(
+        keycloak.uuid_of("cim"), "fix-audience", {"claim.name": "aud"}, mapper_type="oidc-hardcoded-claim-mapper"
+    )
     message = fail(state=state)
     assert "'fix-audience'" in message and "'oidc-hardcoded-claim-mapper'" in message
     assert keycloak.writes == []
@@ -418,8 +474,13 @@ def test_no_permission_is_found_before_any_write(make_keycloak, kwargs, action, 
     if action != "create":
         keycloak.put_mapper(keycloak.uuid_of("cim"), "fix-audience", GUIDE_CONFIG_26)
     message = fail(check_mode=check_mode, **kwargs)
-    for fact in ("no permission to %s" % action, "mapper 'fix-audience'", "client 'cim'", "realm 'expertflow'",
-                 "manage-clients"):
+    for fact in (
+        "no permission to %s" % action,
+        "mapper 'fix-audience'",
+        "client 'cim'",
+        "realm 'expertflow'",
+        "manage-clients",
+    ):
         assert fact in message
     assert keycloak.writes == []
 
@@ -457,7 +518,8 @@ def test_server_info_failure_names_the_mapper_and_client(keycloak):
 def test_mapper_that_vanishes_after_the_write(keycloak):
     account = keycloak.uuid_of("account")
     keycloak.add_mapper_to_client = lambda _owner, payload: keycloak._create_mapper(
-        "add_mapper_to_client", account, payload)
+        "add_mapper_to_client", account, payload
+    )
     assert "cannot be read back" in fail()
     assert keycloak.mappers[keycloak.uuid_of("cim")] == []
 
@@ -525,7 +587,12 @@ def test_client_scope_without_rights_fails_on_the_write_and_writes_nothing(keycl
     # check mode writes nothing, so it cannot see the missing right: it predicts the change
     assert run(check_mode=True, **kwargs)[0]["changed"] is True
     message = fail(**kwargs)
-    for fact in ("%s mapper 'fix-audience'" % action, "client scope 'api-audience'", "realm 'expertflow'",
-                 "no permission", "403"):
+    for fact in (
+        "%s mapper 'fix-audience'" % action,
+        "client scope 'api-audience'",
+        "realm 'expertflow'",
+        "no permission",
+        "403",
+    ):
         assert fact in message
     assert keycloak.mappers[scope] == before

@@ -72,7 +72,10 @@ def assert_facts(message, *facts):
 
 def test_profile_placeholders():
     assert cu.profile_placeholders("customer", "expertflow") == {
-        "email": "customer@expertflow.invalid", "firstName": "customer", "lastName": "expertflow"}
+        "email": "customer@expertflow.invalid",
+        "firstName": "customer",
+        "lastName": "expertflow",
+    }
     odd = cu.profile_placeholders("Jo Doe@x", "My_Realm.1")
     assert odd["email"] == "jo-doe-x@my-realm-1.invalid"
     assert odd["firstName"] == "Jo Doe@x" and odd["lastName"] == "My_Realm.1"
@@ -80,12 +83,28 @@ def test_profile_placeholders():
 
 
 def test_user_view_has_no_credentials_and_sorted_roles():
-    rep = {"id": "x", "username": "customer", "enabled": True, "emailVerified": True, "email": "a@b.c",
-           "firstName": "A", "lastName": "B", "requiredActions": ["b", "a"], "credentials": [{"value": PASSWORD}],
-           "access": {}}
+    rep = {
+        "id": "x",
+        "username": "customer",
+        "enabled": True,
+        "emailVerified": True,
+        "email": "a@b.c",
+        "firstName": "A",
+        "lastName": "B",
+        "requiredActions": ["b", "a"],
+        "credentials": [{"value": PASSWORD}],
+        "access": {},
+    }
     assert cu.user_view(rep, ["z", "a"]) == {
-        "username": "customer", "enabled": True, "email_verified": True, "email": "a@b.c", "first_name": "A",
-        "last_name": "B", "required_actions": ["a", "b"], "realm_roles": ["a", "z"]}
+        "username": "customer",
+        "enabled": True,
+        "email_verified": True,
+        "email": "a@b.c",
+        "first_name": "A",
+        "last_name": "B",
+        "required_actions": ["a", "b"],
+        "realm_roles": ["a", "z"],
+    }
     assert cu.user_view(None, []) == {}
 
 
@@ -94,8 +113,11 @@ def test_plan_is_made_from_the_state_alone():
     state = cu.UserState(default_role="default-roles-expertflow", missing_roles=["customer"])
     plan = cu.plan_present(state, params())
     assert plan.create and plan.set_password and plan.changed
-    assert plan.roles_to_create == ["customer"] and plan.roles_to_add == ["customer", "offline_access",
-                                                                          "uma_authorization"]
+    assert plan.roles_to_create == ["customer"] and plan.roles_to_add == [
+        "customer",
+        "offline_access",
+        "uma_authorization",
+    ]
     assert plan.before == {} and plan.after["password"] == "set" and plan.after["realm_roles"] == GUIDE_ROLES
     existing = dict(id="u1", username="customer", enabled=True, emailVerified=True, requiredActions=[], **PROFILE)
     roles = [{"id": "r-%s" % n, "name": n} for n in GUIDE_ROLES]
@@ -173,24 +195,33 @@ def test_create_with_given_profile(keycloak):
     # predicted as Keycloak stores it: username and e-mail in lower case
     assert predicted["user"]["username"] == "widget" and predicted["user"]["email"] == "widget@example.com"
     assert {k: v for k, v in result["user"].items() if k != "id"} == {
-        k: v for k, v in predicted["user"].items() if k != "id"}
+        k: v for k, v in predicted["user"].items() if k != "id"
+    }
     created = keycloak.user_named("widget")
     assert (created["email"], created["firstName"], created["lastName"]) == ("widget@example.com", "Cus", "Tomer")
     # e-mails are compared the way Keycloak stores them (lower case)
     assert run(**options)["changed"] is False
 
 
-@pytest.mark.parametrize("version, reason", [
-    ("26.7.3", "Invalid password: minimum length 20."),
-    ("19.0.1", "Password policy not met"),
-])
+@pytest.mark.parametrize(
+    "version, reason",
+    [
+        ("26.7.3", "Invalid password: minimum length 20."),
+        ("19.0.1", "Password policy not met"),
+    ],
+)
 def test_create_with_rejected_password_creates_nothing(make_keycloak, version, reason):
     keycloak = make_keycloak(version=version, policy="length(20)")
     keycloak.min_length = 20
     message = fail()
-    assert_facts(message, "rejected the password of user 'customer' in realm 'expertflow'", reason,
-                 "password policy: length(20)", "the user was not created", "already applied: created realm role "
-                 "'customer'")
+    assert_facts(
+        message,
+        "rejected the password of user 'customer' in realm 'expertflow'",
+        reason,
+        "password policy: length(20)",
+        "the user was not created",
+        "already applied: created realm role 'customer'",
+    )
     # the missing role comes first (idempotent: a rerun uses it), the user not at all
     assert keycloak.users == {} and "customer" in keycloak.roles
     assert [w[0] for w in keycloak.writes] == ["create_realm_role", "create_user"]
@@ -208,8 +239,14 @@ def test_create_rejected_without_realm_policy_text(keycloak):
 
 def test_create_conflict_and_other_create_errors(keycloak):
     keycloak.fail["create_user"] = (409, {"errorMessage": "User exists with same username"})
-    assert_facts(fail(), "creating user 'customer' in realm 'expertflow'", "User exists with same username", "409",
-                 "the user was not created", "already applied: created realm role 'customer'")
+    assert_facts(
+        fail(),
+        "creating user 'customer' in realm 'expertflow'",
+        "User exists with same username",
+        "409",
+        "the user was not created",
+        "already applied: created realm role 'customer'",
+    )
     keycloak.fail["create_user"] = (400, {"errorMessage": "error-invalid-email"})
     assert_facts(fail(), "creating user 'customer' in realm 'expertflow'", "error-invalid-email", "400", URL)
     keycloak.fail["create_user"] = (400, {"errorMessage": "invalid password format"})
@@ -222,8 +259,12 @@ def test_create_conflict_and_other_create_errors(keycloak):
 
 def test_missing_role_not_creatable_is_reported_before_any_write(keycloak):
     del keycloak.roles["uma_authorization"]
-    assert_facts(fail(), "Realm role 'uma_authorization' does not exist in realm 'expertflow'",
-                 "create_missing_roles", "nothing was changed")
+    assert_facts(
+        fail(),
+        "Realm role 'uma_authorization' does not exist in realm 'expertflow'",
+        "create_missing_roles",
+        "nothing was changed",
+    )
     assert keycloak.writes == [] and keycloak.users == {}
     message = fail(realm_roles=["customer", "nope", "uma_authorization"], create_missing_roles=[])
     assert_facts(message, "'customer', 'nope', 'uma_authorization'", "do not exist", "realm 'expertflow'")
@@ -279,8 +320,16 @@ def test_unknown_realm_names_the_user(keycloak):
 
 
 def test_existing_user_keeps_operator_values_and_gets_missing_ones(keycloak):
-    uid = keycloak.add_user("customer", password=PASSWORD, email="ops@example.com", firstName="Ops", lastName="",
-                            emailVerified=False, enabled=False, attributes={"team": ["a"]})
+    uid = keycloak.add_user(
+        "customer",
+        password=PASSWORD,
+        email="ops@example.com",
+        firstName="Ops",
+        lastName="",
+        emailVerified=False,
+        enabled=False,
+        attributes={"team": ["a"]},
+    )
     result = run()
     user = keycloak.users[uid]
     assert user["email"] == "ops@example.com" and user["firstName"] == "Ops" and user["lastName"] == REALM
@@ -295,8 +344,13 @@ def test_existing_user_keeps_operator_values_and_gets_missing_ones(keycloak):
 
 
 def test_wrong_password_is_detected_predicted_and_changed(keycloak):
-    uid = keycloak.add_user("customer", password=OTHER_PASSWORD, emailVerified=True,
-                            roles=["customer", "offline_access", "uma_authorization"], **PROFILE)
+    uid = keycloak.add_user(
+        "customer",
+        password=OTHER_PASSWORD,
+        emailVerified=True,
+        roles=["customer", "offline_access", "uma_authorization"],
+        **PROFILE,
+    )
     keycloak.add_role("customer")
     predicted = run(check_mode=True)
     assert keycloak.writes == []
@@ -317,17 +371,23 @@ def test_history_policy_rerun_never_sets_the_same_password(make_keycloak):
     assert run()["changed"] is False
     assert run()["changed"] is False
     # always re-sets it, and the policy refuses
-    assert_facts(fail(update_password="always"), "rejected the password of user 'customer' in realm 'expertflow'",
-                 "must not be equal to any of last 3 passwords", "password policy: passwordHistory(3)",
-                 "the password was not changed", "nothing else was changed")
+    assert_facts(
+        fail(update_password="always"),
+        "rejected the password of user 'customer' in realm 'expertflow'",
+        "must not be equal to any of last 3 passwords",
+        "password policy: passwordHistory(3)",
+        "the password was not changed",
+        "nothing else was changed",
+    )
 
 
 def test_rejected_new_password_changes_nothing_else(make_keycloak):
     keycloak = make_keycloak(policy="length(20)")
     uid = keycloak.add_user("customer", password="x" * 25, enabled=False)
     keycloak.min_length = 20
-    assert_facts(fail(), "minimum length 20.", "the password was not changed",
-                 "already applied: created realm role 'customer'")
+    assert_facts(
+        fail(), "minimum length 20.", "the password was not changed", "already applied: created realm role 'customer'"
+    )
     assert keycloak.users[uid]["enabled"] is False and keycloak.passwords[uid] == "x" * 25
     assert [w[0] for w in keycloak.writes] == ["create_realm_role", "set_user_password"]
 
@@ -346,8 +406,14 @@ def test_set_password_400_not_about_the_password_reports_keycloaks_answer(make_k
     keycloak.add_user("customer", password=OTHER_PASSWORD, roles=["customer"])
     keycloak.fail["set_user_password"] = (400, {"error": "unknown_error", "error_description": "Cannot parse the JSON"})
     message = fail()
-    assert_facts(message, "setting the password of user 'customer' in realm 'expertflow'", URL, "400",
-                 "unknown_error: Cannot parse the JSON", "nothing was changed")
+    assert_facts(
+        message,
+        "setting the password of user 'customer' in realm 'expertflow'",
+        URL,
+        "400",
+        "unknown_error: Cannot parse the JSON",
+        "nothing was changed",
+    )
     assert "rejected the password" not in message and "length(8)" not in message
 
 
@@ -425,15 +491,24 @@ def test_disabled_user_on_19_recheck_rejected_password_says_what_was_applied(mak
     keycloak = make_keycloak(version="19.0.1", policy="length(20)")
     uid = keycloak.add_user("customer", password="y" * 25, enabled=False, **PROFILE)
     keycloak.min_length = 20
-    assert_facts(fail(), "the password was not changed", "already applied: created realm role 'customer', "
-                 "updated the user (emailVerified, enabled)")
+    assert_facts(
+        fail(),
+        "the password was not changed",
+        "already applied: created realm role 'customer', updated the user (emailVerified, enabled)",
+    )
     assert keycloak.users[uid]["enabled"] is True
 
 
 def test_user_staying_disabled_on_19_keeps_its_password(make_keycloak):
     keycloak = make_keycloak(version="19.0.1")
-    uid = keycloak.add_user("customer", password=OTHER_PASSWORD, enabled=False, emailVerified=True,
-                            roles=["offline_access", "uma_authorization"], **PROFILE)
+    uid = keycloak.add_user(
+        "customer",
+        password=OTHER_PASSWORD,
+        enabled=False,
+        emailVerified=True,
+        roles=["offline_access", "uma_authorization"],
+        **PROFILE,
+    )
     keycloak.add_role("customer")
     keycloak.mappings[uid].append("customer")
     result = run(enabled=False)
@@ -450,8 +525,17 @@ def test_forbidden_role_creation_writes_nothing_else(keycloak, existing):
     predicted = run(check_mode=True)
     assert predicted["roles_created"] == ["customer"] and keycloak.writes == []
     message = fail()
-    assert_facts(message, "creating realm role 'customer' in realm 'expertflow'", URL, "no permission", "403",
-                 "user 'admin'", "manage-realm", "create role 'customer' beforehand", "nothing was changed")
+    assert_facts(
+        message,
+        "creating realm role 'customer' in realm 'expertflow'",
+        URL,
+        "no permission",
+        "403",
+        "user 'admin'",
+        "manage-realm",
+        "create role 'customer' beforehand",
+        "nothing was changed",
+    )
     assert [w[0] for w in keycloak.writes] == ["create_realm_role"]
     if existing:
         assert keycloak.users[uid] == user_before and keycloak.passwords[uid] == OTHER_PASSWORD
@@ -467,8 +551,11 @@ def test_temporary_password_stays_when_the_password_is_neither_set_nor_checked(k
     result = run(update_password="on_create")
     assert keycloak.checks == [] and result["password_changed"] is False
     assert keycloak.users[uid]["requiredActions"] == ["UPDATE_PASSWORD"]  # still temporary
-    assert not [w for w in keycloak.writes if w[0] == "update_user" and "requiredActions" in w[2]
-                and w[2]["requiredActions"] != ["UPDATE_PASSWORD"]]
+    assert not [
+        w
+        for w in keycloak.writes
+        if w[0] == "update_user" and "requiredActions" in w[2] and w[2]["requiredActions"] != ["UPDATE_PASSWORD"]
+    ]
     assert result["diff"]["after"]["required_actions"] == ["UPDATE_PASSWORD"]
     assert run(update_password="on_create")["changed"] is False
     # set in this run: no longer temporary
@@ -487,8 +574,9 @@ def test_temporary_wrong_password_is_set_and_the_action_removed(keycloak):
 
 def test_temporary_password_of_disabled_user_on_19_goes_after_the_recheck(make_keycloak):
     keycloak = make_keycloak(version="19.0.1")
-    uid = keycloak.add_user("customer", password=PASSWORD, enabled=False, requiredActions=["UPDATE_PASSWORD"],
-                            **PROFILE)
+    uid = keycloak.add_user(
+        "customer", password=PASSWORD, enabled=False, requiredActions=["UPDATE_PASSWORD"], **PROFILE
+    )
     predicted = run(check_mode=True)
     assert predicted["diff"]["after"]["required_actions"] == []
     assert predicted["diff"]["after"]["password"] == "checked once the user is enabled"
@@ -508,8 +596,13 @@ def test_temporary_password_of_disabled_user_on_19_goes_after_the_recheck(make_k
 def _locked_customer(keycloak, **fields):
     keycloak.realm["bruteForceProtected"] = True
     keycloak.add_role("customer")
-    uid = keycloak.add_user("customer", password=PASSWORD, emailVerified=True,
-                            roles=["customer", "offline_access", "uma_authorization"], **dict(PROFILE, **fields))
+    uid = keycloak.add_user(
+        "customer",
+        password=PASSWORD,
+        emailVerified=True,
+        roles=["customer", "offline_access", "uma_authorization"],
+        **dict(PROFILE, **fields),
+    )
     keycloak.locked.add(uid)
     return uid
 
@@ -522,8 +615,13 @@ def test_locked_user_password_is_neither_checked_nor_reset(make_keycloak):
         result, warnings = run_warned(check_mode=check_mode)
         assert result["changed"] is False and result["password_changed"] is False
         [warning] = warnings
-        assert_facts(warning, "User 'customer' in realm 'expertflow'", "locked by brute force detection",
-                     "neither checked", "nor changed")
+        assert_facts(
+            warning,
+            "User 'customer' in realm 'expertflow'",
+            "locked by brute force detection",
+            "neither checked",
+            "nor changed",
+        )
         assert "password" not in result["diff"]["after"]
     assert keycloak.checks == [] and keycloak.writes == [] and keycloak.passwords[uid] == PASSWORD
     assert ("get_bruteforce_detection_status", uid) in keycloak.calls
@@ -580,18 +678,31 @@ def test_check_with_given_secret_does_not_read_it(keycloak):
 
 def test_check_client_missing_or_without_direct_grants(keycloak):
     keycloak.add_user("customer", password=OTHER_PASSWORD)
-    assert_facts(fail(password_check_client_id="nope"), "password of user 'customer' cannot be checked",
-                 "client 'nope' (password_check_client_id)", "realm 'expertflow'", "nothing was changed")
-    assert_facts(fail(password_check_client_id="web"), "client 'web' (password_check_client_id)",
-                 "does not allow direct access grants")
+    assert_facts(
+        fail(password_check_client_id="nope"),
+        "password of user 'customer' cannot be checked",
+        "client 'nope' (password_check_client_id)",
+        "realm 'expertflow'",
+        "nothing was changed",
+    )
+    assert_facts(
+        fail(password_check_client_id="web"),
+        "client 'web' (password_check_client_id)",
+        "does not allow direct access grants",
+    )
     assert keycloak.writes == [] and keycloak.checks == []
 
 
 def test_check_refused_for_the_client_fails_before_any_write(keycloak):
     keycloak.add_user("customer", password=PASSWORD)
     message = fail(password_check_client_id="cim", password_check_client_secret="not-the-secret")
-    assert_facts(message, "checking the password of user 'customer' in realm 'expertflow'", "client 'cim'",
-                 "unauthorized_client", "401")
+    assert_facts(
+        message,
+        "checking the password of user 'customer' in realm 'expertflow'",
+        "client 'cim'",
+        "unauthorized_client",
+        "401",
+    )
     assert "not-the-secret" not in message
     assert keycloak.writes == []
 
@@ -602,13 +713,19 @@ def test_check_refused_for_the_client_fails_before_any_write(keycloak):
 def test_add_mode_keeps_other_mappings(keycloak):
     keycloak.add_role("customer")
     keycloak.add_role("legacy")
-    uid = keycloak.add_user("customer", password=PASSWORD, emailVerified=True, roles=["legacy", "offline_access"],
-                            **PROFILE)
+    uid = keycloak.add_user(
+        "customer", password=PASSWORD, emailVerified=True, roles=["legacy", "offline_access"], **PROFILE
+    )
     result = run()
     assert result["roles_added"] == ["customer", "uma_authorization"] and result["roles_removed"] == []
     assert result["roles_created"] == []
-    assert sorted(keycloak.mappings[uid]) == ["customer", "default-roles-expertflow", "legacy", "offline_access",
-                                              "uma_authorization"]
+    assert sorted(keycloak.mappings[uid]) == [
+        "customer",
+        "default-roles-expertflow",
+        "legacy",
+        "offline_access",
+        "uma_authorization",
+    ]
     assert result["diff"]["before"]["realm_roles"] == ["default-roles-expertflow", "legacy", "offline_access"]
     assert result["user"]["realm_roles"] == sorted(keycloak.mappings[uid])
 
@@ -616,8 +733,9 @@ def test_add_mode_keeps_other_mappings(keycloak):
 def test_exact_mode_removes_unlisted_but_never_the_default_roles(keycloak):
     keycloak.add_role("customer")
     keycloak.add_role("legacy")
-    uid = keycloak.add_user("customer", password=PASSWORD, emailVerified=True, roles=["legacy", "offline_access"],
-                            **PROFILE)
+    uid = keycloak.add_user(
+        "customer", password=PASSWORD, emailVerified=True, roles=["legacy", "offline_access"], **PROFILE
+    )
     options = dict(roles_mode="exact", realm_roles=["customer", "offline_access"])
     predicted = run(check_mode=True, **options)
     assert keycloak.writes == []
@@ -629,14 +747,18 @@ def test_exact_mode_removes_unlisted_but_never_the_default_roles(keycloak):
     assert run(**options)["changed"] is False
     # the default roles composite can be listed, and then stays as well
     assert run(roles_mode="exact", realm_roles=["customer", "default-roles-expertflow"])["roles_removed"] == [
-        "offline_access"]
+        "offline_access"
+    ]
 
 
 def test_exact_mode_on_create_and_duplicate_role_names(keycloak):
     result = run(roles_mode="exact", realm_roles=["customer", "customer", "offline_access"])
     assert result["roles_added"] == ["customer", "offline_access"] and result["roles_removed"] == []
     assert sorted(keycloak.mappings[keycloak.user_named("customer")["id"]]) == [
-        "customer", "default-roles-expertflow", "offline_access"]
+        "customer",
+        "default-roles-expertflow",
+        "offline_access",
+    ]
 
 
 def test_default_role_name_without_default_role_in_realm_representation(keycloak):
@@ -649,9 +771,12 @@ def test_default_role_name_without_default_role_in_realm_representation(keycloak
 
 def test_mapping_failure_is_reported(keycloak):
     keycloak.fail["assign_realm_roles"] = (403, {"error": "HTTP 403 Forbidden"})
-    assert_facts(fail(), "assigning realm roles customer, offline_access, uma_authorization to user 'customer' in "
-                 "realm 'expertflow'", "403", "already applied: created realm role 'customer', created the user "
-                 "with its password")
+    assert_facts(
+        fail(),
+        "assigning realm roles customer, offline_access, uma_authorization to user 'customer' in realm 'expertflow'",
+        "403",
+        "already applied: created realm role 'customer', created the user with its password",
+    )
 
 
 # --------------------------------------------------------------------------- absent

@@ -35,8 +35,9 @@ PURPOSE = "mapper 'm' on client 'cim' in realm 'expertflow'"
 
 def options(**args):
     """The connection options as AnsibleModule validates them."""
-    result = ArgumentSpecValidator(keycloak_argument_spec(), required_one_of=REQUIRED_ONE_OF,
-                                   required_together=REQUIRED_TOGETHER).validate(args)
+    result = ArgumentSpecValidator(
+        keycloak_argument_spec(), required_one_of=REQUIRED_ONE_OF, required_together=REQUIRED_TOGETHER
+    ).validate(args)
     assert result.error_messages == []
     return result.validated_parameters
 
@@ -81,8 +82,11 @@ def stub(request):
 
 
 def test_argument_spec_works_with_ansible_module_validation():
-    validator = ArgumentSpecValidator(keycloak_argument_spec(realm=dict(type="str")), required_one_of=REQUIRED_ONE_OF,
-                                      required_together=REQUIRED_TOGETHER)
+    validator = ArgumentSpecValidator(
+        keycloak_argument_spec(realm=dict(type="str")),
+        required_one_of=REQUIRED_ONE_OF,
+        required_together=REQUIRED_TOGETHER,
+    )
     result = validator.validate({"url": "http://h", "auth_username": "a", "auth_password": "b", "realm": "r"})
     assert result.error_messages == []
     assert result.validated_parameters["auth_realm"] == "master"
@@ -156,8 +160,10 @@ def test_connection_masks_its_secrets_and_the_tokens_it_learnt():
 @pytest.mark.parametrize(
     "body,expected",
     [
-        (b'{"error":"invalid_grant","error_description":"Invalid user credentials"}',
-         "invalid_grant: Invalid user credentials"),
+        (
+            b'{"error":"invalid_grant","error_description":"Invalid user credentials"}',
+            "invalid_grant: Invalid user credentials",
+        ),
         (b'{"errorMessage":"Protocol mapper exists with same name"}', "Protocol mapper exists with same name"),
         ('{"error":"Realm not found."}', "Realm not found."),
         (b"<html><body>Not Found</body></html>", "(HTML page)"),
@@ -171,12 +177,18 @@ def test_keycloak_error_text(body, expected):
 
 
 def test_answer_table():
-    context = dict(url="http://kc", credentials="the credentials of user 'a' in realm 'master'",
-                   who="user 'a' (realm 'master')", realm="r")
+    context = dict(
+        url="http://kc",
+        credentials="the credentials of user 'a' in realm 'master'",
+        who="user 'a' (realm 'master')",
+        realm="r",
+    )
     assert errors.answer_message(401, "invalid_grant", **context) == (
-        "Keycloak at http://kc rejected the credentials of user 'a' in realm 'master' (401: invalid_grant)")
+        "Keycloak at http://kc rejected the credentials of user 'a' in realm 'master' (401: invalid_grant)"
+    )
     assert errors.answer_message(403, "", **context) == (
-        "Keycloak at http://kc says user 'a' (realm 'master') has no permission for it in realm 'r' (403)")
+        "Keycloak at http://kc says user 'a' (realm 'master') has no permission for it in realm 'r' (403)"
+    )
     assert errors.answer_message(409, "exists", **context) == "Keycloak at http://kc answered 409: exists"
     assert errors.answer_message(400, "x", as_status=401, **context).startswith("Keycloak at http://kc rejected")
     assert errors.answer_message(None, "", **context) == "Keycloak at http://kc answered with an error"
@@ -251,7 +263,9 @@ def test_open_uses_user_realm_and_tenant_realm(stub):
 
 def test_open_wrong_credentials(stub):
     stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (
-        401, {"error": "invalid_grant", "error_description": "Invalid user credentials"})
+        401,
+        {"error": "invalid_grant", "error_description": "Invalid user credentials"},
+    )
     message = refused(connection(stub.url + "/"))
     for fact in (stub.url + " ", "rejected the credentials", "user 'admin'", "realm 'master'", "401", "invalid_grant"):
         assert fact in message
@@ -259,9 +273,14 @@ def test_open_wrong_credentials(stub):
 
 def test_open_client_credentials_rejected(stub):
     stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (
-        401, {"error": "unauthorized_client", "error_description": "Invalid client or Invalid client credentials"})
-    message = refused(connection(stub.url, auth_username=None, auth_password=None, auth_client_id="ops",
-                                 auth_client_secret=CLIENT_SECRET))
+        401,
+        {"error": "unauthorized_client", "error_description": "Invalid client or Invalid client credentials"},
+    )
+    message = refused(
+        connection(
+            stub.url, auth_username=None, auth_password=None, auth_client_id="ops", auth_client_secret=CLIENT_SECRET
+        )
+    )
     assert "rejected the credentials of client 'ops' in realm 'master'" in message
     body = parse_qs(stub.requests[0][3])
     assert body["grant_type"] == ["client_credentials"] and body["client_id"] == ["ops"]
@@ -269,7 +288,9 @@ def test_open_client_credentials_rejected(stub):
 
 def test_open_disabled_admin_is_a_refused_login(stub):
     stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (
-        400, {"error": "invalid_grant", "error_description": "Account disabled"})
+        400,
+        {"error": "invalid_grant", "error_description": "Account disabled"},
+    )
     message = refused(connection(stub.url))
     assert "rejected the credentials of user 'admin'" in message and "400" in message and "Account disabled" in message
 
@@ -372,8 +393,9 @@ def test_expired_token_is_renewed(stub):
 def test_token_renewed_after_401(stub):
     """A token revoked on the server (401 before its expiry) is renewed and the call repeated."""
     counter = stub.token_ok(lifetime=3600)
-    answers = iter([(200, {"realm": "expertflow"}), (401, {"error": "HTTP 401 Unauthorized"}),
-                    (200, {"realm": "expertflow"})])
+    answers = iter(
+        [(200, {"realm": "expertflow"}), (401, {"error": "HTTP 401 Unauthorized"}), (200, {"realm": "expertflow"})]
+    )
     stub.routes[("GET", "/admin/realms/expertflow")] = lambda *a: next(answers)
     conn = connection(stub.url).open()
     assert conn.admin.get_realm("expertflow") == {"realm": "expertflow"}
@@ -389,8 +411,9 @@ def test_get_client(stub):
 
     def clients(query, _form, _headers):
         wanted = query.get("clientId", [""])[0]
-        return 200, [c for c in ({"id": "u1", "clientId": "cim"}, {"id": "u2", "clientId": "cim2"})
-                     if c["clientId"] == wanted]
+        return 200, [
+            c for c in ({"id": "u1", "clientId": "cim"}, {"id": "u2", "clientId": "cim2"}) if c["clientId"] == wanted
+        ]
 
     stub.routes[("GET", "/admin/realms/expertflow/clients")] = clients
     conn = connection(stub.url).open()
@@ -427,8 +450,11 @@ def test_admin_api_under_the_context_path(stub):
         (400, {"error": "invalid_grant", "error_description": "Invalid user credentials"}, False),
         (400, {"error": "invalid_grant", "error_description": "Account is not fully set up"}, "raise"),
         (401, {"error": "invalid_client", "error_description": "Invalid client credentials"}, "raise"),
-        (400, {"error": "unauthorized_client", "error_description": "Client not allowed for direct access grants"},
-         "raise"),
+        (
+            400,
+            {"error": "unauthorized_client", "error_description": "Client not allowed for direct access grants"},
+            "raise",
+        ),
     ],
 )
 def test_check_password(stub, status, body, expected):

@@ -85,12 +85,18 @@ def test_warnings_reach_the_user(make_keycloak, capsys):
     "args, facts",
     [
         ({"realm": "expertflow"}, ["one of the following is required", "client_id", "client_scope"]),
-        ({"realm": "expertflow", "client_id": "cim", "client_scope": "x"},
-         ["mutually exclusive", "client_id|client_scope"]),
-        (dict(GUIDE, included_client_audience="a", included_custom_audience="b"),
-         ["mutually exclusive", "included_client_audience|included_custom_audience"]),
-        ({"realm": "expertflow", "client_scope": "api-audience"},
-         ["client scope 'api-audience'", "included_client_audience", "included_custom_audience"]),
+        (
+            {"realm": "expertflow", "client_id": "cim", "client_scope": "x"},
+            ["mutually exclusive", "client_id|client_scope"],
+        ),
+        (
+            dict(GUIDE, included_client_audience="a", included_custom_audience="b"),
+            ["mutually exclusive", "included_client_audience|included_custom_audience"],
+        ),
+        (
+            {"realm": "expertflow", "client_scope": "api-audience"},
+            ["client scope 'api-audience'", "included_client_audience", "included_custom_audience"],
+        ),
         (dict(GUIDE, name=""), ["name", "empty"]),
         (dict(GUIDE, state="gone"), ["state", "present, absent", "gone"]),
     ],
@@ -132,8 +138,10 @@ def test_unexpected_errors_fail_cleanly_without_secrets_or_traceback(keycloak, c
     monkeypatch.setattr(am, "resolve_owner", broken)
     result, failed = run_main(capsys, GUIDE)
     assert failed
-    assert result["msg"] == ("Managing mapper 'fix-audience' on client 'cim' in realm 'expertflow' failed:"
-                             " ValueError: cannot parse answer for admin:******** with ********")
+    assert result["msg"] == (
+        "Managing mapper 'fix-audience' on client 'cim' in realm 'expertflow' failed:"
+        " ValueError: cannot parse answer for admin:******** with ********"
+    )
     assert "exception" not in result
     assert keycloak.writes == []
 

@@ -44,8 +44,12 @@ def test_guide_user_check_mode_create_rerun(keycloak, capsys):
     assert not failed and result["changed"] is True and result["password_changed"] is True
     assert result["msg"] == "Created user 'customer' in realm 'expertflow'"
     assert "diff" not in result
-    assert result["user"]["realm_roles"] == ["customer", "default-roles-expertflow", "offline_access",
-                                             "uma_authorization"]
+    assert result["user"]["realm_roles"] == [
+        "customer",
+        "default-roles-expertflow",
+        "offline_access",
+        "uma_authorization",
+    ]
 
     result, failed = run_main(capsys, GUIDE, diff=True)
     assert not failed and result["changed"] is False
@@ -73,8 +77,12 @@ def test_failures_name_user_and_realm_once_without_secrets(keycloak, capsys):
     result, failed = run_main(capsys, GUIDE)
     assert failed
     message = result["msg"]
-    for fact in ("rejected the password of user 'customer' in realm 'expertflow'", "minimum length 40.",
-                 "the user was not created", "already applied: created realm role 'customer'"):
+    for fact in (
+        "rejected the password of user 'customer' in realm 'expertflow'",
+        "minimum length 40.",
+        "the user was not created",
+        "already applied: created realm role 'customer'",
+    ):
         assert fact in message
     assert message.count("realm 'expertflow'") == 1  # written once, not wrapped again
     result, failed = run_main(capsys, dict(GUIDE, realm="nope"))
