@@ -905,7 +905,9 @@ def test_block_scalar_ending_the_file_without_line_break(chomp):
     if chomp == "-":
         assert edit(edit(bare, ["a"])[0], ["a"], op="unset")[0] == bare
     else:
-        with pytest.raises(RouteFileError, match=r"the file ends with a block scalar .* end the file with a line break"):
+        with pytest.raises(
+            RouteFileError, match=r"the file ends with a block scalar .* end the file with a line break"
+        ):
             edit(bare, ["a"])
 
 
