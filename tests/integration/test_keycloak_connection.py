@@ -42,8 +42,9 @@ def connect(realm, **args):
 
 
 def connection(realm, **args):
-    result = ArgumentSpecValidator(keycloak_argument_spec(), required_one_of=REQUIRED_ONE_OF,
-                                   required_together=REQUIRED_TOGETHER).validate(args)
+    result = ArgumentSpecValidator(
+        keycloak_argument_spec(), required_one_of=REQUIRED_ONE_OF, required_together=REQUIRED_TOGETHER
+    ).validate(args)
     assert result.error_messages == [], result.error_messages
     return KeycloakConnection(result.validated_parameters, realm, PURPOSE)
 
@@ -92,8 +93,7 @@ def test_admin_login_with_and_without_trailing_slash(keycloak, tenant, kc_auth_a
 def test_url_alias_and_legacy_auth_path(keycloak, tenant):
     """The ``url`` alias; 19 at /auth given as /auth and /auth/ (the server info proves which server answered)."""
     for url in _url_variants(keycloak):
-        conn = connect(tenant.realm, url=url, auth_username=keycloak.admin_user,
-                       auth_password=keycloak.admin_password)
+        conn = connect(tenant.realm, url=url, auth_username=keycloak.admin_user, auth_password=keycloak.admin_password)
         if keycloak.relative_path:
             assert conn.admin.connection.base_url.endswith("/auth/")
         assert conn.admin.get_server_info()["systemInfo"]["version"] == keycloak.version
@@ -122,20 +122,34 @@ def test_login_with_client_credentials(keycloak, tenant):
     """A master client whose service account has the ``admin`` role (no user at all)."""
     client_id = "ops-%s" % tenant.realm
     secret = "Ops-Client-Secret-%s" % tenant.realm
-    uuid = keycloak.rest("POST", "realms/master/clients", json={
-        "clientId": client_id, "enabled": True, "publicClient": False, "secret": secret,
-        "serviceAccountsEnabled": True, "standardFlowEnabled": False, "directAccessGrantsEnabled": False,
-    })
+    uuid = keycloak.rest(
+        "POST",
+        "realms/master/clients",
+        json={
+            "clientId": client_id,
+            "enabled": True,
+            "publicClient": False,
+            "secret": secret,
+            "serviceAccountsEnabled": True,
+            "standardFlowEnabled": False,
+            "directAccessGrantsEnabled": False,
+        },
+    )
     try:
         account = keycloak.rest("GET", "realms/master/clients/%s/service-account-user" % uuid)
         admin_role = keycloak.rest("GET", "realms/master/roles/admin")
         keycloak.rest("POST", "realms/master/users/%s/role-mappings/realm" % account["id"], json=[admin_role])
-        conn = connect(tenant.realm, auth_keycloak_url=keycloak.url, auth_client_id=client_id,
-                       auth_client_secret=secret)
+        conn = connect(
+            tenant.realm, auth_keycloak_url=keycloak.url, auth_client_id=client_id, auth_client_secret=secret
+        )
         assert conn.admin.connection.grant_type == "client_credentials"
         assert conn.get_client("cim")["id"] == tenant.client_uuid
-        message = connect_error(tenant.realm, auth_keycloak_url=keycloak.url,
-                                auth_client_id=client_id, auth_client_secret="Not-The-Secret-123")
+        message = connect_error(
+            tenant.realm,
+            auth_keycloak_url=keycloak.url,
+            auth_client_id=client_id,
+            auth_client_secret="Not-The-Secret-123",
+        )
         assert_mentions(message, keycloak.url, "rejected", "credentials", "client '%s'" % client_id, "realm 'master'")
         assert_no_secret(message, secret, "Not-The-Secret-123")
     finally:
@@ -158,8 +172,7 @@ def test_token_renewed_after_expiry_and_after_lost_session(keycloak, make_tenant
     user_id = _user(keycloak, realm, "ops", password)
     Realm(keycloak, realm).grant_client_roles(user_id, "realm-management", ["realm-admin"])
 
-    conn = connect(realm, auth_keycloak_url=keycloak.url, auth_realm=realm, auth_username="ops",
-                   auth_password=password)
+    conn = connect(realm, auth_keycloak_url=keycloak.url, auth_realm=realm, auth_username="ops", auth_password=password)
     first = conn.admin.connection.token
     assert first["expires_in"] <= 3  # 19 answers 2 (rounds the time already spent)
     time.sleep(3.5)  # the token is now expired on the server too
@@ -178,8 +191,9 @@ def test_token_renewed_after_expiry_and_after_lost_session(keycloak, make_tenant
 
 
 def test_wrong_admin_credentials(keycloak, tenant):
-    message = connect_error(tenant.realm, auth_keycloak_url=keycloak.url,
-                            auth_username="admin", auth_password=WRONG_PASSWORD)
+    message = connect_error(
+        tenant.realm, auth_keycloak_url=keycloak.url, auth_username="admin", auth_password=WRONG_PASSWORD
+    )
     assert_mentions(message, keycloak.url, "rejected", "credentials", "'admin'", "realm 'master'", "invalid_grant")
     assert_no_secret(message, WRONG_PASSWORD, keycloak.admin_password)
 
@@ -210,10 +224,18 @@ def test_master_user_without_admin_roles(keycloak, tenant):
     password = "Nobody-Passw0rd-%s" % tenant.realm
     user_id = _user(keycloak, "master", username, password)
     try:
-        message = connect_error(tenant.realm, auth_keycloak_url=keycloak.url,
-                                auth_username=username, auth_password=password)
-        assert_mentions(message, keycloak.url, "user '%s'" % username, "realm 'master'", "no permission",
-                        "realm '%s'" % tenant.realm, "403")
+        message = connect_error(
+            tenant.realm, auth_keycloak_url=keycloak.url, auth_username=username, auth_password=password
+        )
+        assert_mentions(
+            message,
+            keycloak.url,
+            "user '%s'" % username,
+            "realm 'master'",
+            "no permission",
+            "realm '%s'" % tenant.realm,
+            "403",
+        )
         assert_no_secret(message, password)
     finally:
         keycloak.rest("DELETE", "realms/master/users/%s" % user_id)
@@ -225,20 +247,34 @@ def test_tenant_user_with_view_rights_only(keycloak, tenant):
     password = "Viewer-Passw0rd-%s" % realm
     user_id = _user(keycloak, realm, "viewer", password)
     Realm(keycloak, realm).grant_client_roles(user_id, "realm-management", ["view-realm", "view-clients"])
-    conn = connect(realm, auth_keycloak_url=keycloak.url, auth_realm=realm, auth_username="viewer",
-                   auth_password=password)
+    conn = connect(
+        realm, auth_keycloak_url=keycloak.url, auth_realm=realm, auth_username="viewer", auth_password=password
+    )
     client = conn.get_client("cim")
     what = "adding mapper 'fix-audience' to client 'cim' in realm '%s'" % realm
     with pytest.raises(KeycloakModuleError) as info:
         with conn.errors(what):
-            conn.admin.add_mapper_to_client(client["id"], {
-                "name": "fix-audience", "protocol": "openid-connect",
-                "protocolMapper": "oidc-audience-mapper",
-                "config": {"included.client.audience": "cim", "access.token.claim": "true"},
-            })
+            conn.admin.add_mapper_to_client(
+                client["id"],
+                {
+                    "name": "fix-audience",
+                    "protocol": "openid-connect",
+                    "protocolMapper": "oidc-audience-mapper",
+                    "config": {"included.client.audience": "cim", "access.token.claim": "true"},
+                },
+            )
     message = str(info.value)
-    assert_mentions(message, "adding mapper 'fix-audience'", "client 'cim'", "realm '%s'" % realm, "failed",
-                    keycloak.url, "user 'viewer'", "no permission", "403")
+    assert_mentions(
+        message,
+        "adding mapper 'fix-audience'",
+        "client 'cim'",
+        "realm '%s'" % realm,
+        "failed",
+        keycloak.url,
+        "user 'viewer'",
+        "no permission",
+        "403",
+    )
     assert info.value.http_code == 403
     assert_no_secret(message, password)
 
@@ -299,9 +335,26 @@ def self_signed_keycloak(tmp_path_factory):
     tree = tmp_path_factory.mktemp("tls")
     cert, key = str(tree / "cert.pem"), str(tree / "key.pem")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key,
-         "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
 
     class Handler(BaseHTTPRequestHandler):
