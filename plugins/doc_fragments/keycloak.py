@@ -38,7 +38,11 @@ options:
       - Client Secret to use in conjunction with O(auth_client_id) (if required).
       - Without O(auth_username), the module logs in with the client credentials grant of
         O(auth_client_id), whose service account needs the admin roles.
-    type: str
+      - Text only. A value that is not text (for example unquoted digits, which YAML reads as
+        a number, with a leading 0 as an octal one) is refused with a message that names the
+        option and says to quote it, before anything is sent; it is never converted, which
+        would make it another secret. The value is never shown.
+    type: raw
   auth_username:
     description:
       - Username to authenticate for API access with.
@@ -49,13 +53,21 @@ options:
     description:
       - Password to authenticate for API access with.
       - There is no alias C(password), for the same reason.
-    type: str
+      - Text only. A value that is not text (for example unquoted digits, which YAML reads as
+        a number, with a leading 0 as an octal one) is refused with a message that names the
+        option and says to quote it, before anything is sent; it is never converted, which
+        would make it another secret. The value is never shown.
+    type: raw
   token:
     description:
       - Authentication token for Keycloak API.
       - A bearer token obtained beforehand; used instead of logging in. It cannot be renewed
         when it expires unless credentials are given as well.
-    type: str
+      - Text only. A value that is not text (for example unquoted digits, which YAML reads as
+        a number, with a leading 0 as an octal one) is refused with a message that names the
+        option and says to quote it, before anything is sent; it is never converted, which
+        would make it another secret. The value is never shown.
+    type: raw
   validate_certs:
     description:
       - Verify TLS certificates (do not disable this in production).

@@ -23,9 +23,9 @@ description:
   - Compares a normalised configuration (string booleans, empty values dropped), so that
     settings Keycloak adds by itself, or that this module does not manage, never cause a
     change. Works with Keycloak 19 (also under the legacy C(/auth) path) to 26.
-  - Unknown realm, client, client scope or audience client, and a missing admin
-    permission on a client, are reported before anything is written (see the notes for
-    client scopes).
+  - Unknown realm, client, client scope or audience client, a public client (see
+    O(require_confidential)), a secret given as a number, and a missing admin permission on
+    a client, are reported before anything is written (see the notes for client scopes).
 author:
   - CX platform engineering (!UNKNOWN)
 options:
@@ -94,6 +94,19 @@ options:
       - When not set, a new mapper gets the server's default (V(false)) and an existing
         mapper keeps its value.
     type: bool
+  require_confidential:
+    description:
+      - Refuse to put the mapper on a public client (C(publicClient=true), "Client
+        authentication" OFF in the admin console), before anything is written and also in
+        check mode. The gateway's C(bearer_only) token introspection authenticates as this
+        client with its secret, which a public client does not have, so the guide's setup
+        cannot work with one; the message says what to set (Client authentication ON, that
+        is a confidential client).
+      - Set to V(false) to manage the mapper of a public client anyway.
+      - Applies to O(client_id) with O(state=present) only; a client scope has no client,
+        and deleting a mapper is always allowed.
+    type: bool
+    default: true
   state:
     description:
       - V(present) creates or updates the mapper, V(absent) deletes it (only this mapper).
@@ -110,12 +123,18 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads everything, predicts RV(ignore:changed) exactly and returns the predicted
-        mapper (without what only the server can add, such as its id); writes nothing.
+      - Reads everything, predicts RV(ignore:changed) and the diff exactly and returns the
+        predicted mapper, including the settings Keycloak adds by itself when it stores a
+        mapper (on Keycloak 25 and later an unset C(introspection.token.claim) follows the
+        access token flag and C(userinfo.token.claim) the ID token flag; read from the server
+        info, where the audience mapper then offers C(introspection.token.claim)); a new mapper
+        has no RV(mapper.id) yet. Writes nothing.
   diff_mode:
     support: full
     details:
-      - The diff shows the mapper before and after (C({}) when there is none).
+      - The diff shows the mapper before and after (C({}) when there is none), without its
+        C(id), which only the server assigns; it is the same in check mode and in the real
+        run.
   platform:
     platforms: all
     details:
@@ -186,8 +205,8 @@ EXAMPLES = r"""
 RETURN = r"""
 mapper:
   description:
-    - The mapper as Keycloak stores it after the run; in check mode the predicted state (a
-      new mapper has no RV(mapper.id) yet).
+    - The mapper as Keycloak stores it after the run; in check mode the predicted state,
+      settings Keycloak adds by itself included (a new mapper has no RV(mapper.id) yet).
     - V(null) when there is no mapper (O(state=absent)).
   returned: always
   type: dict
@@ -274,6 +293,7 @@ def argument_spec():
         add_to_access_token=dict(type="bool", default=True),
         add_to_introspection=dict(type="bool"),
         add_to_lightweight_token=dict(type="bool"),
+        require_confidential=dict(type="bool", default=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
 

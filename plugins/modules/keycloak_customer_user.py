@@ -58,7 +58,11 @@ options:
       - When not given, the password is not managed (a new user then has no password and
         cannot log in).
       - Never shown - the diff has only a C(password) key whose value is V(set) or V(changed).
-    type: str
+      - Text only. A value that is not text (for example unquoted digits such as a numeric
+        PIN, which YAML reads as a number, with a leading 0 as an octal one) is refused with
+        a message that names the option and says to quote it, before anything is sent; it is
+        never converted, which would set another password.
+    type: raw
   update_password:
     description:
       - When to set O(password) on an existing user. A new user always gets it.
@@ -91,10 +95,14 @@ options:
     description:
       - Secret of a confidential O(password_check_client_id). Optional; read from Keycloak
         when not given.
-    type: str
+      - Text only, like O(password); a number is refused, never converted.
+    type: raw
   enabled:
     description:
       - Whether the user is enabled.
+      - With the default V(true), a user that an administrator disabled is enabled again;
+        the run then warns, naming the user and the realm, and the diff shows C(enabled)
+        going from V(false) to V(true) (also in check mode). Set V(false) to keep it disabled.
     type: bool
     default: true
   email_verified:
@@ -172,9 +180,11 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads everything, predicts RV(ignore:changed) exactly and returns the predicted user;
-        writes nothing. With O(update_password=when_invalid) the password check (a password
-        grant, which opens a session in the realm) runs in check mode too.
+      - Reads everything, predicts RV(ignore:changed) and the diff exactly and returns the
+        predicted user; writes nothing. With O(update_password=when_invalid) the password
+        check (a password grant, which opens a session in the realm) runs in check mode too.
+        The one exception is the password of a disabled user on servers before Keycloak 26.7.3
+        (see the notes).
   diff_mode:
     support: full
     details:
@@ -201,8 +211,11 @@ notes:
     any password) and its password is not changed; the module warns instead.
     For a disabled user, Keycloak 19 refuses the check before looking at the password; the
     module then checks again after enabling the user (in check mode the diff's C(password)
-    key says V(checked once the user is enabled)), and leaves the password of a user that
-    stays disabled (O(enabled=false)) alone - use O(update_password=always) to force it.
+    key says V(checked once the user is enabled), the one place where check mode cannot
+    predict the real run's diff), and leaves the password of a user that stays disabled
+    (O(enabled=false)) alone - use O(update_password=always) to force it. Keycloak 26.7.3 and
+    later answer "Account disabled" only to the right password, so there check mode
+    predicts this case exactly too (the version is read from the server info).
 seealso:
   - module: cx.api_auth.keycloak_audience_mapper
   - name: Keycloak documentation, managing users
@@ -373,12 +386,12 @@ def argument_spec():
         realm=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         username=dict(type="str", default="customer"),
-        password=dict(type="str", no_log=True),
+        password=dict(type="raw", no_log=True),
         update_password=dict(
             type="str", default="when_invalid", choices=["when_invalid", "on_create", "always"], no_log=False
         ),
         password_check_client_id=dict(type="str", default="admin-cli", no_log=False),
-        password_check_client_secret=dict(type="str", no_log=True),
+        password_check_client_secret=dict(type="raw", no_log=True),
         enabled=dict(type="bool", default=True),
         email_verified=dict(type="bool", default=True),
         email=dict(type="str"),

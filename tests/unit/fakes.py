@@ -5,8 +5,8 @@
 
 :class:`FakeAdmin` is an in-memory Keycloak (realm ``expertflow``) with the ``KeycloakAdmin``
 calls the modules make. It behaves like the real servers where it matters (19.0.1 and 26.7.3 were
-asked): config values are strings, empty ones are dropped on write, 26 adds keys of its own to a
-new mapper, same-named mappers and users are refused with 409, PUT replaces the whole object, the
+asked): config values are strings, empty ones are dropped on write, 26 fills keys of its own into
+a mapper on every write (:meth:`FakeAdmin._stored_config`), same-named mappers and users are refused with 409, PUT replaces the whole object, the
 token endpoint answers a password grant as each version does, and every refusal is the
 python-keycloak exception with the status and body the server sends.
 
@@ -404,15 +404,30 @@ class FakeAdmin:
         self._read(name, owner)
         return copy.deepcopy(self.mappers[owner])
 
+    def _stored_config(self, config):
+        """A mapper config as the server stores it, on create and on update.
+
+        Empty values are dropped. 26.7.3 (asked) then fills an absent ``introspection.token.claim``
+        from ``access.token.claim`` and an absent ``userinfo.token.claim`` from ``id.token.claim``
+        ("true" only for exactly "true"), each only when its source is set; 19.0.1 adds nothing.
+        """
+        stored = {k: v for k, v in config.items() if v not in ("", None)}
+        if not self.is_19:
+            for key, source in (
+                ("introspection.token.claim", "access.token.claim"),
+                ("userinfo.token.claim", "id.token.claim"),
+            ):
+                if key not in stored and source in stored:
+                    stored[key] = "true" if stored[source] == "true" else "false"
+        return stored
+
     def _create_mapper(self, name, owner, payload):
         self._write(name, KeycloakPostError, owner, payload)
         if any(m["name"] == payload["name"] and m["protocol"] == payload["protocol"] for m in self.mappers[owner]):
             raise keycloak_error(KeycloakPostError, 409, {"errorMessage": "Protocol mapper exists with same name"})
         stored = copy.deepcopy(payload)
         stored["id"] = "m-%d" % next(self._ids)
-        stored["config"] = {k: v for k, v in payload["config"].items() if v not in ("", None)}
-        if not self.is_19:
-            stored["config"].setdefault("userinfo.token.claim", "true")
+        stored["config"] = self._stored_config(payload["config"])
         self.mappers[owner].append(stored)
         return b""
 
@@ -422,7 +437,7 @@ class FakeAdmin:
             if mapper["id"] == mapper_id:
                 stored = copy.deepcopy(payload)
                 stored["id"] = mapper_id
-                stored["config"] = {k: v for k, v in payload["config"].items() if v not in ("", None)}
+                stored["config"] = self._stored_config(payload["config"])
                 self.mappers[owner][index] = stored
                 return {}
         raise keycloak_error(KeycloakPutError, 404, "not found")

@@ -6,8 +6,13 @@
 :func:`run` reads everything first (the owner of the mapper, its mappers, the audience mapper
 settings the server offers, the audience client), makes a :class:`MapperPlan` with the pure
 :func:`plan`, checks the admin's rights for it and, unless in check mode, applies it with
-:func:`apply`: at most one write. ``changed``, the message and the diff come from the plan in
-both modes (a real run's diff shows the mapper as read back after the write).
+:func:`apply`: at most one write. Everything that can refuse the run (a public client, an
+unknown audience client, a missing right) is checked before that write, in both modes.
+
+Check mode predicts exactly: ``changed``, the message and the diff come from the plan in both
+modes, and the plan's ``after`` is what the server stores, including the settings Keycloak adds
+by itself (:func:`server_additions`). A real run's diff shows the mapper as read back after the
+write; the diff never shows the mapper's ``id``, which only the server assigns.
 
 Where the mapper lives:
 
@@ -27,6 +32,7 @@ import copy
 from dataclasses import dataclass, field
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
 
 PROTOCOL = "openid-connect"
@@ -38,6 +44,7 @@ KEY_ID_TOKEN = "id.token.claim"
 KEY_ACCESS_TOKEN = "access.token.claim"
 KEY_INTROSPECTION = "introspection.token.claim"
 KEY_LIGHTWEIGHT = "lightweight.claim"
+KEY_USERINFO = "userinfo.token.claim"
 
 # Token flags every Keycloak with an audience mapper knows (sent always).
 BASE_FLAGS = (
@@ -54,6 +61,26 @@ OPTIONAL_FLAGS = (
 _CONSOLE_DEFAULTS = {KEY_INTROSPECTION: "true", KEY_LIGHTWEIGHT: "false"}
 _FLAG_KEYS = (KEY_ID_TOKEN, KEY_ACCESS_TOKEN, KEY_INTROSPECTION, KEY_LIGHTWEIGHT)
 _KEY_ORDER = (KEY_CLIENT_AUDIENCE, KEY_CUSTOM_AUDIENCE) + _FLAG_KEYS
+
+# What Keycloak writes into a mapper's config by itself, on every create and update (read from the
+# real servers): a server whose audience mapper offers 'introspection.token.claim' (Keycloak 25+;
+# 26.7.3 asked) fills an absent key from its source flag, "true" only for exactly "true", and only
+# when the source is set; a server without it (19.0.1 asked) stores the config as sent.
+# (key filled, source flag)
+SERVER_FILLED = (
+    (KEY_INTROSPECTION, KEY_ACCESS_TOKEN),
+    (KEY_USERINFO, KEY_ID_TOKEN),
+)
+
+# Why a public client is refused as the mapper's owner (require_confidential).
+PUBLIC_CLIENT = (
+    "the client is public (publicClient: true, 'Client authentication' OFF) and has no secret, so the gateway's "
+    "bearer_only token introspection, which authenticates as client '%s', cannot work; nothing was changed. "
+    "Turn 'Client authentication' ON for client '%s' in realm '%s' in the admin console (Clients > %s > Settings "
+    "> Capability config; 'Access Type: confidential' in the old console), which makes it a confidential client "
+    "(publicClient: false), then run again; or set require_confidential: false to put the mapper on a public "
+    "client anyway"
+)
 
 
 def owner_label(params):
@@ -253,6 +280,35 @@ def build_create_payload(name, desired, defaults):
     }
 
 
+def server_additions(config, properties):
+    """The config keys Keycloak adds by itself when it stores ``config`` (see :data:`SERVER_FILLED`).
+
+    ``properties`` are the server's audience mapper settings (:func:`offered_properties`): only a
+    server that offers ``introspection.token.claim`` adds anything.
+    """
+    if KEY_INTROSPECTION not in dict(properties or ()):
+        return {}
+    added = {}
+    for key, source in SERVER_FILLED:
+        if normalise_value(config.get(key)) is None and normalise_value(config.get(source)) is not None:
+            added[key] = "true" if config[source] == "true" else "false"
+    return added
+
+
+def stored(payload, properties):
+    """The mapper as the server stores ``payload``: empty values dropped, :func:`server_additions` added."""
+    result = copy.deepcopy(payload)
+    config = {key: value for key, value in (payload.get("config") or {}).items() if normalise_value(value) is not None}
+    config.update(server_additions(config, properties))
+    result["config"] = _ordered(config)
+    return result
+
+
+def diff_view(mapper):
+    """``mapper`` as the diff shows it: without the ``id`` only the server assigns (``{}`` for none)."""
+    return {key: copy.deepcopy(value) for key, value in (mapper or {}).items() if key != "id"}
+
+
 def build_update_payload(current, desired, managed_keys):
     """The representation PUT to update ``current`` in place.
 
@@ -275,7 +331,8 @@ class MapperPlan:
 
     ``action`` is ``"create"``, ``"update"``, ``"delete"`` or None (nothing to do);
     ``payload`` what is POSTed or PUT; ``before`` and ``after`` the mapper before and after
-    (``{}`` for "no mapper"); ``warnings`` what the user is told.
+    (``{}`` for "no mapper"), ``after`` as the server stores ``payload`` (a new mapper has no
+    ``id`` yet); ``warnings`` what the user is told.
     """
 
     action: str | None
@@ -304,11 +361,11 @@ def plan(params, current, properties):
     desired, managed, warnings = desired_config(params, properties)
     if current is None:
         payload = build_create_payload(params["name"], desired, create_defaults(params, properties))
-        return MapperPlan("create", before, copy.deepcopy(payload), payload, warnings=warnings)
+        return MapperPlan("create", before, stored(payload, properties), payload, warnings=warnings)
     if not differences(current, desired, managed):
         return MapperPlan(None, before, copy.deepcopy(before), warnings=warnings)
     payload = build_update_payload(current, desired, managed)
-    return MapperPlan("update", before, copy.deepcopy(payload), payload, current["id"], warnings)
+    return MapperPlan("update", before, stored(payload, properties), payload, current["id"], warnings)
 
 
 # --------------------------------------------------------------------------- owners
@@ -377,6 +434,22 @@ def resolve_owner(connection, params):
     raise KeycloakModuleError("client scope '%s' does not exist in realm '%s'" % (name, realm))
 
 
+def require_confidential(params, owner):
+    """Refuse a public client as the owner of the mapper (before anything is written, also in check mode).
+
+    The gateway (APISIX ``openid-connect``, ``bearer_only``) introspects every token at Keycloak
+    with this client's id and secret; a public client has no secret, so the setup the mapper is
+    for cannot work. Only for state=present on a client's dedicated scope with
+    ``require_confidential`` (the default); deleting the mapper is always allowed.
+    """
+    if owner.kind != "client" or params["state"] != "present" or not params.get("require_confidential", True):
+        return
+    if owner.representation.get("publicClient") is True:
+        client_id = owner.representation.get("clientId")
+        problem = PUBLIC_CLIENT % (client_id, client_id, owner.connection.realm, client_id)
+        raise KeycloakModuleError("Cannot manage %s: %s" % (target(params), problem))
+
+
 def check_audience_client(connection, params, owner):
     """Make sure ``included.client.audience`` names an existing client of the realm."""
     if params.get("included_custom_audience") is not None:
@@ -436,9 +509,11 @@ def run(connection, params, check_mode, diff, warn):
     None when absent), ``client_uuid`` (None for a client scope), ``client_scope_id`` (None for
     a client) and, with ``diff``, ``diff`` (``before``/``after``, ``{}`` for "no mapper").
     """
+    require_text(params, SECRET_OPTIONS, target(params))
     validate_params(params)
     connection.open()
     owner = resolve_owner(connection, params)
+    require_confidential(params, owner)
     current = find_mapper(owner.mappers(), params["name"], owner.label)
     properties = None
     if params["state"] == "present":
@@ -462,5 +537,5 @@ def run(connection, params, check_mode, diff, warn):
         "client_scope_id": owner.uuid if owner.kind == "client scope" else None,
     }
     if diff:
-        result["diff"] = {"before": mapper_plan.before, "after": copy.deepcopy(mapper) if mapper else {}}
+        result["diff"] = {"before": diff_view(mapper_plan.before), "after": diff_view(mapper)}
     return result

@@ -14,8 +14,10 @@ parameters into a :class:`UserPlan`; unless in check mode, :func:`apply` writes 
 missing realm roles (idempotent, and the write an admin without ``manage-realm`` is refused
 first), the user with its password inline, the password and profile of an existing user, the
 role mappings. A failure names what was already applied. ``changed``, the message and the diff
-come from the plan in both modes; only a disabled user's password, which Keycloak 19 checks
-only once the user is enabled, is checked during the run and may add a password change.
+come from the plan in both modes, so check mode shows the real run's diff; the one exception is
+the password of a disabled user on a server that refuses a disabled account before looking at
+the password (Keycloak 19; see :data:`DISABLED_AFTER_PASSWORD_FROM`): it can only be checked
+once the run has enabled the user, and may then add a password change.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
 
 UPDATE_PASSWORD_ACTION = "UPDATE_PASSWORD"
@@ -38,6 +41,22 @@ VALID = "valid"
 INVALID = "invalid"
 UNKNOWN = "unknown"  # the account is disabled: checked again once it is enabled
 LOCKED = "locked"  # brute force detection locked the user: not checked at all
+
+# The first Keycloak known to answer a password grant of a disabled user with "Account disabled"
+# only after it accepted the password (26.7.3 asked: a wrong one gets "Invalid user credentials").
+# Older servers (19.0.1 asked) answer so before looking at the password, whatever it is; a
+# server whose version cannot be read is taken to be one of them.
+DISABLED_AFTER_PASSWORD_FROM = (26, 7, 3)
+
+
+# The module's own secrets: text only, never converted (see options.require_text).
+USER_SECRETS = ("password", "password_check_client_secret")
+
+# Said when the run enables a user that an administrator had disabled (%s: user, realm, what happens).
+REENABLED = (
+    "User '%s' in realm '%s' %s (enabled: true, the default of this module, converges every run to an enabled "
+    "user); set enabled: false to keep it disabled"
+)
 
 
 def target(params):
@@ -69,6 +88,19 @@ def profile_placeholders(username, realm):
         "firstName": username,
         "lastName": realm,
     }
+
+
+def version_tuple(text):
+    """``"26.7.3"`` (or ``"26.7.3.redhat-00001"``) as ``(26, 7, 3)``; ``()`` when there is no version."""
+    numbers = []
+    for part in str(text or "").split("."):
+        digits = re.match(r"\d+", part)
+        if digits is None:
+            break
+        numbers.append(int(digits.group()))
+        if digits.group() != part:
+            break
+    return tuple(numbers)
 
 
 def _unique(names):
@@ -245,6 +277,7 @@ class CustomerUser:
         self.realm_rep = connection.realm_representation  # read by connection.open()
         self._check_secret = None
         self._check_client_ready = False
+        self._disabled_after_password = None
         connection.secrets.add(params["password"])
         connection.secrets.add(params["password_check_client_secret"])
 
@@ -373,9 +406,9 @@ class CustomerUser:
         """VALID, INVALID, UNKNOWN or LOCKED for the wanted password of the existing user.
 
         LOCKED: brute force detection locks the user out; the password is not checked and a
-        warning says so. UNKNOWN: Keycloak answered "Account disabled" (19 does so before
-        looking at the password, 26 only to the right one): checked again after enabling the
-        user. "Account is not fully set up" comes only after the password was accepted: VALID.
+        warning says so. "Account disabled" is VALID on a server that says so only to the right
+        password (:meth:`disabled_after_password`), else UNKNOWN: checked again after enabling
+        the user. "Account is not fully set up" comes only after the password was accepted: VALID.
         """
         if self.locked_out(user_id):
             self.warn(
@@ -394,9 +427,25 @@ class CustomerUser:
             if exc.http_code == 400 and "not fully set up" in detail:
                 return VALID
             if exc.http_code == 400 and "account disabled" in detail:
-                return UNKNOWN
+                return VALID if self.disabled_after_password() else UNKNOWN
             raise
         return VALID if ok else INVALID
+
+    def disabled_after_password(self):
+        """Whether this server answers "Account disabled" only after accepting the password.
+
+        Read once from the version in ``GET admin/serverinfo`` (see
+        :data:`DISABLED_AFTER_PASSWORD_FROM`); False when the server info cannot be read.
+        """
+        if self._disabled_after_password is None:
+            try:
+                with self._errors("reading the server info for user '%s'" % self.username):
+                    info = self.admin.get_server_info() or {}
+                version = (info.get("systemInfo") or {}).get("version")
+            except KeycloakModuleError:
+                version = None
+            self._disabled_after_password = version_tuple(version) >= DISABLED_AFTER_PASSWORD_FROM
+        return self._disabled_after_password
 
     # ------------------------------------------------------------------ writes
 
@@ -588,11 +637,15 @@ def run(connection, params, check_mode, diff, warn):
     ``roles_added``, ``roles_removed``, ``roles_created``, ``password_changed`` and, with
     ``diff``, ``diff`` (the user before and after, a ``password`` key instead of the password).
     """
+    require_text(params, SECRET_OPTIONS + USER_SECRETS, target(params))
     connection.open()
     user = CustomerUser(connection, params, warn)
     state = read_state(user, params)
     present = params["state"] == "present"
     plan = plan_present(state, params) if present else plan_absent(state)
+    enabling = present and state.user is not None and state.user.get("enabled") is False and plan.changes.get("enabled")
+    if enabling and check_mode:
+        warn(REENABLED % (params["username"], params["realm"], "is disabled and would be enabled by this run"))
     after = dict(plan.after)
     password_changed = plan.set_password
     user_id = (state.user or {}).get("id")
@@ -602,6 +655,8 @@ def run(connection, params, check_mode, diff, warn):
     elif present and plan.changed and not check_mode:
         outcome = apply(user, plan, state)
         user_id = outcome.user_id
+        if enabling:
+            warn(REENABLED % (params["username"], params["realm"], "was disabled and is enabled by this run"))
         if plan.recheck:
             after.pop("password", None)
             if outcome.password_set_on_recheck:

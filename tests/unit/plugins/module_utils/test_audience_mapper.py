@@ -271,8 +271,10 @@ def test_build_payloads():
 def test_plan_for_each_state(keycloak):
     props = properties(keycloak)
     create = am.plan(params(), None, props)
-    assert create.action == "create" and create.before == {} and create.after == create.payload
+    assert create.action == "create" and create.before == {}
     assert create.payload["config"] == GUIDE_CONFIG_26
+    # after: the payload as 26 stores it, with the key it fills from the ID token flag
+    assert create.after == dict(create.payload, config=dict(GUIDE_CONFIG_26, **{"userinfo.token.claim": "true"}))
     current = dict(create.payload, id="m-1")
     same = am.plan(params(), current, props)
     assert same.action is None and not same.changed and same.before == same.after == current
@@ -300,28 +302,29 @@ def test_create_then_idempotent(make_keycloak, version):
     assert write[:2] == ("add_mapper_to_client", cim)
     assert write[2]["config"] == (GUIDE_CONFIG_19 if version.startswith("19") else GUIDE_CONFIG_26)
     assert write[2]["protocolMapper"] == "oidc-audience-mapper" and write[2]["name"] == "fix-audience"
-    # the result is the mapper as read back, with the server's own additions
+    # the result is the mapper as read back, with the server's own additions; the diff without its id
     assert result["mapper"] == keycloak.mappers[cim][0] and result["mapper"]["id"]
-    assert result["diff"] == {"before": {}, "after": result["mapper"]}
+    assert result["diff"] == {"before": {}, "after": am.diff_view(result["mapper"])}
+    assert "id" not in result["diff"]["after"]
 
     again = run()[0]
     assert again["changed"] is False and len(keycloak.writes) == 1
     assert again["mapper"] == result["mapper"]
-    assert again["diff"]["before"] == again["diff"]["after"] == result["mapper"]
+    assert again["diff"]["before"] == again["diff"]["after"] == am.diff_view(result["mapper"])
 
 
 def test_check_mode_create_predicts_and_writes_nothing(keycloak):
     result = run(check_mode=True)[0]
     assert result["changed"] is True and keycloak.writes == []
-    assert result["mapper"]["config"] == GUIDE_CONFIG_26 and "id" not in result["mapper"]
+    # predicted with what 26 fills in by itself
+    assert result["mapper"]["config"] == dict(GUIDE_CONFIG_26, **{"userinfo.token.claim": "true"})
+    assert "id" not in result["mapper"]
     assert result["diff"] == {"before": {}, "after": result["mapper"]}
-    # the real run does what check mode predicted
+    # the real run does what check mode predicted, diff and all
     real = run()[0]
     assert real["changed"] is True
-    assert real["mapper"]["config"] == dict(GUIDE_CONFIG_26, **{"userinfo.token.claim": "true"})
-    assert {k: v for k, v in real["mapper"].items() if k not in ("id", "config")} == {
-        k: v for k, v in result["mapper"].items() if k != "config"
-    }
+    assert real["diff"] == result["diff"]
+    assert am.diff_view(real["mapper"]) == result["mapper"]
 
 
 def test_update_in_place_keeps_unmanaged_keys_and_other_mappers(keycloak):
@@ -419,7 +422,7 @@ def test_absent_deletes_only_this_mapper(keycloak):
 
     check = run(check_mode=True, state="absent")[0]
     assert check["changed"] is True and keycloak.writes == [] and check["mapper"] is None
-    assert check["diff"] == {"before": mine, "after": {}}
+    assert check["diff"] == {"before": am.diff_view(mine), "after": {}}
 
     result = run(state="absent")[0]
     assert result["changed"] is True and result["mapper"] is None
@@ -596,3 +599,68 @@ def test_client_scope_without_rights_fails_on_the_write_and_writes_nothing(keycl
     ):
         assert fact in message
     assert keycloak.mappers[scope] == before
+
+
+# --------------------------------------------------------------------------- check mode predicts the real run
+
+
+@pytest.mark.parametrize("version", ["26.7.3", "19.0.1"])
+@pytest.mark.parametrize(
+    "existing, args",
+    [
+        (None, {}),
+        (None, {"add_to_id_token": False, "add_to_access_token": False}),
+        (None, {"included_custom_audience": "urn:cx", "add_to_introspection": False}),
+        (GUIDE_CONFIG_19, {"add_to_id_token": False}),  # made on 19, then the server was upgraded
+        (dict(GUIDE_CONFIG_26, **{"userinfo.token.claim": "true", "x": "kept"}), {"add_to_access_token": False}),
+        (GUIDE_CONFIG_26, {"state": "absent"}),
+        (GUIDE_CONFIG_26, {}),
+    ],
+    ids=["create", "create-flags-off", "create-custom", "update-19-mapper", "update", "delete", "unchanged"],
+)
+def test_check_mode_diff_is_the_real_diff(make_keycloak, version, existing, args):
+    keycloak = make_keycloak(version=version)
+    cim = keycloak.uuid_of("cim")
+    if existing is not None:
+        keycloak.put_mapper(cim, "fix-audience", existing)
+    check = run(check_mode=True, **args)[0]
+    assert keycloak.writes == []
+    real = run(**args)[0]
+    assert check["changed"] == real["changed"] == (args != {} or existing is None)
+    assert check["diff"] == real["diff"]
+    assert "id" not in check["diff"]["before"] and "id" not in check["diff"]["after"]
+    stored = [m for m in keycloak.mappers[cim] if m["name"] == "fix-audience"]
+    assert real["diff"]["after"] == (am.diff_view(stored[0]) if stored else {})
+    if existing is None and version.startswith("26"):
+        assert "userinfo.token.claim" in check["diff"]["after"]["config"]  # what 26 fills in, predicted
+
+
+def test_server_additions_follow_what_26_does():
+    props_26 = [(name, None) for name in (am.KEY_ID_TOKEN, am.KEY_ACCESS_TOKEN, am.KEY_INTROSPECTION)]
+    props_19 = props_26[:2]
+    config = {am.KEY_ID_TOKEN: "true", am.KEY_ACCESS_TOKEN: "false"}
+    assert am.server_additions(config, props_26) == {am.KEY_INTROSPECTION: "false", am.KEY_USERINFO: "true"}
+    assert am.server_additions(config, props_19) == {}
+    # set keys stay, unset sources add nothing, only exactly "true" is true
+    assert am.server_additions(dict(config, **{am.KEY_USERINFO: "false"}), props_26) == {am.KEY_INTROSPECTION: "false"}
+    assert am.server_additions({am.KEY_ACCESS_TOKEN: "true"}, props_26) == {am.KEY_INTROSPECTION: "true"}
+    assert am.server_additions({}, props_26) == {}
+    assert am.server_additions({am.KEY_ID_TOKEN: "TRUE", am.KEY_INTROSPECTION: ""}, props_26) == {
+        am.KEY_USERINFO: "false"
+    }
+    stored = am.stored({"name": "m", "config": {am.KEY_ID_TOKEN: "true", "empty": ""}}, props_26)
+    assert stored == {"name": "m", "config": {am.KEY_ID_TOKEN: "true", am.KEY_USERINFO: "true"}}
+
+
+def test_public_client_refused_at_plan_time_also_for_an_unchanged_mapper(keycloak):
+    cim = keycloak.uuid_of("cim")
+    keycloak.put_mapper(cim, "fix-audience", GUIDE_CONFIG_26)
+    keycloak.clients[cim]["publicClient"] = True
+    for check_mode in (True, False):
+        message = fail(check_mode)
+        assert "client 'cim' in realm 'expertflow'" in message and "require_confidential" in message
+    assert keycloak.writes == []
+    assert run(require_confidential=False)[0]["changed"] is False
+    # a client scope has no client: nothing to refuse
+    scope = run(client_id=None, client_scope="api-audience", included_client_audience="cim")[0]
+    assert scope["changed"] is True

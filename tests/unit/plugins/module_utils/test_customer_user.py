@@ -459,14 +459,59 @@ def test_disabled_user_with_right_password(make_keycloak, version):
     uid = keycloak.add_user("customer", password=PASSWORD, enabled=False, **PROFILE)
     predicted = run(check_mode=True)
     assert keycloak.writes == []
-    # "Account disabled" is all both say (19 says it whatever the password): checked after enabling
-    assert predicted["diff"]["after"]["password"] == "checked once the user is enabled"
     assert predicted["password_changed"] is False and predicted["changed"] is True
+    if version.startswith("26"):
+        # 26.7.3 says "Account disabled" only to the right password: the password is known to work
+        assert "password" not in predicted["diff"]["after"]
+    else:
+        # 19 says it whatever the password: checked after enabling
+        assert predicted["diff"]["after"]["password"] == "checked once the user is enabled"
     result = run()
     assert result["password_changed"] is False and "password" not in result["diff"]["after"]
     assert keycloak.users[uid]["enabled"] is True
     assert not [w for w in keycloak.writes if w[0] == "set_user_password"]
-    assert len(keycloak.checks) == 3
+    if version.startswith("26"):
+        assert result["diff"] == predicted["diff"]  # check mode predicted the real run
+        assert len(keycloak.checks) == 2
+    else:
+        assert len(keycloak.checks) == 3
+
+
+@pytest.mark.parametrize(
+    "version, fail_server_info",
+    [("26.7.2", False), ("26.7.3", True), ("", False), ("nightly", False)],
+    ids=["older-26", "no-server-info", "empty-version", "no-number"],
+)
+def test_disabled_answer_is_trusted_only_from_the_known_version(make_keycloak, version, fail_server_info):
+    """Before 26.7.3, or when the version cannot be read, "Account disabled" may come before the password check."""
+    keycloak = make_keycloak(version=version or "26.7.3")
+    keycloak.version = version  # what the server info says; the token endpoint answers as 26 does
+    if fail_server_info:
+        keycloak.fail["get_server_info"] = (403, {"error": "HTTP 403 Forbidden"})
+    keycloak.add_user("customer", password=PASSWORD, enabled=False, **PROFILE)
+    predicted = run(check_mode=True)
+    assert predicted["diff"]["after"]["password"] == "checked once the user is enabled"
+    assert keycloak.writes == []
+    result = run()
+    assert result["password_changed"] is False and "password" not in result["diff"]["after"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("26.7.3", (26, 7, 3)),
+        ("26.7.3.redhat-00001", (26, 7, 3)),
+        ("27.0.0-SNAPSHOT", (27, 0, 0)),
+        ("19.0.1", (19, 0, 1)),
+        ("", ()),
+        (None, ()),
+        ("nightly", ()),
+        ("26", (26,)),
+    ],
+)
+def test_version_tuple(text, expected):
+    assert cu.version_tuple(text) == expected
+    assert (cu.version_tuple(text) >= cu.DISABLED_AFTER_PASSWORD_FROM) is (expected >= (26, 7, 3))
 
 
 @pytest.mark.parametrize("version", ["26.7.3", "19.0.1"])
@@ -637,7 +682,8 @@ def test_locked_user_keeps_a_pending_temporary_password_and_gets_other_changes(k
     assert predicted["diff"]["after"]["required_actions"] == ["UPDATE_PASSWORD"]
     assert "password" not in predicted["diff"]["after"]
     result, warnings = run_warned()
-    assert result["diff"] == predicted["diff"] and len(warnings) == 1
+    assert result["diff"] == predicted["diff"] and len(warnings) == 2
+    assert "locked by brute force detection" in warnings[0] and "was disabled and is enabled" in warnings[1]
     assert keycloak.users[uid]["enabled"] is True and keycloak.users[uid]["requiredActions"] == ["UPDATE_PASSWORD"]
     assert keycloak.checks == [] and not [w for w in keycloak.writes if w[0] == "set_user_password"]
 

@@ -23,7 +23,9 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import error
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import (
     REQUIRED_ONE_OF,
     REQUIRED_TOGETHER,
+    SECRET_OPTIONS,
     keycloak_argument_spec,
+    require_text,
 )
 
 from ...fakes import StubKeycloak
@@ -98,6 +100,52 @@ def test_argument_spec_works_with_ansible_module_validation():
     assert validator.validate({"url": "http://h", "auth_username": "a"}).error_messages  # no password
     # No username/password aliases: those names belong to the customer user module.
     assert validator.validate({"url": "http://h", "username": "a", "password": "b"}).error_messages
+
+
+@pytest.mark.parametrize("secret", ["auth_password", "auth_client_secret", "token"])
+@pytest.mark.parametrize(
+    "value, kind, masked",
+    [
+        (260810, "a number", "260810"),
+        (1.5, "a number", "1.5"),
+        (True, "a boolean", None),
+        (["x-secret"], "a list", "x-secret"),
+        ({"k": "v-secret"}, "a mapping", "v-secret"),
+    ],
+    ids=["int", "float", "bool", "list", "dict"],
+)
+def test_secret_options_are_never_converted_and_refused_unless_text(secret, value, kind, masked):
+    """YAML reads unquoted 0775312 as 260810: AnsibleModule must not turn it into the text '260810'."""
+    validator = ArgumentSpecValidator(
+        keycloak_argument_spec(), required_one_of=REQUIRED_ONE_OF, required_together=REQUIRED_TOGETHER
+    )
+    args = {"url": "http://h", "auth_username": "admin", "auth_password": "pw"}
+    args[secret] = value
+    result = validator.validate(args)
+    assert result.error_messages == []
+    assert result.validated_parameters[secret] == value and type(result.validated_parameters[secret]) is type(value)
+    if masked:  # still hidden by no_log wherever Ansible prints it
+        assert masked in result._no_log_values  # pylint: disable=protected-access
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        require_text(result.validated_parameters, SECRET_OPTIONS, "user 'customer' in realm 'r'")
+    message = str(info.value)
+    for fact in (
+        "user 'customer' in realm 'r'",
+        "%s must be text" % secret,
+        kind,
+        "quote it",
+        "never converted",
+        "nothing was changed",
+    ):
+        assert fact in message
+    assert str(value) not in message and "260810" not in message and "0775312" not in message
+    assert not masked or masked not in message
+
+
+def test_text_and_unset_secrets_pass():
+    params = {"auth_password": "0775312", "auth_client_secret": None, "token": ""}
+    require_text(params, SECRET_OPTIONS, "x")
+    require_text({}, SECRET_OPTIONS, "x")
 
 
 # --------------------------------------------------------------------------- URLs

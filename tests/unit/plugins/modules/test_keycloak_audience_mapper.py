@@ -31,22 +31,27 @@ def test_create_check_mode_then_create_then_up_to_date(keycloak, capsys):
     result, failed = run_main(capsys, GUIDE, check=True, diff=True)
     assert not failed and result["changed"] is True
     assert result["msg"] == "Would create mapper 'fix-audience' on client 'cim' in realm 'expertflow'"
-    assert result["mapper"]["config"] == GUIDE_CONFIG_26
+    assert result["mapper"]["config"] == dict(GUIDE_CONFIG_26, **{"userinfo.token.claim": "true"})
     assert result["diff"] == {"before": {}, "after": result["mapper"]}
     assert result["client_uuid"] == cim and result["client_scope_id"] is None
     assert keycloak.writes == [] and len(keycloak.logins) == 1
+    predicted = result["diff"]
 
-    result, failed = run_main(capsys, GUIDE)
+    result, failed = run_main(capsys, GUIDE, diff=True)
     assert not failed and result["changed"] is True
     assert result["msg"] == "Created mapper 'fix-audience' on client 'cim' in realm 'expertflow'"
-    assert "diff" not in result
+    assert result["diff"] == predicted
     assert result["mapper"] == keycloak.mappers[cim][0]
+    keycloak.mappers[cim] = []
+
+    result, failed = run_main(capsys, GUIDE)
+    assert not failed and result["changed"] is True and "diff" not in result
 
     result, failed = run_main(capsys, GUIDE, diff=True)
     assert not failed and result["changed"] is False
     assert result["msg"] == "Mapper 'fix-audience' on client 'cim' in realm 'expertflow' is up to date"
     assert result["diff"]["before"] == result["diff"]["after"]
-    assert len(keycloak.writes) == 1
+    assert len(keycloak.writes) == 2
 
 
 def test_update_and_delete_messages(keycloak, capsys):
@@ -160,3 +165,46 @@ def test_module_is_in_the_keycloak_action_group():
     with open(os.path.join(root, "meta", "runtime.yml"), encoding="utf-8") as handle:
         runtime = yaml.safe_load(handle)
     assert "keycloak_audience_mapper" in runtime["action_groups"]["keycloak"]
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("auth_password", 260810), ("auth_password", 4711), ("auth_client_secret", 260810), ("token", 260810)],
+)
+@pytest.mark.parametrize("check", [False, True])
+def test_a_number_where_a_secret_belongs_is_refused_before_connecting(keycloak, capsys, option, value, check):
+    args = dict(GUIDE, **{option: value})
+    if option != "auth_password":
+        args.update(auth_username=None, auth_password=None)
+    result, failed = run_module_main(capsys, module, args, ("260810", "0775312"), check=check, diff=True)
+    assert failed and not result.get("changed")
+    for fact in ("mapper 'fix-audience' on client 'cim' in realm 'expertflow'", option + " must be text", "quote it"):
+        assert fact in result["msg"]
+    assert keycloak.logins == [] and keycloak.calls == [] and keycloak.writes == []
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_public_client_is_refused_before_any_write(keycloak, capsys, check):
+    keycloak.clients[keycloak.uuid_of("cim")]["publicClient"] = True
+    result, failed = run_main(capsys, GUIDE, check=check, diff=True)
+    assert failed and not result.get("changed")
+    for fact in (
+        "mapper 'fix-audience' on client 'cim' in realm 'expertflow'",
+        "public",
+        "Client authentication' ON for client 'cim' in realm 'expertflow'",
+        "confidential",
+        "publicClient: false",
+        "require_confidential: false",
+        "nothing was changed",
+    ):
+        assert fact in result["msg"]
+    assert keycloak.writes == [] and keycloak.mappers[keycloak.uuid_of("cim")] == []
+
+
+def test_public_client_allowed_on_request_and_for_deleting(keycloak, capsys):
+    cim = keycloak.uuid_of("cim")
+    keycloak.clients[cim]["publicClient"] = True
+    result, failed = run_main(capsys, dict(GUIDE, require_confidential=False))
+    assert not failed and result["changed"] is True and len(keycloak.mappers[cim]) == 1
+    result, failed = run_main(capsys, dict(GUIDE, state="absent"))
+    assert not failed and result["changed"] is True and keycloak.mappers[cim] == []

@@ -8,6 +8,7 @@ the fake Keycloak of ``fakes``, whose token endpoint also answers the password c
 """
 
 import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import customer_user as cu
 from ansible_collections.cx.api_auth.plugins.modules import keycloak_customer_user as module
@@ -20,6 +21,7 @@ GUIDE = {"realm": "expertflow", "password": PASSWORD}
 
 def run_main(capsys, args, check=False, diff=False):
     """Run main() with ``args`` (plus the connection options); return (result, failed)."""
+    ansible_warnings._global_warnings.clear()  # pylint: disable=protected-access  # only this run's warnings
     return run_module_main(capsys, module, args, (PASSWORD, OTHER_PASSWORD), check=check, diff=diff)
 
 
@@ -125,3 +127,67 @@ def test_unexpected_exception_fails_cleanly_without_secrets(keycloak, capsys, mo
     result, failed = run_main(capsys, GUIDE, check=check)  # run_main asserts that no secret is printed
     assert failed and "exception" not in result
     assert result["msg"] == "Managing user 'customer' in realm 'expertflow' failed: ValueError: odd answer for ********"
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("password", 260810),  # what YAML makes of an unquoted 0775312
+        ("password", 4711),
+        ("password", True),
+        ("password_check_client_secret", 260810),
+        ("auth_password", 260810),
+        ("auth_client_secret", 260810),
+        ("token", 260810),
+    ],
+)
+@pytest.mark.parametrize("check", [False, True])
+def test_a_number_where_a_secret_belongs_is_refused_before_connecting(keycloak, capsys, option, value, check):
+    args = dict(GUIDE, **{option: value})
+    if option in ("auth_client_secret", "token"):
+        args.update(auth_username=None, auth_password=None)
+    result, failed = run_module_main(
+        capsys, module, args, (PASSWORD, OTHER_PASSWORD, "260810", "0775312"), check=check, diff=True
+    )
+    assert failed and not result.get("changed")
+    for fact in ("user 'customer' in realm 'expertflow'", option + " must be text", "quote it", "never converted"):
+        assert fact in result["msg"]
+    assert keycloak.logins == [] and keycloak.calls == [] and keycloak.writes == []
+
+
+def test_a_disabled_user_is_enabled_with_a_warning_and_the_diff_says_so(keycloak, capsys):
+    uid = keycloak.add_user(
+        "customer", password=PASSWORD, enabled=False, emailVerified=True, email="c@x.y", firstName="c", lastName="x"
+    )
+    diffs = []
+    for check in (True, False):
+        result, failed = run_main(capsys, GUIDE, check=check, diff=True)
+        assert not failed and result["changed"] is True
+        wording = "is disabled and would be enabled by this run" if check else "was disabled and is enabled by this run"
+        [warning] = [w for w in warnings_of(result) if wording in w]
+        for fact in ("User 'customer' in realm 'expertflow'", "enabled: false"):
+            assert fact in warning
+        assert result["diff"]["before"]["enabled"] is False and result["diff"]["after"]["enabled"] is True
+        diffs.append(result["diff"])
+    assert diffs[0] == diffs[1]
+    assert keycloak.users[uid]["enabled"] is True
+    result = run_main(capsys, GUIDE)[0]
+    assert result["changed"] is False and not [w for w in warnings_of(result) if "enabled by this run" in w]
+
+
+def test_a_user_kept_disabled_is_no_warning(keycloak, capsys):
+    keycloak.add_role("customer")
+    keycloak.add_user(
+        "customer",
+        password=PASSWORD,
+        roles=["customer", "offline_access", "uma_authorization"],
+        enabled=False,
+        emailVerified=True,
+        email="c@x.y",
+        firstName="c",
+        lastName="x",
+    )
+    for check in (True, False):
+        result, failed = run_main(capsys, dict(GUIDE, enabled=False), check=check, diff=True)
+        assert not failed and result["changed"] is False, result["diff"]
+        assert not [w for w in warnings_of(result) if "enabled by this run" in w]
