@@ -77,7 +77,7 @@ def _copy(tmp_path):
     return path
 
 
-def _rerun(tmp_path, path):
+def _rerun(tmp_path, path, backup=True):
     playbook = tmp_path / "rerun.yml"
     playbook.write_text(PLAYBOOK)
     inventory = tmp_path / "hosts.yml"
@@ -90,7 +90,7 @@ def _rerun(tmp_path, path):
         inventory,
         diff=True,
         verbosity=3,
-        extra_vars={"module_args": dict(ARGS, path=str(path), backup=True)},
+        extra_vars={"module_args": dict(ARGS, path=str(path), backup=backup)},
     )
 
 
@@ -130,3 +130,25 @@ def test_a_file_changed_during_the_write_is_not_overwritten_and_nothing_is_repor
     assert str(path) in result["msg"] and "changed on disk" in result["msg"]
     assert path.read_bytes() == original + b"# another writer\n"
     assert os.listdir(path.parent) == [path.name]
+
+
+def test_a_full_disk_during_the_backup_leaves_no_backup_and_no_temporary_file(tmp_path):
+    """A file system with room for the file and the new text but not for the backup as well (tmpfs)."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    size = os.path.getsize(os.path.join(FIXTURES, "helm-values-standalone.yaml.sample"))
+    pages = -(-size // 4096) + -(-(size + 1024) // 4096)  # the file, and the new text beside it; no more
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dk" % (pages * 4), "tmpfs", str(mount)], check=True)
+    try:
+        path = mount / "values.yaml"
+        shutil.copyfile(os.path.join(FIXTURES, "helm-values-standalone.yaml.sample"), path)
+        original = path.read_bytes()
+        rc, output = _rerun(tmp_path, path)  # backup=True
+        assert rc != 0 and "cannot write %s" % path in output and "No space left on device" in output
+        assert path.read_bytes() == original and os.listdir(mount) == [path.name]
+        assert SECRET not in output
+        # there was room for the new text: it was the backup that did not fit, and without one the run converges
+        rc, output = _rerun(tmp_path, path, backup=False)
+        assert rc == 0 and "changed=1" in output and os.listdir(mount) == [path.name]
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
