@@ -80,7 +80,7 @@ def test_bad_tenant_input_stops_the_site_before_the_first_change(tmp_path, line,
         assert fact in output, fact
     assert "Audience mapper on the dedicated scope" not in output  # Keycloak was never touched
     assert path.read_bytes() == before and sorted(os.listdir(path.parent)) == ["apisix.yml", "hosts.yml", path.name]
-    assert "260874" not in output and SECRET not in output and CUSTOMER not in output and ADMIN not in output
+    assert "260810" not in output and SECRET not in output and CUSTOMER not in output and ADMIN not in output
 
 
 @pytest.mark.parametrize(
