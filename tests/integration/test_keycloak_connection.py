@@ -7,6 +7,7 @@ validation (aliases, defaults, no_log), as AnsibleModule does for the modules.
 import io
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -289,7 +290,8 @@ def test_keycloak_error_text_is_decoded(keycloak, tenant, kc_auth_args):
             conn.admin.create_realm_role(payload)
     assert info.value.http_code == 409
     message = str(info.value)
-    assert "409" in message and "b'" not in message and "dup-role" in message
+    # no bytes repr such as b'{"errorMessage": ...}' (a realm name may end in b before its quote)
+    assert "409" in message and not re.search(r"(?<![\w-])b'", message) and "dup-role" in message
     assert_mentions(message, "creating realm role 'dup-role'", "realm '%s'" % tenant.realm, "failed", keycloak.url)
 
 
