@@ -45,23 +45,22 @@ sanity: venv
 units: venv
 	$(PY) -m pytest tests/unit -q
 
+# One Keycloak per version for the whole stage (tools/with_keycloak.sh); inside `make test`
+# the session of the whole suite is reused.
 integration: venv
-	$(PY) tools/kc_server.py download $(KC_VERSIONS)
-	trap '$(PY) tools/kc_server.py stop-all' EXIT; $(PY) -m pytest tests/integration -q -rA
+	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh $(PY) -m pytest tests/integration -q -rA
 
 molecule: venv
-	bash tools/molecule.sh
+	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh bash tools/molecule.sh
 
 build-check: venv
 	bash tools/build_check.sh
 
+# The Keycloak servers boot in the background while lint, sanity and the unit tests run;
+# integration and molecule share them (a realm each) and they stop when the suite ends.
 test: venv
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory sanity
-	$(MAKE) --no-print-directory units
-	$(MAKE) --no-print-directory integration
-	$(MAKE) --no-print-directory molecule
-	$(MAKE) --no-print-directory build-check
+	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh \
+	  $(MAKE) --no-print-directory lint sanity units integration molecule build-check
 
 demo: venv
 	bash tools/demo.sh

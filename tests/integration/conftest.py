@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures for integration tests against real Keycloak servers (tools/kc_server.py).
 
-* ``keycloak`` (session): a running server, parametrized over the pinned versions with ids
+* ``keycloak`` (session): a running server (the test session's shared one when
+  ``CX_KC_SESSION`` names it, see tools/kc/session.py), parametrized over the pinned versions with ids
   ``kc26.7.3`` (served at ``/``) and ``kc19.0.1-auth`` (served at ``/auth``). Pytest groups
   the tests by this parameter and finalizes one server before it starts the next; the
   fixture also stops any server it started before starting another, so only one Keycloak
@@ -28,6 +29,7 @@ import signal
 import sys
 
 import pytest
+from kc import session
 from kc.errors import KeycloakServerError
 from kc.server import KeycloakServer
 
@@ -99,8 +101,20 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session", params=SELECTED, ids=[s[2] for s in SELECTED])
 def keycloak(request):
-    """A running ``kc.server.KeycloakServer`` (one version per parameter)."""
+    """A running ``kc.server.KeycloakServer`` (one version per parameter).
+
+    Inside a test session (``CX_KC_SESSION``, see tools/kc/session.py) the session's server
+    of that version, which this fixture never stops; else one started for these tests.
+    """
     version, relative_path = request.param[:2]
+    try:
+        shared = session.shared(version, relative_path)
+    except KeycloakServerError as err:
+        pytest.fail("the session's Keycloak %s: %s" % (version, err), pytrace=False)
+    if shared is not None:
+        _STARTED.append((version, shared.url + " (shared)", shared.startup_seconds, os.path.basename(shared.java_home)))
+        yield shared
+        return
     _stop_running()  # only one Keycloak at a time, whatever pytest's ordering
     server = KeycloakServer(version, relative_path)
     _RUNNING.append(server)

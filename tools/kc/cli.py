@@ -1,7 +1,8 @@
 # Copyright: CX platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The ``tools/kc_server.py`` commands: download, start, seed, status, stop, stop-all.
+"""The ``tools/kc_server.py`` commands: download, start, seed, drop-realm, status, stop, stop-all,
+and the shared-session ones (``session-start``, ``session-stop``, ``acquire``, see kc/session.py).
 
 Machine-readable results (state and tenant JSON, paths) go to stdout, progress and errors
 to stderr; the exit code is 1 on a :class:`~kc.errors.KeycloakServerError`.
@@ -9,7 +10,9 @@ to stderr; the exit code is 1 on a :class:`~kc.errors.KeycloakServerError`.
 
 import argparse
 import json
+import os
 
+from . import session
 from .download import download
 from .errors import KeycloakServerError
 from .log import log
@@ -32,6 +35,19 @@ def parser():
     p_stop = sub.add_parser("stop", help="stop one recorded server")
     p_stop.add_argument("server", nargs="?", help="name (<version>-<port>), version or state file")
     sub.add_parser("stop-all", help="stop every server recorded under the state root")
+    p_session = sub.add_parser("session-start", help="start one server per version for a test session")
+    p_session.add_argument("versions", nargs="*", default=list(VERSIONS))
+    p_session.add_argument("--file", required=True, help="the session file (what CX_KC_SESSION names)")
+    p_session_stop = sub.add_parser("session-stop", help="stop the servers of a session file")
+    p_session_stop.add_argument("--file", required=True)
+    p_acquire = sub.add_parser(
+        "acquire", help="print the state JSON of the session's server of VERSION, or start one (owned: true)"
+    )
+    p_acquire.add_argument("version", choices=VERSIONS)
+    p_acquire.add_argument("--relative-path", default=None)
+    p_drop = sub.add_parser("drop-realm", help="delete a realm (no error when it is gone)")
+    p_drop.add_argument("server", nargs="?")
+    p_drop.add_argument("--realm", required=True)
     sub.add_parser("status", help="list recorded servers")
     p_seed = sub.add_parser("seed", help="create a tenant realm with client cim; print JSON")
     p_seed.add_argument("server", nargs="?")
@@ -65,6 +81,18 @@ def main(argv=None):
                     "%-22s %-8s %s  pid=%s  %s"
                     % (server.name, "running" if server.running() else "dead", server.url, server.pid, server.log)
                 )
+        elif args.command == "session-start":
+            session.start(args.versions, args.file)
+            print(args.file)
+        elif args.command == "session-stop":
+            log("%d session server(s) stopped" % session.stop(args.file))
+        elif args.command == "acquire":
+            server, owned = session.acquire(args.version, args.relative_path)
+            print(json.dumps(dict(server.state(), owned=owned, state=os.path.join(server.dir, "state.json")), indent=2))
+        elif args.command == "drop-realm":
+            if args.realm == "master":
+                raise KeycloakServerError("drop-realm refuses to delete realm master")
+            find(args.server).rest("DELETE", "realms/%s" % args.realm, expect=(404,))
         elif args.command == "seed":
             info = find(args.server).seed_tenant(args.realm, args.client_id, args.client_secret, recreate=not args.keep)
             print(json.dumps(info, indent=2))
