@@ -24,7 +24,7 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): requirements/test.txt
+$(STAMP): requirements/test.txt requirements/run.txt
 	@if [ ! -x $(PY) ]; then \
 	  base=$$(bash tools/find_python.sh); echo "creating $(VENV) with $$base"; \
 	  "$$base" -m venv $(VENV); fi

@@ -20,14 +20,17 @@ state=$(cd "$root/tools" && python3 -c 'from kc.server import state_root; print(
 mkdir -p "$state"
 CX_KC_SESSION="$state/session-$$.json"
 export CX_KC_SESSION
-python3 "$root/tools/kc_server.py" session-start "${versions[@]}" --file "$CX_KC_SESSION" >/dev/null &
+# the session's servers are recorded in a state directory of their own, so the cleanup
+# stops them (also one whose start was interrupted) and nothing else
+own_state="$state/session-$$"
+CX_KC_STATE="$own_state" python3 "$root/tools/kc_server.py" session-start "${versions[@]}" --file "$CX_KC_SESSION" >/dev/null &
 starter=$!
 cleanup() {
   kill "$starter" 2>/dev/null || true
   wait "$starter" 2>/dev/null || true
   python3 "$root/tools/kc_server.py" session-stop --file "$CX_KC_SESSION" || true
-  # a server whose start was interrupted is recorded under the state root only
-  python3 "$root/tools/kc_server.py" stop-all || true
+  CX_KC_STATE="$own_state" python3 "$root/tools/kc_server.py" stop-all || true
+  rmdir "$own_state" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT

@@ -1,0 +1,226 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The README's commands, run exactly as written, in a new shell, on a fresh copy of the checkout.
+
+Every ``console`` block of README.md carries a marker comment on the line before it:
+``<!-- readme-test: NAME -->``. The blocks are parsed out of README.md here (so the README
+and this test cannot drift) and each named block is run as one bash script in a new shell:
+the machine's environment without what the test harness adds (this checkout's venv on
+PATH, ``ANSIBLE_*``, ``CX_*``), on a pseudo-terminal that answers the vault password
+prompts as an installer types them. Two things stand in for the installer's hands:
+``$EDITOR`` is a script that makes the edits a person makes (tenant settings pointing at the
+test's Keycloak, the vault's three secrets), and ``ANSIBLE_HOME`` is a directory of the test,
+so installing the collection does not touch this machine's ``~/.ansible``.
+
+The ``make`` block (``make demo``, ``make test``) is what CI runs through ``.ci/run``; the
+test checks that it is there and that ``.ci/run`` runs ``make test``.
+"""
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .helpers import seed_tenant
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "README.md")
+ROOT = os.path.dirname(README)
+MARKER = re.compile(r"^<!-- readme-test: (?P<name>[\w-]+) -->$")
+VAULT_PASSWORD = "Readme-Vault-Pass-7391"
+# What the EDITOR stand-in does (tests/integration/readme_editor.py reads it from the environment).
+EDITOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "readme_editor.py")
+
+
+def console_blocks(text):
+    """``[(name or None, [lines])]`` of every ```console block, with the marker above it."""
+    blocks = []
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() == "```console":
+            end = lines.index("```", index + 1)
+            above = lines[index - 1].strip() if index else ""
+            match = MARKER.match(above)
+            blocks.append((match.group("name") if match else None, lines[index + 1 : end]))
+    return blocks
+
+
+def readme_block(name):
+    with open(README, encoding="utf-8") as handle:
+        found = [lines for block, lines in console_blocks(handle.read()) if block == name]
+    assert len(found) == 1, "README.md has %d console blocks marked %r" % (len(found), name)
+    return "\n".join(found[0]) + "\n"
+
+
+def test_every_console_block_is_marked():
+    with open(README, encoding="utf-8") as handle:
+        blocks = console_blocks(handle.read())
+    assert blocks, "README.md has no console blocks"
+    unmarked = [lines[0] for name, lines in blocks if name is None]
+    assert not unmarked, "console blocks without a readme-test marker: %r" % unmarked
+    assert sorted(name for name, _ in blocks) == ["make", "setup", "tenant"]
+
+
+def test_make_block_is_what_ci_runs():
+    block = readme_block("make")
+    assert re.search(r"^make demo\b", block, re.M) and re.search(r"^make test\b", block, re.M)
+    with open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8") as handle:
+        assert re.search(r"^make test$", handle.read(), re.M)
+
+
+def fresh_copy(target):
+    """The checkout's files as a clone has them (tracked and new, not ignored), in ``target``."""
+    names = subprocess.run(
+        ["git", "-C", ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        check=True,
+        capture_output=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in names)):
+        source = os.path.join(ROOT, name)
+        if not os.path.lexists(source):
+            continue  # deleted in the work tree, not committed yet
+        dest = os.path.join(target, name)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy2(source, dest, follow_symlinks=False)
+
+
+def new_shell_environment(tmp_path, **extra):
+    """The machine's environment as a new login shell has it, without the test harness's additions."""
+    venv_bin = os.path.dirname(sys.executable)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ANSIBLE_", "CX_", "MOLECULE_", "PYTEST_"))
+        and key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "EDITOR", "VISUAL")
+    }
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
+    env["ANSIBLE_HOME"] = str(tmp_path / "ansible-home")
+    env["TERM"] = "dumb"
+    env.update(extra)
+    return env
+
+
+def run_in_pty(script, cwd, env, timeout=900):
+    """Run ``script`` with bash -e on a pseudo-terminal; answer vault prompts; return (rc, output)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a new shell
+        try:
+            os.chdir(cwd)
+            os.execve("/bin/bash", ["bash", "-e", "-c", script], env)
+        finally:
+            os._exit(127)
+    output = b""
+    answered = 0
+    deadline = time.time() + timeout
+    while True:
+        if time.time() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise AssertionError("the README block did not end in %d s; output:\n%s" % (timeout, output.decode()))
+        ready, _, _ = select.select([fd], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                chunk = b""
+            if not chunk:
+                break
+            output += chunk
+            prompts = len(re.findall(rb"[Vv]ault password[^:\n]*: ?$|[Vv]ault password[^:\n]*: ?\r?\n?", output))
+            while answered < prompts:
+                os.write(fd, VAULT_PASSWORD.encode() + b"\n")
+                answered += 1
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
+
+
+def recaps(output):
+    """``[{ok, changed, failed, ...}]`` of every PLAY RECAP line of every host, in order."""
+    found = []
+    for line in output.splitlines():
+        match = re.match(r"^\S+\s+: (ok=.*)$", line.strip())
+        if match:
+            found.append({k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))})
+    return found
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A fresh copy of the checkout after the README's set-up block ran in it."""
+    tmp_path = tmp_path_factory.mktemp("readme")
+    checkout = tmp_path / "cx-api-auth"
+    fresh_copy(str(checkout))
+    env = new_shell_environment(tmp_path)
+    rc, output = run_in_pty(readme_block("setup"), str(checkout), env)
+    assert rc == 0, "the README's set-up failed (rc %d):\n%s" % (rc, output[-4000:])
+    return tmp_path, checkout, env
+
+
+def test_setup_installs_the_collection(installed):
+    tmp_path, checkout, env = installed
+    collection = tmp_path / "ansible-home" / "collections" / "ansible_collections" / "cx" / "api_auth"
+    assert (collection / "MANIFEST.json").is_file(), "the set-up did not install cx.api_auth into ANSIBLE_HOME"
+    assert not (collection / ".venv").exists(), "the installed collection holds the venv"
+    rc, output = run_in_pty(
+        "set -o pipefail\n. .venv/bin/activate\nansible-doc cx.api_auth.apisix_route_oidc | cat\n", str(checkout), env
+    )
+    assert rc == 0 and "apisix_route_oidc" in output, output[-2000:]
+
+
+def test_tenant_commands_as_written(installed, keycloak):
+    """The per-tenant block, as written: copy the example inventory, edit, vault, check, apply, rerun."""
+    tmp_path, checkout, env = installed
+    tenant = seed_tenant(keycloak, "readme")
+    try:
+        routes_file = tmp_path / "acme-values.yaml"
+        shutil.copy(
+            os.path.join(ROOT, "tests", "unit", "fixtures", "apisix", "helm-values-credentials.yaml.sample"),
+            routes_file,
+        )
+        original = routes_file.read_bytes()
+        customer_password = "Readme-Customer-Pw-5512"
+        edits = {
+            "tenant.yml": {
+                "cx_tenant_realm": tenant.realm,
+                "keycloak_api_auth_url": keycloak.url,
+                "keycloak_api_auth_admin_username": keycloak.admin_user,
+                "apisix_api_auth_keycloak_url": keycloak.url,
+                "apisix_api_auth_routes_file": str(routes_file),
+            },
+            "vault": {
+                "vault_keycloak_admin_password": keycloak.admin_password,
+                "vault_customer_password": customer_password,
+                "vault_cim_client_secret": tenant.client_secret,
+            },
+        }
+        editor = tmp_path / "editor"
+        editor.write_text('#!/bin/sh\nexec "%s" "%s" "$@"\n' % (sys.executable, EDITOR))
+        editor.chmod(0o755)
+        shell_env = dict(env, EDITOR=str(editor), CX_README_EDITS=json.dumps(edits))
+        # a new shell: the set-up's venv is activated again, as the README says for later shells
+        rc, output = run_in_pty(". .venv/bin/activate\n" + readme_block("tenant"), str(checkout), shell_env)
+        assert rc == 0, "the README's tenant commands failed (rc %d):\n%s" % (rc, output[-6000:])
+
+        runs = recaps(output)
+        assert len(runs) == 3, "expected the recaps of 3 playbook runs (one host), got %r" % runs
+        check, apply, rerun = runs
+        assert check["changed"] > 0 and check["failed"] == 0
+        assert apply["changed"] == check["changed"], "check mode predicted %r, the run did %r" % (check, apply)
+        assert rerun["changed"] == 0 and rerun["failed"] == 0
+        # the vault file is encrypted, the route file changed, Keycloak holds the guide's state
+        vault = checkout / "inventories" / "acme" / "group_vars" / "all" / "vault.yml"
+        assert vault.read_text().startswith("$ANSIBLE_VAULT;")
+        assert routes_file.read_bytes() != original and b"openid-connect" in routes_file.read_bytes()
+        access, ident = tenant.tokens("customer", customer_password)
+        assert "cim" in [access["aud"]] + list(access["aud"]) and "cim" in [ident["aud"]] + list(ident["aud"])
+        for secret in (keycloak.admin_password, customer_password, tenant.client_secret, VAULT_PASSWORD):
+            assert secret not in output, "a secret was printed by the README's commands"
+    finally:
+        tenant.delete()
