@@ -13,21 +13,34 @@ py="$root/.venv/bin/python"
 version=${CX_DEMO_KEYCLOAK_VERSION:-26.7.3}
 work="$root/.tmp/demo"
 
+realm=${CX_DEMO_REALM:-expertflow}
+# The demo's own Keycloak (in a state directory of its own), or the test session's shared
+# one when run inside `make test` (CX_KC_SESSION). CX_DEMO_KEEP=1 leaves an own server
+# running to look around, and prints how to stop it.
 export CX_KC_STATE
 CX_KC_STATE=$(mktemp -d -t cx-api-auth-demo-kc-XXXXXX)
-trap '"$py" tools/kc_server.py stop-all; rm -rf "$CX_KC_STATE"' EXIT
+stop_own() {
+  if [ "${CX_DEMO_KEEP:-}" = 1 ] && [ -z "${CX_KC_SESSION:-}" ]; then
+    echo "== Keycloak keeps running at $CX_DEMO_KEYCLOAK_URL (admin: $CX_DEMO_ADMIN_USERNAME, password in $CX_KC_STATE/*/state.json)"
+    echo "   stop it with:  CX_KC_STATE=$CX_KC_STATE $py tools/kc_server.py stop-all"
+  else
+    "$py" tools/kc_server.py stop-all >/dev/null 2>&1 || true
+    rm -rf "$CX_KC_STATE"
+  fi
+}
+trap stop_own EXIT
 
 "$py" tools/kc_server.py download "$version" >/dev/null
-echo "== starting Keycloak $version on 127.0.0.1"
-state=$("$py" tools/kc_server.py start "$version")
+echo "== Keycloak $version on 127.0.0.1"
+state=$("$py" tools/kc_server.py acquire "$version")
 field() { "$py" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 export CX_DEMO_KEYCLOAK_URL CX_DEMO_ADMIN_USERNAME CX_DEMO_ADMIN_PASSWORD CX_DEMO_CLIENT_SECRET
-export CX_DEMO_CUSTOMER_PASSWORD CX_DEMO_ROUTES_FILE
+export CX_DEMO_CUSTOMER_PASSWORD CX_DEMO_ROUTES_FILE CX_DEMO_REALM="$realm"
 CX_DEMO_KEYCLOAK_URL=$(field "$state" url)
 CX_DEMO_ADMIN_USERNAME=$(field "$state" admin_user)
 CX_DEMO_ADMIN_PASSWORD=$(field "$state" admin_password)
-echo "== seeding realm expertflow (client cim) at $CX_DEMO_KEYCLOAK_URL"
-seed=$("$py" tools/kc_server.py seed --realm expertflow)
+echo "== seeding realm $realm (client cim) at $CX_DEMO_KEYCLOAK_URL"
+seed=$("$py" tools/kc_server.py seed "$(field "$state" state)" --realm "$realm")
 CX_DEMO_CLIENT_SECRET=$(field "$seed" client_secret)
 CX_DEMO_CUSTOMER_PASSWORD=$("$py" -c 'import secrets; print(secrets.token_urlsafe(18))')
 
@@ -50,7 +63,7 @@ PYTHONPATH="$root/tools" "$py" - <<'PY'
 import json, os
 from kc.tokens import claims, password_grant
 status, body = password_grant(
-    os.environ["CX_DEMO_KEYCLOAK_URL"], "expertflow", "cim", "customer", os.environ["CX_DEMO_CUSTOMER_PASSWORD"],
+    os.environ["CX_DEMO_KEYCLOAK_URL"], os.environ["CX_DEMO_REALM"], "cim", "customer", os.environ["CX_DEMO_CUSTOMER_PASSWORD"],
     client_secret=os.environ["CX_DEMO_CLIENT_SECRET"], scope="openid",
 )
 if status != 200:

@@ -16,7 +16,31 @@ if [ -z "$scenarios" ]; then
   echo "molecule: no scenarios under extensions/molecule"
   exit 0
 fi
-for scenario in $scenarios; do
-  echo "=== molecule test -s $scenario"
-  molecule test -s "$scenario"
+# Scenarios are independent (an ephemeral directory and realms of their own on the shared
+# Keycloak), so they run CX_MOLECULE_JOBS at a time (default 2); each one's output is kept
+# in a log and printed whole when it ends, and the first failure is reported at the end.
+jobs=${CX_MOLECULE_JOBS:-2}
+logs=$(mktemp -d -t cx-molecule-XXXXXX)
+trap 'rm -rf "$logs"' EXIT
+run_one() {
+  local scenario=$1 logs=$2 began rc=0
+  began=$(date +%s)
+  molecule test -s "$scenario" >"$logs/$scenario.log" 2>&1 || rc=$?
+  echo "=== molecule test -s $scenario: rc=$rc after $(($(date +%s) - began)) s"
+  cat "$logs/$scenario.log"
+  echo "=== end of $scenario (rc=$rc)"
+  echo "$rc" >"$logs/$scenario.rc"
+}
+export -f run_one
+# shellcheck disable=SC2016  # $1 and $2 are expanded by the inner bash
+printf '%s\n' "$scenarios" | xargs -P "$jobs" -I{} bash -c 'run_one "$1" "$2"' _ {} "$logs"
+failed=""
+for scenario in $scenarios; do  # one word per line: the names have no spaces
+  rc=$(cat "$logs/$scenario.rc" 2>/dev/null || echo missing)
+  [ "$rc" = 0 ] || failed="$failed $scenario(rc=$rc)"
 done
+if [ -n "$failed" ]; then
+  echo "molecule: failed:$failed" >&2
+  exit 1
+fi
+echo "molecule: every scenario passed:" "${scenarios//$'\n'/ }"

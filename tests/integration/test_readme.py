@@ -13,8 +13,9 @@ prompts as an installer types them. Two things stand in for the installer's hand
 test's Keycloak, the vault's three secrets), and ``ANSIBLE_HOME`` is a directory of the test,
 so installing the collection does not touch this machine's ``~/.ansible``.
 
-The ``make`` block (``make demo``, ``make test``) is what CI runs through ``.ci/run``; the
-test checks that it is there and that ``.ci/run`` runs ``make test``.
+Of the ``make`` block, ``make demo`` runs here (in the same fresh copy, on the session's
+Keycloak when there is one, in a realm of its own); ``make test`` is what CI runs through
+``.ci/run``, which the test checks.
 """
 
 import json
@@ -28,6 +29,7 @@ import sys
 import time
 
 import pytest
+from kc import session
 
 from .helpers import seed_tenant
 
@@ -224,3 +226,29 @@ def test_tenant_commands_as_written(installed, keycloak):
             assert secret not in output, "a secret was printed by the README's commands"
     finally:
         tenant.delete()
+
+
+def test_make_demo_as_written(installed):
+    """``make demo`` from the README's make block, in the fresh copy, ends with the customer's token.
+
+    Not parametrized over the servers: the demo runs its own Keycloak version (26), which is
+    the session's shared server when there is a session.
+    """
+    _, checkout, env = installed
+    line = [ln for ln in readme_block("make").splitlines() if ln.startswith("make demo")]
+    assert len(line) == 1
+    realm = "readme-demo-%d" % os.getpid()
+    demo_env = dict(env, CX_DEMO_REALM=realm)
+    shared = session.shared("26.7.3")
+    if shared is not None:
+        demo_env[session.ENV] = os.environ[session.ENV]  # share the session's server, as molecule does
+    try:
+        rc, output = run_in_pty(line[0] + "\n", str(checkout), demo_env, timeout=1200)
+        assert rc == 0, "make demo failed (rc %d):\n%s" % (rc, output[-6000:])
+        assert re.search(r"changed=0 ", output), output[-3000:]
+        assert re.search(r"access token aud:.*'cim'", output), output[-3000:]
+        if shared is not None:
+            assert shared.admin_password not in output
+    finally:
+        if shared is not None:
+            shared.rest("DELETE", "realms/%s" % realm, expect=(404,))
