@@ -54,6 +54,18 @@ def holds(current, desired, apisix_version):
     return _same(current, desired, facts.SCHEMA, dict(facts.DEFAULTS.get(tag, {})))
 
 
+def without_stored_defaults(current, desired, apisix_version):
+    """``current`` without the top-level keys ``desired`` lacks whose value is the release's schema default
+    (what a server before 3.14 stored by itself): what the diff shows as before."""
+    if not isinstance(current, dict) or not isinstance(desired, dict):
+        return current
+    _version, tag, _notes = oidc.resolve_version(apisix_version)
+    defaults = facts.DEFAULTS.get(tag, {})
+    return {
+        key: value for key, value in current.items() if key in desired or key not in defaults or defaults[key] != value
+    }
+
+
 def state_of(current, version_tuple):
     """``present``, ``disabled`` or ``absent``: the openid-connect plugin of a route on the Admin API."""
     if current is None:

@@ -184,11 +184,12 @@ class AdminApiTarget:
                 continue
             header = "%s (route %s)" % (self.client.url(route_path(plan.route_id)), plan.route_id)
             after = None if self.params["state"] == "absent" else config
+            before = compare.without_stored_defaults(plan.current, after, self.params["apisix_version"])
             entries.append(
                 dict(
                     before_header=header,
                     after_header=header,
-                    before=self._render(plan.current),
+                    before=self._render(before),
                     after=self._render(after),
                 )
             )
