@@ -62,9 +62,9 @@ ROUTES = [
 ]
 
 
-def seeded(version="3.18", routes=ROUTES, **kwargs):
+def seeded(version="3.18", routes=None, **kwargs):
     emulator = Emulator(version, **kwargs)
-    for route in routes:
+    for route in ROUTES if routes is None else routes:
         emulator.seed(copy.deepcopy(route))
     return emulator.start()
 
