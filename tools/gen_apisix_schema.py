@@ -6,8 +6,9 @@ tables (see ``x-apisix-source`` inside them):
 - ``openid-connect.schema.json``: the ``openid-connect`` plugin schema of the newest
   release covered, with the injected ``_meta``;
 - ``openid-connect.history.json``: per release tag, ``required``, ``encrypt_fields``,
-  defaults (not carried into the module: nothing there reads them) and the properties
-  added/removed since the previous tag.
+  top-level defaults (the Admin API of releases before 3.14 stores them, so a GET returns
+  them: the Admin API target compares with them) and the properties added/removed since
+  the previous tag.
 
 Module utils travel to targets inside AnsiballZ, JSON data files do not, so the
 facts are written out as Python literals. Descriptions are dropped (they are not
@@ -151,6 +152,18 @@ def build():
             "ENCRYPT_FIELDS",
             {tag: tuple(history[tag]["encrypt_fields"] or ()) for tag in tags},
             "Dotted paths APISIX encrypts at rest (secrets) per tag.",
+        ),
+        (
+            "DEFAULTS",
+            {
+                tag: {
+                    key: value
+                    for key, value in sorted((history[tag].get("defaults") or {}).items())
+                    if value is not None
+                }
+                for tag in tags
+            },
+            "Top-level schema defaults per tag (stored and returned by the Admin API before 3.14).",
         ),
         (
             "INJECTED",

@@ -7,10 +7,25 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: apisix_route_oidc
-short_description: Switch APISIX openid-connect authentication on or off for routes in standalone route files
+short_description: Switch APISIX openid-connect on or off for routes in route files or through the Admin API
 description:
   - Adds, updates, disables, comments out or removes the C(openid-connect) plugin block of APISIX routes kept in a file,
     as the CX "API Authentication - Configuration Guide" does by hand, for many routes in one run with a single write.
+  - Two targets, one behaviour. A route file (O(path)) or the APISIX Admin API of a gateway in traditional mode
+    (O(admin_url), routes in etcd). Both plan every route first (before, after, changed, masked diff), so check mode,
+    diff, the result and warnings are the same whatever the target; nothing is written until every route's plan is
+    valid.
+  - "Admin API target: only the C(openid-connect) plugin of each route is written (C(PATCH .../plugins/openid-connect)
+    to set it, C(PATCH .../routes/{id}) with C({\"plugins\": {\"openid-connect\": null}}) to remove it; on APISIX 3.10
+    to 3.17, whose PATCH re-encrypts C(client_secret), GET and PUT of the route without C(create_time)/C(update_time)).
+    C(PATCH .../plugins), which replaces every plugin, is never sent. Only the keys the module writes are compared
+    (values equal to the schema defaults that servers before 3.14 store are taken as unset). A concurrent change
+    (503 C(value changed before overwritten)) is retried 3 times, then reported. If a write fails midway, the
+    message and RV(routes_written)/RV(routes_not_written) say which routes were written."
+  - "Admin API target: routes that carry the marks of the APISIX ingress controller (C(labels.managed-by) or
+    C(labels.manager-by) of V(apisix-ingress-controller)/V(api7-ingress-controller), a C(labels.k8s/controller-name),
+    or a C(desc) starting with C(Created by apisix-ingress-controller)) are refused: the controller overwrites Admin
+    API edits on its next sync; set the plugin in the C(ApisixRoute) resource instead."
   - "Works on the two files of APISIX's standalone mode: a standalone C(conf/apisix.yaml) (top-level C(routes:), ending
     with C(#END)) and Helm values of a chart in standalone mode (routes under a key such as
     C(apisixStandalone.routes))."
@@ -31,27 +46,47 @@ version_added: 0.1.0
 author:
   - CX platform engineering (@cx-platform-engineering)
 requirements:
-  - PyYAML (on the host that runs the module); libyaml's C parser is used when PyYAML has it.
+  - PyYAML (on the host that runs the module) for the route-file target (O(path)); libyaml's C parser is used when
+    PyYAML has it. The Admin API target needs nothing beyond ansible-core.
 options:
   path:
     description:
       - The route file, Helm values of a chart in standalone mode or a standalone C(conf/apisix.yaml).
       - Must be a values file, not a Helm template; a file with template actions (V({{- if ...}}), V({{ include ...}}))
         at the start of a line is refused.
+      - Mutually exclusive with O(admin_url); one of the two is required.
     type: path
-    required: true
     aliases: [dest]
   routes_key:
     description:
       - Dotted path of the list of routes in the file, for example V(apisixStandalone.routes).
       - Default is whichever of V(routes) (top level) and V(apisixStandalone.routes) the file has.
+      - Route files only; refused with O(admin_url).
     type: str
   routes:
     description:
-      - IDs of the routes to act on. All of them are edited in one run with a single write.
+      - IDs of the routes to act on. All of them are edited in one run with a single write (file) or planned before
+        the first write (Admin API).
+      - An element with V(*), V(?) or V([) is a glob pattern (Python C(fnmatch), case-sensitive) matched against every
+        route id of the file or of the Admin API (listed with C(GET /apisix/admin/routes)), for example V(*-secured).
+        A pattern that matches no route fails naming the pattern; an exact id that does not exist fails as well.
+      - The routes acted on are the union of these and of O(route_selector), once each, in the order given (a
+        pattern's matches and the selector's in the target's order); RV(routes_selected) returns them, also in check
+        mode.
+      - One of O(routes) and O(route_selector) is required.
     type: list
     elements: str
-    required: true
+  route_selector:
+    description:
+      - Routes picked by what they hold, beside O(routes).
+      - V(openid_connect_block) picks every route of the file that has an C(openid-connect) block, B(commented out or
+        active) (enabled or disabled). Active blocks count too, so that a rerun after the commented blocks were enabled
+        picks the same routes (idempotence), and V(state=absent) with it takes every block away.
+      - Route files only; refused with O(admin_url), where no block is commented out (use patterns in O(routes)).
+      - A selector that matches no route fails.
+    type: list
+    elements: str
+    choices: [openid_connect_block]
   state:
     description:
       - V(present) makes each route hold the C(openid-connect) block with the config the options describe. An existing
@@ -72,6 +107,7 @@ options:
       - V(comment) prefixes each line of the block with C(#) at column 0, as operators do by hand, and drops older
         commented-out copies in that route. A C(plugins:) line left with nothing under it is commented out too (APISIX
         rejects a null C(plugins)); enabling again puts the lines back as they were when the config is the same.
+        Route files only; refused with O(admin_url).
     type: str
     choices: [remove, comment]
     default: remove
@@ -83,6 +119,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - cx.api_auth.apisix_admin_api
   - cx.api_auth.apisix_oidc_plugin
   - ansible.builtin.backup
   - ansible.builtin.action_common_attributes
@@ -91,7 +128,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Computes the new text and reports C(changed) and the diff without writing.
+    details: Computes the new text (file) or reads every route (Admin API, GET only) and reports C(changed), the
+      routes selected and the diff without writing.
   diff_mode:
     support: full
     details:
@@ -100,6 +138,8 @@ attributes:
         never another plugin, upstream or header of the route, which may hold credentials the module cannot know.
       - Credentials in those lines (client secrets, C(*secret), C(*key), C(password), C(token) values, also in
         commented-out lines) are masked.
+      - On the Admin API, the C(openid-connect) config of the route before and after, as JSON, masked the same way;
+        nothing of another plugin or of the route.
   platform:
     platforms: posix
   safe_file_operations:
@@ -113,6 +153,7 @@ attributes:
 notes:
   - APISIX reloads a standalone C(conf/apisix.yaml) only when it ends with C(#END); the module keeps that marker
     in place and warns when a top-level C(routes) file lacks it. In Helm values, the chart appends it.
+  - O(backup), O(routes_key) and O(absent_style=comment) apply to route files only and are refused with O(admin_url).
   - "Routes written as flow mappings (C({id: x, ...})), plugins written as a non-empty flow mapping, blocks built
     with YAML anchors, aliases or merge keys are refused with a message naming the route and line; C(plugins: {})
     is handled."
@@ -164,6 +205,26 @@ EXAMPLES = r"""
     realm: "{{ tenant_id }}"
     client_secret: "{{ vault_cim_client_secret }}"
 
+- name: Secure every route whose openid-connect block is commented out (or already active) in the values file
+  cx.api_auth.apisix_route_oidc:
+    path: /opt/cx/helm-values/apisix-values.yaml
+    route_selector: [openid_connect_block]
+    routes: ["*-secured"]   # and every route whose id ends with -secured
+    keycloak_url: http://keycloak.ef-external.svc/auth
+    realm: "{{ tenant_id }}"
+    client_secret: "{{ vault_cim_client_secret }}"
+
+- name: Secure routes through the Admin API of a gateway in traditional mode (etcd), APISIX 3.11
+  cx.api_auth.apisix_route_oidc:
+    admin_url: https://apisix-admin.example.com:9180
+    admin_key: "{{ vault_apisix_admin_key }}"
+    ca_path: /etc/pki/cx/apisix-admin-ca.pem
+    apisix_version: "3.11"
+    routes: [orders-main-secured, "reports-*"]
+    keycloak_url: http://keycloak.ef-external.svc/auth
+    realm: "{{ tenant_id }}"
+    client_secret: "{{ vault_cim_client_secret }}"
+
 - name: Take authentication off by commenting the block out, as operators do by hand
   cx.api_auth.apisix_route_oidc:
     path: /opt/cx/helm-values/apisix-values.yaml
@@ -175,9 +236,34 @@ EXAMPLES = r"""
 RETURN = r"""
 routes_key:
   description: Dotted path of the routes list in the file.
-  returned: always
+  returned: with O(path)
   type: str
   sample: apisixStandalone.routes
+admin_url:
+  description: The Admin API base URL the routes were read from and written to.
+  returned: with O(admin_url)
+  type: str
+  sample: http://127.0.0.1:9180/apisix/admin
+routes_selected:
+  description:
+    - The route ids acted on, once each, after O(routes) patterns and O(route_selector) were resolved (in check mode
+      too, before anything is written).
+  returned: always
+  type: list
+  elements: str
+  sample: [orders-main-secured, files-main]
+routes_written:
+  description: On a failure midway through Admin API writes, the routes written before it.
+  returned: on failure while writing to the Admin API
+  type: list
+  elements: str
+  sample: [orders-main-secured]
+routes_not_written:
+  description: On a failure midway through Admin API writes, the routes not written (the failed one first).
+  returned: on failure while writing to the Admin API
+  type: list
+  elements: str
+  sample: [files-main]
 routes:
   description: What happened per route.
   returned: always
@@ -236,12 +322,16 @@ diff:
       route or the file is returned.
     - Credential values are masked (client secrets, and any C(secret), C(*_secret), C(key), C(*_key), C(password),
       C(token) value, including block scalars and commented-out lines).
+    - On the Admin API, one entry per changed route holding its C(openid-connect) config before and after as JSON
+      (empty when the route has none), masked the same way.
   returned: changed and diff mode
   type: list
   elements: dict
   contains:
     before_header:
-      description: The file path followed by the route id in parentheses, as in the sample.
+      description:
+        - The file path followed by the route id in parentheses, as in the sample.
+        - On the Admin API, the route's URL followed by the route id in parentheses.
       type: str
       sample: /opt/cx/helm-values/apisix-values.yaml (route files-main)
     after_header:
@@ -268,33 +358,44 @@ import functools
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import runner
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import ADMIN_API_ARGUMENT_SPEC
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.plugin_config import (
     OIDC_PLUGIN_ARGUMENT_SPEC,
     OIDC_PLUGIN_REQUIRED_IF,
 )
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import HAS_YAML
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.selectors import SELECTORS
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
 
 
 def main():
     """Run the module."""
     argument_spec = dict(
-        path=dict(type="path", required=True, aliases=["dest"]),
+        path=dict(type="path", aliases=["dest"]),
         routes_key=dict(type="str", no_log=False),
-        routes=dict(type="list", elements="str", required=True),
+        routes=dict(type="list", elements="str"),
+        route_selector=dict(type="list", elements="str", choices=list(SELECTORS)),
         state=dict(type="str", default="present", choices=["present", "absent", "disabled"]),
         absent_style=dict(type="str", default="remove", choices=["remove", "comment"]),
         write_enable_key=dict(type="bool", default=False),
         backup=dict(type="bool", default=False),
     )
+    argument_spec.update(ADMIN_API_ARGUMENT_SPEC)
     argument_spec.update(OIDC_PLUGIN_ARGUMENT_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=OIDC_PLUGIN_REQUIRED_IF)
-    if not HAS_YAML:
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=OIDC_PLUGIN_REQUIRED_IF,
+        mutually_exclusive=[("path", "admin_url")],
+        required_one_of=[("path", "admin_url"), ("routes", "route_selector")],
+    )
+    if module.params["path"] and not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
+    where = module.params["path"] or module.params["admin_url"]
     run_module(
         module,
         functools.partial(runner.run, replace=module.atomic_move),
-        "Setting openid-connect on routes in %s" % module.params["path"],
+        "Setting openid-connect on routes in %s" % where,
     )
 
 

@@ -16,7 +16,6 @@ from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import runner
 from ansible_collections.cx.api_auth.plugins.modules import apisix_route_oidc as module
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "apisix")
@@ -442,7 +441,7 @@ def test_many_routes_one_write_and_short_messages(tmp_path, capsys, monkeypatch)
         writes.append(target)
         return real(target, *args, **kwargs)
 
-    monkeypatch.setattr(runner._io, "write_file", counting)
+    monkeypatch.setattr(_io, "write_file", counting)
     result = run(capsys, path=str(path), routes=["r%02d" % n for n in range(12)], **PLUGIN_ARGS)
     assert result["changed"] is True and len(writes) == 1
     assert all(r["changed"] for r in result["routes"])

@@ -1,0 +1,166 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""HTTP to the APISIX Admin API through Ansible's ``open_url`` (no other dependency), and its errors.
+
+The key travels in the ``X-API-KEY`` header only, never in a URL. Every message names the
+URL and what went wrong; text that came from the server is cut short and masked with the
+secrets the caller knows (the admin key, client secrets), so no secret reaches a message.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlsplit
+
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import envelope
+from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
+
+ADMIN_PREFIX = "/apisix/admin"
+# PATCH writes with compare-and-swap; a concurrent change gives 503 "value changed before overwritten".
+CAS_ATTEMPTS = 3
+CAS_PAUSE = 0.2
+_CAS_TEXT = "value changed before overwritten"
+
+
+class AdminApiError(ModuleError):
+    """A failed Admin API request; the message names the URL, never a secret."""
+
+
+class Response:
+    """``status``, ``body`` (decoded JSON or None) and ``url`` of one answer."""
+
+    def __init__(self, status, body, url):
+        self.status = status
+        self.body = body
+        self.url = url
+
+    @property
+    def said(self):
+        return envelope.error_text(self.body)
+
+
+def base_url(admin_url):
+    """``admin_url`` with ``/apisix/admin`` (added when not given), no trailing slash."""
+    text = (admin_url or "").strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise AdminApiError(
+            "admin_url must be an http:// or https:// URL such as http://127.0.0.1:9180, got %r" % (admin_url,)
+        )
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        raise AdminApiError("admin_url must be a plain URL (no user, query or fragment), such as http://127.0.0.1:9180")
+    return text if text.endswith(ADMIN_PREFIX) else text + ADMIN_PREFIX
+
+
+def route_path(route_id, sub_path=""):
+    return "/routes/%s%s" % (quote(route_id, safe=""), sub_path)
+
+
+class AdminClient:
+    """Requests to one Admin API. ``secrets``: texts to mask in anything the server says."""
+
+    def __init__(self, admin_url, admin_key=None, validate_certs=True, ca_path=None, timeout=10, secrets=()):
+        self.base = base_url(admin_url)
+        self._key = admin_key
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.timeout = timeout
+        self.secrets = [value for value in (admin_key, *secrets) if isinstance(value, str) and value]
+        self.sent = []  # (method, path) of every request, in order
+
+    def url(self, path):
+        return self.base + path
+
+    def scrub(self, text, limit=300):
+        text = masking.mask_text(str(text), self.secrets)
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+    def request(self, method, path, data=None):
+        """One request; a :class:`Response` for any HTTP status, :class:`AdminApiError` when there is none."""
+        url = self.url(path)
+        headers = {"Accept": "application/json"}
+        if self._key:
+            headers["X-API-KEY"] = self._key
+        payload = None
+        if data is not None:
+            payload = json.dumps(data)
+            headers["Content-Type"] = "application/json"
+        self.sent.append((method, path))
+        try:
+            handle = open_url(
+                url,
+                data=payload,
+                headers=headers,
+                method=method,
+                validate_certs=self.validate_certs,
+                ca_path=self.ca_path,
+                timeout=self.timeout,
+                http_agent="cx.api_auth.apisix_route_oidc",
+                follow_redirects="none",
+            )
+            status, raw = handle.getcode(), handle.read()
+        except HTTPError as exc:
+            status = exc.code
+            try:
+                raw = exc.read()
+            except Exception:  # pylint: disable=broad-except  # the status alone is reported then
+                raw = b""
+        except (URLError, OSError, ValueError) as exc:
+            raise AdminApiError(self._transport_message(method, url, exc)) from None
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else None
+        except ValueError:
+            body = None
+        return Response(status, body, url)
+
+    def _transport_message(self, method, url, exc):
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, (ssl.SSLError, ssl.CertificateError)) or "CERTIFICATE" in str(reason).upper():
+            return "%s %s: TLS failure (%s): check the server certificate, ca_path, or validate_certs" % (
+                method,
+                url,
+                self.scrub(reason),
+            )
+        if isinstance(reason, ConnectionRefusedError) or "refused" in str(reason).lower():
+            return "%s %s: connection refused: is the APISIX Admin API listening there (admin_url)?" % (method, url)
+        if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason).lower():
+            return "%s %s: no answer within %s seconds (timeout)" % (method, url, self.timeout)
+        return "%s %s: cannot reach the Admin API: %s" % (method, url, self.scrub(reason))
+
+    def write(self, method, path, data, sleep=time.sleep):
+        """A write; a PATCH that meets a concurrent change (503) is retried up to ``CAS_ATTEMPTS`` times."""
+        attempts = CAS_ATTEMPTS if method == "PATCH" else 1
+        for attempt in range(1, attempts + 1):
+            response = self.request(method, path, data)
+            if not (response.status == 503 and _CAS_TEXT in response.said):
+                return response
+            if attempt < attempts:
+                sleep(CAS_PAUSE * attempt)
+        raise AdminApiError(
+            "%s %s: the route changed under every one of %d attempts (503 %s): another client writes it; "
+            "run again when it is quiet" % (method, response.url, attempts, _CAS_TEXT)
+        )
+
+    def failure(self, response, what):
+        """The :class:`AdminApiError` for a failed answer to ``what`` (``"GET route 'x'"``)."""
+        said = self.scrub(response.said) if response.said else ""
+        shown = " (%d%s)" % (response.status, ": " + said if said else "")
+        if response.status in (401, 403):
+            if "viewer" in said:
+                hint = "admin_key has the viewer role, which may only read: give a key with the admin role"
+            else:
+                hint = "admin_key is wrong or missing for this Admin API"
+            return AdminApiError("%s at %s was refused%s: %s" % (what, response.url, shown, hint))
+        if response.status == 404:
+            return AdminApiError("%s: not found at %s%s" % (what, response.url, shown))
+        if response.status == 400:
+            return AdminApiError("%s at %s was rejected by APISIX%s" % (what, response.url, shown))
+        return AdminApiError("%s at %s failed%s" % (what, response.url, shown))

@@ -1,0 +1,241 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Admin API target of ``apisix_route_oidc``: plan every route (GET), then write the changed ones.
+
+Writes, per route and only for the openid-connect plugin:
+
+* set (``present``/``disabled``): ``PATCH /routes/{id}/plugins/openid-connect`` with the config;
+* remove (``absent``): ``PATCH /routes/{id}`` with ``{"plugins": {"openid-connect": null}}``;
+* on APISIX 3.10 to 3.17, where any PATCH of a route that carries openid-connect re-encrypts
+  ``client_secret`` (corrupting it), instead: GET the route, change only that plugin, PUT the
+  route back without ``create_time``/``update_time``.
+
+``PATCH /routes/{id}/plugins`` (which replaces every plugin) is never sent. Every route is read
+and checked (it exists, the ingress controller does not own it, its envelope fits
+``apisix_version``) before the first write; when a write fails, the message says which routes
+were written and which not.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import compare, envelope, ownership
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import (
+    AdminApiError,
+    AdminClient,
+    route_path,
+)
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import FILE_ONLY_OPTIONS
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan
+from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
+
+# Releases whose PATCH re-encrypts client_secret (fixed in 3.18.0): write with GET + PUT there.
+REENCRYPT_FROM = (3, 10, 0)
+REENCRYPT_FIXED = (3, 18, 0)
+_TIMESTAMPS = ("create_time", "update_time")
+
+
+def uses_put(version_tuple):
+    """Whether writes go as GET + PUT of the whole route (APISIX 3.10 to 3.17)."""
+    return REENCRYPT_FROM <= version_tuple < REENCRYPT_FIXED
+
+
+def _secrets(params):
+    found = []
+    for value in (params.get("client_secret"),):
+        if isinstance(value, str) and value:
+            found.append(value)
+
+    def walk(node):
+        if isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str) and node:
+            found.append(node)
+
+    walk(params.get("secret_config") or {})
+    return found
+
+
+class AdminApiTarget:
+    """Routes behind an APISIX Admin API (``admin_url``)."""
+
+    def __init__(self, params, warn):
+        self.params = params
+        self.warn = warn
+        set_file_options = [name for name in FILE_ONLY_OPTIONS if params.get(name)]
+        if params.get("absent_style") == "comment":
+            set_file_options.append("absent_style=comment")
+        if set_file_options:
+            raise ModuleError(
+                "%s only apply to route files (path), not to the Admin API (admin_url)" % ", ".join(set_file_options)
+            )
+        self.client = AdminClient(
+            params["admin_url"],
+            admin_key=params.get("admin_key"),
+            validate_certs=params["validate_certs"],
+            ca_path=params.get("ca_path"),
+            timeout=params["timeout"],
+            secrets=_secrets(params),
+        )
+        self.routes = {}  # route id -> route object read by plan()
+        self.v2 = False
+
+    # --- reading --------------------------------------------------------------------
+
+    def load(self):
+        """Nothing to read up front: routes are read one by one (or listed for patterns)."""
+
+    def _get(self, path, what):
+        response = self.client.request("GET", path)
+        if response.status != 200:
+            raise self.client.failure(response, what)
+        return response
+
+    def _parse(self, parse, response, what):
+        try:
+            value, v2 = parse(response.body, what)
+        except envelope.EnvelopeError as exc:
+            raise AdminApiError(
+                "%s at %s: unexpected answer (%s): is admin_url the APISIX Admin API?" % (what, response.url, exc)
+            ) from None
+        self.v2 = self.v2 or v2
+        return value
+
+    def resolve(self, entries, selectors):
+        if selectors:
+            raise ModuleError(
+                "route_selector=%s only applies to route files (path): on the Admin API (admin_url) no block is "
+                "commented out; name the routes in routes (ids or patterns such as '*-secured')" % ",".join(selectors)
+            )
+        all_ids = []
+        if any(select.is_pattern(entry) for entry in entries):
+            what = "GET routes"
+            response = self._get("/routes", what)
+            all_ids = [str(route.get("id")) for route in self._parse(envelope.parse_list, response, what)]
+            all_ids = [rid for rid in all_ids if rid != "None"]
+        return select.resolve(entries, selectors, all_ids, [], "Admin API %s" % self.client.url("/routes"))
+
+    def plan(self, route_ids, config, version):
+        """GET every route and check it before anything is written; the :class:`RoutePlan` of each."""
+        state = self.params["state"]
+        plans, owned = [], []
+        for route_id in route_ids:
+            what = "GET route '%s'" % route_id
+            route = self._parse(envelope.parse_item, self._get(route_path(route_id), what), what)
+            marks = ownership.controller_marks(route)
+            if marks:
+                owned.append("'%s' (%s)" % (route_id, ", ".join(marks)))
+            self.routes[route_id] = route
+            plugins = route.get("plugins") if isinstance(route.get("plugins"), dict) else {}
+            current = plugins.get(oidc.PLUGIN_NAME)
+            before = compare.state_of(current, version)
+            if state == "absent":
+                plans.append(RoutePlan(route_id, before, "absent", current is not None, current))
+            else:
+                changed = not compare.holds(current, config, self.params["apisix_version"])
+                plans.append(RoutePlan(route_id, before, state, changed, current))
+        if owned:
+            raise ModuleError(
+                "route(s) %s at %s are owned by the APISIX ingress controller (ApisixRoute/Ingress): it overwrites "
+                "Admin API edits on its next sync; set openid-connect in the ApisixRoute resource instead. "
+                "Nothing was written." % ("; ".join(owned), self.client.base)
+            )
+        if not self.v2 and version < (3, 0, 0):
+            raise ModuleError(
+                "the Admin API at %s answers as APISIX 3.x, but apisix_version is %s: give the server's version "
+                "(the switch-off flag and the write method depend on it). Nothing was written."
+                % (self.client.base, self.params["apisix_version"])
+            )
+        return plans
+
+    @property
+    def changed(self):
+        return None  # the plans say
+
+    def extra_result(self):
+        return dict(admin_url=self.client.base)
+
+    def warn_after_plan(self, route_ids, version):
+        """Nothing beyond the routes is read on the Admin API."""
+
+    # --- diff -----------------------------------------------------------------------
+
+    def _render(self, config):
+        if config is None:
+            return ""
+        text = json.dumps({oidc.PLUGIN_NAME: masking.mask_config(config)}, indent=2) + "\n"
+        return masking.mask_text(text, self.client.secrets + masking.secret_values(config))
+
+    def diff(self, plans, config):
+        """One before/after entry per changed route: its openid-connect config only, credentials masked."""
+        entries = []
+        for plan in plans:
+            if not plan.changed:
+                continue
+            header = "%s (route %s)" % (self.client.url(route_path(plan.route_id)), plan.route_id)
+            after = None if self.params["state"] == "absent" else config
+            before = compare.without_stored_defaults(plan.current, after, self.params["apisix_version"])
+            entries.append(
+                dict(
+                    before_header=header,
+                    after_header=header,
+                    before=self._render(before),
+                    after=self._render(after),
+                )
+            )
+        return entries
+
+    # --- writing --------------------------------------------------------------------
+
+    def _write_one(self, route_id, config, version):
+        what = "writing openid-connect on route '%s'" % route_id
+        if uses_put(version):
+            fetched = "GET route '%s'" % route_id
+            route = self._parse(envelope.parse_item, self._get(route_path(route_id), fetched), fetched)
+            body = {key: value for key, value in route.items() if key not in _TIMESTAMPS}
+            plugins = dict(body.get("plugins") or {})
+            if config is None:
+                plugins.pop(oidc.PLUGIN_NAME, None)
+            else:
+                plugins[oidc.PLUGIN_NAME] = config
+            body["plugins"] = plugins
+            response = self.client.write("PUT", route_path(route_id), body)
+        elif config is None:
+            response = self.client.write("PATCH", route_path(route_id), {"plugins": {oidc.PLUGIN_NAME: None}})
+        else:
+            response = self.client.write("PATCH", route_path(route_id, "/plugins/" + oidc.PLUGIN_NAME), config)
+        if response.status not in (200, 201):
+            raise self.client.failure(response, what)
+
+    def write(self, plans, config, version, check_mode):
+        """Write every changed route (not in check mode); extra result keys."""
+        pending = [plan.route_id for plan in plans if plan.changed]
+        if check_mode or not pending:
+            return {}
+        want = None if self.params["state"] == "absent" else config
+        written = []
+        for route_id in pending:
+            try:
+                self._write_one(route_id, want, version)
+            except ModuleError as exc:
+                left = pending[len(written) :]
+                raise ModuleError(
+                    "%s. Written before the failure: %s; not written: %s"
+                    % (exc.msg, quoted(written, 20) or "none", quoted(left, 20)),
+                    changed=bool(written),
+                    routes=[plan.report() for plan in plans],
+                    routes_written=written,
+                    routes_not_written=left,
+                ) from None
+            written.append(route_id)
+        return {}

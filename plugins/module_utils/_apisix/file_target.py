@@ -1,0 +1,151 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The route-file target of ``apisix_route_oidc``: plan every route in the file, write it once.
+
+The file is read and every target route planned (``route_file``); the new text is checked
+there; only then, outside check mode, it is written (``_io.write_file``).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cx.api_auth.plugins.module_utils import _io
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.editor import RouteFile
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan
+
+
+def block_state(info, version):
+    """``present``, ``disabled``, ``commented`` or ``absent``: the openid-connect block of a route."""
+    if info["active"]:
+        config = info["config"]
+        return "disabled" if isinstance(config, dict) and oidc.is_disabled(config, version) else "present"
+    return "commented" if info["commented"] else "absent"
+
+
+def ignores_enable(config, version):
+    """A block with ``enable: false`` that stock APISIX runs anyway."""
+    return isinstance(config, dict) and config.get("enable") is False and not oidc.is_disabled(config, version)
+
+
+class FileTarget:
+    """Routes in a route file (``path``)."""
+
+    def __init__(self, params, warn, replace):
+        self.params = params
+        self.path = params["path"]
+        self.warn = warn
+        self.replace = replace
+        self.doc = None
+        self.text = None
+        self._stamp = None
+        self._bom = ""
+        self._new_text = None
+
+    def load(self):
+        text, self._stamp = _io.read_text(self.path, "path")
+        if text.startswith("\ufeff"):
+            self._bom, text = "\ufeff", text[1:]
+        self.text = text
+        self.doc = RouteFile(text, source=self.path, routes_key=self.params["routes_key"])
+
+    def resolve(self, entries, selectors):
+        """The route ids to act on (see ``selectors``); exact ids are checked by :meth:`plan`."""
+        selected = []
+        if selectors:
+            for route_id in self.doc.route_ids():
+                info = self.doc.plugin_state(route_id, oidc.PLUGIN_NAME)
+                if info["active"] or info["commented"]:
+                    selected.append(route_id)
+        all_ids = self.doc.route_ids() if any(select.is_pattern(entry) for entry in entries) else []
+        return select.resolve(entries, selectors, all_ids, selected, "%s (under %s)" % (self.path, self.doc.routes_key))
+
+    def plan(self, route_ids, config, version):
+        """Edit every route in the document; the :class:`RoutePlan` of each."""
+        params = self.params
+        doc = self.doc
+        doc.check_targets(route_ids)
+        plans = []
+        for route_id in route_ids:
+            info = doc.plugin_state(route_id, oidc.PLUGIN_NAME)
+            before = block_state(info, version)
+            if params["state"] == "absent":
+                changed = doc.unset_plugin(route_id, oidc.PLUGIN_NAME, params["absent_style"])
+                after = ("commented" if params["absent_style"] == "comment" else "absent") if info["active"] else before
+            else:
+                changed = doc.set_plugin(route_id, oidc.PLUGIN_NAME, config)
+                after = params["state"]
+            plans.append(RoutePlan(route_id, before, after, changed, info["config"] if info["active"] else None))
+        self._new_text = doc.result()
+        return plans
+
+    @property
+    def changed(self):
+        return self._new_text != self.text
+
+    def extra_result(self):
+        return dict(routes_key=self.doc.routes_key)
+
+    def warn_after_plan(self, route_ids, version):
+        """What the file holds beside the target routes that the user must know."""
+        route_ids = set(route_ids)
+        doc, path, warn = self.doc, self.path, self.warn
+        still_on = [
+            route_id if route_id is not None else "(route without id)"
+            for route_id, config in doc.iter_plugin_configs(oidc.PLUGIN_NAME)
+            if route_id not in route_ids and ignores_enable(config, version)
+        ]
+        if still_on:
+            warn(
+                "route(s) %s in %s have an openid-connect block with enable: false, which stock APISIX ignores: "
+                "authentication IS ACTIVE there (switch it off with state=disabled or absent)"
+                % (quoted(still_on, 10), path)
+            )
+        duplicates = doc.duplicate_ids()
+        if duplicates:
+            warn("%s has duplicate route ids under %s: %s" % (path, doc.routes_key, quoted(duplicates, 10)))
+        if doc.routes_key == "routes" and not self.text.rstrip().endswith("#END"):
+            warn(
+                "%s has top-level routes but does not end with #END: APISIX in standalone mode does not load it "
+                "until it does" % path
+            )
+
+    def diff(self, plans, config):
+        """One before/after entry per changed route, credentials masked."""
+        doc = self.doc
+        secrets = set(doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS))
+        if config is not None:
+            secrets.update(masking.secret_values(config))
+        entries = []
+        for route_id, before, after in doc.route_changes():
+            header = "%s (route %s)" % (self.path, route_id)
+            entries.append(
+                dict(
+                    before_header=header,
+                    after_header=header,
+                    before=masking.mask_text(before, secrets),
+                    after=masking.mask_text(after, secrets),
+                )
+            )
+        return entries
+
+    def write(self, plans, config, version, check_mode):
+        """Write the new text once (not in check mode); extra result keys."""
+        result = {}
+        if not check_mode:  # on every real run, a no-op too: the leftover may hold the client secret
+            for name in _io.remove_stale_temporaries(self.path):
+                self.warn("removed %s, a temporary file left beside %s by an interrupted run" % (name, self.path))
+        if self.changed and not check_mode:
+            backup_file = _io.write_file(
+                self.path,
+                (self._bom + self._new_text).encode("utf-8"),
+                self._stamp,
+                self.replace,
+                backup=self.params["backup"],
+            )
+            if backup_file:
+                result["backup_file"] = backup_file
+        return result

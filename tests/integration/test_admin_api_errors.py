@@ -1,0 +1,234 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every failure of apisix_route_oidc on the Admin API, through ``ansible-playbook`` at -vvv against the
+emulator: a clear message naming the route and URL, nothing half-changed (or, after a failure midway,
+which routes were written), and no secret (admin key, client secret, other plugins' keys) printed."""
+
+import json
+import socket
+import subprocess
+
+import pytest
+
+from ._admin_api import FOREIGN, PLUGIN_ARGS, SECRET, play, plugins_patches, seeded
+
+ROUTES = ["orders-main-secured", "files-main"]
+
+
+@pytest.fixture
+def emulators():
+    started = []
+    yield started.append
+    for emulator in started:
+        emulator.stop()
+    for emulator in started:
+        assert plugins_patches(emulator) == [], "PATCH .../plugins was sent"
+
+
+def _start(emulators, version="3.18", **kwargs):
+    emulator = seeded(version, **kwargs)
+    emulators(emulator)
+    return emulator
+
+
+def _args(emulator, **extra):
+    args = dict(PLUGIN_ARGS, admin_url=emulator.url, admin_key=emulator.admin_key, routes=ROUTES)
+    args["apisix_version"] = emulator.apisix_version
+    args.update(extra)
+    return args
+
+
+def _clean(output, result, *more):
+    printed = output + json.dumps(result)
+    for value in [SECRET, *FOREIGN, *more]:
+        assert value not in printed, value
+
+
+def _failed(tmp_path, args, check=False):
+    rc, output, result = play(tmp_path, args, check=check, diff=True, verbosity=3)
+    assert rc != 0 and result.get("failed") is True, output[-3000:]
+    assert "Traceback" not in output
+    return output, result
+
+
+def test_wrong_key_is_refused_naming_the_url(tmp_path, emulators):
+    emulator = _start(emulators)
+    wrong = "Wr0ng-admin-key-value"
+    output, result = _failed(tmp_path, _args(emulator, admin_key=wrong))
+    assert (
+        "GET route 'orders-main-secured' at %s/apisix/admin/routes/orders-main-secured was refused" % emulator.url
+        in (result["msg"])
+    )
+    assert (
+        "401: failed to check token: wrong apikey" in result["msg"] and "admin_key is wrong or missing" in result["msg"]
+    )
+    assert emulator.writes() == []
+    _clean(output, result, wrong, emulator.admin_key)
+    output, result = _failed(tmp_path, _args(emulator, admin_key=None))
+    assert "missing apikey" in result["msg"]
+
+
+def test_viewer_key_reads_in_check_mode_and_is_refused_on_the_first_write(tmp_path, emulators):
+    emulator = _start(emulators)
+    before = {rid: emulator.stored(rid) for rid in ROUTES}
+    args = _args(emulator, admin_key=emulator.viewer_key)
+    rc, output, result = play(tmp_path, args, check=True, diff=True, verbosity=3)
+    assert rc == 0 and result["changed"] is True and emulator.writes() == []
+    output, result = _failed(tmp_path, args)
+    assert "viewer role, which may only read" in result["msg"]
+    assert "Written before the failure: none; not written: 'orders-main-secured', 'files-main'" in result["msg"]
+    assert result["routes_written"] == [] and result["routes_not_written"] == ROUTES and result["changed"] is False
+    assert {rid: emulator.stored(rid) for rid in ROUTES} == before
+    _clean(output, result, emulator.viewer_key, emulator.admin_key)
+
+
+def test_missing_route_names_route_and_url_and_nothing_is_written(tmp_path, emulators):
+    emulator = _start(emulators)
+    output, result = _failed(tmp_path, _args(emulator, routes=["files-main", "nope-route"]))
+    assert result["msg"] == (
+        "GET route 'nope-route': not found at %s/apisix/admin/routes/nope-route (404: Key not found)" % emulator.url
+    )
+    assert emulator.writes() == [] and "openid-connect" not in emulator.stored("files-main").get("plugins", {})
+    _clean(output, result, emulator.admin_key)
+
+
+def test_apisix_rejection_shows_its_error_msg(tmp_path, emulators):
+    # valid for 3.17 (no client_secret with bearer_only and use_jwks), rejected by the 3.11 server
+    emulator = _start(emulators, "3.11")
+    args = _args(emulator, apisix_version="3.17", extra_config={"use_jwks": True})
+    del args["client_secret"]
+    output, result = _failed(tmp_path, args)
+    assert "writing openid-connect on route 'orders-main-secured' at %s" % emulator.url in result["msg"]
+    assert (
+        "was rejected by APISIX (400: failed to check the configuration of plugin openid-connect err: "
+        "client_secret: is required by APISIX 3.11.0)" in result["msg"]
+    )
+    assert "not written: 'orders-main-secured', 'files-main'" in result["msg"]
+    assert "openid-connect" not in emulator.stored("orders-main-secured")["plugins"]
+    _clean(output, result, emulator.admin_key)
+
+
+def test_concurrent_change_is_retried_then_reported_with_what_was_written(tmp_path, emulators):
+    emulator = _start(emulators)
+    emulator.inject_conflicts("orders-main-secured", 2)
+    rc, output, result = play(tmp_path, _args(emulator), verbosity=3)
+    assert rc == 0 and result["changed"] is True, output[-3000:]
+    assert [p for m, p in emulator.writes()].count(
+        "/apisix/admin/routes/orders-main-secured/plugins/openid-connect"
+    ) == 3
+
+    emulator = _start(emulators)
+    emulator.inject_conflicts("files-main", 3)
+    output, result = _failed(tmp_path, _args(emulator))
+    assert (
+        "PATCH %s/apisix/admin/routes/files-main/plugins/openid-connect: the route changed under every one of 3 "
+        "attempts (503 value changed before overwritten)" % emulator.url
+    ) in result["msg"]
+    assert "Written before the failure: 'orders-main-secured'; not written: 'files-main'" in result["msg"]
+    assert result["changed"] is True and result["routes_written"] == ["orders-main-secured"]
+    assert result["routes_not_written"] == ["files-main"]
+    assert "openid-connect" in emulator.stored("orders-main-secured")["plugins"]
+    assert "openid-connect" not in emulator.stored("files-main")["plugins"]
+    _clean(output, result, emulator.admin_key)
+    rc, output, result = play(tmp_path, _args(emulator))  # the rerun converges
+    assert rc == 0 and [r["changed"] for r in result["routes"]] == [False, True]
+
+
+def test_connection_refused(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = "http://127.0.0.1:%d" % port
+    output, result = _failed(tmp_path, dict(PLUGIN_ARGS, admin_url=url, admin_key="k3y-never-shown", routes=ROUTES))
+    assert result["msg"] == (
+        "GET %s/apisix/admin/routes/orders-main-secured: connection refused: is the APISIX Admin API listening "
+        "there (admin_url)?" % url
+    )
+    _clean(output, result, "k3y-never-shown")
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return str(cert), str(key)
+
+
+def test_tls_failure_then_ca_path(tmp_path, emulators, certificate):
+    emulator = _start(emulators, tls=certificate)
+    assert emulator.url.startswith("https://")
+    output, result = _failed(tmp_path, _args(emulator))
+    assert result["msg"].startswith("GET %s/apisix/admin/routes/orders-main-secured: TLS failure (" % emulator.url)
+    assert "check the server certificate, ca_path, or validate_certs" in result["msg"]
+    _clean(output, result, emulator.admin_key)
+    rc, output, result = play(tmp_path, _args(emulator, ca_path=certificate[0]), check=True)
+    assert rc == 0 and result["changed"] is True, output[-3000:]
+    rc, output, result = play(tmp_path, _args(emulator, validate_certs=False), check=True)
+    assert rc == 0 and result["changed"] is True
+    assert emulator.writes() == []
+
+
+@pytest.mark.parametrize(
+    "marks, shown",
+    [
+        ({"labels": {"managed-by": "apisix-ingress-controller"}}, "labels.managed-by=apisix-ingress-controller"),
+        (
+            {
+                "labels": {
+                    "k8s/controller-name": "apisix.apache.org/apisix-ingress-controller",
+                    "manager-by": "apisix-ingress-controller",
+                }
+            },
+            "labels.manager-by=apisix-ingress-controller, labels.k8s/controller-name=apisix.apache.org/apisix-ingress-controller",
+        ),
+        (
+            {"desc": "Created by apisix-ingress-controller, DO NOT modify it manually"},
+            "desc='Created by apisix-ingress-controller",
+        ),
+    ],
+    ids=["1.x-label", "2.x-labels", "desc"],
+)
+def test_routes_of_the_ingress_controller_are_refused(tmp_path, emulators, marks, shown):
+    emulator = _start(emulators)
+    owned = dict({"id": "crd-route", "uri": "/crd/*", "upstream": {"type": "roundrobin", "nodes": {"x:1": 1}}}, **marks)
+    emulator.seed(owned)
+    _output, result = _failed(tmp_path, _args(emulator, routes=["files-main", "crd-route"]))
+    assert "route(s) 'crd-route' (%s" % shown in result["msg"]
+    assert "owned by the APISIX ingress controller" in result["msg"] and "overwrites Admin API edits" in result["msg"]
+    assert "Nothing was written." in result["msg"] and emulator.writes() == []
+
+
+def test_options_of_the_other_target_are_refused(tmp_path, emulators):
+    emulator = _start(emulators)
+    _output, result = _failed(tmp_path, _args(emulator, backup=True))
+    assert result["msg"] == "backup only apply to route files (path), not to the Admin API (admin_url)"
+    _output, result = _failed(tmp_path, _args(emulator, state="absent", absent_style="comment"))
+    assert "absent_style=comment only apply to route files" in result["msg"]
+    _output, result = _failed(tmp_path, _args(emulator, path=str(tmp_path / "values.yaml")))
+    assert "mutually exclusive: path|admin_url" in result["msg"]
+    _output, result = _failed(tmp_path, _args(emulator, admin_url="ftp://127.0.0.1:9180"))
+    assert "admin_url must be an http:// or https:// URL" in result["msg"]
+    assert emulator.requests == []
