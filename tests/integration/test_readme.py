@@ -27,6 +27,8 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from kc import session
@@ -67,7 +69,7 @@ def test_every_console_block_is_marked():
     assert blocks, "README.md has no console blocks"
     unmarked = [lines[0] for name, lines in blocks if name is None]
     assert not unmarked, "console blocks without a readme-test marker: %r" % unmarked
-    assert sorted(name for name, _ in blocks) == ["make", "setup", "tenant"]
+    assert sorted(name for name, _ in blocks) == ["emulator", "make", "setup", "tenant"]
 
 
 def test_make_block_is_what_ci_runs():
@@ -252,3 +254,20 @@ def test_make_demo_as_written(installed):
     finally:
         if shared is not None:
             shared.rest("DELETE", "realms/%s" % realm, expect=(404,))
+
+
+def test_emulator_commands_as_written(installed):
+    """The Admin API emulator's start and stop, as the README shows them."""
+    _, checkout, env = installed
+    rc, output = run_in_pty(readme_block("emulator"), str(checkout), env, timeout=120)
+    assert rc == 0, output[-3000:]
+    started = json.loads(re.search(r"^\{.*\}\s*$", output, re.M).group(0))
+    assert started["url"].startswith("http://127.0.0.1:")
+    try:
+        urllib.request.urlopen(started["url"] + "/apisix/admin/routes", timeout=5)
+    except urllib.error.HTTPError as err:
+        pytest.fail("the emulator still answers after stop (%s)" % err.code)
+    except urllib.error.URLError as err:
+        assert isinstance(err.reason, ConnectionRefusedError), err
+    else:
+        pytest.fail("the emulator still answers after stop")
