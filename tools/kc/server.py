@@ -188,6 +188,11 @@ class KeycloakServer:  # pylint: disable=too-many-instance-attributes
             # hostname v1: start-dev takes host, port and path from each request (strict
             # off), and every client here talks to 127.0.0.1.
             args.append("--hostname-strict=false")
+            # 19's dev-mem H2 database (jdbc:h2:mem:keycloakdb${kc.db-url-properties:}) is
+            # dropped when the pool closes its last idle connection: after ~12 idle minutes
+            # every request failed with 'Table "USER_ENTITY" not found'. Keep it for the
+            # JVM's life (26 adds this itself).
+            args.append("--db-url-properties=;DB_CLOSE_DELAY=-1")
         return args
 
     def _environment(self):
