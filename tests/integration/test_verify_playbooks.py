@@ -242,3 +242,22 @@ def test_disable_comments_the_blocks_out_and_verify_reports_them_open(tenant, de
 
     rc, output = _play("verify", _inventory(tmp_path, tenant, path, apisix_api_auth_verify_require_secured=True))
     assert rc != 0 and "require_secured" in output
+
+
+def test_a_gateway_service_name_is_mapped_to_the_installers_url_by_default(tenant, tmp_path):
+    path = _routes_file(tmp_path)
+    service = "http://keycloak.ef-external.svc" + ("/auth" if tenant.kc.url.endswith("/auth") else "")
+    inventory = _inventory(tmp_path, tenant, path, apisix_api_auth_keycloak_url=service)
+    rc, output = _play("site", inventory)
+    assert rc == 0, output[-4000:]  # the path check compares paths only: the host need not resolve here
+    assert _blocks(path)["files-main"]["discovery"].startswith(service + "/realms/")
+    rc, output = _play("verify", inventory)
+    assert rc == 0, output[-4000:]
+    assert {rid: _rows(output)[rid][0] for rid in SECURED} == dict.fromkeys(SECURED, "ok")
+    _clean(output, tenant)
+
+    # without the map, the service name does not resolve here: the route fails, naming the URL
+    rc, output = _play("verify", _inventory(tmp_path, tenant, path, apisix_api_auth_keycloak_url=service,
+                                            apisix_api_auth_verify_url_map={}))
+    assert rc != 0
+    assert "cannot reach %s/realms/" % service in _rows(output)["files-main"][2]
