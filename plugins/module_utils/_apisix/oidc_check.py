@@ -104,8 +104,8 @@ def resolve_env(value, what, environ=None):
         if default is not None:
             return default
         raise CheckFailed(
-            "%s is ${{%s}}, which APISIX reads from its environment; %s is not set where this check runs"
-            % (what, name, name)
+            "%s refers to the environment variable %s, which APISIX resolves from its own environment; %s is "
+            "not set where this check runs" % (what, name, name)
         )
 
     return _ENV_RE.sub(replace, value)
@@ -356,7 +356,7 @@ class RouteCheck:
         )
         if status != 200 or not isinstance(tokens, dict) or not tokens.get("access_token"):
             text = _text_of(body)
-            if "invalid_client" in text or "unauthorized_client" in text or status == 401:
+            if "invalid_grant" not in text and ("invalid_client" in text or "unauthorized_client" in text or status == 401):
                 raise CheckFailed(
                     "Keycloak refused client '%s' with the route's client_secret (HTTP %s, %s): the route holds a "
                     "wrong or stale secret" % (self.client_id, status, text)
