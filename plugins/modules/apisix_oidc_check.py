@@ -179,7 +179,8 @@ routes:
     reason:
       description: What was found, or why the route fails. Never holds a secret.
       type: str
-      sample: "token of 'customer' active at introspection with client 'cim', scope openid email profile, RS256, aud has 'cim'"
+      sample: >-
+        token of 'customer' active at introspection with client 'cim', scope openid email profile, RS256, aud has 'cim'
     aud_has_client:
       description: Whether the route's C(client_id) is in the token's C(aud); V(null) when no token was checked.
       type: bool

@@ -48,7 +48,10 @@ def _inventory(tmp_path, tenant, routes_file, **extra):
                     "children": {
                         "keycloak_admin": {
                             "hosts": {
-                                "installer": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                                "installer": {
+                                    "ansible_connection": "local",
+                                    "ansible_python_interpreter": sys.executable,
+                                }
                             }
                         },
                         "apisix_gateway": {"hosts": {"installer": None}},
@@ -112,7 +115,10 @@ def test_site_reads_the_secret_from_keycloak_and_writes_it_into_the_routes(tenan
     blocks = _blocks(path)
     for rid in SECURED:
         assert blocks[rid]["client_secret"] == tenant.client_secret, rid
-        assert blocks[rid]["discovery"] == "%s/realms/%s/.well-known/openid-configuration" % (tenant.kc.url, tenant.realm)
+        assert blocks[rid]["discovery"] == "%s/realms/%s/.well-known/openid-configuration" % (
+            tenant.kc.url,
+            tenant.realm,
+        )
     assert "Read the secret of the client from Keycloak" in output
     _clean(output, tenant)
 
@@ -168,7 +174,9 @@ def test_a_gateway_url_with_the_wrong_path_fails_with_the_fix_and_the_override_p
     assert path.read_bytes() == before
     _clean(output, tenant)
 
-    inventory = _inventory(tmp_path, tenant, path, apisix_api_auth_keycloak_url=wrong, apisix_api_auth_keycloak_path_check=False)
+    inventory = _inventory(
+        tmp_path, tenant, path, apisix_api_auth_keycloak_url=wrong, apisix_api_auth_keycloak_path_check=False
+    )
     rc, output = _play("site", inventory)
     assert rc == 0, output[-4000:]
     assert _blocks(path)["files-main"]["discovery"].startswith(wrong + "/realms/")
@@ -206,7 +214,8 @@ def test_verify_fails_when_cim_is_not_in_the_tokens_audience(make_tenant, tmp_pa
     for mapper in mappers:
         if mapper["name"] == "fix-audience":
             tenant.kc.rest(
-                "DELETE", "realms/%s/clients/%s/protocol-mappers/models/%s" % (tenant.realm, tenant.client_uuid, mapper["id"])
+                "DELETE",
+                "realms/%s/clients/%s/protocol-mappers/models/%s" % (tenant.realm, tenant.client_uuid, mapper["id"]),
             )
     rc, output = _play("verify", _inventory(tmp_path, tenant, path))
     assert rc != 0
@@ -257,7 +266,9 @@ def test_a_gateway_service_name_is_mapped_to_the_installers_url_by_default(tenan
     _clean(output, tenant)
 
     # without the map, the service name does not resolve here: the route fails, naming the URL
-    rc, output = _play("verify", _inventory(tmp_path, tenant, path, apisix_api_auth_keycloak_url=service,
-                                            apisix_api_auth_verify_url_map={}))
+    rc, output = _play(
+        "verify",
+        _inventory(tmp_path, tenant, path, apisix_api_auth_keycloak_url=service, apisix_api_auth_verify_url_map={}),
+    )
     assert rc != 0
     assert "cannot reach %s/realms/" % service in _rows(output)["files-main"][2]

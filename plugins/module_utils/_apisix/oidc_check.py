@@ -337,7 +337,9 @@ class RouteCheck:
         if config.get("bearer_only") is not True:
             raise CheckFailed("bearer_only is not true: APISIX would redirect to a login page, not check a token")
         if config.get("use_jwks") is True or config.get("public_key"):
-            raise CheckFailed("the route verifies tokens locally (use_jwks/public_key); this check follows introspection")
+            raise CheckFailed(
+                "the route verifies tokens locally (use_jwks/public_key); this check follows introspection"
+            )
         self.client_id = resolve_env(config.get("client_id"), "client_id")
         secret = resolve_env(config.get("client_secret"), "client_secret")
         self.secrets.add(secret)
@@ -356,7 +358,9 @@ class RouteCheck:
         )
         if status != 200 or not isinstance(tokens, dict) or not tokens.get("access_token"):
             text = _text_of(body)
-            if "invalid_grant" not in text and ("invalid_client" in text or "unauthorized_client" in text or status == 401):
+            if "invalid_grant" not in text and (
+                "invalid_client" in text or "unauthorized_client" in text or status == 401
+            ):
                 raise CheckFailed(
                     "Keycloak refused client '%s' with the route's client_secret (HTTP %s, %s): the route holds a "
                     "wrong or stale secret" % (self.client_id, status, text)
@@ -498,16 +502,20 @@ def run(params, check_mode, diff, warn, hide=None, http=None):  # pylint: disabl
     for value in doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS):
         secrets.add(value)
     http = http or Http(params.get("validate_certs", True), params.get("ca_path"), params.get("timeout") or 10)
-    entries = [check_one(rid, info, params, http, secrets, version) for rid, info in selected_routes(doc, params, version)]
+    entries = [
+        check_one(rid, info, params, http, secrets, version) for rid, info in selected_routes(doc, params, version)
+    ]
     if not entries:
-        warn("%s: no route under %s has an openid-connect block (active, disabled or commented out)" % (path, doc.routes_key))
+        warn(
+            "%s: no route under %s has an openid-connect block (active, disabled or commented out)"
+            % (path, doc.routes_key)
+        )
 
     failed = [item for item in entries if item["status"] == FAILED]
     if params.get("require_secured"):
         failed += [item for item in entries if item["status"] == OPEN]
     counts = ", ".join(
-        "%d %s" % (len([item for item in entries if item["status"] == status]), status)
-        for status in (OK, OPEN, FAILED)
+        "%d %s" % (len([item for item in entries if item["status"] == status]), status) for status in (OK, OPEN, FAILED)
     )
     result = dict(changed=False, routes_key=doc.routes_key, routes=entries, table=table(entries))
     result["failed_routes"] = [item["route"] for item in failed]
@@ -525,7 +533,7 @@ def run(params, check_mode, diff, warn, hide=None, http=None):  # pylint: disabl
                     for item in failed
                 ),
             ),
-            **result
+            **result,
         )
     result["msg"] = "%s: %d route(s) checked as the gateway does (%s)" % (path, len(entries), counts)
     return result

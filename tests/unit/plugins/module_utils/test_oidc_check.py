@@ -25,7 +25,10 @@ REACHABLE = "http://127.0.0.1:8080/auth"
 @pytest.mark.parametrize(
     "url, expected",
     [
-        (GATEWAY + "/realms/r/.well-known/openid-configuration", (REACHABLE + "/realms/r/.well-known/openid-configuration", True)),
+        (
+            GATEWAY + "/realms/r/.well-known/openid-configuration",
+            (REACHABLE + "/realms/r/.well-known/openid-configuration", True),
+        ),
         (GATEWAY, (REACHABLE, True)),
         ("http://keycloak.ef-external.svc/authz/x", ("http://kc-root/authz/x", True)),
         ("http://keycloak.ef-external.svc.other/auth", ("http://keycloak.ef-external.svc.other/auth", False)),
@@ -204,9 +207,20 @@ def _file(tmp_path, secret=SECRET, text=ROUTES):
 
 
 def _run(path, keycloak, **params):
-    args = dict(path=path, routes_key=None, routes=None, url_map={GATEWAY: REACHABLE}, username="customer",
-                password=PASSWORD, require_audience=True, require_secured=False, apisix_version="3.11",
-                validate_certs=True, ca_path=None, timeout=10)
+    args = dict(
+        path=path,
+        routes_key=None,
+        routes=None,
+        url_map={GATEWAY: REACHABLE},
+        username="customer",
+        password=PASSWORD,
+        require_audience=True,
+        require_secured=False,
+        apisix_version="3.11",
+        validate_certs=True,
+        ca_path=None,
+        timeout=10,
+    )
     args.update(params)
     hidden, warnings = [], []
     try:
@@ -278,7 +292,10 @@ def test_named_routes_open_ones_fail_with_require_secured(tmp_path):
     path = _file(tmp_path)
     result, _hidden, _warnings = _run(path, FakeKeycloak(), routes=["secured", "plain"])
     assert "failed" not in result
-    assert _by_route(result)["plain"]["status"] == "open" and "no openid-connect block" in _by_route(result)["plain"]["reason"]
+    assert (
+        _by_route(result)["plain"]["status"] == "open"
+        and "no openid-connect block" in _by_route(result)["plain"]["reason"]
+    )
     result, _hidden, _warnings = _run(path, FakeKeycloak(), routes=["secured", "plain"], require_secured=True)
     assert result["failed"] and result["failed_routes"] == ["plain"] and "(require_secured)" in result["msg"]
     with pytest.raises(ModuleError, match="unknown route id 'nope'"):
@@ -295,7 +312,7 @@ def test_an_environment_reference_is_resolved_or_fails_the_route(tmp_path, monke
 
 
 def test_a_numeric_password_is_refused_and_a_file_without_blocks_warns(tmp_path):
-    with pytest.raises(ModuleError, match="password must be text.*quote it"):
+    with pytest.raises(ModuleError, match=r"password must be text.*quote it"):
         oc.run(dict(path=_file(tmp_path), password=775312), True, False, print, http=FakeKeycloak())
     path = tmp_path / "empty.yaml"
     path.write_text("routes:\n  - id: a\n    uri: /a\n#END\n")
