@@ -5,11 +5,11 @@
 
 :func:`run` logs in, finds the client, refuses one that has no secret (public, or
 authenticating with a key instead of a secret), reads
-``GET admin/realms/{realm}/clients/{uuid}/client-secret`` and then either returns the secret
-(no ``client_secret`` given) or compares it with the given one; a mismatch fails, naming realm
-and client, printing neither value. It also reads the realm's discovery document through the
-same URL and, for ``compare_url``, says whether that other URL of the server has the path the
-realms are served under (:func:`path_check`, pure).
+``GET admin/realms/{realm}/clients/{uuid}/client-secret`` (python-keycloak's ``get_client_secrets``)
+and then either returns the secret (no ``client_secret`` given) or compares it with the given
+one; a mismatch fails, naming realm and client, printing neither value. It also reads the
+realm's discovery document through the same URL and, for ``compare_url``, says whether that
+other URL of the server has the path the realms are served under (:func:`path_check`, pure).
 
 Nothing is written: the module is read-only, check mode included.
 """
@@ -91,10 +91,7 @@ def mismatch_message(client_id, realm, url):
 def _read_secret(connection, client):
     what = "reading the secret of client '%s' in realm '%s'" % (client["clientId"], connection.realm)
     with connection.errors(what, advice={403: "The admin needs the view-clients role of realm-management"}):
-        response = connection.admin.connection.raw_get(
-            "admin/realms/%s/clients/%s/client-secret" % (quote(connection.realm, safe=""), client["id"])
-        )
-        answer = raise_error_from_response(response, KeycloakGetError) or {}
+        answer = connection.admin.get_client_secrets(client["id"]) or {}
     secret = answer.get("value") if isinstance(answer, dict) else None
     if not isinstance(secret, str) or not secret:
         raise KeycloakModuleError(
