@@ -47,6 +47,8 @@ def _tenant(tmp_path, sample="helm-values-standalone.yaml.sample", **lines):
         "apisix_api_auth_routes": "[orders-main-secured, files-main]",
         "apisix_api_auth_keycloak_url": "http://keycloak.ef-external.svc/auth",
         "apisix_api_auth_client_secret": '"%s"' % SECRET,
+        # no Keycloak here: the given secret is trusted, not compared with Keycloak's
+        "apisix_api_auth_keycloak_lookup": "false",
     }
     values.update(lines)
     inventory = tmp_path / "hosts.yml"

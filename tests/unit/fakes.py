@@ -136,6 +136,9 @@ class FakeConnection:
         if path == "admin/realms/%s/clients" % REALM:
             found = [c for c in self.keycloak.clients.values() if c["clientId"] == query.get("clientId")]
             return FakeResponse(200, found)
+        if path == "realms/%s/.well-known/openid-configuration" % REALM:
+            issuer = "%srealms/%s" % (self.server_url, REALM)
+            return FakeResponse(200, {"issuer": issuer, "token_endpoint": issuer + "/protocol/openid-connect/token"})
         return FakeResponse(404, {"error": "Unable to find matching target resource method"})
 
 

@@ -1,0 +1,539 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The runner of ``apisix_oidc_check``: each secured route checked the way APISIX checks a request.
+
+With ``bearer_only`` and no ``use_jwks``/``public_key``, APISIX's ``openid-connect`` takes the
+route's own config, loads the ``discovery`` document, and introspects every bearer token at
+the IdP with the route's ``client_id``/``client_secret``; a token that is not ``active`` gets
+401, one without the ``required_scopes`` 403. :func:`check_route` does the same with a token
+of the customer user, got by a password grant through the route's client, and adds the
+checks APISIX leaves to Keycloak or to newer releases: the token's ``alg`` is one of
+``token_signing_alg_values_expected`` and the route's ``client_id`` is in its ``aud``.
+
+Pure parts (unit-tested): :func:`map_url`, the claim checks (:func:`introspection_problem`,
+:func:`scope_problem`, :func:`alg_problem`, :func:`audience`), :func:`table`. HTTP goes
+through :class:`Http` (Ansible's ``open_url``), which tests replace. Nothing is written; the
+route file is only read (``route_file.RouteFile``). Client secrets, the password and the
+tokens never appear in a result or a message: they are masked and handed to ``hide``
+(``module.no_log_values.add``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import socket
+import ssl
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from ansible_collections.cx.api_auth.plugins.module_utils import _io
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.editor import RouteFile
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
+from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
+
+try:
+    from ansible.module_utils.urls import open_url
+except ImportError:  # pragma: no cover - ansible-core always has it
+    open_url = None
+
+OK, OPEN, FAILED = "ok", "open", "failed"
+MASK = "********"
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+_ENV_RE = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::=([^}]*))?\}\}")
+
+
+class CheckFailed(Exception):
+    """One route fails the check; ``reason`` says why (no secret in it)."""
+
+    def __init__(self, reason, aud_has_client=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.aud_has_client = aud_has_client
+
+
+class TransportError(Exception):
+    """No HTTP answer at all (refused, timeout, unknown host, TLS)."""
+
+
+# --- pure parts -----------------------------------------------------------------------
+
+
+def display_url(url):
+    """``url`` without a ``user:password@`` part (for messages)."""
+    parts = urlsplit(str(url))
+    if "@" not in parts.netloc:
+        return str(url)
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, parts.query, parts.fragment))
+
+
+def map_url(url, url_map):
+    """``url`` with the longest matching prefix of ``url_map`` (gateway URL -> reachable URL) replaced.
+
+    A prefix matches the whole URL or up to a ``/``, ``?`` or ``#`` (``http://kc/auth`` matches
+    ``http://kc/auth/realms/x`` but not ``http://kc/authz``); trailing slashes of both sides do
+    not count. Returns ``(url, mapped)``.
+    """
+    best = None
+    for prefix, target in (url_map or {}).items():
+        stem = str(prefix).rstrip("/")
+        if not stem:
+            continue
+        if url == stem or (url.startswith(stem) and url[len(stem)] in "/?#"):
+            if best is None or len(stem) > len(best[0]):
+                best = (stem, str(target).rstrip("/"))
+    if best is None:
+        return url, False
+    return best[1] + url[len(best[0]) :], True
+
+
+def resolve_env(value, what, environ=None):
+    """``value`` with APISIX's ``${{VAR}}`` / ``${{VAR:=default}}`` references resolved from ``environ``."""
+    if not isinstance(value, str):
+        return value
+    environ = os.environ if environ is None else environ
+
+    def replace(match):
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise CheckFailed(
+            "%s refers to the environment variable %s, which APISIX resolves from its own environment; %s is "
+            "not set where this check runs" % (what, name, name)
+        )
+
+    return _ENV_RE.sub(replace, value)
+
+
+def jwt_part(token, index):
+    """The decoded JSON of part ``index`` of a JWT (0: header, 1: claims), or ``{}``."""
+    try:
+        part = token.split(".")[index]
+        part += "=" * (-len(part) % 4)
+        data = json.loads(base64.urlsafe_b64decode(part.encode("ascii")).decode("utf-8"))
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def as_list(value):
+    """A claim or setting that may be one string or a list, as a list of strings."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def introspection_problem(answer, client_id):
+    """Why an introspection answer does not let the token through, or None."""
+    if not isinstance(answer, dict):
+        return "the introspection endpoint answered no JSON object"
+    if answer.get("active") is not True:
+        return (
+            "introspection with client '%s' says active: %s for the customer's token, so APISIX answers 401 "
+            "(Keycloak 26.6.2 and later say so when '%s' is not in the token's aud: the fix-audience mapper is "
+            "missing)" % (client_id, json.dumps(answer.get("active")), client_id)
+        )
+    return None
+
+
+def scope_problem(scope, required):
+    """Why ``scope`` (space-separated) lacks a required scope, or None."""
+    have = str(scope or "").split()
+    missing = [name for name in as_list(required) if name not in have]
+    if missing:
+        return "required scope%s %s not in the token's scope '%s', so APISIX answers 403" % (
+            "s" if len(missing) > 1 else "",
+            ", ".join(missing),
+            " ".join(have),
+        )
+    return None
+
+
+def alg_problem(alg, expected):
+    """Why the token's ``alg`` is not one of ``expected`` (string or list; empty: any), or None."""
+    allowed = as_list(expected)
+    if allowed and alg not in allowed:
+        return "the token is signed with %s, not with %s (token_signing_alg_values_expected)" % (
+            alg or "no alg",
+            " or ".join(allowed),
+        )
+    return None
+
+
+def audience(aud, client_id):
+    """Whether ``client_id`` is in ``aud`` (a string or a list)."""
+    return client_id in as_list(aud)
+
+
+def table(results):
+    """The report, one line per route after a header: route, status, whether aud has the client, reason."""
+    width = max([len("ROUTE")] + [len(str(item["route"])) for item in results])
+    lines = ["%-*s  %-6s  %-6s  %s" % (width, "ROUTE", "STATUS", "AUD", "DETAIL")]
+    for item in results:
+        aud = item.get("aud_has_client")
+        lines.append(
+            "%-*s  %-6s  %-6s  %s"
+            % (width, item["route"], item["status"], "-" if aud is None else "yes" if aud else "no", item["reason"])
+        )
+    return lines
+
+
+def block_off(info, version):
+    """Why a route's openid-connect block does not authenticate, or None when it is active."""
+    if not info["active"]:
+        if info["commented"]:
+            return "openid-connect is commented out: no authentication"
+        return "no openid-connect block: no authentication"
+    config = info["config"]
+    if not isinstance(config, dict):
+        return None
+    if oidc.is_disabled(config, version):
+        return "openid-connect is switched off (%s: true): no authentication" % ".".join(oidc.disable_flag(version))
+    return None
+
+
+def _text_of(body):
+    """An error body as one short line: ``error: error_description`` of a JSON body, else the text."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error") or data.get("error_message") or data.get("errorMessage")
+        description = data.get("error_description")
+        text = "%s: %s" % (error, description) if error and description else str(error or description or text)
+    elif text.lstrip().startswith("<"):
+        text = "(HTML page)"
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+# --- HTTP -----------------------------------------------------------------------------
+
+
+class Http:
+    """GET and form POST with Ansible's ``open_url``; ``(status, body text)``, TransportError without answer."""
+
+    def __init__(self, validate_certs=True, ca_path=None, timeout=10):
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.timeout = timeout
+
+    def request(self, method, url, data=None, headers=None):
+        try:
+            response = open_url(
+                url,
+                data=data,
+                headers=headers or {},
+                method=method,
+                timeout=self.timeout,
+                validate_certs=self.validate_certs,
+                ca_path=self.ca_path,
+                follow_redirects="safe",
+            )
+            return response.getcode(), response.read().decode("utf-8", "replace")
+        except HTTPError as exc:
+            try:
+                body = exc.read().decode("utf-8", "replace")
+            except Exception:  # pylint: disable=broad-except
+                body = ""
+            return exc.code, body
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            raise TransportError("TLS verification failed (%s); set ca_path or validate_certs: false" % exc) from None
+        except URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, ssl.SSLError):
+                raise TransportError(
+                    "TLS verification failed (%s); set ca_path or validate_certs: false" % reason
+                ) from None
+            raise TransportError(str(getattr(reason, "strerror", None) or reason)) from None
+        except (socket.timeout, TimeoutError):
+            raise TransportError("timed out (timeout)") from None
+        except (OSError, ValueError) as exc:
+            raise TransportError(str(exc)) from None
+
+
+# --- one route ------------------------------------------------------------------------
+
+
+class RouteCheck:
+    """The checks of one route's openid-connect ``config`` (a dict), with ``params`` and ``http``."""
+
+    def __init__(self, config, params, http, secrets):
+        self.config = config
+        self.params = params
+        self.http = http
+        self.secrets = secrets
+        self.client_id = None
+
+    def _json(self, method, url, what, data=None, headers=None):
+        try:
+            status, body = self.http.request(method, url, data=data, headers=headers)
+        except TransportError as exc:
+            raise CheckFailed("%s: cannot reach %s: %s" % (what, display_url(url), exc)) from None
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        return status, parsed, body
+
+    def _url(self, value, what):
+        mapped, _hit = map_url(value, self.params.get("url_map"))
+        if "{{" in mapped:
+            raise CheckFailed(
+                "%s %s holds a Helm template the check cannot render: give url_map an entry for its prefix"
+                % (what, display_url(value))
+            )
+        if not re.match(r"^https?://[^/\s]+", mapped):
+            raise CheckFailed("%s %s is no http(s) URL" % (what, display_url(mapped)))
+        return mapped
+
+    def _client_auth(self, secret):
+        method = (
+            self.config.get("introspection_endpoint_auth_method")
+            or self.config.get("token_endpoint_auth_method")
+            or "client_secret_basic"
+        )
+        if method not in AUTH_METHODS:
+            raise CheckFailed(
+                "the route authenticates client '%s' with %s; this check knows %s"
+                % (self.client_id, method, " and ".join(AUTH_METHODS))
+            )
+        if method == "client_secret_post":
+            return {"client_id": self.client_id, "client_secret": secret}, {}
+        # as lua-resty-openidc does: both parts URL-encoded, then Basic
+        pair = "%s:%s" % (quote(self.client_id, safe=""), quote(secret, safe=""))
+        header = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+        self.secrets.add(header)
+        return {"client_id": self.client_id}, {"Authorization": header}
+
+    def discovery(self):
+        raw = self.config.get("discovery")
+        if not isinstance(raw, str) or not raw:
+            raise CheckFailed("the openid-connect block has no discovery URL")
+        url = self._url(resolve_env(raw, "discovery"), "discovery")
+        status, document, body = self._json("GET", url, "discovery")
+        if status != 200:
+            raise CheckFailed(
+                "discovery %s answered HTTP %s (%s): APISIX cannot load it and refuses every request"
+                % (display_url(url), status, _text_of(body) or "no text")
+            )
+        if not isinstance(document, dict) or not document.get("token_endpoint"):
+            raise CheckFailed("discovery %s is no OpenID Connect discovery document" % display_url(url))
+        return url, document
+
+    def run(self):
+        """``(reason, aud_has_client)`` of a route that passes; CheckFailed otherwise."""
+        config = self.config
+        if config.get("bearer_only") is not True:
+            raise CheckFailed("bearer_only is not true: APISIX would redirect to a login page, not check a token")
+        if config.get("use_jwks") is True or config.get("public_key"):
+            raise CheckFailed(
+                "the route verifies tokens locally (use_jwks/public_key); this check follows introspection"
+            )
+        self.client_id = resolve_env(config.get("client_id"), "client_id")
+        secret = resolve_env(config.get("client_secret"), "client_secret")
+        self.secrets.add(secret)
+        if not isinstance(self.client_id, str) or not self.client_id:
+            raise CheckFailed("the openid-connect block has no client_id")
+        if not isinstance(secret, str) or not secret:
+            raise CheckFailed("the openid-connect block has no client_secret")
+        _url, document = self.discovery()
+        fields, headers = self._client_auth(secret)
+
+        token_url = self._url(document["token_endpoint"], "token endpoint")
+        username = self.params["username"]
+        grant = dict(fields, grant_type="password", username=username, password=self.params["password"], scope="openid")
+        status, tokens, body = self._json(
+            "POST", token_url, "token request", data=urlencode(grant), headers=dict(headers, **_FORM)
+        )
+        if status != 200 or not isinstance(tokens, dict) or not tokens.get("access_token"):
+            text = _text_of(body)
+            if "invalid_grant" not in text and (
+                "invalid_client" in text or "unauthorized_client" in text or status == 401
+            ):
+                raise CheckFailed(
+                    "Keycloak refused client '%s' with the route's client_secret (HTTP %s, %s): the route holds a "
+                    "wrong or stale secret" % (self.client_id, status, text)
+                )
+            raise CheckFailed(
+                "the password grant for user '%s' through client '%s' failed (HTTP %s, %s)"
+                % (username, self.client_id, status, text)
+            )
+        for key in ("access_token", "refresh_token", "id_token"):
+            self.secrets.add(tokens.get(key))
+        token = tokens["access_token"]
+
+        endpoint = config.get("introspection_endpoint") or document.get("introspection_endpoint")
+        if not endpoint:
+            raise CheckFailed("neither the route nor the discovery document names an introspection endpoint")
+        introspection_url = self._url(resolve_env(endpoint, "introspection_endpoint"), "introspection endpoint")
+        form = dict(fields, token=token, token_type_hint="access_token")
+        status, answer, body = self._json(
+            "POST", introspection_url, "introspection", data=urlencode(form), headers=dict(headers, **_FORM)
+        )
+        if status != 200:
+            raise CheckFailed(
+                "introspection with client '%s' answered HTTP %s (%s), so APISIX answers 401"
+                % (self.client_id, status, _text_of(body))
+            )
+        problem = introspection_problem(answer, self.client_id)
+        claims = jwt_part(token, 1)
+        aud = answer.get("aud", claims.get("aud")) if isinstance(answer, dict) else claims.get("aud")
+        has_client = audience(aud, self.client_id)
+        if problem:
+            raise CheckFailed(problem, has_client)
+        scope = answer.get("scope", claims.get("scope"))
+        problem = scope_problem(scope, config.get("required_scopes")) or alg_problem(
+            jwt_part(token, 0).get("alg"), config.get("token_signing_alg_values_expected")
+        )
+        if problem:
+            raise CheckFailed(problem, has_client)
+        if not has_client and self.params.get("require_audience", True):
+            raise CheckFailed(
+                "client '%s' is not in the token's aud (%s): add the fix-audience mapper to client '%s' "
+                "(require_audience)" % (self.client_id, ", ".join(as_list(aud)) or "empty", self.client_id),
+                has_client,
+            )
+        alg = jwt_part(token, 0).get("alg")
+        return (
+            "token of '%s' active at introspection with client '%s', scope %s, %s, aud %s"
+            % (
+                username,
+                self.client_id,
+                " ".join(str(scope or "").split()) or "(none)",
+                alg or "no alg",
+                "has '%s'" % self.client_id if has_client else "lacks '%s'" % self.client_id,
+            ),
+            has_client,
+        )
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+
+
+# --- the module -----------------------------------------------------------------------
+
+
+class _Secrets:
+    """Values to mask in every reason, also handed to ``hide`` (``module.no_log_values.add``)."""
+
+    def __init__(self, hide):
+        self.values = set()
+        self.hide = hide
+
+    def add(self, value):
+        if isinstance(value, str) and value:
+            self.values.add(value)
+            self.hide(value)
+
+    def scrub(self, text):
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, MASK)
+        return text
+
+
+def selected_routes(doc, params, version):
+    """``(route id, plugin state)`` of the routes to check: ``routes``, or every one with a block."""
+    if params.get("routes"):
+        route_ids = list(dict.fromkeys(params["routes"]))
+        doc.check_targets(route_ids)
+        return [(rid, doc.plugin_state(rid, oidc.PLUGIN_NAME)) for rid in route_ids]
+    chosen = []
+    for rid in dict.fromkeys(doc.route_ids()):
+        info = doc.plugin_state(rid, oidc.PLUGIN_NAME)
+        if info["active"] or info["commented"]:
+            chosen.append((rid, info))
+    return chosen
+
+
+def check_one(rid, info, params, http, secrets, version):
+    """The report entry of one route."""
+    entry = dict(route=rid, status=OK, reason="", aud_has_client=None, client_id=None, discovery=None)
+    off = block_off(info, version)
+    if off:
+        entry.update(status=OPEN, reason=off)
+        return entry
+    config = info["config"]
+    if not isinstance(config, dict):
+        entry.update(status=FAILED, reason="the openid-connect block is no mapping")
+        return entry
+    entry["client_id"] = config.get("client_id")
+    entry["discovery"] = display_url(config["discovery"]) if isinstance(config.get("discovery"), str) else None
+    check = RouteCheck(config, params, http, secrets)
+    try:
+        reason, has_client = check.run()
+    except CheckFailed as exc:
+        entry.update(status=FAILED, reason=secrets.scrub(exc.reason), aud_has_client=exc.aud_has_client)
+        return entry
+    entry.update(reason=secrets.scrub(reason), aud_has_client=has_client)
+    return entry
+
+
+def run(params, check_mode, diff, warn, hide=None, http=None):  # pylint: disable=unused-argument
+    """The module's work: read the file, check every selected route, report; ModuleError when one fails."""
+    secrets = _Secrets(hide or (lambda value: None))
+    if not isinstance(params.get("password"), str):
+        raise ModuleError(
+            'password must be text, but it arrived as a %s; quote it (password: "..."). A number is never '
+            "converted, it would be another password" % type(params.get("password")).__name__
+        )
+    secrets.add(params["password"])
+    version, _tag, notes = oidc.resolve_version(params.get("apisix_version") or oidc.DEFAULT_APISIX_VERSION)
+    for note in notes:
+        warn(note)
+    for prefix, target in (params.get("url_map") or {}).items():
+        if not isinstance(target, str) or not re.match(r"^https?://[^/\s]+", target):
+            raise ModuleError("url_map maps %s to %r, which is no http(s) URL" % (prefix, target))
+    path = params["path"]
+    text, _stamp = _io.read_text(path, "path")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    doc = RouteFile(text, source=path, routes_key=params.get("routes_key"))
+    for value in doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS):
+        secrets.add(value)
+    http = http or Http(params.get("validate_certs", True), params.get("ca_path"), params.get("timeout") or 10)
+    entries = [
+        check_one(rid, info, params, http, secrets, version) for rid, info in selected_routes(doc, params, version)
+    ]
+    if not entries:
+        warn(
+            "%s: no route under %s has an openid-connect block (active, disabled or commented out)"
+            % (path, doc.routes_key)
+        )
+
+    failed = [item for item in entries if item["status"] == FAILED]
+    if params.get("require_secured"):
+        failed += [item for item in entries if item["status"] == OPEN]
+    counts = ", ".join(
+        "%d %s" % (len([item for item in entries if item["status"] == status]), status) for status in (OK, OPEN, FAILED)
+    )
+    result = dict(changed=False, routes_key=doc.routes_key, routes=entries, table=table(entries))
+    result["failed_routes"] = [item["route"] for item in failed]
+    if failed:
+        raise ModuleError(
+            "%s: %d of %d route(s) fail the gateway's check (%s): %s"
+            % (
+                path,
+                len(failed),
+                len(entries),
+                counts,
+                "; ".join(
+                    "route %s: %s%s"
+                    % (quoted([item["route"]]), item["reason"], " (require_secured)" if item["status"] == OPEN else "")
+                    for item in failed
+                ),
+            ),
+            **result,
+        )
+    result["msg"] = "%s: %d route(s) checked as the gateway does (%s)" % (path, len(entries), counts)
+    return result

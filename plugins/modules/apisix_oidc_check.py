@@ -1,0 +1,256 @@
+#!/usr/bin/python
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: apisix_oidc_check
+short_description: Check the openid-connect routes of an APISIX route file the way the gateway checks a request
+version_added: 0.1.0
+description:
+  - For each route of a standalone route file (Helm values or C(conf/apisix.yaml)) that carries an
+    C(openid-connect) block, does with that route's own config what APISIX does with C(bearer_only) and token
+    introspection, using a token of the customer user, and reports one line per route.
+  - "Per route: loads the C(discovery) document; gets a token for O(username) by a password grant (C(scope=openid))
+    through the route's C(client_id) and C(client_secret); introspects it at the introspection endpoint with the
+    same client and requires C(active: true) (what APISIX answers 401 for otherwise); requires every
+    C(required_scopes) entry in its C(scope) (APISIX answers 403 otherwise); requires its signing C(alg) to be one
+    of C(token_signing_alg_values_expected); and reports whether the route's C(client_id) is in the token's
+    C(aud) (required with O(require_audience))."
+  - "A route whose block is commented out, switched off with C(_meta.disable) (C(disable) in APISIX 2.x), or
+    missing (a route named in O(routes) without one) is reported V(open). C(enable: false) does not switch the
+    plugin off in stock APISIX, so such a block is checked like any other."
+  - "The gateway usually reaches Keycloak by a service name this machine cannot resolve: O(url_map) maps the
+    gateway's URL prefixes to ones reachable from here (also the endpoints named in the discovery document)."
+  - "APISIX's environment references in the block (C(${{VAR}}), C(${{VAR:=default}})) are resolved from the
+    environment of the module; a reference to an unset variable fails that route."
+  - The route file is only read. Fails when any checked route fails, naming each route and the reason; the report
+    is returned also then. Client secrets, the password and the tokens never appear in a result or a message.
+author:
+  - CX platform engineering (!UNKNOWN)
+requirements:
+  - PyYAML (on the host that runs the module).
+options:
+  path:
+    description:
+      - The route file, Helm values of a chart in standalone mode or a standalone C(conf/apisix.yaml).
+    type: path
+    required: true
+    aliases: [dest]
+  routes_key:
+    description:
+      - Dotted path of the list of routes in the file, for example V(apisixStandalone.routes).
+      - Default is whichever of V(routes) (top level) and V(apisixStandalone.routes) the file has.
+    type: str
+  routes:
+    description:
+      - IDs of the routes to check. Each must exist in the file; one without an C(openid-connect) block is
+        reported V(open).
+      - Default is every route that carries an C(openid-connect) block, active, switched off or commented out.
+    type: list
+    elements: str
+  url_map:
+    description:
+      - Gateway URL prefix to the URL this machine reaches the same server by, for example
+        C(http://keycloak.ef-external.svc/auth) to C(https://sso.example.com/auth).
+      - Applied to the route's C(discovery) and C(introspection_endpoint) and to the endpoints of the discovery
+        document. The longest matching prefix wins; a prefix matches up to a C(/), C(?) or C(#).
+    type: dict
+    default: {}
+  username:
+    description:
+      - The user whose token is checked (the guide's customer user).
+    type: str
+    default: customer
+  password:
+    description:
+      - Password of O(username).
+      - "Must be text; a number (unquoted digits in YAML) is refused, never converted."
+    type: raw
+    required: true
+  require_audience:
+    description:
+      - V(true) fails a route whose C(client_id) is not in the token's C(aud). Keycloak 26.6.2 and later already
+        answer C(active=false) at introspection then; older servers let such a token through, and APISIX 3.12 and
+        later refuse it only with C(claim_validator.audience). The guide's C(fix-audience) mapper provides the
+        audience.
+      - V(false) only reports it in RV(routes[].aud_has_client).
+    type: bool
+    default: true
+  require_secured:
+    description:
+      - V(true) fails a route reported V(open) as well, for a check that the listed O(routes) are protected.
+      - V(false) reports open routes without failing (for example after authentication was taken off).
+    type: bool
+    default: false
+  apisix_version:
+    description:
+      - APISIX version of the gateway, for where the switch-off flag lives (C(_meta.disable) from 3.0).
+      - Quote it (V("3.10")); YAML reads an unquoted 3.10 as 3.1.
+    type: raw
+    default: "3.11"
+  validate_certs:
+    description:
+      - Verify the TLS certificates of the servers contacted.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - CA bundle to verify the servers' certificates with.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP answer.
+    type: int
+    default: 10
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+attributes:
+  check_mode:
+    support: full
+    details: Only reads the file and asks Keycloak; runs the same in check mode, never reports a change.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership:
+      - cx.api_auth.apisix
+notes:
+  - The check asks Keycloak for a real token (a password grant), which needs "Direct access grants" on the route's
+    client, as the guide's customer widget does.
+  - Introspection authenticates the client with C(client_secret_basic) (as APISIX does by default) or
+    C(client_secret_post), as the route's C(introspection_endpoint_auth_method) or C(token_endpoint_auth_method)
+    says.
+seealso:
+  - module: cx.api_auth.apisix_route_oidc
+  - module: cx.api_auth.keycloak_client_secret_info
+  - name: APISIX openid-connect plugin
+    description: Attributes of the plugin.
+    link: https://apisix.apache.org/docs/apisix/plugins/openid-connect/
+"""
+
+EXAMPLES = r"""
+- name: Check every secured route as the gateway does
+  cx.api_auth.apisix_oidc_check:
+    path: /opt/cx/apisix/values.yaml
+    url_map:
+      http://keycloak.ef-external.svc/auth: https://keycloak.tenant.example/auth
+    password: "{{ vault_customer_password }}"
+  register: gateway_check
+
+- name: Print the report, one line per route
+  ansible.builtin.debug:
+    msg: "{{ gateway_check.table }}"
+
+- name: The listed routes must be protected, tokens without cim in aud are only reported
+  cx.api_auth.apisix_oidc_check:
+    path: /usr/local/apisix/conf/apisix.yaml
+    routes: [orders-secured, reports]
+    password: "{{ vault_customer_password }}"
+    require_secured: true
+    require_audience: false
+"""
+
+RETURN = r"""
+routes_key:
+  description: Dotted path of the routes list in the file.
+  returned: always
+  type: str
+  sample: apisixStandalone.routes
+routes:
+  description: The verdict per route, in the order checked.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    route:
+      description: Route ID.
+      type: str
+      sample: files-main
+    status:
+      description: V(ok) (a token passes as at the gateway), V(open) (no active authentication) or V(failed).
+      type: str
+      sample: ok
+    reason:
+      description: What was found, or why the route fails. Never holds a secret.
+      type: str
+      sample: >-
+        token of 'customer' active at introspection with client 'cim', scope openid email profile, RS256, aud has 'cim'
+    aud_has_client:
+      description: Whether the route's C(client_id) is in the token's C(aud); V(null) when no token was checked.
+      type: bool
+      sample: true
+    client_id:
+      description: The route's C(client_id); V(null) for an open route.
+      type: str
+      sample: cim
+    discovery:
+      description: The route's C(discovery) as written in the file (without credentials); V(null) for an open route.
+      type: str
+      sample: http://keycloak.ef-external.svc/auth/realms/expertflow/.well-known/openid-configuration
+table:
+  description: The report to print, a header line and one line per route (route, status, C(aud) has the client, reason).
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "ROUTE                STATUS  AUD     DETAIL"
+    - "files-main           ok      yes     token of 'customer' active at introspection with client 'cim', ..."
+    - "orders-main-secured  open    -       openid-connect is commented out: no authentication"
+failed_routes:
+  description: IDs of the routes that fail the check (with O(require_secured), the open ones too).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+msg:
+  description: Summary, or the failing routes with their reasons.
+  returned: always
+  type: str
+  sample: "/opt/cx/apisix/values.yaml: 3 route(s) checked as the gateway does (2 ok, 1 open, 0 failed)"
+"""
+
+import functools
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import oidc_check
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import HAS_YAML
+from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
+
+
+def main():
+    """Run the module."""
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True, aliases=["dest"]),
+            routes_key=dict(type="str", no_log=False),
+            routes=dict(type="list", elements="str"),
+            url_map=dict(type="dict", default={}),
+            username=dict(type="str", default="customer"),
+            password=dict(type="raw", required=True, no_log=True),
+            require_audience=dict(type="bool", default=True),
+            require_secured=dict(type="bool", default=False),
+            apisix_version=dict(type="raw", default="3.11"),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            timeout=dict(type="int", default=10),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
+    run_module(
+        module,
+        functools.partial(oidc_check.run, hide=module.no_log_values.add),
+        "Checking the openid-connect routes of %s" % module.params["path"],
+    )
+
+
+if __name__ == "__main__":
+    main()
