@@ -75,4 +75,10 @@ print("id token aud:    ", ident.get("aud"))
 print("scope:           ", tokens.get("scope"))
 print("realm roles:     ", sorted(access.get("realm_access", {}).get("roles", [])))
 PY
-echo "== route file: $CX_DEMO_ROUTES_FILE (backups beside it); Keycloak is stopped on exit"
+echo "== verify: each secured route checked as the gateway checks a request (playbooks/verify.yml)"
+ansible-playbook -i inventories/demo playbooks/verify.yml
+
+echo "== look around: the route file is $CX_DEMO_ROUTES_FILE (backups beside it), realm $realm at $CX_DEMO_KEYCLOAK_URL"
+if [ "${CX_DEMO_KEEP:-}" != 1 ] && [ -z "${CX_KC_SESSION:-}" ]; then
+  echo "   Keycloak stops now; CX_DEMO_KEEP=1 make demo leaves it running to log in as the admin"
+fi

@@ -31,6 +31,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import yaml
 from kc import session
 
 from .helpers import seed_tenant
@@ -69,7 +70,7 @@ def test_every_console_block_is_marked():
     assert blocks, "README.md has no console blocks"
     unmarked = [lines[0] for name, lines in blocks if name is None]
     assert not unmarked, "console blocks without a readme-test marker: %r" % unmarked
-    assert sorted(name for name, _ in blocks) == ["emulator", "make", "setup", "tenant"]
+    assert sorted(name for name, _ in blocks) == ["disable", "emulator", "make", "setup", "tenant"]
 
 
 def test_make_block_is_what_ci_runs():
@@ -155,6 +156,14 @@ def recaps(output):
     return found
 
 
+def route_report(output):
+    """``{route: status}`` of the verify table(s) in ``output`` (the last line per route wins)."""
+    found = {}
+    for route, status in re.findall(r'^\s*"(\S+)\s+(ok|open|failed)\s+(?:yes|no|-)\s', output, re.M):
+        found[route] = status
+    return found
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """A fresh copy of the checkout after the README's set-up block ran in it."""
@@ -213,11 +222,15 @@ def test_tenant_commands_as_written(installed, keycloak):
         assert rc == 0, "the README's tenant commands failed (rc %d):\n%s" % (rc, output[-6000:])
 
         runs = recaps(output)
-        assert len(runs) == 3, "expected the recaps of 3 playbook runs (one host), got %r" % runs
-        check, apply, rerun = runs
+        assert len(runs) == 4, "expected the recaps of 4 playbook runs (one host), got %r" % runs
+        check, apply, rerun, verify = runs
         assert check["changed"] > 0 and check["failed"] == 0
         assert apply["changed"] == check["changed"], "check mode predicted %r, the run did %r" % (check, apply)
         assert rerun["changed"] == 0 and rerun["failed"] == 0
+        assert verify["changed"] == 0 and verify["failed"] == 0
+        # the example inventory chooses routes by rule: the commented-out block and the active one
+        report = route_report(output)
+        assert report == {"orders-main-secured": "ok", "files-main": "ok"}, report
         # the vault file is encrypted, the route file changed, Keycloak holds the guide's state
         vault = checkout / "inventories" / "acme" / "group_vars" / "all" / "vault.yml"
         assert vault.read_text().startswith("$ANSIBLE_VAULT;")
@@ -226,6 +239,18 @@ def test_tenant_commands_as_written(installed, keycloak):
         assert "cim" in [access["aud"]] + list(access["aud"]) and "cim" in [ident["aud"]] + list(ident["aud"])
         for secret in (keycloak.admin_password, customer_password, tenant.client_secret, VAULT_PASSWORD):
             assert secret not in output, "a secret was printed by the README's commands"
+
+        # the disable block, in the same inventory: one route off, verify says open, then all off
+        rc, output = run_in_pty(". .venv/bin/activate\n" + readme_block("disable"), str(checkout), shell_env)
+        assert rc == 0, "the README's disable commands failed (rc %d):\n%s" % (rc, output[-6000:])
+        first, verify, every = recaps(output)
+        assert first["changed"] == 1 and verify["failed"] == 0 and every["changed"] == 1, recaps(output)
+        assert route_report(output) == {"orders-main-secured": "ok", "files-main": "open"}, route_report(output)
+        routes = yaml.safe_load(routes_file.read_text())["apisixStandalone"]["routes"]
+        assert not [r["id"] for r in routes if "openid-connect" in (r.get("plugins") or {})]
+        assert routes_file.read_text().count("#         openid-connect:") >= 2  # commented out, as the chart does
+        for secret in (keycloak.admin_password, customer_password, tenant.client_secret, VAULT_PASSWORD):
+            assert secret not in output, "a secret was printed by the README's disable commands"
     finally:
         tenant.delete()
 
@@ -249,6 +274,10 @@ def test_make_demo_as_written(installed):
         assert rc == 0, "make demo failed (rc %d):\n%s" % (rc, output[-6000:])
         assert re.search(r"changed=0 ", output), output[-3000:]
         assert re.search(r"access token aud:.*'cim'", output), output[-3000:]
+        # it ends with the verify table: the demo's three routes pass as the gateway checks them
+        assert route_report(output) == dict.fromkeys(
+            ["orders-main-secured", "files-main", "admin-backend-secured"], "ok"
+        )
         if shared is not None:
             assert shared.admin_password not in output
     finally:
