@@ -7,12 +7,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: apisix_oidc_check
-short_description: Check the openid-connect routes of an APISIX route file the way the gateway checks a request
+short_description: Check the openid-connect routes of APISIX the way the gateway checks a request
 version_added: 0.1.0
 description:
-  - For each route of a standalone route file (Helm values or C(conf/apisix.yaml)) that carries an
-    C(openid-connect) block, does with that route's own config what APISIX does with C(bearer_only) and token
-    introspection, using a token of the customer user, and reports one line per route.
+  - For each route of a standalone route file (Helm values or C(conf/apisix.yaml), O(path)) or of the APISIX Admin
+    API (traditional mode, O(admin_url)) that carries an C(openid-connect) block, does with that route's own config
+    what APISIX does with C(bearer_only) and token introspection, using a token of the customer user, and reports
+    one line per route.
   - "Per route: loads the C(discovery) document; gets a token for O(username) by a password grant (C(scope=openid))
     through the route's C(client_id) and C(client_secret); introspects it at the introspection endpoint with the
     same client and requires C(active: true) (what APISIX answers 401 for otherwise); requires every
@@ -22,33 +23,39 @@ description:
   - "A route whose block is commented out, switched off with C(_meta.disable) (C(disable) in APISIX 2.x), or
     missing (a route named in O(routes) without one) is reported V(open). C(enable: false) does not switch the
     plugin off in stock APISIX, so such a block is checked like any other."
+  - "With O(admin_url), the routes are read from the Admin API with C(GET /apisix/admin/routes/{id}) (O(routes)) or
+    C(GET /apisix/admin/routes) (every route with an C(openid-connect) plugin); nothing is written, so the
+    C(viewer) key is enough. 3.x answers and 2.x envelopes are both understood."
   - "The gateway usually reaches Keycloak by a service name this machine cannot resolve: O(url_map) maps the
     gateway's URL prefixes to ones reachable from here (also the endpoints named in the discovery document)."
   - "APISIX's environment references in the block (C(${{VAR}}), C(${{VAR:=default}})) are resolved from the
     environment of the module; a reference to an unset variable fails that route."
-  - The route file is only read. Fails when any checked route fails, naming each route and the reason; the report
-    is returned also then. Client secrets, the password and the tokens never appear in a result or a message.
+  - The route file or the Admin API is only read. Fails when any checked route fails, naming each route and the
+    reason; the report is returned also then. Client secrets, the admin key, the password and the tokens never
+    appear in a result or a message.
 author:
   - CX platform engineering (!UNKNOWN)
 requirements:
-  - PyYAML (on the host that runs the module).
+  - PyYAML (on the host that runs the module), with O(path).
 options:
   path:
     description:
       - The route file, Helm values of a chart in standalone mode or a standalone C(conf/apisix.yaml).
+      - Mutually exclusive with O(admin_url); one of the two is required.
     type: path
-    required: true
     aliases: [dest]
   routes_key:
     description:
       - Dotted path of the list of routes in the file, for example V(apisixStandalone.routes).
       - Default is whichever of V(routes) (top level) and V(apisixStandalone.routes) the file has.
+      - Only with O(path); refused with O(admin_url).
     type: str
   routes:
     description:
-      - IDs of the routes to check. Each must exist in the file; one without an C(openid-connect) block is
-        reported V(open).
-      - Default is every route that carries an C(openid-connect) block, active, switched off or commented out.
+      - IDs of the routes to check. Each must exist in the file or on the Admin API (a missing one fails the
+        module); one without an C(openid-connect) block is reported V(open).
+      - Default is every route that carries an C(openid-connect) block, active, switched off or commented out (on
+        the Admin API, every listed route with an C(openid-connect) plugin).
     type: list
     elements: str
   url_map:
@@ -88,30 +95,35 @@ options:
   apisix_version:
     description:
       - APISIX version of the gateway, for where the switch-off flag lives (C(_meta.disable) from 3.0).
+      - With O(admin_url), an Admin API that answers in 3.x form while this is 2.x fails the module.
       - Quote it (V("3.10")); YAML reads an unquoted 3.10 as 3.1.
     type: raw
     default: "3.11"
   validate_certs:
     description:
-      - Verify the TLS certificates of the servers contacted.
+      - Verify the TLS certificates of Keycloak (the discovery, token and introspection endpoints).
+      - The Admin API's has its own, O(admin_validate_certs).
     type: bool
     default: true
   ca_path:
     description:
-      - CA bundle to verify the servers' certificates with.
+      - CA bundle to verify Keycloak's certificate with.
+      - The Admin API's is O(admin_ca_path).
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP answer.
+      - Seconds to wait for each HTTP answer of Keycloak.
+      - The Admin API's is O(admin_timeout).
     type: int
     default: 10
 extends_documentation_fragment:
+  - cx.api_auth.apisix_admin_api.read
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
   check_mode:
     support: full
-    details: Only reads the file and asks Keycloak; runs the same in check mode, never reports a change.
+    details: Only reads the file or the Admin API and asks Keycloak; runs the same in check mode, never changes.
   diff_mode:
     support: none
   platform:
@@ -154,14 +166,28 @@ EXAMPLES = r"""
     password: "{{ vault_customer_password }}"
     require_secured: true
     require_audience: false
+
+- name: Check every route of a gateway in traditional mode, read through the Admin API with the viewer key
+  cx.api_auth.apisix_oidc_check:
+    admin_url: http://127.0.0.1:9180
+    admin_key: "{{ vault_apisix_viewer_key }}"
+    url_map:
+      http://keycloak.ef-external.svc/auth: https://keycloak.tenant.example/auth
+    password: "{{ vault_customer_password }}"
+  register: gateway_check
 """
 
 RETURN = r"""
 routes_key:
   description: Dotted path of the routes list in the file.
-  returned: always
+  returned: with O(path)
   type: str
   sample: apisixStandalone.routes
+admin_url:
+  description: The Admin API's base URL the routes were read from (with C(/apisix/admin)).
+  returned: with O(admin_url)
+  type: str
+  sample: http://127.0.0.1:9180/apisix/admin
 routes:
   description: The verdict per route, in the order checked.
   returned: always
@@ -190,7 +216,9 @@ routes:
       type: str
       sample: cim
     discovery:
-      description: The route's C(discovery) as written in the file (without credentials); V(null) for an open route.
+      description:
+        - The route's C(discovery) as written in the file or stored on the Admin API (without credentials); V(null)
+          for an open route.
       type: str
       sample: http://keycloak.ef-external.svc/auth/realms/expertflow/.well-known/openid-configuration
 table:
@@ -209,7 +237,8 @@ failed_routes:
   elements: str
   sample: []
 msg:
-  description: Summary, or the failing routes with their reasons.
+  description:
+    - Summary, or the failing routes with their reasons. It starts with the file, or with the Admin API's base URL.
   returned: always
   type: str
   sample: "/opt/cx/apisix/values.yaml: 3 route(s) checked as the gateway does (2 ok, 1 open, 0 failed)"
@@ -220,35 +249,42 @@ import functools
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import oidc_check
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import (
+    ADMIN_API_READ_ARGUMENT_SPEC,
+)
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import HAS_YAML
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
 
 
 def main():
     """Run the module."""
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True, aliases=["dest"]),
-            routes_key=dict(type="str", no_log=False),
-            routes=dict(type="list", elements="str"),
-            url_map=dict(type="dict", default={}),
-            username=dict(type="str", default="customer"),
-            password=dict(type="raw", required=True, no_log=True),
-            require_audience=dict(type="bool", default=True),
-            require_secured=dict(type="bool", default=False),
-            apisix_version=dict(type="raw", default="3.11"),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
-            timeout=dict(type="int", default=10),
-        ),
-        supports_check_mode=True,
+    argument_spec = dict(
+        path=dict(type="path", aliases=["dest"]),
+        routes_key=dict(type="str", no_log=False),
+        routes=dict(type="list", elements="str"),
+        url_map=dict(type="dict", default={}),
+        username=dict(type="str", default="customer"),
+        password=dict(type="raw", required=True, no_log=True),
+        require_audience=dict(type="bool", default=True),
+        require_secured=dict(type="bool", default=False),
+        apisix_version=dict(type="raw", default="3.11"),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        timeout=dict(type="int", default=10),
     )
-    if not HAS_YAML:
+    argument_spec.update(ADMIN_API_READ_ARGUMENT_SPEC)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[("path", "admin_url")],
+        required_one_of=[("path", "admin_url")],
+    )
+    if module.params["path"] and not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
     run_module(
         module,
         functools.partial(oidc_check.run, hide=module.no_log_values.add),
-        "Checking the openid-connect routes of %s" % module.params["path"],
+        "Checking the openid-connect routes of %s" % (module.params["path"] or module.params["admin_url"]),
     )
 
 

@@ -67,8 +67,18 @@ def route_path(route_id, sub_path=""):
 class AdminClient:
     """Requests to one Admin API. ``secrets``: texts to mask in anything the server says."""
 
-    def __init__(self, admin_url, admin_key=None, validate_certs=True, ca_path=None, timeout=10, secrets=()):
+    def __init__(
+        self,
+        admin_url,
+        admin_key=None,
+        validate_certs=True,
+        ca_path=None,
+        timeout=10,
+        secrets=(),
+        agent="cx.api_auth.apisix_route_oidc",
+    ):
         self.base = base_url(admin_url)
+        self.agent = agent
         self._key = admin_key
         self.validate_certs = validate_certs
         self.ca_path = ca_path
@@ -103,7 +113,7 @@ class AdminClient:
                 validate_certs=self.validate_certs,
                 ca_path=self.ca_path,
                 timeout=self.timeout,
-                http_agent="cx.api_auth.apisix_route_oidc",
+                http_agent=self.agent,
                 follow_redirects="none",
             )
             status, raw = handle.getcode(), handle.read()
@@ -120,6 +130,21 @@ class AdminClient:
         except ValueError:
             body = None
         return Response(status, body, url)
+
+    def read(self, path, what, parse):
+        """GET ``path`` and its answer through ``parse`` (``envelope.parse_item``/``parse_list``): ``(value, 2.x?)``.
+
+        Any status but 200 is :meth:`failure`; a body that is no Admin API answer names the URL.
+        """
+        response = self.request("GET", path)
+        if response.status != 200:
+            raise self.failure(response, what)
+        try:
+            return parse(response.body, what)
+        except envelope.EnvelopeError as exc:
+            raise AdminApiError(
+                "%s at %s: unexpected answer (%s): is admin_url the APISIX Admin API?" % (what, response.url, exc)
+            ) from None
 
     def _transport_message(self, method, url, exc):
         reason = getattr(exc, "reason", exc)

@@ -25,11 +25,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import compare, envelope, ownership
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import (
-    AdminApiError,
-    AdminClient,
-    route_path,
-)
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import AdminClient, route_path
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import FILE_ONLY_OPTIONS
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan
@@ -95,19 +91,8 @@ class AdminApiTarget:
     def load(self):
         """Nothing to read up front: routes are read one by one (or listed for patterns)."""
 
-    def _get(self, path, what):
-        response = self.client.request("GET", path)
-        if response.status != 200:
-            raise self.client.failure(response, what)
-        return response
-
-    def _parse(self, parse, response, what):
-        try:
-            value, v2 = parse(response.body, what)
-        except envelope.EnvelopeError as exc:
-            raise AdminApiError(
-                "%s at %s: unexpected answer (%s): is admin_url the APISIX Admin API?" % (what, response.url, exc)
-            ) from None
+    def _read(self, path, what, parse):
+        value, v2 = self.client.read(path, what, parse)
         self.v2 = self.v2 or v2
         return value
 
@@ -120,8 +105,7 @@ class AdminApiTarget:
         all_ids = []
         if any(select.is_pattern(entry) for entry in entries):
             what = "GET routes"
-            response = self._get("/routes", what)
-            all_ids = [str(route.get("id")) for route in self._parse(envelope.parse_list, response, what)]
+            all_ids = [str(route.get("id")) for route in self._read("/routes", what, envelope.parse_list)]
             all_ids = [rid for rid in all_ids if rid != "None"]
         return select.resolve(entries, selectors, all_ids, [], "Admin API %s" % self.client.url("/routes"))
 
@@ -131,7 +115,7 @@ class AdminApiTarget:
         plans, owned = [], []
         for route_id in route_ids:
             what = "GET route '%s'" % route_id
-            route = self._parse(envelope.parse_item, self._get(route_path(route_id), what), what)
+            route = self._read(route_path(route_id), what, envelope.parse_item)
             marks = ownership.controller_marks(route)
             if marks:
                 owned.append("'%s' (%s)" % (route_id, ", ".join(marks)))
@@ -201,7 +185,7 @@ class AdminApiTarget:
         what = "writing openid-connect on route '%s'" % route_id
         if uses_put(version):
             fetched = "GET route '%s'" % route_id
-            route = self._parse(envelope.parse_item, self._get(route_path(route_id), fetched), fetched)
+            route = self._read(route_path(route_id), fetched, envelope.parse_item)
             body = {key: value for key, value in route.items() if key not in _TIMESTAMPS}
             plugins = dict(body.get("plugins") or {})
             if config is None:
