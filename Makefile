@@ -10,26 +10,34 @@ SHELL := /bin/bash
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.requirements-stamp
+RUN_STAMP   := $(VENV)/.run-requirements-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(shell python3 tools/collection_link.py)
 # Keycloak versions the integration tests run against (see tools/kc_server.py).
 KC_VERSIONS ?= 26.7.3 19.0.1
 
-.PHONY: help venv lint sanity units integration molecule build-check test demo clean
+.PHONY: help venv venv-run lint sanity units integration molecule build-check test demo clean
 
 help:
 	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build)"
 	@echo "make demo   - set up and run the main job against a local Keycloak"
 	@echo "make lint | sanity | units | integration | molecule | build-check - one stage"
 
+# venv: what the whole suite needs (requirements/test.txt); venv-run: what running the
+# collection needs (requirements/run.txt, what an installer installs), enough for `make demo`.
 venv: $(STAMP)
+venv-run: $(RUN_STAMP)
 
-$(STAMP): requirements/test.txt requirements/run.txt
-	@if [ ! -x $(PY) ]; then \
-	  base=$$(bash tools/find_python.sh); echo "creating $(VENV) with $$base"; \
-	  "$$base" -m venv $(VENV); fi
+$(PY):
+	base=$$(bash tools/find_python.sh); echo "creating $(VENV) with $$base"; "$$base" -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+
+$(STAMP): requirements/test.txt requirements/run.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements/test.txt
+	@touch $@ $(RUN_STAMP)
+
+$(RUN_STAMP): requirements/run.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements/run.txt
 	@touch $@
 
 lint: venv
@@ -62,7 +70,7 @@ test: venv
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh \
 	  $(MAKE) --no-print-directory lint sanity units integration molecule build-check
 
-demo: venv
+demo: venv-run
 	bash tools/demo.sh
 
 clean:

@@ -70,7 +70,7 @@ def test_every_console_block_is_marked():
     assert blocks, "README.md has no console blocks"
     unmarked = [lines[0] for name, lines in blocks if name is None]
     assert not unmarked, "console blocks without a readme-test marker: %r" % unmarked
-    assert sorted(name for name, _ in blocks) == ["disable", "emulator", "make", "setup", "tenant"]
+    assert sorted(block[0] for block in blocks) == ["disable", "emulator", "make", "setup", "tenant"]
 
 
 def test_make_block_is_what_ci_runs():
@@ -129,7 +129,7 @@ def run_in_pty(script, cwd, env, timeout=900):
             os.kill(pid, 9)
             os.waitpid(pid, 0)
             raise AssertionError("the README block did not end in %d s; output:\n%s" % (timeout, output.decode()))
-        ready, _, _ = select.select([fd], [], [], 1)
+        ready = select.select([fd], [], [], 1)[0]
         if ready:
             try:
                 chunk = os.read(fd, 65536)
@@ -142,7 +142,7 @@ def run_in_pty(script, cwd, env, timeout=900):
             while answered < prompts:
                 os.write(fd, VAULT_PASSWORD.encode() + b"\n")
                 answered += 1
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
 
 
@@ -261,7 +261,7 @@ def test_make_demo_as_written(installed):
     Not parametrized over the servers: the demo runs its own Keycloak version (26), which is
     the session's shared server when there is a session.
     """
-    _, checkout, env = installed
+    checkout, env = installed[1:]
     line = [ln for ln in readme_block("make").splitlines() if ln.startswith("make demo")]
     assert len(line) == 1
     realm = "readme-demo-%d" % os.getpid()
@@ -287,7 +287,7 @@ def test_make_demo_as_written(installed):
 
 def test_emulator_commands_as_written(installed):
     """The Admin API emulator's start and stop, as the README shows them."""
-    _, checkout, env = installed
+    checkout, env = installed[1:]
     rc, output = run_in_pty(readme_block("emulator"), str(checkout), env, timeout=120)
     assert rc == 0, output[-3000:]
     started = json.loads(re.search(r"^\{.*\}\s*$", output, re.M).group(0))

@@ -62,7 +62,7 @@ def test_attaches_to_the_running_server(monkeypatch, tmp_path, stand_in):
 
 
 def test_waits_while_the_session_starts(monkeypatch, tmp_path, stand_in):
-    _, state = stand_in
+    state = stand_in[1]
     path = tmp_path / "session.json"
     write(path, ready=False)
     monkeypatch.setenv(session.ENV, str(path))
@@ -88,7 +88,7 @@ def test_waits_while_the_session_starts(monkeypatch, tmp_path, stand_in):
     ],
 )
 def test_refuses_what_it_cannot_share(monkeypatch, tmp_path, stand_in, data, version, relative_path, says):
-    _, state = stand_in
+    state = stand_in[1]
     path = tmp_path / "session.json"
     write(path, servers={"26.7.3": str(state)}, **data)
     monkeypatch.setenv(session.ENV, str(path))
