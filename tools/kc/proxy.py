@@ -43,6 +43,7 @@ class Request:
     received: int  # bytes of the answer's body
     grant: str | None = None  # grant_type of a token request, else None
     realm: str | None = None  # the realm of a token request
+    username: str | None = None  # the username of a password grant (never the password)
 
     @property
     def line(self):
@@ -82,9 +83,13 @@ class CountingProxy:
         with self._lock:
             return list(self.requests)
 
-    def tokens(self, realm=None):
-        """The token requests (any grant), of ``realm`` when given."""
-        return [r for r in self.snapshot() if r.grant is not None and (realm is None or r.realm == realm)]
+    def tokens(self, realm=None, username=None):
+        """The token requests (any grant), of ``realm`` and ``username`` when given."""
+        return [
+            r
+            for r in self.snapshot()
+            if r.grant is not None and realm in (None, r.realm) and username in (None, r.username)
+        ]
 
     def _record(self, request):
         with self._lock:
@@ -152,10 +157,11 @@ class CountingProxy:
         path = raw_path
         if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
             path = path[len(self.base_path) :] or "/"
-        grant = realm = None
+        grant = realm = username = None
         match = _TOKEN_PATH.match(path)
         if method == "POST" and match:
             form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
             grant = (form.get("grant_type") or ["?"])[0]
             realm = urllib.parse.unquote(match.group(1))
-        return Request(method, path, status, len(body), len(data), grant, realm)
+            username = (form.get("username") or [None])[0]
+        return Request(method, path, status, len(body), len(data), grant, realm, username)
