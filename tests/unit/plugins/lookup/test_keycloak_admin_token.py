@@ -41,7 +41,12 @@ def test_password_grant_gives_the_access_token(stub):
     assert lookup(url=stub.url + "/", username="admin", password=PASSWORD) == ["tok1"]
     assert counter["n"] == 1
     form = parse_qs(stub.requests[-1][3])
-    assert form == {"grant_type": ["password"], "client_id": ["admin-cli"], "username": ["admin"], "password": [PASSWORD]}
+    assert form == {
+        "grant_type": ["password"],
+        "client_id": ["admin-cli"],
+        "username": ["admin"],
+        "password": [PASSWORD],
+    }
 
 
 def test_client_credentials_in_another_realm(stub):
