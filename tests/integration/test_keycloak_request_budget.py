@@ -33,7 +33,8 @@ NO_OP_BUDGET = 8
 # Exactly what a no-op rerun of one tenant sends, ids as {id}, the realm as {realm}.
 NO_OP_READS = [
     "POST /realms/master/protocol/openid-connect/token",  # the one admin token (the role's)
-    "GET /admin/realms/{realm}/clients?clientId=cim",  # the client, with its protocol mappers
+    "GET /admin/realms/{realm}/clients?clientId=cim",  # the client
+    "GET /admin/realms/{realm}/clients/{id}/protocol-mappers/models",  # its mappers, as the server shows them
     "GET /admin/realms/{realm}/users?username=customer&exact=True&max=100&first=0",  # the user
     "GET /admin/realms/{realm}/users/{id}/role-mappings/realm",  # its direct realm roles
     "GET /admin/realms/{realm}/attack-detection/brute-force/users/{id}",  # not locked: may check

@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The audience mapper of ``keycloak_audience_mapper``: read, plan, apply (private to the collection).
 
-:func:`run` reads everything first (the owner of the mapper with its mappers, the audience
-mapper settings the server offers when the decision needs them, the audience client), makes a
+:func:`run` reads everything first (the owner of the mapper, its mappers, the audience mapper
+settings the server offers when the decision needs them, the audience client), makes a
 :class:`MapperPlan` with the pure :func:`plan`, checks the admin's rights for it and, unless in
 check mode, applies it with :func:`apply`: at most one write. Everything that can refuse the run (a public client, an
 unknown audience client, a missing right) is checked before that write, in both modes.
@@ -402,16 +402,6 @@ class Owner:
     def mappers(self):
         return self._call("reading the mappers of %s" % self.label, self._list)
 
-    def initial_mappers(self):
-        """The mappers as the owner's representation lists them (a client's ``protocolMappers``).
-
-        ``GET clients?clientId=X`` returns each client with its protocol mappers (the key is left out
-        when there are none), so a client costs no second read; a client scope is read.
-        """
-        if self.kind == "client":
-            return list(self.representation.get("protocolMappers") or [])
-        return self.mappers()
-
     def create(self, payload):
         self._call("creating mapper '%s' on %s" % (payload["name"], self.label), self._create, payload)
 
@@ -543,7 +533,9 @@ def run(connection, params, check_mode, diff, warn):
     connection.open()
     owner = resolve_owner(connection, params)
     require_confidential(params, owner)
-    current = find_mapper(owner.initial_mappers(), params["name"], owner.label)
+    # The mappers endpoint, not the client's own protocolMappers: 26 shows there the keys it fills in
+    # (introspection.token.claim, userinfo.token.claim), which the diff and the result must show too.
+    current = find_mapper(owner.mappers(), params["name"], owner.label)
     properties = None
     if params["state"] == "present":
         properties = _properties_if_needed(connection, params, current)
