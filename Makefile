@@ -16,12 +16,13 @@ export ANSIBLE_COLLECTIONS_PATH := $(shell python3 tools/collection_link.py)
 # Keycloak versions the integration tests run against (see tools/kc_server.py).
 KC_VERSIONS ?= 26.7.3 19.0.1
 
-.PHONY: help venv venv-run lint sanity units integration molecule build-check test demo clean
+.PHONY: help venv venv-run lint sanity units integration molecule build-check test demo benchmark-keycloak clean
 
 help:
 	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build)"
 	@echo "make demo   - set up and run the main job against a local Keycloak"
 	@echo "make lint | sanity | units | integration | molecule | build-check - one stage"
+	@echo "make benchmark-keycloak - this collection's role against community.general's modules (not in make test)"
 
 # venv: what the whole suite needs (requirements/test.txt); venv-run: what running the
 # collection needs (requirements/run.txt, what an installer installs), enough for `make demo`.
@@ -72,6 +73,12 @@ test: venv
 
 demo: venv-run
 	bash tools/demo.sh
+
+# Not part of `make test`: starts its own Keycloak 26.7.3 (tools/kc), creates a virtual environment with
+# the ansible package for the community way, prints figures. BENCH_ARGS="--tenants 1,10 --repeat 1" for less.
+BENCH_ARGS ?= --tenants 1,10,30 --repeat 3
+benchmark-keycloak: venv
+	$(PY) benchmarks/keycloak_converge.py --keycloak start $(BENCH_ARGS)
 
 clean:
 	rm -rf tests/output .pytest_cache build

@@ -61,8 +61,11 @@ options:
   token:
     description:
       - Authentication token for Keycloak API.
-      - A bearer token obtained beforehand; used instead of logging in. It cannot be renewed
-        when it expires unless credentials are given as well.
+      - A bearer token obtained beforehand (for example with the lookup
+        P(cx.api_auth.keycloak_admin_token#lookup)); used instead of logging in, so the module sends
+        no token request. It cannot be renewed when it expires unless credentials are given as
+        well; with them, a token that has expired or is rejected is replaced by one login with the
+        credentials, and messages name the credentials.
       - Text only. A value that is not text (for example unquoted digits, which YAML reads as
         a number, with a leading 0 as an octal one) is refused with a message that names the
         option and says to quote it, before anything is sent; it is never converted, which

@@ -15,6 +15,8 @@
   (a :class:`helpers.Tenant`), deleted after the module.
 * ``make_tenant`` (function): a factory for more tenant realms, deleted after the test.
 * ``kc_auth_args``: the connection options of the modules for the master admin.
+* ``counting_proxy`` (function): a :class:`kc.proxy.CountingProxy` in front of ``keycloak``; what
+  goes to its ``url`` is recorded (method, path, bytes, token grants).
 * ``started_servers``: the servers this process started and has not stopped yet.
 
 Every test that uses ``keycloak`` gets the ``keycloak`` marker (``-m 'not keycloak'`` skips
@@ -31,6 +33,7 @@ import sys
 import pytest
 from kc import session
 from kc.errors import KeycloakServerError
+from kc.proxy import CountingProxy
 from kc.server import KeycloakServer
 
 from .helpers import Tenant, seed_tenant
@@ -175,3 +178,10 @@ def kc_auth_args(keycloak):  # pylint: disable=redefined-outer-name
         # The default 10 s is tight when several JVMs share this 2-core machine.
         "connection_timeout": 30,
     }
+
+
+@pytest.fixture
+def counting_proxy(keycloak):  # pylint: disable=redefined-outer-name
+    """A counting reverse proxy on 127.0.0.1 in front of ``keycloak`` (see tools/kc/proxy.py)."""
+    with CountingProxy(keycloak.url) as proxy:
+        yield proxy

@@ -51,10 +51,14 @@ def connection(realm, **args):
 
 
 def connect_error(realm, **args):
-    """The message opening the connection fails with (as a module reports it)."""
+    """The message the connection fails with when it is opened and first used (as a module reports it).
+
+    ``open()`` reads nothing but the token: the first admin call proves the token and the realm.
+    """
     conn = connection(realm, **args)
     with pytest.raises(KeycloakModuleError) as info:
         conn.open()
+        conn.get_client("cim")
     return conn.scrub(str(info.value))
 
 

@@ -134,11 +134,12 @@ class FakeConnection:
         if "GET " + path in self.keycloak.fail:
             return FakeResponse(*self.keycloak.fail["GET " + path])
         if path == "admin/realms/%s/clients" % REALM:
-            found = [c for c in self.keycloak.clients.values() if c["clientId"] == query.get("clientId")]
-            return FakeResponse(200, found)
+            return FakeResponse(200, self.keycloak.clients_named(query.get("clientId")))
         if path == "realms/%s/.well-known/openid-configuration" % REALM:
             issuer = "%srealms/%s" % (self.server_url, REALM)
             return FakeResponse(200, {"issuer": issuer, "token_endpoint": issuer + "/protocol/openid-connect/token"})
+        if path.startswith("admin/realms/") and path.split("/")[2] != REALM:
+            return FakeResponse(404, {"error": "Realm not found."})
         return FakeResponse(404, {"error": "Unable to find matching target resource method"})
 
 
@@ -252,6 +253,17 @@ class FakeAdmin:
         self.scopes[uid] = {"id": uid, "name": name, "protocol": protocol, "attributes": {}}
         self.mappers[uid] = []
         return uid
+
+    def clients_named(self, client_id):
+        """``GET clients?clientId=X``: each client with its ``protocolMappers`` (left out when there are none)."""
+        found = []
+        for uid, client in self.clients.items():
+            if client["clientId"] == client_id:
+                client = copy.deepcopy(client)
+                if self.mappers[uid]:
+                    client["protocolMappers"] = copy.deepcopy(self.mappers[uid])
+                found.append(client)
+        return found
 
     def uuid_of(self, client_id):
         return "c-%s" % client_id
@@ -590,8 +602,16 @@ class FakeAdmin:
             raise keycloak_error(KeycloakGetError, 404, {"error": "Could not find role"})
         return copy.deepcopy(self.roles[role_name])
 
+    def get_realm_roles(self, brief_representation=True, search_text="", query=None):
+        self._read("get_realm_roles")
+        return [copy.deepcopy(role) for role in self.roles.values()]
+
     def create_realm_role(self, payload, skip_exists=False):
         self._write("create_realm_role", KeycloakPostError, payload, skip_exists)
+        if payload["name"] in self.roles:
+            raise keycloak_error(
+                KeycloakPostError, 409, {"errorMessage": "Role with name %s already exists" % payload["name"]}
+            )
         self.add_role(payload["name"])
         return payload["name"]
 

@@ -17,6 +17,12 @@ Every request goes through python-keycloak: the admin API through ``KeycloakAdmi
 ``KeycloakOpenIDConnection`` (which renews the token), the password check through
 ``KeycloakOpenID``. Every failure becomes a :class:`KeycloakModuleError` worded from
 ``errors.ANSWERS`` that names the URL and the realm; the connection holds the secrets to mask.
+
+Nothing is read that a module's decision does not need: :meth:`~KeycloakConnection.open` sends
+no request with a given ``token`` and only the token request otherwise; the first admin call
+proves the token and the realm (a 401 or a missing realm is worded as :meth:`open` would), and
+the realm's representation is read only when a module asks for it
+(:attr:`~KeycloakConnection.realm_representation`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import sys
 import time
 import warnings
 
@@ -38,6 +45,14 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors impor
     transport_problem,
 )
 
+# httpx (which python-keycloak imports for its async client, unused here) imports its command line,
+# httpx._main, and with it rich and click whenever they happen to be installed: about a third of the
+# start-up of a module run. No module needs it; marked missing while python-keycloak loads, httpx
+# defines its stand-in instead (only when httpx is not loaded yet; the marker is removed again).
+_BLOCKED = "httpx._main"
+_block = "httpx" not in sys.modules and _BLOCKED not in sys.modules
+if _block:
+    sys.modules[_BLOCKED] = None
 try:
     from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
     from keycloak.exceptions import KeycloakError, KeycloakGetError, raise_error_from_response
@@ -48,6 +63,10 @@ except ImportError:
 
     class KeycloakError(Exception):
         """Stand-in so that ``except KeycloakError`` works without python-keycloak."""
+
+finally:
+    if _block and sys.modules.get(_BLOCKED, False) is None:
+        del sys.modules[_BLOCKED]
 
 
 # Lifetime assumed for a given bearer token whose expiry cannot be read from it.
@@ -98,8 +117,8 @@ class KeycloakConnection:
     ``params`` are the module's parameters (the connection options among them), ``realm`` the
     realm to manage, ``purpose`` what the module manages there (``"user 'customer' in realm
     'expertflow'"``), named by every failure of :meth:`open`. After :meth:`open`, ``admin``
-    is python-keycloak's ``KeycloakAdmin`` for ``realm`` and ``realm_representation`` the
-    realm as it read it.
+    is python-keycloak's ``KeycloakAdmin`` for ``realm``; ``realm_representation`` the realm,
+    read when first asked for.
     """
 
     def __init__(self, params, realm, purpose):
@@ -116,14 +135,15 @@ class KeycloakConnection:
         self.verify = (params.get("ca_path") or True) if params.get("validate_certs", True) else False
         self.timeout = params.get("connection_timeout") or 10
         self.secrets = Secrets((self._password, self._client_secret, self._token))
-        if self._token:
+        if self._token and not (self.username or self._client_secret):
             self.who = self.credentials = "the given token"
         else:
+            # with a token and credentials, a rejected token is renewed from the credentials: they decide
             subject = "user '%s'" % self.username if self.username else "client '%s'" % self.client_id
             self.who = "%s (realm '%s')" % (subject, self.auth_realm)
             self.credentials = "the credentials of %s in realm '%s'" % (subject, self.auth_realm)
         self.admin = None
-        self.realm_representation = None
+        self._realm_representation = None
 
     # ------------------------------------------------------------------ messages
 
@@ -148,6 +168,9 @@ class KeycloakConnection:
         if not _is_keycloak_failure(exc):
             return None
         code, text = keycloak_answer(exc)
+        refused = self._not_proven(code, text)
+        if refused is not None:
+            return refused
         problem = transport_problem(exc, self.url) if code is None else None
         message = "%s failed: %s" % (what, problem or self.answer(code, text))
         if advice and code in advice:
@@ -175,6 +198,18 @@ class KeycloakConnection:
     def _refused(self, problem, code=None, detail=None):
         return KeycloakModuleError("Cannot manage %s: %s" % (self.purpose, problem), http_code=code, detail=detail)
 
+    def _not_proven(self, code, text):
+        """The refusal :meth:`open` would have raised for an admin call's ``code``: a 401 (the token or the
+        credentials), a 404 "Realm not found" (the realm); None for any other answer.
+
+        :meth:`open` does not read anything to prove the token and the realm: the first admin call does.
+        """
+        if code == 401:
+            return self._refused(self.answer(code, text), code, text)
+        if code == 404 and "realm not found" in (text or "").lower():
+            return self._refused("Realm '%s' does not exist on Keycloak at %s" % (self.realm, self.url), code, text)
+        return None
+
     # ------------------------------------------------------------------ logging in
 
     def open(self):
@@ -184,8 +219,10 @@ class KeycloakConnection:
         obtained beforehand; renewed only if credentials are given too), ``auth_username`` /
         ``auth_password`` (password grant of ``auth_client_id``, with ``auth_client_secret`` for a
         confidential client) or ``auth_client_secret`` alone (client credentials grant).
-        python-keycloak renews the token before it expires and after a 401. Reading the realm
-        proves the rest; any failure raises KeycloakModuleError naming ``purpose``.
+        python-keycloak renews the token before it expires and after a 401 when credentials are
+        given (so a token handed over by the role that expires mid-run costs one new login, never
+        the run). Nothing else is read: the first admin call proves the token and the realm (see
+        :meth:`failure`). A failure to log in raises KeycloakModuleError naming ``purpose``.
         """
         if not HAS_KEYCLOAK:
             raise KeycloakModuleError(missing_required_lib("python-keycloak"))
@@ -216,9 +253,7 @@ class KeycloakConnection:
             }
         else:
             self._log_in(connection)
-        admin = KeycloakAdmin(connection=connection)
-        self._check_realm(admin)
-        self.admin = admin
+        self.admin = KeycloakAdmin(connection=connection)
         return self
 
     def _log_in(self, connection):
@@ -249,23 +284,35 @@ class KeycloakConnection:
                     problem = "logging in as %s failed: %s" % (self.who, problem)
             raise self._refused(problem, code, text) from None
 
-    def _check_realm(self, admin):
-        """``GET admin/realms/{realm}``: proves that the token works and the realm exists."""
-        try:
-            self.realm_representation = admin.get_realm(self.realm) or {}
-        except Exception as exc:  # pylint: disable=broad-except
-            if not _is_keycloak_failure(exc):
-                raise
-            code, text = keycloak_answer(exc)
-            if code is None:
-                problem = transport_problem(exc, self.url) or self.answer(code, text)
-            elif code == 404:
-                problem = "Realm '%s' does not exist on Keycloak at %s" % (self.realm, self.url)
-            elif code in ANSWERS:
-                problem = self.answer(code, text)
-            else:
-                problem = "reading realm '%s' failed: %s" % (self.realm, self.answer(code, text))
-            raise self._refused(problem, code, text) from None
+    @property
+    def realm_representation(self):
+        """The realm as ``GET admin/realms/{realm}`` gives it, read on first use (after :meth:`open`).
+
+        Only what needs a realm setting reads it (the default roles of a new user, duplicate e-mails,
+        a password policy to explain); a missing realm or a refused token raises as :meth:`open` would.
+        """
+        if self._realm_representation is None:
+            try:
+                self._realm_representation = self.admin.get_realm(self.realm) or {}
+            except Exception as exc:  # pylint: disable=broad-except
+                if not _is_keycloak_failure(exc):
+                    raise
+                code, text = keycloak_answer(exc)
+                if code is None:
+                    problem = transport_problem(exc, self.url) or self.answer(code, text)
+                elif code == 404:
+                    problem = "Realm '%s' does not exist on Keycloak at %s" % (self.realm, self.url)
+                elif code in ANSWERS:
+                    problem = self.answer(code, text)
+                else:
+                    problem = "reading realm '%s' failed: %s" % (self.realm, self.answer(code, text))
+                raise self._refused(problem, code, text) from None
+        return self._realm_representation
+
+    @property
+    def realm_read(self):
+        """Whether :attr:`realm_representation` was read already (then reading it costs nothing)."""
+        return self._realm_representation is not None
 
     # ------------------------------------------------------------------ shared reads
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
@@ -274,12 +275,16 @@ class CustomerUser:
         self.realm = params["realm"]
         self.username = params["username"]
         self.admin = connection.admin
-        self.realm_rep = connection.realm_representation  # read by connection.open()
         self._check_secret = None
         self._check_client_ready = False
         self._disabled_after_password = None
         connection.secrets.add(params["password"])
         connection.secrets.add(params["password_check_client_secret"])
+
+    @property
+    def realm_rep(self):
+        """The realm's representation, read on first use (see ``KeycloakConnection.realm_representation``)."""
+        return self.connection.realm_representation
 
     def _errors(self, what, advice=None):
         return self.connection.errors("%s in realm '%s'" % (what, self.realm), advice)
@@ -316,17 +321,28 @@ class CustomerUser:
                 return None
             raise
 
-    def resolve_roles(self, names):
+    def realm_roles(self):
+        """Every realm role of the realm (brief representations), by name: one read."""
+        with self._errors("reading the realm roles"):
+            return {role["name"]: role for role in self.admin.get_realm_roles() or []}
+
+    def resolve_roles(self, names, mapped=()):
         """``(existing, to_create)``: role representations by name, and the names to create.
 
-        A missing role not listed in ``create_missing_roles`` is an error, raised before anything is written.
+        ``mapped`` are roles already mapped to the user (representations): they exist, so they are
+        not read again; the others are looked up in one read of the realm's roles, and not at all
+        when every wanted role is mapped. A missing role not listed in ``create_missing_roles`` is an
+        error, raised before anything is written.
         """
         creatable = set(self.params["create_missing_roles"] or [])
-        existing, to_create, missing = {}, [], []
-        for name in names:
-            role = self.get_role(name)
-            if role is not None:
-                existing[name] = role
+        mapped_by_name = {role.get("name"): role for role in mapped}
+        existing = {name: mapped_by_name[name] for name in names if name in mapped_by_name}
+        to_create, missing = [], []
+        unknown = [name for name in names if name not in existing]
+        realm_roles = self.realm_roles() if unknown else {}
+        for name in unknown:
+            if name in realm_roles:
+                existing[name] = realm_roles[name]
             else:
                 (to_create if name in creatable else missing).append(name)
         if missing:
@@ -394,9 +410,10 @@ class CustomerUser:
 
         ``GET admin/realms/{realm}/attack-detection/brute-force/users/{id}`` (``disabled``). A
         locked user gets "Invalid user credentials" whatever the password, so a check would be
-        meaningless (and would extend the lock). Not read when the realm has detection off.
+        meaningless (and would extend the lock). Not read when the realm, already read for another
+        reason, has detection off; the realm is not read for this (it is the bigger read).
         """
-        if self.realm_rep.get("bruteForceProtected") is False:
+        if self.connection.realm_read and self.realm_rep.get("bruteForceProtected") is False:
             return False
         with self._errors("reading the brute force detection status of user '%s'" % self.username):
             status = self.admin.get_bruteforce_detection_status(user_id)
@@ -417,11 +434,8 @@ class CustomerUser:
                 "expires, then run again" % (self.username, self.realm)
             )
             return LOCKED
-        self._prepare_check_client()
         try:
-            ok = self.connection.check_password(
-                self.username, self.params["password"], self.params["password_check_client_id"], self._check_secret
-            )
+            ok = self._check_password()
         except KeycloakModuleError as exc:
             detail = (exc.detail or "").lower()
             if exc.http_code == 400 and "not fully set up" in detail:
@@ -430,6 +444,36 @@ class CustomerUser:
                 return VALID if self.disabled_after_password() else UNKNOWN
             raise
         return VALID if ok else INVALID
+
+    def _check_password(self):
+        """The password grant, first with what was given; the client is read only when it refuses.
+
+        The grant itself proves that the client exists, allows direct access grants and takes the
+        given secret (none for a public client). When Keycloak refuses the client (``invalid_client``,
+        ``unauthorized_client``: the user's credentials are not looked at, so no failed login is
+        counted), the client is read: a missing one or one without direct access grants is explained,
+        a confidential one's secret is read, and the grant is tried once more.
+        """
+        check = partial(
+            self.connection.check_password,
+            self.username,
+            self.params["password"],
+            self.params["password_check_client_id"],
+        )
+        if self._check_client_ready:
+            return check(self._check_secret)
+        given = self.params["password_check_client_secret"]
+        try:
+            return check(given)
+        except KeycloakModuleError as exc:
+            detail = (exc.detail or "").lower()
+            if not ("invalid_client" in detail or "unauthorized_client" in detail):
+                raise
+            refused = exc
+        self._prepare_check_client()  # explains a missing client or one without direct access grants
+        if self._check_secret == given:
+            raise refused  # the same secret again would be refused again
+        return check(self._check_secret)
 
     def disabled_after_password(self):
         """Whether this server answers "Account disabled" only after accepting the password.
@@ -474,8 +518,13 @@ class CustomerUser:
             "Creating realm roles needs the manage-realm role of realm-management in realm '%s'; grant it to "
             "the admin, or create role '%s' beforehand" % (self.realm, name)
         )
-        with self._errors("creating realm role '%s'" % name, advice={403: advice}):
-            self.admin.create_realm_role({"name": name}, skip_exists=True)
+        try:
+            with self._errors("creating realm role '%s'" % name, advice={403: advice}):
+                # no read first: the plan knows the role is missing; 409 means another run just made it
+                self.admin.create_realm_role({"name": name})
+        except KeycloakModuleError as exc:
+            if exc.http_code != 409:
+                raise
 
     def create(self, attributes):
         """Create the user with ``attributes`` and, inline, its password; return its id.
@@ -532,24 +581,29 @@ def _names(roles):
     return ", ".join(role["name"] for role in roles)
 
 
+# The default roles composite every user has, as Keycloak names it unless the realm says otherwise.
+_DEFAULT_ROLE = "default-roles-%s"
+
+
 def read_state(user, params):
     """Read and validate everything the plan needs; raise KeycloakModuleError before any write."""
-    default_role = (user.realm_rep.get("defaultRole") or {}).get("name") or "default-roles-%s" % user.realm.lower()
-    state = UserState(default_role=default_role)
+    state = UserState(default_role=_DEFAULT_ROLE % user.realm.lower())
     state.user = user.find()
+    if params["state"] == "present" and (state.user is None or params["roles_mode"] == "exact"):
+        # only a new user's roles and roles_mode exact need its name: the realm is read for it then
+        state.default_role = (user.realm_rep.get("defaultRole") or {}).get("name") or state.default_role
     if params["state"] == "absent":
         if state.user is not None:
             state.roles = user.direct_roles(state.user["id"])
         return state
-    if state.user is not None:
-        state.user = user.read(state.user["id"])  # the full representation, which an update PUTs back
-    state.existing_roles, state.missing_roles = user.resolve_roles(_unique(params["realm_roles"]))
+    # The search gives the full representation (what an update PUTs back): the user is not read again.
     user_id = (state.user or {}).get("id")
+    if state.user is not None:
+        state.roles = user.direct_roles(user_id)
+    state.existing_roles, state.missing_roles = user.resolve_roles(_unique(params["realm_roles"]), state.roles)
     user.check_email_conflict(desired_changes(params, state.user).get("email"), user_id)
     if params["password"] is not None and state.user is not None and params["update_password"] == "when_invalid":
         state.password = user.password_state(user_id)
-    if state.user is not None:
-        state.roles = user.direct_roles(user_id)
     return state
 
 
@@ -591,7 +645,8 @@ def apply(user, plan, state):
         if plan.recheck:
             _recheck(user, plan, outcome, applied)
         if plan.roles_to_add or plan.roles_to_remove:
-            current_roles = user.direct_roles(outcome.user_id) if plan.create else state.roles
+            # a new user has only the default roles composite, which is never added nor removed
+            current_roles = [] if plan.create else state.roles
             mapped = {role["name"]: role for role in current_roles}
             add = [roles[name] for name in plan.roles_to_add if name not in mapped]
             remove = [mapped[name] for name in plan.roles_to_remove if name in mapped]

@@ -366,25 +366,66 @@ def test_open_missing_auth_path_hint():
     assert "No Keycloak token endpoint at %s" % url in message and "/auth" in message
 
 
-def test_open_unknown_realm(stub):
+def first_call_refused(conn, call=lambda conn: conn.get_client("cim")):
+    """The message the first admin call after ``conn.open()`` fails with (open sends no admin call)."""
+    conn.open()
+    with pytest.raises(errors.KeycloakModuleError) as info:
+        call(conn)
+    message = conn.scrub(str(info.value))
+    assert ADMIN_PW not in message and CLIENT_SECRET not in message
+    return message
+
+
+def _realm_representation(conn):
+    return conn.realm_representation
+
+
+def test_open_reads_nothing_but_the_token(stub):
+    stub.token_ok()
+    conn = connection(stub.url).open()
+    assert [(r[0], r[1]) for r in stub.requests] == [
+        ("POST", stub.prefix + "/realms/master/protocol/openid-connect/token")
+    ]
+    assert not conn.realm_read
+
+
+def test_unknown_realm_on_the_first_call(stub):
+    stub.token_ok()
+    stub.routes[("GET", "/admin/realms/nope/clients")] = (404, {"error": "Realm not found."})
+    message = first_call_refused(connection(stub.url, realm="nope"))
+    assert message.startswith("Cannot manage %s: " % PURPOSE)
+    assert "Realm 'nope' does not exist on Keycloak at %s" % stub.url in message
+
+
+def test_unknown_realm_when_the_realm_is_read(stub):
     stub.token_ok()
     stub.realm("nope", 404, {"error": "Realm not found."})
-    assert "Realm 'nope' does not exist on Keycloak at %s" % stub.url in refused(connection(stub.url, realm="nope"))
+    message = first_call_refused(connection(stub.url, realm="nope"), _realm_representation)
+    assert message.startswith("Cannot manage %s: " % PURPOSE)
+    assert "Realm 'nope' does not exist on Keycloak at %s" % stub.url in message
 
 
-def test_open_no_permission(stub):
+def test_realm_read_without_permission(stub):
     stub.token_ok()
     stub.realm("expertflow", 403, {"error": "HTTP 403 Forbidden"})
-    message = refused(connection(stub.url, auth_username="x"))
+    message = first_call_refused(connection(stub.url, auth_username="x"), _realm_representation)
     for fact in (stub.url + " ", "user 'x' (realm 'master')", "no permission", "realm 'expertflow'", "403"):
         assert fact in message
 
 
-def test_open_realm_read_answered_otherwise(stub):
+def test_realm_read_answered_otherwise(stub):
     stub.token_ok()
     stub.realm("expertflow", 502, {"error": "bad gateway"})
-    message = refused(connection(stub.url))
+    message = first_call_refused(connection(stub.url), _realm_representation)
     assert "reading realm 'expertflow' failed" in message and "502" in message
+
+
+def test_realm_is_read_once(stub):
+    stub.token_ok()
+    stub.realm("expertflow")
+    conn = connection(stub.url).open()
+    assert conn.realm_representation == conn.realm_representation == {"realm": "expertflow"}
+    assert len([r for r in stub.requests if r[1] == stub.prefix + "/admin/realms/expertflow"]) == 1
 
 
 def test_open_connection_refused():
@@ -400,21 +441,54 @@ def test_open_tls_to_plain_http(stub):
 
 
 def test_open_with_static_token(stub):
-    stub.realm("expertflow")
     token = _jwt(300)
     conn = connection(stub.url, auth_username=None, auth_password=None, token=token).open()
-    assert stub.requests[-1][4] == "Bearer " + token
-    assert not [r for r in stub.requests if r[0] == "POST"]
+    assert not stub.requests  # nothing is sent until the first admin call
     remaining = conn.admin.connection.expires_at.timestamp() - time.time()
     assert 200 < remaining <= 300
+    stub.realm("expertflow")
+    conn.realm_representation  # noqa: B018  # pylint: disable=pointless-statement
+    assert stub.requests[-1][4] == "Bearer " + token
 
 
 def test_open_rejected_static_token(stub):
-    stub.routes[("GET", "/admin/realms/expertflow")] = (401, {"error": "HTTP 401 Unauthorized"})
+    stub.routes[("GET", "/admin/realms/expertflow/clients")] = (401, {"error": "HTTP 401 Unauthorized"})
     token = _jwt(300)
     conn = connection(stub.url, auth_username=None, auth_password=None, token=token)
-    message = refused(conn)
+    message = first_call_refused(conn)
+    assert message.startswith("Cannot manage %s: " % PURPOSE)
     assert "rejected the given token" in message and token not in message
+
+
+def test_rejected_token_with_credentials_is_replaced_by_one_login(stub):
+    """The role's token, rejected (expired or revoked), costs one password grant, never the run."""
+    counter = stub.token_ok(lifetime=3600)
+    answers = iter([(401, {"error": "HTTP 401 Unauthorized"}), (200, [{"id": "u1", "clientId": "cim"}])])
+    stub.routes[("GET", "/admin/realms/expertflow/clients")] = lambda *a: next(answers)
+    token = _jwt(300)
+    conn = connection(stub.url, token=token).open()
+    assert counter["n"] == 0
+    assert conn.get_client("cim") == {"id": "u1", "clientId": "cim"}
+    assert counter["n"] == 1
+    assert parse_qs(stub.requests[1][3])["grant_type"] == ["password"]
+    assert stub.requests[1][4] is None or token not in stub.requests[1][4]
+    assert stub.requests[-1][4] == "Bearer tok1"
+
+
+def test_token_near_expiry_with_credentials_is_renewed_before_the_call(stub):
+    counter = stub.token_ok(lifetime=3600)
+    stub.realm("expertflow")
+    conn = connection(stub.url, token=_jwt(1)).open()  # python-keycloak renews at 90 % of the lifetime
+    time.sleep(1.1)
+    conn.realm_representation  # noqa: B018  # pylint: disable=pointless-statement
+    assert counter["n"] == 1 and stub.requests[-1][4] == "Bearer tok1"
+
+
+def test_credentials_decide_the_wording_when_a_token_is_given_too(stub):
+    stub.token_ok()
+    stub.routes[("GET", "/admin/realms/expertflow/clients")] = (401, {"error": "HTTP 401 Unauthorized"})
+    message = first_call_refused(connection(stub.url, token=_jwt(300)))
+    assert "rejected the credentials of user 'admin' in realm 'master'" in message
 
 
 def test_open_without_python_keycloak(monkeypatch):
@@ -441,9 +515,7 @@ def test_expired_token_is_renewed(stub):
 def test_token_renewed_after_401(stub):
     """A token revoked on the server (401 before its expiry) is renewed and the call repeated."""
     counter = stub.token_ok(lifetime=3600)
-    answers = iter(
-        [(200, {"realm": "expertflow"}), (401, {"error": "HTTP 401 Unauthorized"}), (200, {"realm": "expertflow"})]
-    )
+    answers = iter([(401, {"error": "HTTP 401 Unauthorized"}), (200, {"realm": "expertflow"})])
     stub.routes[("GET", "/admin/realms/expertflow")] = lambda *a: next(answers)
     conn = connection(stub.url).open()
     assert conn.admin.get_realm("expertflow") == {"realm": "expertflow"}

@@ -1,0 +1,165 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: keycloak_admin_token
+short_description: One Keycloak admin access token, for the token option of the Keycloak modules
+version_added: 0.1.0
+description:
+  - Asks the token endpoint of O(realm) on the Keycloak at O(url) for an access token with a
+    password grant of O(username) (or, without it, a client credentials grant of O(client_id)),
+    and returns the access token.
+  - Meant to be obtained once per tenant (C(set_fact) with C(no_log)) and given to every Keycloak
+    module of the run as its C(token) option, together with the credentials, so that the modules
+    do not log in again; a module whose token has expired logs in with the credentials instead
+    (see the role C(cx.api_auth.keycloak_api_auth)).
+  - Runs on the controller, which must reach Keycloak. Where only the host that runs the modules
+    can, use C(errors='ignore') and leave the token out when there is none; the modules then log
+    in themselves.
+  - The token, the password and the client secret never appear in a message.
+author:
+  - CX platform engineering (!UNKNOWN)
+options:
+  url:
+    description:
+      - Keycloak base URL, with C(/auth) where the server is served under it.
+    type: str
+    required: true
+  realm:
+    description:
+      - Realm the admin authenticates in.
+    type: str
+    default: master
+  username:
+    description:
+      - Admin user. Without it, the client credentials grant of O(client_id) is used.
+    type: str
+  password:
+    description:
+      - Password of O(username).
+    type: str
+  client_id:
+    description:
+      - Client the token is asked through.
+    type: str
+    default: admin-cli
+  client_secret:
+    description:
+      - Secret of O(client_id), for a confidential client.
+    type: str
+  validate_certs:
+    description:
+      - Verify Keycloak's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file with the CA certificate(s) to verify Keycloak's certificate with.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for Keycloak.
+    type: int
+    default: 30
+notes:
+  - Keep the result out of the output - C(no_log=true) on the task that stores it.
+seealso:
+  - module: cx.api_auth.keycloak_audience_mapper
+  - module: cx.api_auth.keycloak_customer_user
+"""
+
+EXAMPLES = r"""
+- name: One admin token for the Keycloak tasks of this tenant
+  ansible.builtin.set_fact:
+    keycloak_token: >-
+      {{ lookup('cx.api_auth.keycloak_admin_token', url=keycloak_url, username='admin',
+         password=keycloak_admin_password, errors='ignore') }}
+  no_log: true
+
+- name: Audience mapper, with the token and the credentials (used when the token has expired)
+  cx.api_auth.keycloak_audience_mapper:
+    auth_keycloak_url: "{{ keycloak_url }}"
+    auth_username: admin
+    auth_password: "{{ keycloak_admin_password }}"
+    token: "{{ keycloak_token | default(omit, true) }}"
+    realm: expertflow
+    client_id: cim
+"""
+
+RETURN = r"""
+_raw:
+  description: One element, the access token.
+  type: list
+  elements: str
+"""
+
+import json
+import urllib.error
+import urllib.parse
+
+from ansible.errors import AnsibleLookupError
+from ansible.module_utils.urls import open_url
+from ansible.plugins.lookup import LookupBase
+
+
+class LookupModule(LookupBase):
+    """The ``keycloak_admin_token`` lookup."""
+
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        url = (self.get_option("url") or "").strip().rstrip("/")
+        realm = self.get_option("realm")
+        username = self.get_option("username")
+        secrets = [self.get_option("password"), self.get_option("client_secret")]
+        if not url.lower().startswith(("http://", "https://")):
+            raise AnsibleLookupError("keycloak_admin_token: url must start with http:// or https://")
+        form = {"client_id": self.get_option("client_id")}
+        if username:
+            form.update(grant_type="password", username=username, password=self.get_option("password") or "")
+        else:
+            form["grant_type"] = "client_credentials"
+        if self.get_option("client_secret"):
+            form["client_secret"] = self.get_option("client_secret")
+        endpoint = "%s/realms/%s/protocol/openid-connect/token" % (url, urllib.parse.quote(realm, safe=""))
+        who = "user '%s'" % username if username else "client '%s'" % form["client_id"]
+        try:
+            response = open_url(
+                endpoint,
+                data=urllib.parse.urlencode(form),
+                method="POST",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                validate_certs=self.get_option("validate_certs"),
+                ca_path=self.get_option("ca_path"),
+                timeout=self.get_option("timeout"),
+                follow_redirects="none",
+            )
+            token = json.loads(response.read().decode("utf-8")).get("access_token")
+        except urllib.error.HTTPError as exc:
+            raise AnsibleLookupError(
+                _scrub(
+                    "keycloak_admin_token: Keycloak at %s refused a token for %s in realm '%s' (%s)"
+                    % (url, who, realm, exc.code),
+                    secrets,
+                )
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise AnsibleLookupError(
+                _scrub(
+                    "keycloak_admin_token: no token from Keycloak at %s for %s in realm '%s': %s"
+                    % (url, who, realm, type(exc).__name__),
+                    secrets,
+                )
+            ) from None
+        if not token:
+            raise AnsibleLookupError("keycloak_admin_token: Keycloak at %s answered without an access token" % url)
+        return [token]
+
+
+def _scrub(text, secrets):
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return text
