@@ -188,11 +188,7 @@ class KeycloakServer:  # pylint: disable=too-many-instance-attributes
             # hostname v1: start-dev takes host, port and path from each request (strict
             # off), and every client here talks to 127.0.0.1.
             args.append("--hostname-strict=false")
-            # 19's dev-mem H2 database (jdbc:h2:mem:keycloakdb${kc.db-url-properties:}) is
-            # dropped when the pool closes its last idle connection: after ~12 idle minutes
-            # every request failed with 'Table "USER_ENTITY" not found'. Keep it for the
-            # JVM's life (26 adds this itself).
-            args.append("--db-url-properties=;DB_CLOSE_DELAY=-1")
+
         return args
 
     def _environment(self):
@@ -210,6 +206,12 @@ class KeycloakServer:  # pylint: disable=too-many-instance-attributes
         else:
             env["KEYCLOAK_ADMIN"] = self.admin_user
             env["KEYCLOAK_ADMIN_PASSWORD"] = self.admin_password
+            # 19's dev-mem H2 database (jdbc:h2:mem:keycloakdb${kc.db-url-properties:}) is
+            # dropped when the pool closes its last idle connection: after ~12 idle minutes
+            # every request failed with 'Table "USER_ENTITY" not found'. Keep it for the
+            # JVM's life (26 does this itself). An environment variable, not an argument:
+            # 19's kc.sh evals its arguments, and the ';' would end the command there.
+            env["KC_DB_URL_PROPERTIES"] = ";DB_CLOSE_DELAY=-1"
             env["JAVA_OPTS"] = JAVA_OPTS_19
         return env
 
