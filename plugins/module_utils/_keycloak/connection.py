@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib
+import importlib.util
 import json
 import sys
 import time
+import types
 import warnings
 
 from ansible.module_utils.basic import missing_required_lib
@@ -53,6 +56,42 @@ _BLOCKED = "httpx._main"
 _block = "httpx" not in sys.modules and _BLOCKED not in sys.modules
 if _block:
     sys.modules[_BLOCKED] = None
+
+
+class _Deferred(types.ModuleType):
+    """A module that python-keycloak imports and a module run does not use, imported when first used.
+
+    python-keycloak's ``keycloak_openid`` imports ``aiofiles`` (its async file reads) and jwcrypto's
+    ``jwk`` and ``jwt`` (token decoding, which pulls in cryptography): about 7 % of a module run's
+    CPU, measured with py-spy. No module decodes a token or reads a file through it. The stand-in
+    takes the module's place in ``sys.modules`` while python-keycloak loads; the first attribute
+    asked of it imports the real module (then in ``sys.modules``) and answers from it.
+    """
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        real = sys.modules.get(self.__name__)
+        if real is self or real is None:
+            sys.modules.pop(self.__name__, None)
+            real = importlib.import_module(self.__name__)
+        return getattr(real, attr)
+
+
+def _defer(names):
+    """Put a :class:`_Deferred` in ``sys.modules`` for each of ``names`` that is installed and not loaded."""
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ImportError:  # its package is missing: python-keycloak's own import reports it
+            found = False
+        if found:
+            sys.modules[name] = _Deferred(name)
+
+
+_defer(("aiofiles", "jwcrypto.jwk", "jwcrypto.jwt"))
 try:
     from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
     from keycloak.exceptions import KeycloakError, KeycloakGetError, raise_error_from_response
@@ -67,6 +106,45 @@ except ImportError:
 finally:
     if _block and sys.modules.get(_BLOCKED, False) is None:
         del sys.modules[_BLOCKED]
+
+
+class _UnusedAsyncClient:
+    """Stands in for the ``httpx.AsyncClient`` python-keycloak builds with every connection.
+
+    Each one loads the CA bundle into a new SSL context (even for http://), about a tenth of a
+    module run's CPU for two or three connections; the modules are synchronous and never use it.
+    Using it raises, so that a python-keycloak that starts to need it fails loudly, never silently.
+    """
+
+    auth = None
+
+    def __init__(self, *args, **kwargs):  # pylint: disable=unused-argument
+        pass
+
+    def __getattr__(self, name):
+        raise AttributeError("cx.api_auth does not use python-keycloak's async client (%s)" % name)
+
+    async def aclose(self):
+        """Nothing to close."""
+
+
+class _SyncHttpx:
+    """python-keycloak's view of httpx in a module process: all of it but the async client."""
+
+    def __init__(self, httpx):
+        self._httpx = httpx
+
+    AsyncClient = _UnusedAsyncClient
+
+    def __getattr__(self, name):
+        return getattr(self._httpx, name)
+
+
+if HAS_KEYCLOAK:
+    _kc_connection = sys.modules.get("keycloak.connection")
+    if _kc_connection is not None and getattr(_kc_connection, "httpx", None) is not None:
+        if not isinstance(_kc_connection.httpx, _SyncHttpx):
+            _kc_connection.httpx = _SyncHttpx(_kc_connection.httpx)
 
 
 # Lifetime assumed for a given bearer token whose expiry cannot be read from it.
