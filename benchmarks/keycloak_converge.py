@@ -15,7 +15,9 @@ The two ways, one host per tenant, ``ansible-playbook`` with forks 5:
 Every request goes through a counting reverse proxy on 127.0.0.1 (``tools/kc/proxy.py``). For each
 T of ``--tenants`` and each way, ``--repeat`` times on fresh realms: a first converge, then a no-op
 rerun. Printed: wall time (median), requests, admin tokens and other token requests per tenant,
-KiB per tenant, and the ratios community / cx. Then the end states are read back from Keycloak
+KiB per tenant, CPU seconds per tenant (Ansible: ``ansible-playbook`` with its workers and modules;
+Keycloak: its JVM), and the ratios community / cx. On a machine with few cores the runs are
+CPU-bound: the wall time follows the sum of both CPU columns. Then the end states are read back from Keycloak
 (mapper, user, roles, whether the customer can log in) and compared tenant by tenant; each cim
 client was seeded with a second mapper on its dedicated scope, and whether each way kept it is
 printed (the community way PUTs the whole client).
@@ -31,6 +33,7 @@ Prints figures, asserts nothing (a failed playbook run is reported and stops the
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -193,8 +196,34 @@ def inventory(tree, realms, url, admin_password, python):
     return path
 
 
+def group_cpu(pgid):
+    """CPU seconds (user + system) used so far by the live members of process group ``pgid`` (Keycloak's JVM)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields[2] is pgrp; utime and stime are fields 14 and 15 of stat
+            total += int(fields[11]) + int(fields[12])
+    return total / float(ticks)
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def play(way, realms, server, proxy, forks, tree):
-    """One ``ansible-playbook`` run of ``way`` for ``realms``: ``(seconds, requests, output)``."""
+    """One ``ansible-playbook`` run of ``way`` for ``realms``: ``(seconds, requests, output, cpu)``.
+
+    ``cpu``: ``{"ansible": s, "keycloak": s}``, the CPU time of ``ansible-playbook`` and every process it
+    waited for (workers, modules), and what Keycloak's JVM used meanwhile.
+    """
     if way == "cx":
         bindir, python, text = os.path.dirname(sys.executable), sys.executable, CX_PLAY
         collections = collection_link.ensure(ROOT)
@@ -218,6 +247,7 @@ def play(way, realms, server, proxy, forks, tree):
         ANSIBLE_LOCAL_TEMP=os.path.join(tree, "tmp"),
     )
     proxy.reset()
+    kc_before, ansible_before = group_cpu(server.pid), children_cpu()
     began = time.perf_counter()
     proc = subprocess.run(
         [os.path.join(bindir, "ansible-playbook"), "-i", hosts, path],
@@ -227,11 +257,12 @@ def play(way, realms, server, proxy, forks, tree):
         check=False,
     )
     seconds = time.perf_counter() - began
+    cpu = {"ansible": children_cpu() - ansible_before, "keycloak": group_cpu(server.pid) - kc_before}
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
         log("%s run failed (rc=%s):\n%s" % (way, proc.returncode, output[-4000:]))
         raise SystemExit(1)
-    return seconds, proxy.snapshot(), output
+    return seconds, proxy.snapshot(), output, cpu
 
 
 def changed_hosts(output):
@@ -240,11 +271,13 @@ def changed_hosts(output):
     return sum(1 for n in re.findall(r"^\S+\s+:\s+ok=\d+\s+changed=(\d+)", output, re.M) if int(n))
 
 
-def figures(seconds, requests, tenants, output):
+def figures(seconds, requests, tenants, output, cpu):
     admin = [r for r in requests if r.grant is not None and r.realm == "master"]
     other = [r for r in requests if r.grant is not None and r.realm != "master"]
     return {
         "wall": seconds,
+        "ansible_cpu": cpu["ansible"] / tenants,
+        "keycloak_cpu": cpu["keycloak"] / tenants,
         "requests": len(requests) / tenants,
         "admin_tokens": len(admin) / tenants,
         "other_tokens": len(other) / tenants,
@@ -307,55 +340,37 @@ def report(results, repeat, forks):
     print()
     print(
         "Keycloak %s, one host per tenant, forks %d, median of %d runs on fresh realms; per tenant: requests, "
-        "admin token grants (other token requests: the customer password checks), KiB sent + received"
+        "admin token grants (other token requests: the customer password checks), KiB sent + received, CPU "
+        "seconds of Ansible (ansible-playbook, its workers and modules) and of Keycloak's JVM"
         % (VERSION, forks, repeat)
     )
-    header = "%4s  %-13s %-10s %8s %9s %8s %8s %9s %8s" % (
-        "T",
-        "run",
-        "way",
-        "wall s",
-        "req/ten",
-        "adm tok",
-        "oth tok",
-        "KiB/ten",
-        "changed",
+    columns = (
+        ("wall s", "wall", "%8.1f"),
+        ("req/ten", "requests", "%8.1f"),
+        ("adm tok", "admin_tokens", "%8.1f"),
+        ("oth tok", "other_tokens", "%8.1f"),
+        ("KiB/ten", "kib", "%8.1f"),
+        ("ans CPU", "ansible_cpu", "%8.2f"),
+        ("KC CPU", "keycloak_cpu", "%8.2f"),
     )
+    ratios = ("wall", "requests", "kib", "ansible_cpu", "keycloak_cpu")
+    header = "%4s  %-13s %-10s " % ("T", "run", "way") + " ".join("%8s" % c[0] for c in columns) + "  changed"
     print(header)
     print("-" * len(header))
     for tenants in sorted(results):
         for phase in ("first converge", "no-op rerun"):
             for way in WAYS:
                 runs = results[tenants][phase][way]
+                cells = " ".join(fmt % median(runs, key) for _title, key, fmt in columns)
                 print(
-                    "%4d  %-13s %-10s %8.1f %9.1f %8.1f %8.1f %9.1f %5d/%-3d"
-                    % (
-                        tenants,
-                        phase,
-                        way,
-                        median(runs, "wall"),
-                        median(runs, "requests"),
-                        median(runs, "admin_tokens"),
-                        median(runs, "other_tokens"),
-                        median(runs, "kib"),
-                        runs[-1]["changed_hosts"],
-                        tenants,
-                    )
+                    "%4d  %-13s %-10s %s  %5d/%-3d" % (tenants, phase, way, cells, runs[-1]["changed_hosts"], tenants)
                 )
             cx, co = results[tenants][phase]["cx"], results[tenants][phase]["community"]
-            print(
-                "%4s  %-13s %-10s %8.2fx %8.2fx %8s %8s %8.2fx"
-                % (
-                    "",
-                    "",
-                    "comm./cx",
-                    ratio(median(co, "wall"), median(cx, "wall")),
-                    ratio(median(co, "requests"), median(cx, "requests")),
-                    "",
-                    "",
-                    ratio(median(co, "kib"), median(cx, "kib")),
-                )
+            cells = " ".join(
+                ("%7.2fx" % ratio(median(co, key), median(cx, key))) if key in ratios else "%8s" % ""
+                for _title, key, _fmt in columns
             )
+            print("%4s  %-13s %-10s %s" % ("", "", "comm./cx", cells))
     print()
 
 
@@ -408,8 +423,8 @@ def main():
                             seed(server, realm)
                         try:
                             for phase in ("first converge", "no-op rerun"):
-                                seconds, requests, output = play(way, realms, server, proxy, args.forks, tree)
-                                results[tenants][phase][way].append(figures(seconds, requests, tenants, output))
+                                seconds, requests, output, cpu = play(way, realms, server, proxy, args.forks, tree)
+                                results[tenants][phase][way].append(figures(seconds, requests, tenants, output, cpu))
                                 log("  %s %s: %.1f s, %d requests" % (way, phase, seconds, len(requests)))
                             if run == 0:
                                 states.setdefault(tenants, {})[way] = [end_state(server, realm) for realm in realms]
