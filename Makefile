@@ -15,6 +15,9 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(shell python3 tools/collection_link.py)
 # Keycloak versions the integration tests run against (see tools/kc_server.py).
 KC_VERSIONS ?= 26.7.3 19.0.1
+# pytest-xdist workers of the integration stage: they share the session's servers (one per
+# version), each test in realms of its own; a test file stays on one worker (module fixtures).
+INTEGRATION_JOBS ?= 2
 
 .PHONY: help venv venv-run lint sanity units integration molecule build-check test demo benchmark-keycloak clean
 
@@ -57,7 +60,7 @@ units: venv
 # One Keycloak per version for the whole stage (tools/with_keycloak.sh); inside `make test`
 # the session of the whole suite is reused.
 integration: venv
-	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh $(PY) -m pytest tests/integration -q -rA
+	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh $(PY) -m pytest tests/integration -q -rA -n $(INTEGRATION_JOBS) --dist loadfile
 
 molecule: venv
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh bash tools/molecule.sh

@@ -28,7 +28,10 @@ def ensure(root=ROOT):
     if os.path.islink(link) and os.readlink(link) != root:
         os.unlink(link)
     if not os.path.lexists(link):
-        os.symlink(root, link)
+        try:
+            os.symlink(root, link)
+        except FileExistsError:  # another process (a parallel test worker) made it meanwhile
+            pass
     return base
 
 

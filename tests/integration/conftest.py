@@ -89,11 +89,19 @@ if _PREVIOUS_SIGTERM in (signal.SIG_DFL, None):
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+# The longest test file (a fresh copy, a venv and ``make demo``): run first, so that parallel workers
+# (``make integration`` runs pytest-xdist with ``--dist loadfile``) do not wait for it at the end.
+LONGEST_FIRST = ("test_readme.py",)
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
-    """Mark every test that needs a real Keycloak with ``keycloak``."""
+    """Mark every test that needs a real Keycloak with ``keycloak``; the longest file first."""
     for item in items:
         if "keycloak" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.keycloak)
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # alone, pytest keeps its order: one server start per version
+        items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)  # stable: keeps the order otherwise
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -253,6 +253,8 @@ def test_tenant_commands_as_written(installed, keycloak):
             assert secret not in output, "a secret was printed by the README's disable commands"
     finally:
         tenant.delete()
+        # the copy is shared by the module's tests (and this test's other Keycloak): as the set-up left it
+        shutil.rmtree(checkout / "inventories" / "acme", ignore_errors=True)
 
 
 def test_make_demo_as_written(installed):
