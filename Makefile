@@ -60,7 +60,7 @@ units: venv
 # One Keycloak per version for the whole stage (tools/with_keycloak.sh); inside `make test`
 # the session of the whole suite is reused.
 integration: venv
-	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh $(PY) -m pytest tests/integration -q -rA -n $(INTEGRATION_JOBS) --dist loadfile
+	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh $(PY) -m pytest tests/integration -q -rA -n $(INTEGRATION_JOBS) --dist loadfile --durations=15
 
 molecule: venv
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh bash tools/molecule.sh

@@ -18,6 +18,9 @@
 * ``counting_proxy`` (function): a :class:`kc.proxy.CountingProxy` in front of ``keycloak``; what
   goes to its ``url`` is recorded (method, path, bytes, token grants).
 * ``started_servers``: the servers this process started and has not stopped yet.
+* ``start_emulator`` (function): a factory ``start_emulator(version="3.18", **kwargs)`` of seeded APISIX
+  Admin API emulators (tests/support, see ``_admin_api.seeded``), stopped after the test, which then fails
+  if any of them received a ``PATCH .../plugins`` (it would replace every plugin of the route).
 
 Every test that uses ``keycloak`` gets the ``keycloak`` marker (``-m 'not keycloak'`` skips
 them). This directory is a package: test files import ``from ._runner import run_module``
@@ -36,6 +39,7 @@ from kc.errors import KeycloakServerError
 from kc.proxy import CountingProxy
 from kc.server import KeycloakServer
 
+from ._admin_api import plugins_patches, seeded
 from .helpers import Tenant, seed_tenant
 
 # (version, relative path, id)
@@ -193,3 +197,19 @@ def counting_proxy(keycloak):  # pylint: disable=redefined-outer-name
     """A counting reverse proxy on 127.0.0.1 in front of ``keycloak`` (see tools/kc/proxy.py)."""
     with CountingProxy(keycloak.url) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def start_emulator():
+    """Factory of seeded Admin API emulators; after the test: all stopped, none got ``PATCH .../plugins``."""
+    started = []
+
+    def start(version="3.18", **kwargs):
+        started.append(seeded(version, **kwargs))
+        return started[-1]
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+    for emulator in started:
+        assert plugins_patches(emulator) == [], "PATCH .../plugins was sent: it replaces every plugin of the route"

@@ -21,22 +21,6 @@ TARGETS = ["orders-main-secured", "files-main", "admin-backend-secured"]
 VERSIONS = ["3.18", "3.15", "3.11", "3.9", "2.15"]
 
 
-@pytest.fixture
-def emulators():
-    started = []
-    yield started.append
-    for emulator in started:
-        emulator.stop()
-    for emulator in started:
-        assert plugins_patches(emulator) == [], "PATCH .../plugins was sent: it replaces every plugin of the route"
-
-
-def _start(emulators, version="3.18", **kwargs):
-    emulator = seeded(version, **kwargs)
-    emulators(emulator)
-    return emulator
-
-
 def _args(emulator, **extra):
     args = dict(
         PLUGIN_ARGS,
@@ -55,8 +39,8 @@ def _no_secret(emulator, *texts):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_enable_check_diff_rerun_and_nothing_else_changes(tmp_path, emulators, version):
-    emulator = _start(emulators, version)
+def test_enable_check_diff_rerun_and_nothing_else_changes(tmp_path, start_emulator, version):
+    emulator = start_emulator(version)
     before = {rid: emulator.stored(rid) for rid in TARGETS}
     args = _args(emulator, routes=["*-secured", "files-main"])
 
@@ -96,8 +80,8 @@ def test_enable_check_diff_rerun_and_nothing_else_changes(tmp_path, emulators, v
 
 
 @pytest.mark.parametrize("version", ["3.18", "3.11", "2.15"])
-def test_disabled_then_absent_keep_everything_else(tmp_path, emulators, version):
-    emulator = _start(emulators, version)
+def test_disabled_then_absent_keep_everything_else(tmp_path, start_emulator, version):
+    emulator = start_emulator(version)
     before = {rid: emulator.stored(rid) for rid in TARGETS}
     args = _args(emulator, routes=TARGETS)
     assert play(tmp_path, args)[0] == 0
@@ -130,8 +114,8 @@ def test_disabled_then_absent_keep_everything_else(tmp_path, emulators, version)
     assert [(r["before"], r["after"]) for r in result["routes"]] == [("absent", "absent")] * 3
 
 
-def test_3_11_path_leaves_client_secret_intact_where_patch_would_corrupt_it(tmp_path, emulators):
-    emulator = _start(emulators, "3.11")
+def test_3_11_path_leaves_client_secret_intact_where_patch_would_corrupt_it(tmp_path, start_emulator):
+    emulator = start_emulator("3.11")
     args = _args(emulator, routes=["files-main"])
     assert play(tmp_path, args)[0] == 0
     rc, _output, _result = play(tmp_path, dict(args, state="disabled"))
@@ -153,8 +137,8 @@ def test_3_11_path_leaves_client_secret_intact_where_patch_would_corrupt_it(tmp_
     assert emulator.stored("files-main")["plugins"]["openid-connect"]["client_secret"] == SECRET
 
 
-def test_the_plugins_patch_guard_can_fail(emulators):
-    """The guard of every test here sees a ``PATCH .../plugins`` (sent by hand, not by the module)."""
+def test_the_plugins_patch_guard_can_fail():
+    """The guard of ``start_emulator`` (conftest) sees a ``PATCH .../plugins`` (sent by hand, not by the module)."""
     emulator = seeded("3.18")
     request = urllib.request.Request(
         emulator.url + "/apisix/admin/routes/files-main/plugins",
@@ -168,8 +152,8 @@ def test_the_plugins_patch_guard_can_fail(emulators):
     assert plugins_patches(emulator) == [("PATCH", "/apisix/admin/routes/files-main/plugins")]
 
 
-def test_stored_config_with_other_keys_is_rewritten_and_stored_defaults_are_not_a_change(tmp_path, emulators):
-    emulator = _start(emulators, "3.9")
+def test_stored_config_with_other_keys_is_rewritten_and_stored_defaults_are_not_a_change(tmp_path, start_emulator):
+    emulator = start_emulator("3.9")
     args = _args(emulator, routes=["files-main"])
     assert play(tmp_path, args)[0] == 0
     block = emulator.stored("files-main")["plugins"]["openid-connect"]
@@ -185,8 +169,8 @@ def test_stored_config_with_other_keys_is_rewritten_and_stored_defaults_are_not_
     assert emulator.stored("files-main")["plugins"]["openid-connect"]["timeout"] == 3
 
 
-def test_route_selectors_on_the_admin_api(tmp_path, emulators):
-    emulator = _start(emulators)
+def test_route_selectors_on_the_admin_api(tmp_path, start_emulator):
+    emulator = start_emulator()
     rc, output, result = play(tmp_path, _args(emulator, routes=["*-unknown"]))
     assert rc != 0 and "'*-unknown'" in output and "matches no route id" in output and emulator.writes() == []
     rc, output, result = play(tmp_path, _args(emulator, route_selector=["openid_connect_block"]))
@@ -196,11 +180,13 @@ def test_route_selectors_on_the_admin_api(tmp_path, emulators):
     assert rc == 0 and result["routes_selected"] == ["orders-login-public", "orders-main-secured"]
 
 
-def test_2x_envelope_with_a_3x_version_is_understood_and_a_3x_server_with_a_2x_version_refused(tmp_path, emulators):
-    v2 = _start(emulators, "2.15")
+def test_2x_envelope_with_a_3x_version_is_understood_and_a_3x_server_with_a_2x_version_refused(
+    tmp_path, start_emulator
+):
+    v2 = start_emulator("2.15")
     rc, output, result = play(tmp_path, _args(v2, routes=["files-main"], apisix_version="3.18"), check=True)
     assert rc == 0 and result["changed"] is True  # a 3.x server with admin_api_version v2 answers the same way
-    v3 = _start(emulators, "3.18")
+    v3 = start_emulator("3.18")
     rc, output, result = play(tmp_path, _args(v3, routes=["files-main"], apisix_version="2.15"))
     assert rc != 0 and "answers as APISIX 3.x, but apisix_version is 2.15" in output and v3.writes() == []
 

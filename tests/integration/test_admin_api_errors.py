@@ -11,25 +11,9 @@ import subprocess
 
 import pytest
 
-from ._admin_api import FOREIGN, PLUGIN_ARGS, SECRET, play, plugins_patches, seeded
+from ._admin_api import FOREIGN, PLUGIN_ARGS, SECRET, play
 
 ROUTES = ["orders-main-secured", "files-main"]
-
-
-@pytest.fixture
-def emulators():
-    started = []
-    yield started.append
-    for emulator in started:
-        emulator.stop()
-    for emulator in started:
-        assert plugins_patches(emulator) == [], "PATCH .../plugins was sent"
-
-
-def _start(emulators, version="3.18", **kwargs):
-    emulator = seeded(version, **kwargs)
-    emulators(emulator)
-    return emulator
 
 
 def _args(emulator, **extra):
@@ -52,8 +36,8 @@ def _failed(tmp_path, args, check=False):
     return output, result
 
 
-def test_wrong_key_is_refused_naming_the_url(tmp_path, emulators):
-    emulator = _start(emulators)
+def test_wrong_key_is_refused_naming_the_url(tmp_path, start_emulator):
+    emulator = start_emulator()
     wrong = "Wr0ng-admin-key-value"
     output, result = _failed(tmp_path, _args(emulator, admin_key=wrong))
     assert (
@@ -69,8 +53,8 @@ def test_wrong_key_is_refused_naming_the_url(tmp_path, emulators):
     assert "missing apikey" in result["msg"]
 
 
-def test_viewer_key_reads_in_check_mode_and_is_refused_on_the_first_write(tmp_path, emulators):
-    emulator = _start(emulators)
+def test_viewer_key_reads_in_check_mode_and_is_refused_on_the_first_write(tmp_path, start_emulator):
+    emulator = start_emulator()
     before = {rid: emulator.stored(rid) for rid in ROUTES}
     args = _args(emulator, admin_key=emulator.viewer_key)
     rc, output, result = play(tmp_path, args, check=True, diff=True, verbosity=3)
@@ -83,8 +67,8 @@ def test_viewer_key_reads_in_check_mode_and_is_refused_on_the_first_write(tmp_pa
     _clean(output, result, emulator.viewer_key, emulator.admin_key)
 
 
-def test_missing_route_names_route_and_url_and_nothing_is_written(tmp_path, emulators):
-    emulator = _start(emulators)
+def test_missing_route_names_route_and_url_and_nothing_is_written(tmp_path, start_emulator):
+    emulator = start_emulator()
     output, result = _failed(tmp_path, _args(emulator, routes=["files-main", "nope-route"]))
     assert result["msg"] == (
         "GET route 'nope-route': not found at %s/apisix/admin/routes/nope-route (404: Key not found)" % emulator.url
@@ -93,9 +77,9 @@ def test_missing_route_names_route_and_url_and_nothing_is_written(tmp_path, emul
     _clean(output, result, emulator.admin_key)
 
 
-def test_apisix_rejection_shows_its_error_msg(tmp_path, emulators):
+def test_apisix_rejection_shows_its_error_msg(tmp_path, start_emulator):
     # valid for 3.17 (no client_secret with bearer_only and use_jwks), rejected by the 3.11 server
-    emulator = _start(emulators, "3.11")
+    emulator = start_emulator("3.11")
     args = _args(emulator, apisix_version="3.17", extra_config={"use_jwks": True})
     del args["client_secret"]
     output, result = _failed(tmp_path, args)
@@ -109,8 +93,8 @@ def test_apisix_rejection_shows_its_error_msg(tmp_path, emulators):
     _clean(output, result, emulator.admin_key)
 
 
-def test_concurrent_change_is_retried_then_reported_with_what_was_written(tmp_path, emulators):
-    emulator = _start(emulators)
+def test_concurrent_change_is_retried_then_reported_with_what_was_written(tmp_path, start_emulator):
+    emulator = start_emulator()
     emulator.inject_conflicts("orders-main-secured", 2)
     rc, output, result = play(tmp_path, _args(emulator), verbosity=3)
     assert rc == 0 and result["changed"] is True, output[-3000:]
@@ -118,7 +102,7 @@ def test_concurrent_change_is_retried_then_reported_with_what_was_written(tmp_pa
         "/apisix/admin/routes/orders-main-secured/plugins/openid-connect"
     ) == 3
 
-    emulator = _start(emulators)
+    emulator = start_emulator()
     emulator.inject_conflicts("files-main", 3)
     output, result = _failed(tmp_path, _args(emulator))
     assert (
@@ -177,8 +161,8 @@ def certificate(tmp_path):
     return str(cert), str(key)
 
 
-def test_tls_failure_then_ca_path(tmp_path, emulators, certificate):
-    emulator = _start(emulators, tls=certificate)
+def test_tls_failure_then_ca_path(tmp_path, start_emulator, certificate):
+    emulator = start_emulator(tls=certificate)
     assert emulator.url.startswith("https://")
     output, result = _failed(tmp_path, _args(emulator))
     assert result["msg"].startswith("GET %s/apisix/admin/routes/orders-main-secured: TLS failure (" % emulator.url)
@@ -211,8 +195,8 @@ def test_tls_failure_then_ca_path(tmp_path, emulators, certificate):
     ],
     ids=["1.x-label", "2.x-labels", "desc"],
 )
-def test_routes_of_the_ingress_controller_are_refused(tmp_path, emulators, marks, shown):
-    emulator = _start(emulators)
+def test_routes_of_the_ingress_controller_are_refused(tmp_path, start_emulator, marks, shown):
+    emulator = start_emulator()
     owned = dict({"id": "crd-route", "uri": "/crd/*", "upstream": {"type": "roundrobin", "nodes": {"x:1": 1}}}, **marks)
     emulator.seed(owned)
     _output, result = _failed(tmp_path, _args(emulator, routes=["files-main", "crd-route"]))
@@ -221,8 +205,8 @@ def test_routes_of_the_ingress_controller_are_refused(tmp_path, emulators, marks
     assert "Nothing was written." in result["msg"] and emulator.writes() == []
 
 
-def test_options_of_the_other_target_are_refused(tmp_path, emulators):
-    emulator = _start(emulators)
+def test_options_of_the_other_target_are_refused(tmp_path, start_emulator):
+    emulator = start_emulator()
     _output, result = _failed(tmp_path, _args(emulator, backup=True))
     assert result["msg"] == "backup only apply to route files (path), not to the Admin API (admin_url)"
     _output, result = _failed(tmp_path, _args(emulator, state="absent", absent_style="comment"))
