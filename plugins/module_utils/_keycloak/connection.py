@@ -111,7 +111,7 @@ finally:
 class _UnusedAsyncClient:
     """Stands in for the ``httpx.AsyncClient`` python-keycloak builds with every connection.
 
-    Each one loads the CA bundle into a new SSL context (even for http://), about a tenth of a
+    Each one loads the CA bundle into a new SSL context (even for http://), about a sixth of a
     module run's CPU for two or three connections; the modules are synchronous and never use it.
     Using it raises, so that a python-keycloak that starts to need it fails loudly, never silently.
     """
