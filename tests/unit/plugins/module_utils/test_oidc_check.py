@@ -206,21 +206,20 @@ def _file(tmp_path, secret=SECRET, text=ROUTES):
     return str(path)
 
 
+# The check's own options, whatever the target (the Admin API tests import it too).
+CHECK_ARGS = dict(
+    routes=None,
+    url_map={GATEWAY: REACHABLE},
+    username="customer",
+    password=PASSWORD,
+    require_audience=True,
+    require_secured=False,
+    apisix_version="3.11",
+)
+
+
 def _run(path, keycloak, **params):
-    args = dict(
-        path=path,
-        routes_key=None,
-        routes=None,
-        url_map={GATEWAY: REACHABLE},
-        username="customer",
-        password=PASSWORD,
-        require_audience=True,
-        require_secured=False,
-        apisix_version="3.11",
-        validate_certs=True,
-        ca_path=None,
-        timeout=10,
-    )
+    args = dict(CHECK_ARGS, path=path, routes_key=None, validate_certs=True, ca_path=None, timeout=10)
     args.update(params)
     hidden, warnings = [], []
     try:
