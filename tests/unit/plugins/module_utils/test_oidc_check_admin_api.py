@@ -13,12 +13,13 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import oidc_check as oc
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import oidc_routes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import envelope
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import AdminClient, Response
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 from ansible_collections.cx.api_auth.plugins.modules import apisix_oidc_check
 
-from .test_oidc_check import GATEWAY, PASSWORD, REACHABLE, SECRET, FakeKeycloak
+from .test_oidc_check import CHECK_ARGS, GATEWAY, PASSWORD, REACHABLE, SECRET, FakeKeycloak
 
 ADMIN_KEY = "Unit-admin-key-4711"
 BASE = "http://gw:9180/apisix/admin"
@@ -78,17 +79,7 @@ class FakeAdmin(AdminClient):
 
 
 def _run(admin, keycloak=None, **params):
-    args = dict(
-        admin_url="http://gw:9180",
-        admin_key=ADMIN_KEY,
-        routes=None,
-        url_map={GATEWAY: REACHABLE},
-        username="customer",
-        password=PASSWORD,
-        require_audience=True,
-        require_secured=False,
-        apisix_version="3.11",
-    )
+    args = dict(CHECK_ARGS, admin_url="http://gw:9180", admin_key=ADMIN_KEY)
     args.update(params)
     keycloak = keycloak or FakeKeycloak()
     hidden, warnings = [], []
@@ -130,7 +121,7 @@ def test_listed_routes_are_read_one_by_one_and_one_without_the_plugin_is_open(v2
     assert admin.sent == [("GET", "/routes/secured"), ("GET", "/routes/plain"), ("GET", "/routes/bare")]
     routes = _by_route(result)
     assert list(routes) == ["secured", "plain", "bare"] and routes["secured"][0] == "ok"
-    assert routes["plain"] == routes["bare"] == ("open", oc.NO_PLUGIN)
+    assert routes["plain"] == routes["bare"] == ("open", oidc_routes.NO_PLUGIN)
     result, _hidden, _warnings = _run(
         FakeAdmin(_answers(_routes(v2), v2)),
         routes=routes,
@@ -158,16 +149,16 @@ def test_a_wrong_secret_on_the_admin_api_fails_the_route_naming_it():
 
 def test_selection_from_list_answers_pure():
     routes, v2 = envelope.parse_list({"action": "get", "node": {"dir": True, "nodes": {}}})
-    assert (oc.api_selected(routes), v2) == ([], True)
+    assert (oidc_routes.api_selected(routes), v2) == ([], True)
     routes, v2 = envelope.parse_list({"list": [_node(route) for route in _routes()], "total": 4})
-    assert [rid for rid, _info in oc.api_selected(routes)] == ["secured", "switched-off"] and v2 is False
+    assert [rid for rid, _info in oidc_routes.api_selected(routes)] == ["secured", "switched-off"] and v2 is False
     nameless = [{"uri": "/x", "plugins": {"openid-connect": BLOCK}}, {"id": 7, "plugins": {"openid-connect": BLOCK}}]
-    assert [rid for rid, _info in oc.api_selected(nameless)] == ["7"]
-    assert oc.api_plugin_state({"id": "x", "plugins": None}) == {
+    assert [rid for rid, _info in oidc_routes.api_selected(nameless)] == ["7"]
+    assert oidc_routes.api_plugin_state({"id": "x", "plugins": None}) == {
         "active": False,
         "config": None,
         "commented": 0,
-        "missing": oc.NO_PLUGIN,
+        "missing": oidc_routes.NO_PLUGIN,
     }
 
 
@@ -231,7 +222,7 @@ def test_the_admin_api_client_is_built_from_the_admin_options(monkeypatch):
             built.update(kwargs)
             super().__init__(_answers(_routes(), False))
 
-    monkeypatch.setattr(oc, "AdminClient", Recording)
+    monkeypatch.setattr(oidc_routes, "AdminClient", Recording)
     params = dict(
         admin_url="https://gw:9180",
         admin_key=ADMIN_KEY,
