@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -642,7 +643,8 @@ class StubKeycloak:
     (status, body)``; ``requests`` records ``(method, path, query, body, authorization)``.
     """
 
-    def __init__(self, prefix=""):
+    def __init__(self, prefix="", tls=None):
+        """``tls``: ``(certificate file, key file)`` to answer https instead of http."""
         self.prefix = prefix
         self.routes = {}
         self.requests = []
@@ -683,9 +685,13 @@ class StubKeycloak:
                 self._answer("POST")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
-        self.url = "http://127.0.0.1:%d%s" % (self.server.server_address[1], prefix)
+        self.url = "%s://127.0.0.1:%d%s" % ("https" if tls else "http", self.server.server_address[1], prefix)
 
     def close(self):
         self.server.shutdown()

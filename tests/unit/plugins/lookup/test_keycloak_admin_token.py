@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from urllib.parse import parse_qs
@@ -52,9 +53,13 @@ def stub(request):
     server.close()
 
 
-def lookup(**options):
-    """The plugin's result for ``options``; LookupFailed with its message when it raises."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+def lookup(_env=None, **options):
+    """The plugin's result for ``options``; LookupFailed with its message when it raises.
+
+    ``_env``: more environment for the plugin's process; no proxy is set unless it sets one.
+    """
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+    env.update(_env or {}, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     proc = subprocess.run(
         [sys.executable, "-c", _RUNNER], input=json.dumps(options), capture_output=True, text=True, env=env, check=False
     )
@@ -109,3 +114,79 @@ def test_answer_without_a_token_is_an_error(stub):
     stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (200, {"token_type": "Bearer"})
     with pytest.raises(LookupFailed, match="without an access token"):
         lookup(url=stub.url, username="admin", password=PASSWORD)
+
+
+# --------------------------------------------------------------------------- https, redirects, proxies
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """``(certificate, key)``: a throwaway self-signed certificate for 127.0.0.1 (its own CA)."""
+    assert shutil.which("openssl"), "this test needs the openssl command (Debian package openssl)"
+    tree = tmp_path_factory.mktemp("tls")
+    cert, key = str(tree / "cert.pem"), str(tree / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key, "-out", cert]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_stub(certificate):
+    server = StubKeycloak(tls=certificate)
+    server.token_ok()
+    yield server
+    server.close()
+
+
+def test_https_is_verified_against_ca_path_or_not_at_all(tls_stub, certificate):
+    assert tls_stub.url.startswith("https://")
+    with pytest.raises(LookupFailed) as info:
+        lookup(url=tls_stub.url, username="admin", password=PASSWORD)
+    message = str(info.value)
+    assert "TLS verification failed" in message and "self-signed certificate" in message and "ca_path" in message
+    assert PASSWORD not in message and tls_stub.requests == []  # the form was never sent
+    assert lookup(url=tls_stub.url, username="admin", password=PASSWORD, ca_path=certificate[0]) == ["tok1"]
+    assert lookup(url=tls_stub.url, username="admin", password=PASSWORD, validate_certs=False) == ["tok2"]
+    assert len(tls_stub.requests) == 2
+
+
+def test_a_ca_path_that_is_no_certificate_is_named(tls_stub, tmp_path):
+    missing, garbage = tmp_path / "missing.pem", tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    for path in (missing, garbage):
+        with pytest.raises(LookupFailed, match="ca_path %s cannot be read as PEM CA certificates" % path):
+            lookup(url=tls_stub.url, username="admin", password=PASSWORD, ca_path=str(path))
+    assert tls_stub.requests == []
+
+
+def test_http_to_a_tls_port_and_tls_to_an_http_port_are_said_plainly(tls_stub, stub):
+    with pytest.raises(LookupFailed) as info:
+        lookup(url=tls_stub.url.replace("https://", "http://"), username="admin", password=PASSWORD, timeout=5)
+    assert "no token from Keycloak at http://" in str(info.value) and PASSWORD not in str(info.value)
+    with pytest.raises(LookupFailed) as info:
+        lookup(url=stub.url.replace("http://", "https://"), username="admin", password=PASSWORD, timeout=5)
+    assert "TLS failed" in str(info.value) and PASSWORD not in str(info.value)
+
+
+def test_a_redirect_is_not_followed_with_the_password(stub):
+    stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (302, "")
+    with pytest.raises(LookupFailed) as info:
+        lookup(url=stub.url, username="admin", password=PASSWORD)
+    assert "refused a token" in str(info.value) and "(302)" in str(info.value)
+    assert len(stub.requests) == 1
+
+
+def test_the_proxy_of_the_environment_is_used():
+    """As with ``open_url``: ``http_proxy`` carries the request (here the stub is the proxy)."""
+    proxy = StubKeycloak()
+    try:
+        proxy.token_ok()
+        env = {"http_proxy": proxy.url}
+        assert lookup(url="http://keycloak.invalid", username="admin", password=PASSWORD, _env=env) == ["tok1"]
+        assert [r[:2] for r in proxy.requests] == [("POST", "/realms/master/protocol/openid-connect/token")]
+    finally:
+        proxy.close()
