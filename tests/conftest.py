@@ -7,14 +7,34 @@ Puts the checkout on ``sys.path`` as ``ansible_collections.cx.api_auth`` (throug
 ``tools/collection_link.py``; ``tools/`` itself is on pytest's ``pythonpath``, see
 pytest.ini) and on ``ANSIBLE_COLLECTIONS_PATH`` for the ``ansible``/``ansible-playbook``
 processes that integration tests start. This is the one bootstrap, like ansible-test's.
+
+Also the fixtures both kinds of test use: :func:`self_signed_certificate`.
 """
 
 import os
+import shutil
+import subprocess
 import sys
 
 import collection_link
+import pytest
 
 COLLECTIONS_ROOT = collection_link.ensure(collection_link.ROOT)
 if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS_ROOT
+
+
+@pytest.fixture(scope="session")
+def self_signed_certificate(tmp_path_factory):
+    """``(certificate file, key file)``: a throwaway self-signed certificate for 127.0.0.1 (its own CA)."""
+    assert shutil.which("openssl"), "this test needs the openssl command (Debian package openssl)"
+    tree = tmp_path_factory.mktemp("tls")
+    cert, key = str(tree / "cert.pem"), str(tree / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key, "-out", cert]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key

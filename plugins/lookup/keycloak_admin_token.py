@@ -199,7 +199,7 @@ def _tls_context(validate_certs, ca_path):
         return context
     try:
         return ssl.create_default_context(cafile=ca_path or None)
-    except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; named for the reader
+    except OSError as exc:  # a missing file, or ssl.SSLError for one that holds no PEM certificate
         raise AnsibleLookupError(
             "keycloak_admin_token: ca_path %s cannot be read as PEM CA certificates (%s)"
             % (ca_path, getattr(exc, "strerror", None) or getattr(exc, "reason", None) or type(exc).__name__)

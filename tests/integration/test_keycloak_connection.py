@@ -336,33 +336,9 @@ def test_connection_refused():
 
 
 @pytest.fixture(scope="module")
-def self_signed_keycloak(tmp_path_factory):
+def self_signed_keycloak(self_signed_certificate):
     """A TLS listener with a throwaway self-signed certificate that answers like Keycloak."""
-    assert shutil.which("openssl"), "this test needs the openssl command (Debian package openssl)"
-    tree = tmp_path_factory.mktemp("tls")
-    cert, key = str(tree / "cert.pem"), str(tree / "key.pem")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            key,
-            "-out",
-            cert,
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed_certificate
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):

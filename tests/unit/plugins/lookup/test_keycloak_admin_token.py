@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from urllib.parse import parse_qs
@@ -119,37 +118,22 @@ def test_answer_without_a_token_is_an_error(stub):
 # --------------------------------------------------------------------------- https, redirects, proxies
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    """``(certificate, key)``: a throwaway self-signed certificate for 127.0.0.1 (its own CA)."""
-    assert shutil.which("openssl"), "this test needs the openssl command (Debian package openssl)"
-    tree = tmp_path_factory.mktemp("tls")
-    cert, key = str(tree / "cert.pem"), str(tree / "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key, "-out", cert]
-        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 @pytest.fixture
-def tls_stub(certificate):
-    server = StubKeycloak(tls=certificate)
+def tls_stub(self_signed_certificate):
+    server = StubKeycloak(tls=self_signed_certificate)
     server.token_ok()
     yield server
     server.close()
 
 
-def test_https_is_verified_against_ca_path_or_not_at_all(tls_stub, certificate):
+def test_https_is_verified_against_ca_path_or_not_at_all(tls_stub, self_signed_certificate):
     assert tls_stub.url.startswith("https://")
     with pytest.raises(LookupFailed) as info:
         lookup(url=tls_stub.url, username="admin", password=PASSWORD)
     message = str(info.value)
     assert "TLS verification failed" in message and "self-signed certificate" in message and "ca_path" in message
     assert PASSWORD not in message and tls_stub.requests == []  # the form was never sent
-    assert lookup(url=tls_stub.url, username="admin", password=PASSWORD, ca_path=certificate[0]) == ["tok1"]
+    assert lookup(url=tls_stub.url, username="admin", password=PASSWORD, ca_path=self_signed_certificate[0]) == ["tok1"]
     assert lookup(url=tls_stub.url, username="admin", password=PASSWORD, validate_certs=False) == ["tok2"]
     assert len(tls_stub.requests) == 2
 
