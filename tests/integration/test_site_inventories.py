@@ -1,0 +1,135 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The shapes of inventory the playbooks accept, through ``ansible-playbook`` against the real Keycloaks.
+
+* Any subset of the groups ``keycloak_admin`` and ``apisix_gateway`` (one, the other, both, neither) works in
+  site, verify and disable; neither is a no-op.
+* Many tenants in one run, in both shapes (one host per tenant in both groups; a Keycloak host and a gateway host
+  per tenant): a tenant whose Keycloak step fails stops itself, its gateway step included; the others converge.
+* The read-only checks (the given client secret against Keycloak's, the path of the gateway's Keycloak URL) run in
+  the first play: a failure leaves Keycloak and the route file as they were.
+"""
+
+import os
+import shutil
+import sys
+
+import pytest
+import yaml
+
+from ._runner import run_playbook
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "fixtures", "apisix")
+SAMPLE = "helm-values-credentials.yaml.sample"
+SECURED = ["orders-main-secured", "files-main"]
+CUSTOMER = "Inv3ntory-cust0mer-pw"
+STALE = "Stale-cim-secret-9876543210"
+LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+
+
+def _routes_file(tmp_path, name):
+    path = tmp_path / name / "values.yaml"
+    path.parent.mkdir()
+    shutil.copyfile(os.path.join(FIXTURES, SAMPLE), path)
+    return path
+
+
+def _shared(server):
+    return {
+        "keycloak_api_auth_url": server.url,
+        "keycloak_api_auth_admin_username": server.admin_user,
+        "keycloak_api_auth_admin_password": server.admin_password,
+        "keycloak_api_auth_customer_password": CUSTOMER,
+        "apisix_api_auth_routes": SECURED,
+        "apisix_api_auth_keycloak_url": server.url,
+    }
+
+
+def _kc_vars(tenant):
+    return dict(LOCAL, keycloak_api_auth_realm=tenant.realm)
+
+
+def _gw_vars(tenant, path):
+    return dict(LOCAL, apisix_api_auth_realm=tenant.realm, apisix_api_auth_routes_file=str(path))
+
+
+def _write(tmp_path, groups, shared, name="hosts.yml"):
+    """``groups``: ``{group: {host: vars}}``; ``shared``: the variables of every host."""
+    children = {group: {"hosts": hosts} for group, hosts in groups.items()}
+    inventory = tmp_path / name
+    inventory.write_text(yaml.safe_dump({"all": {"children": children, "vars": shared}}))
+    return inventory
+
+
+def _mappers(tenant):
+    return [
+        m["name"]
+        for m in tenant.kc.rest(
+            "GET", "realms/%s/clients/%s/protocol-mappers/models" % (tenant.realm, tenant.client_uuid)
+        )
+    ]
+
+
+def _blocks(path):
+    routes = yaml.safe_load(path.read_text())["apisixStandalone"]["routes"]
+    return {route["id"]: (route.get("plugins") or {}).get("openid-connect") for route in routes}
+
+
+def _converged(tenant, path):
+    """Keycloak has the mapper and the customer user; the route file carries the tenant's blocks."""
+    assert "fix-audience" in _mappers(tenant), tenant.realm
+    assert tenant.user("customer") is not None, tenant.realm
+    blocks = _blocks(path)
+    for rid in SECURED:
+        assert blocks[rid]["client_secret"] == tenant.client_secret, (tenant.realm, rid)
+        assert "/realms/%s/" % tenant.realm in blocks[rid]["discovery"], (tenant.realm, rid)
+
+
+def _clean(output, *tenants):
+    for tenant in tenants:
+        for value in (tenant.client_secret, tenant.kc.admin_password, CUSTOMER, STALE):
+            assert value not in output, "a secret was printed"
+
+
+def _play(name, inventory, **kwargs):
+    return run_playbook("cx.api_auth.%s" % name, inventory, diff=True, **kwargs)
+
+
+# ---- any subset of the groups
+
+
+def test_a_keycloak_only_inventory_runs_site_verify_and_disable(make_tenant, tmp_path):
+    tenant = make_tenant(prefix="t-kconly")
+    inventory = _write(tmp_path, {"keycloak_admin": {"installer": _kc_vars(tenant)}}, _shared(tenant.kc))
+    rc, output = _play("site", inventory)
+    assert rc == 0, output[-4000:]
+    assert "fix-audience" in _mappers(tenant) and tenant.user("customer") is not None
+    for name in ("verify", "disable"):
+        rc, output = _play(name, inventory)
+        assert rc == 0 and "failed=" not in output.split("PLAY RECAP")[-1].replace("failed=0", ""), output[-4000:]
+    _clean(output, tenant)
+
+
+def test_a_gateway_only_inventory_runs_site_verify_and_disable(make_tenant, tmp_path):
+    tenant = make_tenant(prefix="t-gwonly")
+    path = _routes_file(tmp_path, "gw")
+    inventory = _write(tmp_path, {"apisix_gateway": {"gateway": _gw_vars(tenant, path)}}, _shared(tenant.kc))
+    rc, output = _play("site", inventory)
+    assert rc == 0, output[-4000:]
+    assert "fix-audience" not in _mappers(tenant) and tenant.user("customer") is None  # no Keycloak step
+    assert _blocks(path)["files-main"]["client_secret"] == tenant.client_secret  # read from Keycloak
+    rc, output = _play("disable", inventory)
+    assert rc == 0, output[-4000:]
+    assert _blocks(path)["files-main"] is None
+    rc, output = _play("verify", inventory)
+    assert rc == 0, output[-4000:]
+    _clean(output, tenant)
+
+
+@pytest.mark.parametrize("name", ["site", "verify", "disable"])
+def test_an_inventory_without_either_group_is_a_no_op(tmp_path, name):
+    inventory = _write(tmp_path, {"elsewhere": {"other": dict(LOCAL)}}, {})
+    rc, output = _play(name, inventory)
+    assert rc == 0, output[-4000:]
+    assert "no hosts matched" in output and "changed=" not in output
