@@ -148,3 +148,54 @@ def test_credentials_the_module_does_not_own_never_appear_at_vvv_diff(tmp_path):
     for value in corpus + [SECRET]:
         assert value not in printed, value
     assert all(path.read_text().count(value) == 1 for value in corpus)  # the file keeps them all
+
+
+# A realm goes into Keycloak's admin URL paths: only one plain path segment is a realm. Given as YAML text.
+NOT_ONE_SEGMENT = {
+    "dotdot-into-master": '"acme/../master"',
+    "parent-master": '"../master"',
+    "query": '"a?b"',
+    "fragment": '"a#b"',
+    "percent": '"a%2Fb"',
+    "backslash": '"a\\\\b"',
+    "slash": '"a/b"',
+    "dot": '"."',
+    "dotdot": '".."',
+    "space": '"a b"',
+    "tab": '"a\\tb"',
+    "newline": '"a\\nb"',
+    "control": '"a\\x01b"',
+    "nbsp": '"a\\u00a0b"',
+    "empty": '""',
+}
+
+
+@pytest.mark.parametrize("variable", ["keycloak_api_auth_realm", "apisix_api_auth_realm"])
+@pytest.mark.parametrize("realm", list(NOT_ONE_SEGMENT.values()), ids=list(NOT_ONE_SEGMENT))
+def test_a_realm_that_is_not_one_path_segment_is_refused_in_the_first_play(tmp_path, variable, realm):
+    inventory, path = _tenant(tmp_path, **{variable: realm})
+    before = path.read_bytes()
+    rc, output = run_playbook("cx.api_auth.site", inventory, diff=True, verbosity=3)
+    assert rc != 0
+    text = " ".join(output.split())
+    assert "%s " % variable in text, output[-3000:]
+    # an empty keycloak_api_auth_realm is already refused by the role's first check (non-empty text)
+    assert "is not one plain realm name" in text or (realm == '""' and "must be non-empty text" in text)
+    if "\\" not in realm and realm != '""':  # the value, as JSON (escapes are doubled again in -vvv's JSON)
+        assert "%s %s" % (variable, realm) in text, realm
+    assert "Audience mapper on the dedicated scope" not in output  # Keycloak was never touched
+    assert "Openid-connect on the tenant's routes" not in output
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("variable", ["keycloak_api_auth_realm", "apisix_api_auth_realm"])
+def test_the_tenant_realm_master_is_refused_unless_allowed(tmp_path, variable):
+    inventory, _path = _tenant(tmp_path, **{variable: "master"})
+    rc, output = run_playbook("cx.api_auth.site", inventory)
+    text = " ".join(output.split())
+    assert rc != 0 and "%s is 'master'" % variable in text and "allow_master_realm" in text, output[-3000:]
+    assert "Audience mapper on the dedicated scope" not in output
+
+    # allowed: the checks pass and the run goes on to Keycloak (a closed port here, so it fails there)
+    rc, output = run_playbook("cx.api_auth.site", inventory, extra_vars={"keycloak_api_auth_allow_master_realm": True})
+    assert "is 'master'" not in output and "Audience mapper on the dedicated scope" in output, output[-3000:]

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from ._runner import run_playbook
+from .helpers import Realm
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "fixtures", "apisix")
 SAMPLE = "helm-values-credentials.yaml.sample"
@@ -133,3 +134,32 @@ def test_an_inventory_without_either_group_is_a_no_op(tmp_path, name):
     rc, output = _play(name, inventory)
     assert rc == 0, output[-4000:]
     assert "no hosts matched" in output and "changed=" not in output
+
+
+# ---- realms that would reach another realm
+
+
+@pytest.mark.parametrize("realm", ["{realm}/../master", "../master", "a?b", "master"])
+def test_a_realm_reaching_another_realm_is_refused_in_the_first_play_and_master_is_untouched(
+    make_tenant, tmp_path, realm
+):
+    tenant = make_tenant(prefix="t-reach")
+    realm = realm.format(realm=tenant.realm)
+    path = _routes_file(tmp_path, "gw")
+    before = path.read_bytes()
+    master = Realm(tenant.kc, "master")
+    users_before = master.user("customer")
+    roles_before = sorted(r["name"] for r in tenant.kc.rest("GET", "realms/master/roles"))
+    host = dict(_kc_vars(tenant), **_gw_vars(tenant, path))
+    host.update(keycloak_api_auth_realm=realm, apisix_api_auth_realm=realm)
+    inventory = _write(
+        tmp_path, {"keycloak_admin": {"installer": host}, "apisix_gateway": {"installer": {}}}, _shared(tenant.kc)
+    )
+    rc, output = _play("site", inventory)
+    assert rc != 0
+    assert "is not one plain realm name" in output or "is 'master'" in output, output[-3000:]
+    assert "Audience mapper on the dedicated scope" not in output
+    assert master.user("customer") == users_before
+    assert sorted(r["name"] for r in tenant.kc.rest("GET", "realms/master/roles")) == roles_before
+    assert "fix-audience" not in _mappers(tenant) and tenant.user("customer") is None
+    assert path.read_bytes() == before
