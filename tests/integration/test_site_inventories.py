@@ -163,3 +163,41 @@ def test_a_realm_reaching_another_realm_is_refused_in_the_first_play_and_master_
     assert sorted(r["name"] for r in tenant.kc.rest("GET", "realms/master/roles")) == roles_before
     assert "fix-audience" not in _mappers(tenant) and tenant.user("customer") is None
     assert path.read_bytes() == before
+
+
+# ---- the read-only checks run before anything changes
+
+
+def _other_path(url):
+    """The Keycloak URL with the wrong path: /auth added on 26 (at /), taken away on 19 (at /auth)."""
+    return url[: -len("/auth")] if url.endswith("/auth") else url + "/auth"
+
+
+@pytest.mark.parametrize("fault", ["stale-secret", "wrong-path"])
+def test_a_failed_read_only_check_stops_the_site_in_the_first_play_with_nothing_changed(make_tenant, tmp_path, fault):
+    tenant = make_tenant(prefix="t-pre")
+    path = _routes_file(tmp_path, "gw")
+    before = path.read_bytes()
+    host = dict(_kc_vars(tenant), **_gw_vars(tenant, path))
+    if fault == "stale-secret":
+        host["apisix_api_auth_client_secret"] = STALE
+    else:
+        host["apisix_api_auth_keycloak_url"] = _other_path(tenant.kc.url)
+    inventory = _write(
+        tmp_path, {"keycloak_admin": {"installer": host}, "apisix_gateway": {"installer": {}}}, _shared(tenant.kc)
+    )
+    rc, output = _play("site", inventory, verbosity=3)
+    assert rc != 0
+    text = " ".join(output.split())
+    first_play = text.split("PLAY [Keycloak - ")[0]
+    assert "Nothing was changed." in first_play, output[-3000:]
+    assert "PLAY [Keycloak - " not in text  # the run ended in the first play
+    if fault == "stale-secret":
+        assert "is not the secret Keycloak" in first_play
+    else:
+        gateway_path, served = ("/", "/auth") if tenant.kc.url.endswith("/auth") else ("/auth", "/")
+        assert "has the path '%s', but Keycloak" % gateway_path in first_play
+        assert "under '%s'" % served in first_play and "under ''" not in text
+    assert "fix-audience" not in _mappers(tenant) and tenant.user("customer") is None
+    assert path.read_bytes() == before and sorted(os.listdir(path.parent)) == ["values.yaml"]
+    _clean(output, tenant)
