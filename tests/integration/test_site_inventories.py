@@ -201,3 +201,77 @@ def test_a_failed_read_only_check_stops_the_site_in_the_first_play_with_nothing_
     assert "fix-audience" not in _mappers(tenant) and tenant.user("customer") is None
     assert path.read_bytes() == before and sorted(os.listdir(path.parent)) == ["values.yaml"]
     _clean(output, tenant)
+
+
+# ---- many tenants: one that fails stops only itself
+
+
+def _tenants_inventory(tmp_path, tenants, paths, shape, extra=None):
+    """Three tenants: shape ``one-host`` (a host per tenant in both groups) or ``two-hosts`` (``<t>-kc`` in
+    keycloak_admin, ``<t>-gw`` in apisix_gateway; the first tenant's gateway names its Keycloak host, the others
+    are found by realm)."""
+    keycloak, gateway = {}, {}
+    for index, (tenant, path) in enumerate(zip(tenants, paths)):
+        name = "tenant%d" % index
+        if shape == "one-host":
+            keycloak[name] = dict(_kc_vars(tenant), **_gw_vars(tenant, path))
+            gateway[name] = {}
+        else:
+            keycloak[name + "-kc"] = _kc_vars(tenant)
+            gateway[name + "-gw"] = _gw_vars(tenant, path)
+            if index == 0:
+                gateway[name + "-gw"]["apisix_api_auth_keycloak_host"] = name + "-kc"
+    for host, more in (extra or {}).items():
+        (keycloak.get(host) or gateway[host]).update(more)
+    return _write(tmp_path, {"keycloak_admin": keycloak, "apisix_gateway": gateway}, _shared(tenants[0].kc))
+
+
+@pytest.mark.parametrize("shape", ["one-host", "two-hosts"])
+@pytest.mark.parametrize("fault", ["keycloak-step", "gateway-check"])
+def test_one_failing_tenant_of_three_stops_only_itself_and_its_gateway_step(make_tenant, tmp_path, shape, fault):
+    tenants = [make_tenant(prefix="t-many%d" % index) for index in range(3)]
+    paths = [_routes_file(tmp_path, "gw%d" % index) for index in range(3)]
+    before = paths[2].read_bytes()
+    failing = "tenant2" if shape == "one-host" else ("tenant2-kc" if fault == "keycloak-step" else "tenant2-gw")
+    if fault == "keycloak-step":  # the checks pass; Keycloak refuses the customer's password in the Keycloak play
+        tenants[2].update(passwordPolicy="length(64)")
+        extra = {}
+    else:  # the gateway's given client secret is stale: refused in the first play
+        extra = {failing: {"apisix_api_auth_client_secret": STALE}}
+    inventory = _tenants_inventory(tmp_path, tenants, paths, shape, extra)
+    rc, output = _play("site", inventory, env={"ANSIBLE_FORKS": "5"})
+    assert rc != 0
+    recap = output.split("PLAY RECAP")[-1]
+    for index in (0, 1):
+        _converged(tenants[index], paths[index])
+    for line in recap.splitlines():
+        if line.startswith("tenant0") or line.startswith("tenant1"):
+            assert "failed=0" in line, recap
+    assert paths[2].read_bytes() == before and sorted(os.listdir(paths[2].parent)) == ["values.yaml"]
+    assert tenants[2].user("customer") is None
+    if fault == "gateway-check":  # stopped in the first play: Keycloak untouched too
+        assert "fix-audience" not in _mappers(tenants[2])
+    text = " ".join(output.split())
+    if shape == "two-hosts":  # the tenant's other host says why it stops, naming the tenant's realm
+        assert "The tenant of realm '%s' stops here" % tenants[2].realm in text, output[-4000:]
+        other = "tenant2-gw" if fault == "keycloak-step" else "tenant2-kc"
+        assert [line for line in recap.splitlines() if line.startswith(other) and "failed=1" in line], recap
+    _clean(output, *tenants)
+
+
+def test_a_gateway_whose_realm_has_several_keycloak_hosts_must_name_one(make_tenant, tmp_path):
+    tenant = make_tenant(prefix="t-ambig")
+    path = _routes_file(tmp_path, "gw")
+    groups = {
+        "keycloak_admin": {"kc-a": _kc_vars(tenant), "kc-b": _kc_vars(tenant)},
+        "apisix_gateway": {"gw": _gw_vars(tenant, path)},
+    }
+    rc, output = _play("site", _write(tmp_path, groups, _shared(tenant.kc)))
+    text = " ".join(output.split())
+    assert rc != 0 and "is the keycloak_api_auth_realm of several keycloak_admin hosts (kc-a, kc-b)" in text
+    assert "set apisix_api_auth_keycloak_host" in text
+    assert "fix-audience" not in _mappers(tenant) and tenant.user("customer") is None  # both Keycloak hosts stopped
+
+    groups["apisix_gateway"]["gw"]["apisix_api_auth_keycloak_host"] = "kc-c"
+    rc, output = _play("site", _write(tmp_path, groups, _shared(tenant.kc), name="named.yml"))
+    assert rc != 0 and "apisix_api_auth_keycloak_host 'kc-c' is not a host of the group keycloak_admin" in output
