@@ -10,6 +10,7 @@ the checks ran before the first Keycloak task (which would fail on it).
 
 import os
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -199,3 +200,64 @@ def test_the_tenant_realm_master_is_refused_unless_allowed(tmp_path, variable):
     # allowed: the checks pass and the run goes on to Keycloak (a closed port here, so it fails there)
     rc, output = run_playbook("cx.api_auth.site", inventory, extra_vars={"keycloak_api_auth_allow_master_realm": True})
     assert "is 'master'" not in output and "Audience mapper on the dedicated scope" in output, output[-3000:]
+
+
+# A vault value with Jinja markup: Ansible would template it. Each is refused, naming the variable and the vault
+# variable, never the value; the same value marked !unsafe passes.
+TEMPLATED = {
+    "unbalanced": "Ab{{cd-J1nja-SECRET",
+    "expression": "Ab{{ cd J1nja-SECRET }}",
+    "undefined-name": "Ab{{ J1nja_SECRET }}",
+    "statement": "Ab{% if %}J1nja-SECRET",
+    "comment": "Ab{# J1nja-SECRET",
+}
+
+
+@pytest.mark.parametrize(
+    "variable, vault_var",
+    [
+        ("keycloak_api_auth_customer_password", "vault_customer_password"),
+        ("keycloak_api_auth_admin_password", "vault_keycloak_admin_password"),
+        ("apisix_api_auth_client_secret", "vault_cim_client_secret"),
+    ],
+)
+@pytest.mark.parametrize("value", list(TEMPLATED.values()), ids=list(TEMPLATED))
+def test_a_vault_value_with_jinja_markup_is_refused_with_the_unsafe_hint_and_never_printed(
+    tmp_path, variable, vault_var, value
+):
+    inventory, path = _tenant(tmp_path, **{variable: '"{{ %s }}"' % vault_var})
+    vault_dir = tmp_path / "group_vars" / "all"
+    vault_dir.mkdir(parents=True)
+    (tmp_path / "vault-pass").write_text("test-vault-pass\n")
+    plain = tmp_path / "plain.yml"
+    plain.write_text("%s: '%s'\n" % (vault_var, value))
+    vault = vault_dir / "vault.yml"
+    env = {"ANSIBLE_VAULT_PASSWORD_FILE": str(tmp_path / "vault-pass")}
+    rc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-vault"), "encrypt", "--output", str(vault), str(plain)],
+        env=dict(os.environ, **env),
+        capture_output=True,
+        check=False,
+    ).returncode
+    assert rc == 0
+    plain.unlink()
+    before = path.read_bytes()
+    rc, output = run_playbook("cx.api_auth.site", inventory, diff=True, verbosity=3, env=env)
+    assert rc != 0
+    text = " ".join(output.split())
+    assert "%s (its value %s): the value contains '{{'" % (variable, vault_var) in text, output[-3000:]
+    assert "Mark it !unsafe in the vault file" in text and "missing or empty" not in text
+    assert "J1nja" not in output  # no piece of the value, not even in Ansible's own template errors
+    assert "Audience mapper on the dedicated scope" not in output and path.read_bytes() == before
+
+    plain.write_text("%s: !unsafe '%s'\n" % (vault_var, value))  # marked: used as it is
+    vault.unlink()
+    subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-vault"), "encrypt", "--output", str(vault), str(plain)],
+        env=dict(os.environ, **env),
+        capture_output=True,
+        check=True,
+    )
+    plain.unlink()
+    rc, output = run_playbook("cx.api_auth.site", inventory, env=env)
+    assert "Mark it !unsafe" not in output and "J1nja" not in output
