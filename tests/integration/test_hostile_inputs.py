@@ -261,3 +261,14 @@ def test_a_vault_value_with_jinja_markup_is_refused_with_the_unsafe_hint_and_nev
     plain.unlink()
     rc, output = run_playbook("cx.api_auth.site", inventory, env=env)
     assert "Mark it !unsafe" not in output and "J1nja" not in output
+
+
+def test_check_mode_shows_the_resolved_route_list_before_anything_is_written(tmp_path):
+    inventory, path = _tenant(tmp_path, apisix_api_auth_routes="['*-secured', files-main]")
+    before = path.read_bytes()
+    rc, output = run_playbook(str(tmp_path / "apisix.yml"), inventory, check=True)
+    assert rc == 0, output[-3000:]
+    text = " ".join(output.split())
+    assert "TASK [cx.api_auth.apisix_api_auth : The routes acted on, patterns and selectors resolved]" in text
+    assert "present on 3 route(s): orders-main-secured, admin-backend-secured, files-main" in text, output[-3000:]
+    assert path.read_bytes() == before and SECRET not in output
