@@ -272,3 +272,15 @@ def test_check_mode_shows_the_resolved_route_list_before_anything_is_written(tmp
     assert "TASK [cx.api_auth.apisix_api_auth : The routes acted on, patterns and selectors resolved]" in text
     assert "present on 3 route(s): orders-main-secured, admin-backend-secured, files-main" in text, output[-3000:]
     assert path.read_bytes() == before and SECRET not in output
+
+
+def test_a_referenced_value_that_is_one_whole_expression_is_taken_as_meant(tmp_path):
+    """``"{{ vault_x }}"`` -> ``"{{ lookup(...) }}"`` is a template on purpose (as the molecule inventories have)."""
+    inventory, _path = _tenant(
+        tmp_path,
+        keycloak_api_auth_customer_password='"{{ customer_from_env }}"',
+        customer_from_env="\"{{ lookup('ansible.builtin.env', 'CX_TEST_CUSTOMER') }}\"",
+    )
+    _rc, output = run_playbook("cx.api_auth.site", inventory, env={"CX_TEST_CUSTOMER": CUSTOMER})
+    assert "Mark it !unsafe" not in output and "Audience mapper on the dedicated scope" in output, output[-3000:]
+    assert CUSTOMER not in output
