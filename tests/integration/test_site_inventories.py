@@ -275,3 +275,29 @@ def test_a_gateway_whose_realm_has_several_keycloak_hosts_must_name_one(make_ten
     groups["apisix_gateway"]["gw"]["apisix_api_auth_keycloak_host"] = "kc-c"
     rc, output = _play("site", _write(tmp_path, groups, _shared(tenant.kc), name="named.yml"))
     assert rc != 0 and "apisix_api_auth_keycloak_host 'kc-c' is not a host of the group keycloak_admin" in output
+
+
+def test_the_apisix_role_alone_runs_the_read_only_checks_itself_before_the_routes_change(make_tenant, tmp_path):
+    tenant = make_tenant(prefix="t-alone")
+    path = _routes_file(tmp_path, "gw")
+    before = path.read_bytes()
+    playbook = tmp_path / "apisix.yml"
+    playbook.write_text(
+        "- name: The APISIX part alone\n  hosts: apisix_gateway\n  gather_facts: false\n"
+        "  roles:\n    - role: cx.api_auth.apisix_api_auth\n"
+    )
+    host = dict(_gw_vars(tenant, path), apisix_api_auth_client_secret=STALE)
+    inventory = _write(tmp_path, {"apisix_gateway": {"gateway": host}}, _shared(tenant.kc))
+    rc, output = run_playbook(str(playbook), inventory, diff=True)
+    text = " ".join(output.split())
+    assert rc != 0 and "is not the secret Keycloak" in text and "The routes were not changed." in text, output[-3000:]
+    assert "Nothing was changed" not in text  # the role alone cannot know what ran before it
+    assert path.read_bytes() == before
+    _clean(output, tenant)
+
+    host["apisix_api_auth_client_secret"] = tenant.client_secret
+    rc, output = run_playbook(
+        str(playbook), _write(tmp_path, {"apisix_gateway": {"gateway": host}}, _shared(tenant.kc), name="ok.yml")
+    )
+    assert rc == 0 and "Read the secret of the client from Keycloak" in output, output[-3000:]
+    assert _blocks(path)["files-main"]["client_secret"] == tenant.client_secret
