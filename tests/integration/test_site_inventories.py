@@ -301,3 +301,34 @@ def test_the_apisix_role_alone_runs_the_read_only_checks_itself_before_the_route
     )
     assert rc == 0 and "Read the secret of the client from Keycloak" in output, output[-3000:]
     assert _blocks(path)["files-main"]["client_secret"] == tenant.client_secret
+
+
+def test_verify_on_a_gateway_host_takes_the_customer_login_from_its_tenants_keycloak_host(make_tenant, tmp_path):
+    """Shape ``two-hosts``: the customer password (and Keycloak's URL) only in the Keycloak host's variables."""
+    tenant = make_tenant(prefix="t-vfy")
+    path = _routes_file(tmp_path, "gw")
+    shared = _shared(tenant.kc)
+    keycloak_host = dict(
+        _kc_vars(tenant),
+        keycloak_api_auth_customer_password=shared.pop("keycloak_api_auth_customer_password"),
+        keycloak_api_auth_url=shared.pop("keycloak_api_auth_url"),
+        keycloak_api_auth_admin_password=shared.pop("keycloak_api_auth_admin_password"),
+    )
+    gateway_host = dict(
+        _gw_vars(tenant, path),
+        apisix_api_auth_keycloak_admin_url=tenant.kc.url,
+        apisix_api_auth_keycloak_admin_password=tenant.kc.admin_password,
+        apisix_api_auth_keycloak_url="http://keycloak.ef-external.svc"
+        + ("/auth" if tenant.kc.url.endswith("/auth") else ""),
+    )
+    inventory = _write(
+        tmp_path, {"keycloak_admin": {"acme-kc": keycloak_host}, "apisix_gateway": {"acme-gw": gateway_host}}, shared
+    )
+    rc, output = _play("site", inventory)
+    assert rc == 0, output[-4000:]
+    _converged(tenant, path)
+    rc, output = _play("verify", inventory)
+    assert rc == 0, output[-4000:]
+    text = " ".join(output.split())
+    assert "files-main ok yes" in text and "orders-main-secured ok yes" in text, output[-4000:]
+    _clean(output, tenant)
