@@ -820,7 +820,7 @@ def test_unknown_and_duplicate_route_ids():
 
 def test_long_id_lists_are_cut():
     text = "routes:\n" + "".join("- id: r%03d\n" % number for number in range(80))
-    with pytest.raises(RouteFileError, match=r"r049 \.\.\. and 30 more"):
+    with pytest.raises(RouteFileError, match=r"r009 \.\.\. and 70 more \(80 in all\)"):
         RouteFile(text, "f").check_targets(["zzz"])
 
 
@@ -1021,3 +1021,39 @@ def test_route_changes_show_nothing_but_the_plugin_block(case, op):
     for _route_id, before, after in changes:
         for line in (before + after).splitlines():
             assert line.strip() not in foreign, (line, before, after)
+
+
+@pytest.mark.parametrize(
+    ("asked", "meant"),
+    [
+        ("files-mian", "files-main"),  # typo
+        ("portal-mian", "portal-main"),
+        ("Files-Main", "files-main"),  # case
+        ("orders-main", "orders-main-secured"),  # a part less
+        ("portal-main-secured", "portal-main"),  # a part more
+    ],
+)
+def test_unknown_route_id_suggests_a_close_id(asked, meant):
+    doc = RouteFile(HELM, "values.yaml")
+    with pytest.raises(RouteFileError) as info:
+        doc.check_targets([asked])
+    assert "(did you mean '%s'?)" % meant in str(info.value)  # and nothing unrelated beside it
+
+
+@pytest.mark.parametrize("asked", ["nope", "orders-x", "main", "scheduler-orders", "demo-route"])
+def test_unknown_route_id_suggests_no_unrelated_id(asked):
+    doc = RouteFile(HELM, "values.yaml")
+    with pytest.raises(RouteFileError) as info:
+        doc.check_targets([asked])
+    message = str(info.value)
+    assert "did you mean" not in message, message
+    assert "route ids in the file: orders-login-unsecured, orders-main-secured, portal-main" in message
+
+
+def test_unknown_route_id_lists_a_few_ids_and_the_count():
+    text = "routes:\n" + "".join("- id: route-%02d\n" % number for number in range(40))
+    with pytest.raises(RouteFileError) as info:
+        RouteFile(text, "f").check_targets(["other"])
+    message = str(info.value)
+    assert "route ids in the file: route-00, route-01," in message and "route-09 ... and 30 more (40 in all)" in message
+    assert "route-10" not in message and "did you mean" not in message
