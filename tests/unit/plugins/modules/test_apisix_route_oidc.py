@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of the apisix_route_oidc module, run in-process on files in tmp dirs."""
 
+import errno
 import json
 import os
 import shutil
@@ -518,3 +519,25 @@ def test_numbers_where_text_belongs_are_refused_not_converted(tmp_path, capsys, 
     for fact in facts:
         assert fact in result["msg"], (fact, result["msg"])
     assert "260874" not in result["_output"].replace('"client_secret": "********"', "")
+
+
+@pytest.mark.parametrize("code", [errno.EBUSY, errno.EXDEV], ids=["EBUSY", "EXDEV"])
+def test_a_bind_mounted_file_that_cannot_be_renamed_over_fails_with_errno_and_hint(tmp_path, capsys, monkeypatch, code):
+    path = _copy(tmp_path)
+    original = path.read_bytes()
+    real_rename = os.rename
+
+    def rename(src, dest, *args, **kwargs):
+        if os.fsdecode(dest) == str(path):
+            raise OSError(code, os.strerror(code))
+        return real_rename(src, dest, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "replace", rename)
+    monkeypatch.setattr(_io, "is_mount_point", lambda real: real == str(path))
+    result = run(capsys, path=str(path), routes=["catchall"], **PLUGIN_ARGS)
+    assert result["_rc"] == 1, result
+    assert "cannot write %s: %s (%s)" % (path, os.strerror(code), errno.errorcode[code]) in result["msg"]
+    assert "is a mount point" in result["msg"] and "edit the source of the mount" in result["msg"]
+    assert SECRET not in result["_output"]
+    assert path.read_bytes() == original and os.listdir(tmp_path) == [path.name]
