@@ -22,6 +22,11 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nod
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import BREAK_RE, Lines
 
 DEFAULT_ROUTES_KEYS = ("routes", "apisixStandalone.routes")
+# Aliases may not make a route stand for more nodes than this (a route of the field has a few hundred),
+# nor the whole file for this many more than it writes out: past that it is an alias bomb ("billion
+# laughs"), whose comparison and checks would run for minutes.
+MAX_ROUTE_NODES = 20000
+MAX_ALIAS_EXPANSION = 200000
 TEMPLATE_AT_COL0_RE = re.compile(r"(?m)^\{\{")
 TEMPLATE_RE = re.compile(r"(?m)^[ \t]*\{\{")
 
@@ -57,6 +62,8 @@ class Document:
                 "%s does not hold a YAML mapping at the top level (%s)"
                 % (source, "empty file" if self.root is None else "found a %s" % nodes.kind(self.root))
             )
+        if "&" in text and "*" in text and self.shared():
+            self._check_expansion()
         self.routes_key, self.routes_node = self._find_routes(routes_key)
         self.routes = []  # (route_id or None, mapping node) in file order
         self.by_id = {}
@@ -65,6 +72,58 @@ class Document:
             self.routes.append((rid, item))
             if rid is not None:
                 self.by_id.setdefault(rid, []).append(item)
+
+    def _check_expansion(self):
+        """Refuse aliases that expand past the bounds (or into themselves), naming the file and where."""
+        cap = MAX_ALIAS_EXPANSION + MAX_ROUTE_NODES
+        try:
+            sizes = nodes.expanded_sizes(self.root, cap)
+        except nodes.RecursiveAlias as exc:
+            raise RouteFileError(
+                "%s: a YAML alias holds itself%s (line %d): such a value has no end; write it out"
+                % (self.source, self._where(exc.node), self.line(exc.node))
+            ) from None
+        routes_node = None
+        for key in DEFAULT_ROUTES_KEYS:
+            try:
+                routes_node = self._walk(key, required=False)
+            except RouteFileError:
+                routes_node = None
+            if isinstance(routes_node, SequenceNode):
+                break
+        for item in routes_node.value if isinstance(routes_node, SequenceNode) else ():
+            if sizes[id(item)] > MAX_ROUTE_NODES:
+                where = ""
+                if isinstance(item, MappingNode) and item.value:
+                    key, value = max(item.value, key=lambda pair: sizes[id(pair[1])])
+                    where = ", under %s (line %d)" % (getattr(key, "value", "?"), self.line(value))
+                raise RouteFileError(
+                    "%s: route %s (line %d)%s: its YAML aliases expand to more than %d values (an alias bomb?); "
+                    "write the values out or use fewer aliases"
+                    % (self.source, _route_name(item), self.line(item), where, MAX_ROUTE_NODES)
+                )
+        distinct = len(sizes)
+        if sizes[id(self.root)] - distinct > MAX_ALIAS_EXPANSION:
+            key, value = max(self.root.value, key=lambda pair: sizes[id(pair[1])])
+            raise RouteFileError(
+                "%s: the YAML aliases under %s (line %d) expand to more than %d values (an alias bomb?); "
+                "write the values out or use fewer aliases"
+                % (self.source, getattr(key, "value", "?"), self.line(value), MAX_ALIAS_EXPANSION)
+            )
+
+    def _where(self, node):
+        """`` in route 'x'`` when ``node`` lies inside a route item, else ''."""
+        index = node.start_mark.index
+        for key in DEFAULT_ROUTES_KEYS:
+            try:
+                routes_node = self._walk(key, required=False)
+            except RouteFileError:
+                continue
+            if isinstance(routes_node, SequenceNode):
+                for item in routes_node.value:
+                    if item.start_mark.index <= index < item.end_mark.index:
+                        return " in route %s" % _route_name(item)
+        return ""
 
     def line(self, node):
         """The 1-based line number of ``node`` for messages."""
@@ -157,3 +216,8 @@ class Document:
             walked.append(part)
             node = hits[0][1]
         return node
+
+
+def _route_name(item):
+    rid = nodes.route_id(item)
+    return "'%s'" % rid if rid is not None else "without id"

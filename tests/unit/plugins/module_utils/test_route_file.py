@@ -1057,3 +1057,61 @@ def test_unknown_route_id_lists_a_few_ids_and_the_count():
     message = str(info.value)
     assert "route ids in the file: route-00, route-01," in message and "route-09 ... and 30 more (40 in all)" in message
     assert "route-10" not in message and "did you mean" not in message
+
+
+def _laughs(indent, levels=9):
+    """A billion-laughs sequence: 9 levels of 9 aliases each (9**9 strings once expanded)."""
+    pad = " " * indent
+    lines = [pad + '- &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels):
+        lines.append(pad + "- &l%d [%s]" % (level, ", ".join(["*l%d" % (level - 1)] * 9)))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (  # in a route's own key (vars)
+            "routes:\n  - id: a\n    uri: /a\n  - id: bomb\n    uri: /b\n    vars:\n" + _laughs(6) + "#END\n",
+            r"f\.yaml: route 'bomb' \(line 4\), under vars \(line 7\): its YAML aliases expand to more than 20000",
+        ),
+        (  # in a plugin's config of another route than the edited one
+            "routes:\n  - id: a\n    uri: /a\n  - id: bomb\n    plugins:\n      mocking:\n        list:\n"
+            + _laughs(10)
+            + "#END\n",
+            r"route 'bomb' \(line 4\), under plugins \(line 6\)",
+        ),
+        (  # a route without id
+            "routes:\n  - id: a\n    uri: /a\n  - uri: /b\n    vars:\n" + _laughs(6) + "#END\n",
+            r"route without id \(line 4\), under vars",
+        ),
+        (  # under a route of Helm values
+            "apisixStandalone:\n  routes:\n    - id: a\n      uri: /a\n      vars:\n" + _laughs(8),
+            r"route 'a' \(line 3\), under vars \(line 6\)",
+        ),
+        (  # outside the routes: anchors defined elsewhere, expanded in many routes
+            "laughs:\n"
+            + _laughs(2, 5)
+            + "routes:\n"
+            + "".join("  - id: r%d\n    vars: [*l3, *l3]\n" % number for number in range(60)),
+            r"f\.yaml: the YAML aliases under routes \(line 8\) expand to more than 200000",
+        ),
+    ],
+    ids=["route-vars", "plugin-config", "route-without-id", "helm-values", "across-routes"],
+)
+def test_alias_bombs_anywhere_are_refused_naming_file_and_where(text, where):
+    with pytest.raises(RouteFileError, match=where + r".*\(an alias bomb\?\)"):
+        RouteFile(text, "f.yaml")
+
+
+def test_a_recursive_alias_is_refused():
+    with pytest.raises(RouteFileError, match=r"f\.yaml: a YAML alias holds itself in route 'a' \(line 3\)"):
+        RouteFile("routes:\n  - id: a\n    vars: &v\n      - *v\n", "f.yaml")
+
+
+def test_a_few_aliases_are_fine():
+    text = "up: &up\n  type: roundrobin\n  nodes: {'a:1': 1}\nroutes:\n" + "".join(
+        "  - id: r%d\n    upstream: *up\n" % number for number in range(500)
+    )
+    doc = RouteFile(text, "f.yaml")
+    assert doc.set_plugin("r3", OIDC, {"a": 1}) and "openid-connect" in doc.result()

@@ -541,3 +541,17 @@ def test_a_bind_mounted_file_that_cannot_be_renamed_over_fails_with_errno_and_hi
     assert "is a mount point" in result["msg"] and "edit the source of the mount" in result["msg"]
     assert SECRET not in result["_output"]
     assert path.read_bytes() == original and os.listdir(tmp_path) == [path.name]
+
+
+def test_an_alias_bomb_under_routes_is_refused_before_any_work(tmp_path, capsys):
+    laughs = ['      - &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    laughs += ["      - &l%d [%s]" % (level, ", ".join(["*l%d" % (level - 1)] * 9)) for level in range(1, 9)]
+    path = tmp_path / "apisix.yaml"
+    path.write_text(
+        "routes:\n  - id: a\n    uri: /a\n  - id: b\n    uri: /b\n    vars:\n" + "\n".join(laughs) + "\n#END\n"
+    )
+    original = path.read_bytes()
+    result = run(capsys, path=str(path), routes=["a"], **PLUGIN_ARGS)
+    assert result["_rc"] == 1
+    assert "%s: route 'b' (line 4), under vars (line 7): its YAML aliases expand to more than" % path in result["msg"]
+    assert path.read_bytes() == original
