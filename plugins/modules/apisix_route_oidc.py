@@ -92,8 +92,9 @@ options:
       - V(present) makes each route hold the C(openid-connect) block with the config the options describe. An existing
         block is updated key by key (every key of the block is managed, keys the options do not produce are removed);
         a block that was commented out (also with its C(plugins:) line) is replaced in place rather than left as a
-        stale copy. Prose comments (a commented C(openid-connect:) with text after the colon, or not followed by
-        lines that look like config) are not taken for commented-out blocks.
+        stale copy, whether it was commented out with C(#) at column 0 or at its own indentation (C(# key:) as an
+        editor's comment toggle writes it, or C(#key:)). Prose comments (a commented C(openid-connect:) with text
+        after the colon, or not followed by lines that look like config) are not taken for commented-out blocks.
       - V(disabled) writes the same block switched off with APISIX's injected flag (C(_meta.disable=true) in 3.x,
         C(disable=true) in 2.x), so it can be switched on again without retyping it.
       - V(absent) removes the block (or comments it out, see O(absent_style)). It needs no plugin options.

@@ -199,7 +199,7 @@ class RouteFile:
             while start > 0 and self.text[start - 1] in " \t":
                 start -= 1
             self._add(start, plugins.end_mark.index, "", rid)
-        copies = commented.copies(doc, plugins_key, name)
+        copies = commented.copies(doc, plugins_key, name, plugins)
         if not copies:
             self._insert_after(doc.lines.line_of(plugins_key.end_mark.index), block_lines, rid)
             return
@@ -236,7 +236,7 @@ class RouteFile:
             else:
                 expected["plugins"] = None
         if style == "comment":
-            for first_copy, last_copy in commented.copies(doc, plugins_key, name):
+            for first_copy, last_copy in commented.copies(doc, plugins_key, name, plugins):
                 self._remove_lines(first_copy, last_copy, rid)
             # a bare `plugins:` left with nothing is commented out too (null plugins break APISIX's schema)
             numbers = list(range(first, last + 1))

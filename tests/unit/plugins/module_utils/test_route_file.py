@@ -1115,3 +1115,83 @@ def test_a_few_aliases_are_fine():
     )
     doc = RouteFile(text, "f.yaml")
     assert doc.set_plugin("r3", OIDC, {"a": 1}) and "openid-connect" in doc.result()
+
+
+# --- blocks commented out in any style (column 0, own indentation, '#' before the key) -----
+
+OLD_SECRET = "0ld-secret-in-the-commented-copy"
+COMMENT_STYLES = {
+    # `#` at column 0 (by hand, the chart's style)
+    "column-0": ["#    openid-connect:", "#      client_id: cim", "#      client_secret: %s" % OLD_SECRET],
+    # `# ` at the block's own indentation (an editor's comment toggle)
+    "own-indentation": ["    # openid-connect:", "    #   client_id: cim", "    #   client_secret: %s" % OLD_SECRET],
+    # `#` directly before the key, at the block's indentation
+    "hash-before-key": ["    #openid-connect:", "    #  client_id: cim", "    #  client_secret: %s" % OLD_SECRET],
+    # `#` directly before each key, at each key's own indentation
+    "hash-before-each-key": ["    #openid-connect:", "      #client_id: cim", "      #client_secret: %s" % OLD_SECRET],
+    # `# ` before each key at its own indentation
+    "own-indentation-each-key": [
+        "    # openid-connect:",
+        "      # client_id: cim",
+        "      # client_secret: %s" % OLD_SECRET,
+    ],
+    # mixed: header at column 0, keys toggled at their indentation
+    "mixed": ["#    openid-connect:", "      # client_id: cim", "      # client_secret: %s" % OLD_SECRET],
+}
+
+
+def _commented_route(style, before=("    cors: {}",), after=("    proxy-rewrite:", "      uri: /x")):
+    lines = ["routes:", "- id: a", "  uri: /a", "  plugins:"] + list(before) + COMMENT_STYLES[style] + list(after)
+    return "\n".join(lines + ["- id: b", "  uri: /b", ""])
+
+
+@pytest.mark.parametrize("style", sorted(COMMENT_STYLES))
+@pytest.mark.parametrize("where", ["first", "middle", "last", "alone"])
+def test_commented_blocks_in_any_style_are_recognised(style, where):
+    before = {"first": (), "middle": ("    cors: {}",), "last": ("    cors: {}",), "alone": ()}[where]
+    after = {"first": ("    cors: {}",), "middle": ("    cors: {}",), "last": (), "alone": ()}[where]
+    text = _commented_route(style, before, after)
+    assert _states(text)["a"] == {"active": False, "config": None, "commented": 1}
+    assert _states(text)["b"]["commented"] == 0
+    # enabling replaces the commented copy: one block, no old secret left
+    new, changed = edit(text, ["a"], config={"client_id": "x"})
+    assert changed == [True] and OLD_SECRET not in new and new.count("openid-connect") == 1
+    assert _states(new)["a"] == {"active": True, "config": {"client_id": "x"}, "commented": 0}
+    assert_data(text, new, ["a"], {"client_id": "x"})
+    # the same config as the copy's: the copy's own lines come back uncommented
+    same_config, _changed = edit(text, ["a"], config={"client_id": "cim", "client_secret": OLD_SECRET})
+    assert "    openid-connect:\n" in same_config and "client_secret: %s\n" % OLD_SECRET in same_config
+    assert "#" not in same_config
+    # an active block beside a commented copy: commenting it out drops the older copy
+    both = text.replace("  plugins:\n", "  plugins:\n    openid-connect:\n      client_id: new\n", 1)
+    assert _states(both)["a"]["active"] and _states(both)["a"]["commented"] == 1
+    commented, _changed = edit(both, ["a"], op="unset", style="comment")
+    assert OLD_SECRET not in commented and commented.count("openid-connect:") == 1
+    assert "#    openid-connect:\n#      client_id: new\n" in commented
+
+
+@pytest.mark.parametrize("style", sorted(COMMENT_STYLES))
+def test_commented_plugins_range_in_any_style_is_recognised(style):
+    block = [line.replace("#", "#  ", 1) if line.startswith("#") else "  " + line for line in COMMENT_STYLES[style]]
+    if not COMMENT_STYLES[style][0].startswith("#"):
+        head = "  # plugins:" if "# " in COMMENT_STYLES[style][0] else "  #plugins:"
+    else:
+        head = "#  plugins:"
+    text = "\n".join(["routes:", "- id: a", "  uri: /a", head] + block + ["- id: b", "  uri: /b", ""])
+    assert _states(text)["a"] == {"active": False, "config": None, "commented": 1}, text
+    new, _changed = edit(text, ["a"], config={"client_id": "x"})
+    assert OLD_SECRET not in new and new.count("plugins:") == 1 and "#" not in new
+    assert_data(text, new, ["a"], {"client_id": "x"})
+
+
+def test_indented_comments_that_are_not_copies_stay():
+    text = (
+        "routes:\n- id: a\n  plugins:\n    proxy-rewrite:\n      uri: /x\n"
+        # inside another plugin's block: not a copy of a plugin
+        "      # openid-connect:\n      #   client_id: nested\n"
+        "    # openid-connect: see the wiki\n"  # prose
+        "    cors: {}\n"
+    )
+    assert _states(text)["a"]["commented"] == 0
+    new, _changed = edit(text, ["a"], config={"client_id": "x"})
+    assert "      # openid-connect:\n      #   client_id: nested\n    # openid-connect: see the wiki\n" in new
