@@ -90,7 +90,7 @@ options:
   state:
     description:
       - V(present) makes each route hold the C(openid-connect) block with the config the options describe. An existing
-        block is updated key by key (every key of the block is managed, keys the options do not produce are removed);
+        block is updated key by key (keys the module does not manage are kept or dropped, see O(unmanaged_keys));
         a block that was commented out (also with its C(plugins:) line) is replaced in place rather than left as a
         stale copy, whether it was commented out with C(#) at column 0 or at its own indentation (C(# key:) as an
         editor's comment toggle writes it, or C(#key:)). Prose comments (a commented C(openid-connect:) with text
@@ -116,9 +116,22 @@ options:
     description:
       - Write the guide's C(enable) line first in the block (V(true); V(false) with O(state=disabled)) for files whose
         house style has an C(enable) key in every plugin. Stock APISIX ignores the key.
-      - With V(false), an C(enable) line in an existing block is removed.
+      - "With V(false), an C(enable: false) line in an existing block is removed (stock APISIX would run the plugin
+        anyway); an C(enable: true) line, as the CX chart writes it, is left as it is."
     type: bool
     default: false
+  unmanaged_keys:
+    description:
+      - What happens to keys of an existing block (active or commented out) that the module does not manage, such as
+        C(ssl_verify), C(introspection_interval), C(session.secret) or C(_meta.priority) added by hand. The module
+        manages the keys its options write (the guide's keys, C(enable), the switch-off flag and the keys of
+        O(extra_config) and O(secret_config)).
+      - V(keep) leaves them in the block as they are; V(remove) drops them. Either way one warning per run names the
+        routes and the key paths (never their values).
+      - Route files and the Admin API alike.
+    type: str
+    choices: [keep, remove]
+    default: keep
 extends_documentation_fragment:
   - cx.api_auth.apisix_admin_api
   - cx.api_auth.apisix_oidc_plugin
@@ -380,6 +393,7 @@ def main():
         absent_style=dict(type="str", default="remove", choices=["remove", "comment"]),
         write_enable_key=dict(type="bool", default=False),
         backup=dict(type="bool", default=False),
+        unmanaged_keys=dict(type="str", default="keep", choices=["keep", "remove"], no_log=False),
     )
     argument_spec.update(ADMIN_API_ARGUMENT_SPEC)
     argument_spec.update(OIDC_PLUGIN_ARGUMENT_SPEC)

@@ -216,3 +216,16 @@ def uncommented(doc, first, last, column, want):
     except nodes.yaml.YAMLError:
         return None
     return out if nodes.same(data, want) else None
+
+
+def data_of(doc, first, last, name):
+    """What the commented copy ``first``..``last`` of ``name`` holds once uncommented, or None if it does
+    not read as YAML."""
+    out = uncomment(doc, first, last, 0)
+    if out is None:
+        return None
+    try:
+        data = nodes.load("\n".join(out))
+    except nodes.yaml.YAMLError:
+        return None
+    return data.get(name) if isinstance(data, dict) else None

@@ -60,6 +60,13 @@ class RouteFile:
             "commented": len(copies),
         }
 
+    def commented_config(self, rid, name):
+        """What the first commented-out copy of ``name`` on route ``rid`` holds (None: none, or unreadable)."""
+        route = locate.route(self.doc, rid)
+        plugins_key, _plugins = locate.plugins(self.doc, rid, route)
+        _range, copies = commented.of_route(self.doc, route, plugins_key, name)
+        return commented.data_of(self.doc, copies[0][0], copies[0][1], name) if copies else None
+
     def iter_plugin_configs(self, name):
         """(route id, config) of every route with an active ``name`` block (ids may be None)."""
         for rid, _route, value in nodes.plugin_blocks(self.doc.routes, name):

@@ -555,3 +555,93 @@ def test_an_alias_bomb_under_routes_is_refused_before_any_work(tmp_path, capsys)
     assert result["_rc"] == 1
     assert "%s: route 'b' (line 4), under vars (line 7): its YAML aliases expand to more than" % path in result["msg"]
     assert path.read_bytes() == original
+
+
+HAND_ADDED = """\
+routes:
+  - id: active
+    uri: /a
+    plugins:
+      openid-connect:
+        client_id: cim
+        client_secret: old
+        ssl_verify: false # self-signed in the lab
+        introspection_interval: 30
+        session:
+          secret: Hand-Added-Session-Secret-123
+        _meta:
+          priority: 5
+          disable: true
+  - id: commented
+    uri: /c
+    plugins:
+#      openid-connect:
+#        client_id: cim
+#        ssl_verify: false
+#        _meta:
+#          filter: [["arg_x", "==", "1"]]
+      cors: {}
+  - id: plain
+    uri: /p
+#END
+"""
+HAND_SECRET = "Hand-Added-Session-Secret-123"
+
+
+def _hand_added(tmp_path):
+    path = tmp_path / "apisix.yaml"
+    path.write_text(HAND_ADDED)
+    return path
+
+
+def test_unmanaged_keys_are_kept_by_default_and_named_in_one_warning(tmp_path, capsys):
+    path = _hand_added(tmp_path)
+    args = dict(PLUGIN_ARGS, path=str(path), routes=["active", "commented", "plain"])
+    result = run(capsys, diff=True, **args)
+    assert result["_rc"] == 0 and result["changed"] is True
+    unmanaged = [w for w in _warnings(result) if "does not manage" in w]
+    assert unmanaged == [
+        "openid-connect keys that the module does not manage were kept as they are (unmanaged_keys=keep): "
+        "route 'active': ssl_verify, introspection_interval, session.secret, _meta.priority; "
+        "route 'commented': ssl_verify, _meta.filter; set unmanaged_keys=remove to drop them, or set them "
+        "through extra_config/secret_config"
+    ]
+    assert HAND_SECRET not in result["_output"] and SECRET not in result["_output"]
+    active, commented = _route_block(path, "active"), _route_block(path, "commented")
+    assert active["ssl_verify"] is False and active["introspection_interval"] == 30
+    assert active["session"] == {"secret": HAND_SECRET} and active["_meta"] == {"priority": 5}  # disable is managed
+    assert active["client_secret"] == SECRET and active["realm"] == "tenant-a"
+    assert commented["ssl_verify"] is False and commented["_meta"] == {"filter": [["arg_x", "==", "1"]]}
+    assert "ssl_verify: false # self-signed in the lab\n" in path.read_text()  # the line itself, untouched
+    again = run(capsys, **args)
+    assert again["changed"] is False and any("does not manage" in w for w in _warnings(again))
+
+
+def test_unmanaged_keys_remove_drops_them_and_says_so(tmp_path, capsys):
+    path = _hand_added(tmp_path)
+    args = dict(PLUGIN_ARGS, path=str(path), routes=["active", "commented"], unmanaged_keys="remove")
+    result = run(capsys, **args)
+    assert result["_rc"] == 0 and result["changed"] is True
+    assert [w for w in _warnings(result) if "does not manage" in w] == [
+        "openid-connect keys that the module does not manage were removed (unmanaged_keys=remove): "
+        "route 'active': ssl_verify, introspection_interval, session.secret, _meta.priority; "
+        "route 'commented': ssl_verify, _meta.filter"
+    ]
+    assert HAND_SECRET not in result["_output"] and HAND_SECRET not in path.read_text()
+    for route_id in ("active", "commented"):
+        block = _route_block(path, route_id)
+        assert not set(block) & {"ssl_verify", "introspection_interval", "session", "_meta"}, block
+    again = run(capsys, **args)
+    assert again["changed"] is False and not [w for w in _warnings(again) if "does not manage" in w]
+
+
+def test_no_unmanaged_warning_for_the_charts_own_keys(tmp_path, capsys):
+    path = _copy(tmp_path)
+    result = run(capsys, path=str(path), route_selector=["openid_connect_block"], **PLUGIN_ARGS)
+    assert result["_rc"] == 0 and not [w for w in _warnings(result) if "does not manage" in w]
+
+
+def test_unmanaged_keys_option_is_checked(tmp_path, capsys):
+    path = _hand_added(tmp_path)
+    result = run(capsys, path=str(path), routes=["active"], unmanaged_keys="drop", **PLUGIN_ARGS)
+    assert result["_rc"] == 1 and "unmanaged_keys" in result["msg"] and "keep, remove" in result["msg"]
