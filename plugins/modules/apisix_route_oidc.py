@@ -109,6 +109,11 @@ options:
         commented-out copies in that route. A C(plugins:) line left with nothing under it is commented out too (APISIX
         rejects a null C(plugins)); enabling again puts the lines back as they were when the config is the same.
         Route files only; refused with O(admin_url).
+      - "Enabling a commented-out block keeps the lines the module does not write (C(enable: true) with its comment,
+        comments, commented-out snippets such as C(authz-keycloak) inside it) in their place, so that commenting it
+        out again gives back the file as it was, the managed keys with their current values. A route whose
+        C(plugins) was empty (C(plugins: {}), C(~) or a bare C(plugins:)) keeps that value in a comment on the line
+        while it holds the block (C(plugins: # {}), C(plugins: #)); removing or commenting out the block puts it back."
     type: str
     choices: [remove, comment]
     default: remove

@@ -100,6 +100,8 @@ class FileTarget:
         message = unmanaged.warning(self.unmanaged, self.params.get("unmanaged_keys", "keep") != "remove")
         if message:
             warn(message)
+        for note in doc.notes:
+            warn(note)
         route_ids = set(route_ids)
         still_on = [
             route_id if route_id is not None else "(route without id)"

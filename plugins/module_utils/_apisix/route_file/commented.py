@@ -229,3 +229,10 @@ def data_of(doc, first, last, name):
     except nodes.yaml.YAMLError:
         return None
     return data.get(name) if isinstance(data, dict) else None
+
+
+def natural_column(doc, line):
+    """The column the key of the copy headed at ``line`` had before it was commented out: after a ``#``
+    at column 0, one left of its content; else where the ``#`` is."""
+    marker, content, _body = parts(doc.lines.content(line))
+    return content - 1 if marker == 0 else marker

@@ -221,3 +221,21 @@ class Document:
 def _route_name(item):
     rid = nodes.route_id(item)
     return "'%s'" % rid if rid is not None else "without id"
+
+
+class Fragment:
+    """A few lines of YAML parsed on their own (a commented-out block once uncommented), with what the
+    layout and edit helpers ask of a document: ``text``, ``lines``, ``newline``, ``root``, ``memo``."""
+
+    def __init__(self, lines, newline):
+        self.text = newline.join(lines) + newline
+        self.source = "fragment"
+        self.lines = Lines(self.text)
+        self.newline = newline
+        self._memo = {}
+        self.root = nodes.compose(self.text)
+
+    def memo(self, key, compute):
+        if key not in self._memo:
+            self._memo[key] = compute(self)
+        return self._memo[key]

@@ -505,10 +505,22 @@ def test_empty_plugins_forms_are_edited():
     new, changed = edit(ROUTES, ["a", "b", "c", "d"])
     assert changed == [True] * 4
     assert_data(ROUTES, new, ["a", "b", "c", "d"], CONFIG)
-    assert "    plugins:   # none yet\n      openid-connect:\n" in new
-    assert "    plugins:\n      openid-connect:\n" in new
+    # the empty value the route had stays on the line, commented out, so that it comes back without the block
+    assert "    plugins: # {}   # none yet\n      openid-connect:\n" in new
+    assert "    plugins: # ~\n      openid-connect:\n" in new
+    assert "    plugins: #\n      openid-connect:\n" in new
+    assert "    uri: /d\n    plugins:\n      openid-connect:\n" in new
     assert new.count("plugins:") == 4
     assert new.endswith('required_scopes: ["email", "profile"]\n#END\n')
+    assert edit(new, ["a", "b", "c", "d"])[1] == [False] * 4
+    assert edit(new, ["a", "b", "c", "d"], op="unset")[0] == ROUTES
+    commented, _changed = edit(new, ["a", "b", "c", "d"], op="unset", style="comment")
+    assert "    plugins: {}   # none yet\n#      openid-connect:\n" in commented
+    assert "    plugins: ~\n#      openid-connect:\n" in commented
+    assert "    plugins:\n#      openid-connect:\n" in commented
+    assert "    uri: /d\n#    plugins:\n#      openid-connect:\n" in commented
+    again, _changed = edit(commented, ["a", "b", "c", "d"])
+    assert again == new  # and enabling once more gives the same text as the first time
 
 
 def test_flow_route_and_flow_plugins_are_refused_only_when_an_edit_is_due():
@@ -626,7 +638,8 @@ def test_comment_style_comments_out_a_bare_plugins_line_left_empty():
     again, changed = edit(new, ["a"], config={"client_id": "x", "bearer_only": True})
     assert changed == [True] and again == text  # the original bytes come back
     other, _changed = edit(new, ["a"], config={"client_id": "y"})
-    assert other == 'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "y"\n- id: b\n'
+    # another config: the copy's lines come back updated key by key (its comment kept, the style mirrored)
+    assert other == "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: y # kept\n- id: b\n"
     # with another plugin left, plugins: stays
     text = "routes:\n- id: a\n  plugins:\n    cors: {}\n    openid-connect:\n      client_id: x\n"
     new, _changed = edit(text, ["a"], op="unset", style="comment")
@@ -643,8 +656,7 @@ def test_enabling_replaces_a_commented_out_plugins_range():
     new, changed = edit(text, ["a"], config={"client_id": "x"})
     assert changed == [True] and old not in new
     assert (
-        new
-        == 'routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: "x"\n- id: b\n  uri: /b\n'
+        new == "routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: x\n- id: b\n  uri: /b\n"
     )
     # the commented range also holds another plugin: only the openid-connect copy goes, the rest stays commented
     text = (
@@ -680,7 +692,7 @@ def test_several_commented_copies_collapse_into_one():
     assert _states(text)["a"]["commented"] == 2
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
     assert new == (
-        'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "x"\n    cors: {}\n'
+        "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: x\n    cors: {}\n"
         "    # openid-connect: (indented comment, not a copy)\n"
     )
     commented, _changed = edit(new, ["a"], op="unset", style="comment")
@@ -1161,7 +1173,7 @@ def test_commented_blocks_in_any_style_are_recognised(style, where):
     # the same config as the copy's: the copy's own lines come back uncommented
     same_config, _changed = edit(text, ["a"], config={"client_id": "cim", "client_secret": OLD_SECRET})
     assert "    openid-connect:\n" in same_config and "client_secret: %s\n" % OLD_SECRET in same_config
-    assert "#" not in same_config
+    assert "#" not in same_config.replace("  plugins: #\n", "")  # a bare plugins: keeps a mark of it
     # an active block beside a commented copy: commenting it out drops the older copy
     both = text.replace("  plugins:\n", "  plugins:\n    openid-connect:\n      client_id: new\n", 1)
     assert _states(both)["a"]["active"] and _states(both)["a"]["commented"] == 1
@@ -1195,3 +1207,59 @@ def test_indented_comments_that_are_not_copies_stay():
     assert _states(text)["a"]["commented"] == 0
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
     assert "      # openid-connect:\n      #   client_id: nested\n    # openid-connect: see the wiki\n" in new
+
+
+# --- enabling a commented-out block keeps the lines the module does not write ----------
+
+CHART_COPY = (
+    "#    openid-connect:\n"
+    "#      enable: true # set to false to switch off\n"
+    '#      client_id: "cim"\n'
+    '#      client_secret: "old" # from the Credentials tab\n'
+    "#      # authz-keycloak:\n"
+    "#      #   enable: true\n"
+    "#      audience:\n"
+    "#        - cim\n"
+    "#      # trailing note\n"
+)
+CHART_DATA = {"enable": True, "client_id": "cim", "client_secret": "old", "audience": ["cim"]}
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("under plugins", "routes:\n- id: a\n  plugins:\n" + CHART_COPY + "    cors: {}\n- id: b\n"),
+        ("under a bare plugins", "routes:\n- id: a\n  plugins:\n" + CHART_COPY + "- id: b\n"),
+        ("commented plugins", "routes:\n- id: a\n  uri: /a\n#  plugins:\n" + CHART_COPY + "- id: b\n"),
+    ],
+)
+def test_enable_then_comment_out_gives_back_the_copy(where, text):
+    assert _states(text)["a"]["commented"] == 1, where
+    same_config, _changed = edit(text, ["a"], config=CHART_DATA)
+    assert "      # authz-keycloak:\n      #   enable: true\n" in same_config
+    assert edit(same_config, ["a"], op="unset", style="comment")[0] == text
+    other = dict(CHART_DATA, client_secret="new", realm="r")
+    enabled, _changed = edit(text, ["a"], config=other)
+    assert_data(text, enabled, ["a"], other)
+    assert "# set to false to switch off" in enabled and "# authz-keycloak:" in enabled and "# trailing note" in enabled
+    back, _changed = edit(enabled, ["a"], op="unset", style="comment")
+    added = [line for line in back.splitlines() if line not in text.splitlines()]
+    assert [line.strip("# ") for line in added] == ['client_secret: "new" # from the Credentials tab', 'realm: "r"']
+    assert [line for line in text.splitlines() if line not in back.splitlines()] == [
+        line for line in text.splitlines() if "client_secret" in line
+    ]
+
+
+def test_a_managed_key_that_goes_or_is_rewritten_keeps_the_comments_after_it():
+    text = (
+        "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: cim\n      audience:\n        - cim\n"
+        "      # authz-keycloak:\n      #   enable: true\n      required_scopes: [email]\n      # note\n"
+    )
+    rewritten, _changed = edit(text, ["a"], config={"client_id": "cim", "audience": ["a", "b", "c"]})
+    assert "      # authz-keycloak:\n      #   enable: true\n" in rewritten and "      # note\n" in rewritten
+    assert "required_scopes" not in rewritten
+    gone, _changed = edit(text, ["a"], config={"client_id": "cim"})
+    assert gone == (
+        "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: cim\n"
+        "      # authz-keycloak:\n      #   enable: true\n      # note\n"
+    )

@@ -645,3 +645,79 @@ def test_unmanaged_keys_option_is_checked(tmp_path, capsys):
     path = _hand_added(tmp_path)
     result = run(capsys, path=str(path), routes=["active"], unmanaged_keys="drop", **PLUGIN_ARGS)
     assert result["_rc"] == 1 and "unmanaged_keys" in result["msg"] and "keep, remove" in result["msg"]
+
+
+# --- enable -> disable gives back the chart's file --------------------------------------
+
+CHART = "cx-chart-values.yaml.sample"
+CHART_SECRET = "00000000-0000-0000-0000-000000000000"  # the chart's own value
+CHART_ARGS = dict(keycloak_url="http://keycloak.ef-external.svc/auth", realm="expertflow", client_secret=CHART_SECRET)
+COMMENTED = ["orders-main", "files-main", "portal-main"]
+NO_BLOCK = ["orders-assets", "files-upload", "portal-health", "catchall"]  # plugins: {}, plugins:, none, {} # ...
+
+
+def _changed_lines(before, after):
+    return [(old, new) for old, new in zip(before.splitlines(), after.splitlines()) if old != new]
+
+
+def test_chart_file_enable_then_comment_out_gives_back_the_original_bytes(tmp_path, capsys):
+    path = _copy(tmp_path, CHART)
+    original = path.read_bytes()
+    args = dict(CHART_ARGS, path=str(path))
+    result = run(capsys, route_selector=["openid_connect_block"], **args)
+    assert result["_rc"] == 0 and result["routes_selected"] == COMMENTED
+    assert [r["before"] for r in result["routes"]] == ["commented"] * 3
+    assert not [w for w in _warnings(result) if "does not manage" in w or "cannot be read" in w]
+    enabled = path.read_text()
+    for route_id in COMMENTED:
+        assert _route_block(path, route_id)["client_secret"] == CHART_SECRET
+    # the lines the module does not write stay in the active block, in their place
+    assert "           enable: true # set to false (or comment the block out) to switch authentication off\n" in enabled
+    assert '           client_secret: "%s" # from the cim client\'s Credentials tab\n' % CHART_SECRET in enabled
+    assert "           # authz-keycloak:\n           #   enable: true\n" in enabled
+    assert "       plugins: #\n         openid-connect:\n" in enabled  # portal-main's bare plugins:
+    assert run(capsys, route_selector=["openid_connect_block"], **args)["changed"] is False
+    result = run(capsys, route_selector=["openid_connect_block"], state="absent", absent_style="comment", **args)
+    assert result["_rc"] == 0 and [r["after"] for r in result["routes"]] == ["commented"] * 3
+    assert path.read_bytes() == original
+
+
+def test_chart_file_with_another_secret_only_the_managed_lines_differ(tmp_path, capsys):
+    path = _copy(tmp_path, CHART)
+    original = path.read_text()
+    args = dict(CHART_ARGS, path=str(path), client_secret=SECRET)
+    result = run(capsys, routes=COMMENTED, diff=True, **args)
+    assert result["_rc"] == 0 and SECRET not in result["_output"] and CHART_SECRET not in result["_output"]
+    result = run(capsys, routes=COMMENTED, state="absent", absent_style="comment", **args)
+    assert result["_rc"] == 0
+    back = path.read_text()
+    changed = _changed_lines(original, back)
+    assert len(original.splitlines()) == len(back.splitlines()) and len(changed) == 3
+    for old, new in changed:
+        assert old.replace(CHART_SECRET, SECRET) == new and "client_secret" in old
+
+
+def test_chart_file_enable_then_remove_on_routes_without_a_block_gives_back_the_original_bytes(tmp_path, capsys):
+    path = _copy(tmp_path, CHART)
+    original = path.read_bytes()
+    args = dict(CHART_ARGS, path=str(path), routes=NO_BLOCK)
+    result = run(capsys, **args)
+    assert result["_rc"] == 0 and [r["before"] for r in result["routes"]] == ["absent"] * 4
+    assert all(_route_block(path, route_id)["realm"] == "expertflow" for route_id in NO_BLOCK)
+    assert run(capsys, **args)["changed"] is False
+    result = run(capsys, state="absent", **args)
+    assert result["_rc"] == 0 and result["changed"] is True
+    assert path.read_bytes() == original
+
+
+def test_a_commented_copy_that_cannot_be_read_is_kept_and_named(tmp_path, capsys):
+    path = tmp_path / "apisix.yaml"
+    copy = "#    openid-connect:\n#      client_id: cim\n#      audience: [cim, account\n"
+    path.write_text("routes:\n- id: a\n  plugins:\n" + copy + "    cors: {}\n#END\n")
+    result = run(capsys, path=str(path), routes=["a"], **PLUGIN_ARGS)
+    assert result["_rc"] == 0 and result["changed"] is True
+    assert [w for w in _warnings(result) if "cannot be read" in w] == [
+        "%s: route 'a': the commented-out openid-connect block at lines 4-6 cannot be read as YAML once "
+        "uncommented; it is kept as it is beside the new block: merge or delete it by hand" % path
+    ]
+    assert copy in path.read_text() and _route_block(path, "a")["realm"] == "tenant-a"
