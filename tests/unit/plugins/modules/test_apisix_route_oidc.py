@@ -685,7 +685,8 @@ def test_chart_file_enable_then_comment_out_gives_back_the_original_bytes(tmp_pa
 def test_chart_file_with_another_secret_only_the_managed_lines_differ(tmp_path, capsys):
     path = _copy(tmp_path, CHART)
     original = path.read_text()
-    args = dict(CHART_ARGS, path=str(path), client_secret=SECRET)
+    args = dict(CHART_ARGS)
+    args.update(path=str(path), client_secret=SECRET)  # another secret than the chart's
     result = run(capsys, routes=COMMENTED, diff=True, **args)
     assert result["_rc"] == 0 and SECRET not in result["_output"] and CHART_SECRET not in result["_output"]
     result = run(capsys, routes=COMMENTED, state="absent", absent_style="comment", **args)
