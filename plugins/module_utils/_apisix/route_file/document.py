@@ -62,9 +62,9 @@ class Document:
                 "%s does not hold a YAML mapping at the top level (%s)"
                 % (source, "empty file" if self.root is None else "found a %s" % nodes.kind(self.root))
             )
+        self.routes_key, self.routes_node = self._find_routes(routes_key)
         if "&" in text and "*" in text and self.shared():
             self._check_expansion()
-        self.routes_key, self.routes_node = self._find_routes(routes_key)
         self.routes = []  # (route_id or None, mapping node) in file order
         self.by_id = {}
         for item in self.routes_node.value:
@@ -83,15 +83,7 @@ class Document:
                 "%s: a YAML alias holds itself%s (line %d): such a value has no end; write it out"
                 % (self.source, self._where(exc.node), self.line(exc.node))
             ) from None
-        routes_node = None
-        for key in DEFAULT_ROUTES_KEYS:
-            try:
-                routes_node = self._walk(key, required=False)
-            except RouteFileError:
-                routes_node = None
-            if isinstance(routes_node, SequenceNode):
-                break
-        for item in routes_node.value if isinstance(routes_node, SequenceNode) else ():
+        for item in self.routes_node.value:
             if sizes[id(item)] > MAX_ROUTE_NODES:
                 where = ""
                 if isinstance(item, MappingNode) and item.value:
@@ -114,15 +106,9 @@ class Document:
     def _where(self, node):
         """`` in route 'x'`` when ``node`` lies inside a route item, else ''."""
         index = node.start_mark.index
-        for key in DEFAULT_ROUTES_KEYS:
-            try:
-                routes_node = self._walk(key, required=False)
-            except RouteFileError:
-                continue
-            if isinstance(routes_node, SequenceNode):
-                for item in routes_node.value:
-                    if item.start_mark.index <= index < item.end_mark.index:
-                        return " in route %s" % _route_name(item)
+        for item in self.routes_node.value:
+            if item.start_mark.index <= index < item.end_mark.index:
+                return " in route %s" % _route_name(item)
         return ""
 
     def line(self, node):

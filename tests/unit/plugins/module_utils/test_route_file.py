@@ -1263,3 +1263,9 @@ def test_a_managed_key_that_goes_or_is_rewritten_keeps_the_comments_after_it():
         "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: cim\n"
         "      # authz-keycloak:\n      #   enable: true\n      # note\n"
     )
+
+
+def test_alias_bomb_under_a_custom_routes_key_names_the_route():
+    text = "gw:\n  conf:\n    routes:\n    - id: a\n      vars:\n" + _laughs(6)
+    with pytest.raises(RouteFileError, match=r"f\.yaml: route 'a' \(line 4\), under vars \(line 6\)"):
+        RouteFile(text, "f.yaml", "gw.conf.routes")
