@@ -223,8 +223,8 @@ class RouteFile:
                     edits = None
         if edits is None:
             self.notes.append(
-                "%s: route '%s': the commented-out %s block at lines %d-%d cannot be read as YAML once uncommented; "
-                "it is kept as it is beside the new block: merge or delete it by hand"
+                "%s: route '%s': the commented-out %s block at lines %d-%d cannot be read as YAML once uncommented "
+                "(or repeats a key); it is kept as it is beside the new block: merge or delete it by hand"
                 % (self.source, rid, path[-1], first + 1, last + 1)
             )
             return None

@@ -719,6 +719,15 @@ def test_a_commented_copy_that_cannot_be_read_is_kept_and_named(tmp_path, capsys
     assert result["_rc"] == 0 and result["changed"] is True
     assert [w for w in _warnings(result) if "cannot be read" in w] == [
         "%s: route 'a': the commented-out openid-connect block at lines 4-6 cannot be read as YAML once "
-        "uncommented; it is kept as it is beside the new block: merge or delete it by hand" % path
+        "uncommented (or repeats a key); it is kept as it is beside the new block: merge or delete it by hand" % path
     ]
     assert copy in path.read_text() and _route_block(path, "a")["realm"] == "tenant-a"
+
+
+def test_a_commented_copy_with_a_repeated_key_is_kept_and_named(tmp_path, capsys):
+    path = tmp_path / "apisix.yaml"
+    copy = "#    openid-connect:\n#      client_id: cim\n#      client_id: other\n"
+    path.write_text("routes:\n- id: a\n  plugins:\n" + copy + "    cors: {}\n#END\n")
+    result = run(capsys, path=str(path), routes=["a"], **PLUGIN_ARGS)
+    assert result["_rc"] == 0 and copy in path.read_text()
+    assert any("route 'a': the commented-out openid-connect block at lines 4-6" in w for w in _warnings(result))
