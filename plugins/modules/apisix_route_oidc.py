@@ -90,10 +90,11 @@ options:
   state:
     description:
       - V(present) makes each route hold the C(openid-connect) block with the config the options describe. An existing
-        block is updated key by key (every key of the block is managed, keys the options do not produce are removed);
+        block is updated key by key (keys the module does not manage are kept or dropped, see O(unmanaged_keys));
         a block that was commented out (also with its C(plugins:) line) is replaced in place rather than left as a
-        stale copy. Prose comments (a commented C(openid-connect:) with text after the colon, or not followed by
-        lines that look like config) are not taken for commented-out blocks.
+        stale copy, whether it was commented out with C(#) at column 0 or at its own indentation (C(# key:) as an
+        editor's comment toggle writes it, or C(#key:)). Prose comments (a commented C(openid-connect:) with text
+        after the colon, or not followed by lines that look like config) are not taken for commented-out blocks.
       - V(disabled) writes the same block switched off with APISIX's injected flag (C(_meta.disable=true) in 3.x,
         C(disable=true) in 2.x), so it can be switched on again without retyping it.
       - V(absent) removes the block (or comments it out, see O(absent_style)). It needs no plugin options.
@@ -108,6 +109,11 @@ options:
         commented-out copies in that route. A C(plugins:) line left with nothing under it is commented out too (APISIX
         rejects a null C(plugins)); enabling again puts the lines back as they were when the config is the same.
         Route files only; refused with O(admin_url).
+      - "Enabling a commented-out block keeps the lines the module does not write (C(enable: true) with its comment,
+        comments, commented-out snippets such as C(authz-keycloak) inside it) in their place, so that commenting it
+        out again gives back the file as it was, the managed keys with their current values. A route whose
+        C(plugins) was empty (C(plugins: {}), C(~) or a bare C(plugins:)) keeps that value in a comment on the line
+        while it holds the block (C(plugins: # {}), C(plugins: #)); removing or commenting out the block puts it back."
     type: str
     choices: [remove, comment]
     default: remove
@@ -115,9 +121,22 @@ options:
     description:
       - Write the guide's C(enable) line first in the block (V(true); V(false) with O(state=disabled)) for files whose
         house style has an C(enable) key in every plugin. Stock APISIX ignores the key.
-      - With V(false), an C(enable) line in an existing block is removed.
+      - "With V(false), an C(enable: false) line in an existing block is removed (stock APISIX would run the plugin
+        anyway); an C(enable: true) line, as the CX chart writes it, is left as it is."
     type: bool
     default: false
+  unmanaged_keys:
+    description:
+      - What happens to keys of an existing block (active or commented out) that the module does not manage, such as
+        C(ssl_verify), C(introspection_interval), C(session.secret) or C(_meta.priority) added by hand. The module
+        manages the keys its options write (the guide's keys, C(enable), the switch-off flag and the keys of
+        O(extra_config) and O(secret_config)).
+      - V(keep) leaves them in the block as they are; V(remove) drops them. Either way one warning per run names the
+        routes and the key paths (never their values).
+      - Route files and the Admin API alike.
+    type: str
+    choices: [keep, remove]
+    default: keep
 extends_documentation_fragment:
   - cx.api_auth.apisix_admin_api
   - cx.api_auth.apisix_oidc_plugin
@@ -379,6 +398,7 @@ def main():
         absent_style=dict(type="str", default="remove", choices=["remove", "comment"]),
         write_enable_key=dict(type="bool", default=False),
         backup=dict(type="bool", default=False),
+        unmanaged_keys=dict(type="str", default="keep", choices=["keep", "remove"], no_log=False),
     )
     argument_spec.update(ADMIN_API_ARGUMENT_SPEC)
     argument_spec.update(OIDC_PLUGIN_ARGUMENT_SPEC)

@@ -318,3 +318,22 @@ def test_a_numeric_password_is_refused_and_a_file_without_blocks_warns(tmp_path)
     result, _hidden, warnings = _run(str(path), FakeKeycloak())
     assert result["routes"] == [] and len(result["table"]) == 1
     assert warnings and "no route under routes has an openid-connect block" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "commented",
+    [
+        "      # openid-connect:\n      #   client_id: cim\n      #   bearer_only: true\n",
+        "      #openid-connect:\n      #  client_id: cim\n      #  bearer_only: true\n",
+        "      #openid-connect:\n        #client_id: cim\n        #bearer_only: true\n",
+    ],
+    ids=["own-indentation", "hash-before-key", "hash-before-each-key"],
+)
+def test_a_block_commented_at_its_own_indentation_is_reported_open(tmp_path, commented):
+    text = "routes:\n  - id: toggled\n    uri: /t/*\n    plugins:\n      cors: {}\n" + commented + "#END\n"
+    path = tmp_path / "apisix.yaml"
+    path.write_text(text)
+    result, _hidden, _warnings = _run(str(path), FakeKeycloak())
+    routes = _by_route(result)
+    assert list(routes) == ["toggled"]
+    assert routes["toggled"]["status"] == "open" and "commented out" in routes["toggled"]["reason"]
