@@ -27,6 +27,23 @@ def mask_config(config):
     return masked
 
 
+def changed_secrets(before, after):
+    """The credential paths (``client_secret``, ``session.secret`` ...) whose value differs between two configs.
+
+    Masked, such a change looks the same on both sides of a diff: :func:`secret_change_note` says it.
+    """
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    return [path for path in SECRET_PATHS if get_path(before, path) != get_path(after, path)]
+
+
+def secret_change_note(paths, comment="#"):
+    """A line that names the credentials that changed (never their values), for the after side of a diff."""
+    if not paths:
+        return ""
+    return "%s %s changed (values not shown)\n" % (comment, ", ".join(paths))
+
+
 def secret_values(config):
     """The credential strings in ``config`` (to mask them wherever they appear)."""
     values = []

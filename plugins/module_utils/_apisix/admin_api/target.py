@@ -169,12 +169,14 @@ class AdminApiTarget:
             header = "%s (route %s)" % (self.client.url(route_path(plan.route_id)), plan.route_id)
             after = None if self.params["state"] == "absent" else config
             before = compare.without_stored_defaults(plan.current, after, self.params["apisix_version"])
+            # masked, a changed credential looks the same on both sides: say it (never the values)
+            note = masking.secret_change_note(masking.changed_secrets(plan.current, after))
             entries.append(
                 dict(
                     before_header=header,
                     after_header=header,
                     before=self._render(before),
-                    after=self._render(after),
+                    after=self._render(after) + note,
                 )
             )
         return entries
