@@ -137,7 +137,8 @@ attributes:
         C(openid-connect) lines it changes (with the route's C(plugins:) line and the block's key line for context),
         never another plugin, upstream or header of the route, which may hold credentials the module cannot know.
       - Credentials in those lines (client secrets, C(*secret), C(*key), C(password), C(token) values, also in
-        commented-out lines) are masked.
+        commented-out lines) are masked, and so is the C(user:password@) of every URL the module prints (diff,
+        RV(config), warnings, messages), for example C(http://user:********@proxy:3128).
       - On the Admin API, the C(openid-connect) config of the route before and after, as JSON, masked the same way;
         nothing of another plugin or of the route.
   platform:
@@ -357,7 +358,7 @@ import functools
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import runner
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, runner
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import ADMIN_API_ARGUMENT_SPEC
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.plugin_config import (
     OIDC_PLUGIN_ARGUMENT_SPEC,
@@ -396,6 +397,7 @@ def main():
         module,
         functools.partial(runner.run, replace=module.atomic_move),
         "Setting openid-connect on routes in %s" % where,
+        scrub=masking.mask_urls,
     )
 
 

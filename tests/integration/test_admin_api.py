@@ -238,3 +238,29 @@ def test_emulator_cli_start_and_stop(tmp_path):
         import os
 
         os.kill(info["pid"], 0)
+
+
+@pytest.mark.parametrize("version", ["3.11", "2.15"])
+def test_credentials_in_urls_never_printed(tmp_path, start_emulator, version):
+    """A proxy URL with user:password@ in the stored block and in extra_config: masked in --diff at -vvv, in
+    result.diff and result.config, and in a failure naming a URL."""
+    emulator = start_emulator(version)
+    stored_url, given_url = "http://old:Url-PASS-1@proxy:3128", "http://new:Url-PASS-2@proxy:3128"
+    route = emulator.stored("files-main")
+    route["plugins"]["openid-connect"] = {
+        "discovery": "http://kc/realms/tenant-a/.well-known/openid-configuration",
+        "realm": "old",
+        "client_id": "cim",
+        "client_secret": SECRET,
+        "proxy_opts": {"http_proxy": stored_url},
+    }
+    emulator.seed({k: v for k, v in route.items() if k not in ("create_time", "update_time")})
+    args = _args(emulator, routes=["files-main"], extra_config={"proxy_opts": {"https_proxy": given_url}})
+    rc, output, result = play(tmp_path, args, diff=True, verbosity=3)
+    assert rc == 0 and result["changed"] is True, output[-3000:]
+    printed = output + json.dumps(result)
+    assert "Url-PASS" not in printed
+    assert "http://old:********@proxy:3128" in printed and "http://new:********@proxy:3128" in printed
+    assert emulator.stored("files-main")["plugins"]["openid-connect"]["proxy_opts"]["https_proxy"] == given_url
+    rc, output, result = play(tmp_path, dict(args, keycloak_url="ftp://kc:Url-PASS-3@kc"), verbosity=3)
+    assert rc != 0 and "ftp://kc:********@kc" in result["msg"] and "Url-PASS" not in output + json.dumps(result)

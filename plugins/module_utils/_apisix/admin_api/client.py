@@ -53,7 +53,8 @@ def base_url(admin_url):
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise AdminApiError(
-            "admin_url must be an http:// or https:// URL such as http://127.0.0.1:9180, got %r" % (admin_url,)
+            "admin_url must be an http:// or https:// URL such as http://127.0.0.1:9180, got %r"
+            % (masking.mask_urls(admin_url),)
         )
     if parts.query or parts.fragment or "@" in parts.netloc:
         raise AdminApiError("admin_url must be a plain URL (no user, query or fragment), such as http://127.0.0.1:9180")

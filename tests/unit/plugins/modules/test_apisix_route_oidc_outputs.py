@@ -6,6 +6,7 @@ a credential-only change is named in the diff, credentials inside URLs are maske
 not manage are kept and named (never their values)."""
 
 import copy
+import json
 import os
 import sys
 
@@ -98,3 +99,91 @@ def test_admin_api_diff_names_a_changed_credential(capsys, emulator, version, pa
     _no_secret(result, emu.admin_key)
     result = run(capsys, diff=True, check=True, **_admin(emu, **dict(first, realm="tenant-b")))
     assert "changed (values not shown)" not in result["diff"][0]["after"]
+
+
+# --- credentials inside URLs -------------------------------------------------------------------------
+
+URL_PASSWORD = "Pr0xy-PASS-in-url"
+URL_TOKEN = "ghp-url-token-4711"
+# (key path in the block, a URL with credentials, what is printed instead)
+URL_VALUES = [
+    ("proxy_opts.http_proxy", "http://puser:%s@proxy:3128" % URL_PASSWORD, "http://puser:********@proxy:3128"),
+    ("proxy_opts.https_proxy", "http://puser:%s@proxy:3128" % URL_PASSWORD, "http://puser:********@proxy:3128"),
+    ("introspection_endpoint", "https://%s@kc/introspect" % URL_TOKEN, "https://********@kc/introspect"),
+    ("redirect_uri", "https://puser:%s@app/cb" % URL_PASSWORD, "https://puser:********@app/cb"),
+]
+URL_IDS = [case[0] for case in URL_VALUES]
+
+
+def _nested(path, value):
+    node = value
+    for part in reversed(path.split(".")):
+        node = {part: node}
+    return node
+
+
+def _route_file(tmp_path, block_lines):
+    path = tmp_path / "apisix.yaml"
+    path.write_text(
+        "routes:\n  - id: files-main\n    uri: /files/*\n    plugins:\n      openid-connect:\n"
+        + "".join("        %s\n" % line for line in block_lines)
+        + "    upstream:\n      nodes:\n        files:80: 1\n#END\n"
+    )
+    return path
+
+
+def _no_url_secret(result, shown=None):
+    assert URL_PASSWORD not in result["_output"] and URL_TOKEN not in result["_output"]
+    if shown:
+        assert shown in result["_output"]
+
+
+@pytest.mark.parametrize("key, url, shown", URL_VALUES, ids=URL_IDS)
+def test_file_target_masks_urls_of_the_block_and_of_extra_config(tmp_path, capsys, key, url, shown):
+    # in extra_config: the config result and the diff
+    path = _route_file(tmp_path, ["realm: old", "client_secret: %s" % SECRET])
+    args = dict(PLUGIN_ARGS, path=str(path), routes=["files-main"], extra_config=_nested(key, url))
+    result = run(capsys, diff=True, **args)
+    assert result["_rc"] == 0 and result["changed"] is True, result["_output"]
+    assert url in path.read_text()  # written as given
+    _no_url_secret(result, shown)
+    assert shown in result["diff"][0]["after"]
+    assert json.dumps(result["config"]).count("********@") == 1
+    # in the block read from the file: the before side
+    path.write_text(path.read_text().replace("realm: tenant-a", "realm: old"))
+    result = run(capsys, diff=True, check=True, **dict(args, extra_config={}))
+    assert result["changed"] is True
+    _no_url_secret(result, shown)
+    assert shown in result["diff"][0]["before"]
+
+
+@pytest.mark.parametrize("key, url, shown", URL_VALUES, ids=URL_IDS)
+def test_admin_api_masks_urls_of_the_stored_block_and_of_extra_config(capsys, emulator, key, url, shown):
+    emu = emulator("3.18")
+    result = run(capsys, diff=True, **_admin(emu, extra_config=_nested(key, url)))
+    assert result["_rc"] == 0 and result["changed"] is True, result["_output"]
+    assert url in json.dumps(emu.stored("files-main"))
+    _no_url_secret(result, shown)
+    assert shown in result["diff"][0]["after"] and shown in json.dumps(result["config"])
+    result = run(capsys, diff=True, check=True, **_admin(emu, realm="tenant-b"))
+    assert result["changed"] is True
+    _no_url_secret(result, shown)
+    assert shown in result["diff"][0]["before"]
+
+
+@pytest.mark.parametrize(
+    "args, shown",
+    [
+        (dict(keycloak_url="ftp://kcuser:%s@kc/auth" % URL_PASSWORD), "ftp://kcuser:********@kc/auth"),
+        (dict(admin_url="ftp://admin:%s@gw:9180" % URL_PASSWORD), "ftp://admin:********@gw:9180"),
+        (dict(admin_url="http://%s@gw:9180" % URL_TOKEN), "admin_url must be a plain URL"),
+    ],
+    ids=["keycloak_url", "admin_url-scheme", "admin_url-user"],
+)
+def test_error_messages_naming_a_url_mask_its_credentials(tmp_path, capsys, args, shown):
+    base = dict(PLUGIN_ARGS, routes=["files-main"])
+    if "admin_url" not in args:
+        base["path"] = str(_route_file(tmp_path, ["realm: old"]))
+    result = run(capsys, **dict(base, **args))
+    assert result["_rc"] != 0 and shown in result["msg"], result["msg"]
+    _no_url_secret(result)
