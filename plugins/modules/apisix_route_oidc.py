@@ -118,6 +118,19 @@ options:
       - With V(false), an C(enable) line in an existing block is removed.
     type: bool
     default: false
+  unmanaged_keys:
+    description:
+      - Keys of an existing C(openid-connect) block that the module does not manage (neither its options nor
+        O(extra_config)/O(secret_config) set them, for example a hand-added C(ssl_verify), C(introspection_interval),
+        C(session.secret) or C(_meta.priority)).
+      - V(keep) keeps them (merged into the config written) and lists them in one warning naming the routes and the
+        key paths, never the values. V(remove) removes them.
+      - "Admin API: a key whose value is the schema default that APISIX stored by itself (servers before 3.14) is not
+        such a key. With V(keep), the config with the kept keys must be valid for O(apisix_version), else nothing is
+        written."
+    type: str
+    choices: [keep, remove]
+    default: keep
 extends_documentation_fragment:
   - cx.api_auth.apisix_admin_api
   - cx.api_auth.apisix_oidc_plugin
@@ -380,6 +393,7 @@ def main():
         absent_style=dict(type="str", default="remove", choices=["remove", "comment"]),
         write_enable_key=dict(type="bool", default=False),
         backup=dict(type="bool", default=False),
+        unmanaged_keys=dict(type="str", default="keep", choices=["keep", "remove"], no_log=False),
     )
     argument_spec.update(ADMIN_API_ARGUMENT_SPEC)
     argument_spec.update(OIDC_PLUGIN_ARGUMENT_SPEC)

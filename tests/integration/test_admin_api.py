@@ -8,6 +8,7 @@ No Keycloak and no APISIX are needed. Each test starts its own emulator on 127.0
 every plugin of a route) reached it.
 """
 
+import copy
 import json
 import urllib.request
 
@@ -158,15 +159,60 @@ def test_stored_config_with_other_keys_is_rewritten_and_stored_defaults_are_not_
     assert play(tmp_path, args)[0] == 0
     block = emulator.stored("files-main")["plugins"]["openid-connect"]
     assert block["scope"] == "openid" and block["timeout"] == 3  # stored defaults (before 3.14)
-    assert play(tmp_path, args)[2]["changed"] is False
-    # a key the module does not write, with a value other than the default: the next run replaces the config
+    rc, output, result = play(tmp_path, args)
+    assert result["changed"] is False and "does not manage" not in output  # stored defaults: no hand-added keys
+    # a key the module does not write, with a value other than the default: kept, named in a warning
     route = emulator.stored("files-main")
     route["plugins"]["openid-connect"]["timeout"] = 30
     emulator.seed({k: v for k, v in route.items() if k not in ("create_time", "update_time")})
     rc, output, result = play(tmp_path, args, diff=True)
+    assert rc == 0 and result["changed"] is False and "keys the module does not manage, kept" in output
+    # ... or, with unmanaged_keys=remove, the next run replaces the config
+    rc, output, result = play(tmp_path, dict(args, unmanaged_keys="remove"), diff=True)
     assert rc == 0 and result["changed"] is True
     assert '-    "timeout": 30' in output and '"scope"' not in output  # a stored default is not shown as removed
     assert emulator.stored("files-main")["plugins"]["openid-connect"]["timeout"] == 3
+
+
+@pytest.mark.parametrize("version", ["3.11", "2.15"])
+def test_hand_added_keys_are_kept_and_named_without_values(tmp_path, start_emulator, version):
+    """ssl_verify, introspection_interval, session.secret, _meta.priority added by hand: kept by default, named in
+    one warning (routes and key paths, never values), dropped with unmanaged_keys=remove; the stored defaults of
+    the release are none of them."""
+    emulator = start_emulator(version)
+    hand_secret = "Hand-added-session-secret-4711"
+    hand = {"ssl_verify": True, "introspection_interval": 61, "session": {"secret": hand_secret}}
+    if not emulator.v2:
+        hand["_meta"] = {"priority": 7}
+    args = _args(emulator, routes=TARGETS)
+    assert play(tmp_path, args)[0] == 0
+    for rid in TARGETS[:2]:
+        route = emulator.stored(rid)
+        route["plugins"]["openid-connect"].update(copy.deepcopy(hand))
+        emulator.seed({k: v for k, v in route.items() if k not in ("create_time", "update_time")})
+
+    rc, output, result = play(tmp_path, dict(args, realm="tenant-b"), diff=True, verbosity=3)
+    assert rc == 0 and result["changed"] is True, output[-3000:]
+    warnings = [line for line in output.splitlines() if "keys the module does not manage" in line]
+    assert len(warnings) == 1, warnings
+    assert "'orders-main-secured': " in warnings[0] and "'files-main': " in warnings[0]
+    assert "'admin-backend-secured'" not in warnings[0]
+    for path in ["ssl_verify", "introspection_interval", "session.secret"] + ([] if emulator.v2 else ["_meta"]):
+        assert path in warnings[0]
+    assert "61" not in warnings[0] and hand_secret not in output + json.dumps(result)
+    _no_secret(emulator, output, json.dumps(result))
+    for rid in TARGETS[:2]:
+        block = emulator.stored(rid)["plugins"]["openid-connect"]
+        assert block["realm"] == "tenant-b" and all(block[key] == value for key, value in hand.items())
+
+    rc, output, result = play(tmp_path, dict(args, realm="tenant-b", unmanaged_keys="remove"), diff=True)
+    assert rc == 0 and [r["changed"] for r in result["routes"]] == [True, True, False], output[-3000:]
+    assert "removed (unmanaged_keys=remove)" in output and '-    "introspection_interval": 61' in output
+    for rid in TARGETS:
+        block = emulator.stored(rid)["plugins"]["openid-connect"]
+        assert not set(hand) & set(block) - {"ssl_verify"} and block["ssl_verify"] is False  # the stored default
+    rc, output, result = play(tmp_path, dict(args, realm="tenant-b"))
+    assert rc == 0 and result["changed"] is False and "does not manage" not in output
 
 
 def test_route_selectors_on_the_admin_api(tmp_path, start_emulator):

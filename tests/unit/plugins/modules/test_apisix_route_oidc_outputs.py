@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from .test_apisix_route_oidc import PLUGIN_ARGS, SECRET, _copy, run
+from .test_apisix_route_oidc import PLUGIN_ARGS, SECRET, _copy, _warnings, run
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "support"))
 import apisix_admin_emulator
@@ -187,3 +187,83 @@ def test_error_messages_naming_a_url_mask_its_credentials(tmp_path, capsys, args
     result = run(capsys, **dict(base, **args))
     assert result["_rc"] != 0 and shown in result["msg"], result["msg"]
     _no_url_secret(result)
+
+
+# --- keys the module does not manage (Admin API) -----------------------------------------------------
+
+HAND_SECRET = "Hand-added-session-secret-0815"
+
+
+def _hand_keys(emu):
+    """Hand-added keys, none with the release's default (ssl_verify defaults to true from 3.16)."""
+    keys = {"ssl_verify": emu.version < (3, 16, 0), "introspection_interval": 60, "session": {"secret": HAND_SECRET}}
+    if not emu.v2:
+        keys["_meta"] = {"priority": 5}
+    return keys
+
+
+def _seed_block(emu, block):
+    route = dict(ROUTE, plugins={"openid-connect": block})
+    emu.seed(copy.deepcopy(route))
+
+
+def _desired(emu):
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
+
+    params = dict(PLUGIN_ARGS, apisix_version="2.15" if emu.v2 else emu.apisix_version)
+    for name, spec in oidc.OIDC_PLUGIN_ARGUMENT_SPEC.items():
+        params.setdefault(name, spec.get("default"))
+    return oidc.build_config(params)
+
+
+def _unmanaged_warnings(result):
+    return [w for w in _warnings(result) if "keys the module does not manage" in w]
+
+
+@pytest.mark.parametrize("version", ["3.18", "3.11", "2.15"])
+def test_admin_api_keeps_unmanaged_keys_by_default_and_removes_them_on_request(capsys, emulator, version):
+    emu = emulator(version)
+    hand = _hand_keys(emu)
+    _seed_block(emu, dict(_desired(emu), **hand))
+    paths = ["ssl_verify", "introspection_interval", "session.secret"] + ([] if emu.v2 else ["_meta.priority"])
+
+    result = run(capsys, diff=True, **_admin(emu))  # the managed keys hold: nothing to write, one warning
+    assert result["_rc"] == 0 and result["changed"] is False and emu.writes() == [], result["_output"]
+    (warning,) = _unmanaged_warnings(result)
+    assert "'files-main': " in warning and "kept as they are (unmanaged_keys=keep" in warning
+    assert all(path in warning for path in paths) and "60" not in warning
+    assert HAND_SECRET not in result["_output"]
+
+    result = run(capsys, diff=True, **_admin(emu, realm="tenant-b"))  # a change keeps them
+    assert result["changed"] is True and len(_unmanaged_warnings(result)) == 1
+    block = emu.stored("files-main")["plugins"]["openid-connect"]
+    assert block["realm"] == "tenant-b" and all(block[key] == value for key, value in hand.items())
+    assert '"introspection_interval": 60' in result["diff"][0]["before"]
+    assert '"introspection_interval": 60' in result["diff"][0]["after"]
+    assert HAND_SECRET not in result["_output"]
+
+    result = run(capsys, diff=True, check=True, **_admin(emu, realm="tenant-b", unmanaged_keys="remove"))
+    assert result["changed"] is True and emu.stored("files-main")["plugins"]["openid-connect"]["session"]
+    (warning,) = _unmanaged_warnings(result)
+    assert "removed (unmanaged_keys=remove)" in warning and all(path in warning for path in paths)
+    assert '"introspection_interval": 60' not in result["diff"][0]["after"]
+    result = run(capsys, **_admin(emu, realm="tenant-b", unmanaged_keys="remove"))
+    block = emu.stored("files-main")["plugins"]["openid-connect"]
+    assert result["changed"] is True and not any(key in block for key in ("introspection_interval", "session", "_meta"))
+    # stored defaults (3.11, 2.15 store ssl_verify: false, timeout: 3 ...) are no hand-added keys
+    for keys in ("keep", "remove"):
+        result = run(capsys, **_admin(emu, realm="tenant-b", unmanaged_keys=keys))
+        assert result["changed"] is False and _unmanaged_warnings(result) == [], _warnings(result)
+    assert HAND_SECRET not in result["_output"]
+
+
+def test_admin_api_kept_keys_invalid_for_the_release_are_refused(capsys, emulator):
+    """use_par: accepted (ignored) by 3.17, rejected by 3.18: kept into a 3.18 config, nothing is written."""
+    emu = emulator("3.17")
+    _seed_block(emu, dict(_desired(emu), use_par=True))
+    result = run(capsys, **_admin(emu, apisix_version="3.18", realm="tenant-b"))
+    assert result["_rc"] != 0 and emu.writes() == []
+    assert "route 'files-main'" in result["msg"] and "keeps keys the module does not manage (use_par)" in result["msg"]
+    assert "use_par: is rejected by APISIX 3.18" in result["msg"] and "unmanaged_keys=remove" in result["msg"]
+    result = run(capsys, **_admin(emu, apisix_version="3.18", realm="tenant-b", unmanaged_keys="remove"))
+    assert result["_rc"] == 0 and "use_par" not in emu.stored("files-main")["plugins"]["openid-connect"]
