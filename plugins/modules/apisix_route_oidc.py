@@ -20,8 +20,11 @@ description:
     to 3.17, whose PATCH re-encrypts C(client_secret), GET and PUT of the route without C(create_time)/C(update_time)).
     C(PATCH .../plugins), which replaces every plugin, is never sent. Only the keys the module writes are compared
     (values equal to the schema defaults that servers before 3.14 store are taken as unset). A concurrent change
-    (503 C(value changed before overwritten)) is retried 3 times, then reported. If a write fails midway, the
-    message and RV(routes_written)/RV(routes_not_written) say which routes were written."
+    (503 C(value changed before overwritten)) is retried 3 times, then reported. A write whose answer does not come
+    within O(timeout) is read back (GET of the route): written, the run goes on; not written, it fails; when the
+    read fails too, it fails saying C(unknown, read back: ...). If a write fails midway, the message and
+    RV(routes_written)/RV(routes_not_written)/RV(routes_unknown) say which routes were written, and C(changed) is
+    true when any was."
   - "Admin API target: routes that carry the marks of the APISIX ingress controller (C(labels.managed-by) or
     C(labels.manager-by) of V(apisix-ingress-controller)/V(api7-ingress-controller), a C(labels.k8s/controller-name),
     or a C(desc) starting with C(Created by apisix-ingress-controller)) are refused: the controller overwrites Admin
@@ -274,6 +277,13 @@ routes_written:
   sample: [orders-main-secured]
 routes_not_written:
   description: On a failure midway through Admin API writes, the routes not written (the failed one first).
+  returned: on failure while writing to the Admin API
+  type: list
+  elements: str
+  sample: [files-main]
+routes_unknown:
+  description: On a failure midway through Admin API writes, the route whose write got no answer and whose read-back
+    failed too (written or not, unknown).
   returned: on failure while writing to the Admin API
   type: list
   elements: str

@@ -259,6 +259,8 @@ def test_emulator_cli_start_and_stop(tmp_path):
             str(state),
             "--routes",
             str(seed),
+            "--slow",
+            "files-main=0.2",
         ],
         capture_output=True,
         text=True,

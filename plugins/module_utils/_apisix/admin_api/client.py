@@ -34,6 +34,10 @@ class AdminApiError(ModuleError):
     """A failed Admin API request; the message names the URL, never a secret."""
 
 
+class AdminApiTimeout(AdminApiError):
+    """No answer within ``timeout``: the server may have acted on the request all the same."""
+
+
 class Response:
     """``status``, ``body`` (decoded JSON or None) and ``url`` of one answer."""
 
@@ -45,6 +49,11 @@ class Response:
     @property
     def said(self):
         return envelope.error_text(self.body)
+
+
+def _timed_out(exc):
+    reason = getattr(exc, "reason", exc)
+    return isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason).lower()
 
 
 def base_url(admin_url):
@@ -125,6 +134,10 @@ class AdminClient:
             except Exception:  # pylint: disable=broad-except  # the status alone is reported then
                 raw = b""
         except (URLError, OSError, ValueError) as exc:
+            if _timed_out(exc):
+                raise AdminApiTimeout(
+                    "%s %s: no answer within %s seconds (timeout)" % (method, url, self.timeout)
+                ) from None
             raise AdminApiError(self._transport_message(method, url, exc)) from None
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
@@ -157,8 +170,6 @@ class AdminClient:
             )
         if isinstance(reason, ConnectionRefusedError) or "refused" in str(reason).lower():
             return "%s %s: connection refused: is the APISIX Admin API listening there (admin_url)?" % (method, url)
-        if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason).lower():
-            return "%s %s: no answer within %s seconds (timeout)" % (method, url, self.timeout)
         return "%s %s: cannot reach the Admin API: %s" % (method, url, self.scrub(reason))
 
     def write(self, method, path, data, sleep=time.sleep):

@@ -25,7 +25,11 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import compare, envelope, ownership
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import AdminClient, route_path
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import (
+    AdminApiTimeout,
+    AdminClient,
+    route_path,
+)
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import FILE_ONLY_OPTIONS
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan
@@ -237,13 +241,44 @@ class AdminApiTarget:
             else:
                 plugins[oidc.PLUGIN_NAME] = config
             body["plugins"] = plugins
-            response = self.client.write("PUT", route_path(route_id), body)
+            request = ("PUT", route_path(route_id), body)
         elif config is None:
-            response = self.client.write("PATCH", route_path(route_id), {"plugins": {oidc.PLUGIN_NAME: None}})
+            request = ("PATCH", route_path(route_id), {"plugins": {oidc.PLUGIN_NAME: None}})
         else:
-            response = self.client.write("PATCH", route_path(route_id, "/plugins/" + oidc.PLUGIN_NAME), config)
+            request = ("PATCH", route_path(route_id, "/plugins/" + oidc.PLUGIN_NAME), config)
+        try:
+            response = self.client.write(*request)
+        except AdminApiTimeout as exc:
+            self._read_back(route_id, config, exc)  # the server may have written it all the same
+            return
         if response.status not in (200, 201):
             raise self.client.failure(response, what)
+
+    def _read_back(self, route_id, config, timeout):
+        """After a write without an answer: GET the route. Returns when it holds ``config`` (None: no plugin),
+        raises the timeout when it does not, :class:`_Unknown` when the GET fails too."""
+        what = "GET route '%s' (read back)" % route_id
+        try:
+            route = self._read(route_path(route_id), what, envelope.parse_item)
+        except ModuleError as exc:
+            raise _Unknown(
+                "writing openid-connect on route '%s': %s; whether it was written is unknown, read back: %s"
+                % (route_id, timeout.msg, exc.msg)
+            ) from None
+        plugins = route.get("plugins") if isinstance(route.get("plugins"), dict) else {}
+        current = plugins.get(oidc.PLUGIN_NAME)
+        if config is None:
+            written = current is None
+        else:
+            written = compare.holds(current, config, self.params["apisix_version"])
+        if not written:
+            raise ModuleError(
+                "writing openid-connect on route '%s': %s; read back: not written" % (route_id, timeout.msg)
+            )
+        self.warn(
+            "writing openid-connect on route '%s': %s; read back: written (the route holds the planned config)"
+            % (route_id, timeout.msg)
+        )
 
     def write(self, plans, config, version, check_mode):
         """Write every changed route (not in check mode); extra result keys."""
@@ -257,13 +292,25 @@ class AdminApiTarget:
                 self._write_one(route_id, None if absent else self.configs.get(route_id, config), version)
             except ModuleError as exc:
                 left = pending[len(written) :]
+                unknown = left[:1] if isinstance(exc, _Unknown) else []
+                left = left[len(unknown) :]
                 raise ModuleError(
-                    "%s. Written before the failure: %s; not written: %s"
-                    % (exc.msg, quoted(written, 20) or "none", quoted(left, 20)),
+                    "%s. Written before the failure: %s;%s not written: %s"
+                    % (
+                        exc.msg,
+                        quoted(written, 20) or "none",
+                        " unknown: %s;" % quoted(unknown) if unknown else "",
+                        quoted(left, 20) or "none",
+                    ),
                     changed=bool(written),
                     routes=[plan.report() for plan in plans],
                     routes_written=written,
                     routes_not_written=left,
+                    routes_unknown=unknown,
                 ) from None
             written.append(route_id)
         return {}
+
+
+class _Unknown(ModuleError):
+    """A write without an answer whose read-back failed too: whether the route was written is unknown."""
