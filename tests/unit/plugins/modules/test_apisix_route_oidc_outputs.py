@@ -151,7 +151,8 @@ def test_file_target_masks_urls_of_the_block_and_of_extra_config(tmp_path, capsy
     assert json.dumps(result["config"]).count("********@") == 1
     # in the block read from the file: the before side
     path.write_text(path.read_text().replace("realm: tenant-a", "realm: old"))
-    result = run(capsys, diff=True, check=True, **dict(args, extra_config={}))
+    args["extra_config"], args["unmanaged_keys"] = {}, "remove"  # the URL's line goes: shown on the before side
+    result = run(capsys, diff=True, check=True, **args)
     assert result["changed"] is True
     _no_url_secret(result, shown)
     assert shown in result["diff"][0]["before"]
