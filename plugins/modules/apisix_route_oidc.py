@@ -20,8 +20,11 @@ description:
     to 3.17, whose PATCH re-encrypts C(client_secret), GET and PUT of the route without C(create_time)/C(update_time)).
     C(PATCH .../plugins), which replaces every plugin, is never sent. Only the keys the module writes are compared
     (values equal to the schema defaults that servers before 3.14 store are taken as unset). A concurrent change
-    (503 C(value changed before overwritten)) is retried 3 times, then reported. If a write fails midway, the
-    message and RV(routes_written)/RV(routes_not_written) say which routes were written."
+    (503 C(value changed before overwritten)) is retried 3 times, then reported. A write whose answer does not come
+    within O(timeout) is read back (GET of the route): written, the run goes on; not written, it fails; when the
+    read fails too, it fails saying C(unknown, read back: ...). If a write fails midway, the message and
+    RV(routes_written)/RV(routes_not_written)/RV(routes_unknown) say which routes were written, and C(changed) is
+    true when any was."
   - "Admin API target: routes that carry the marks of the APISIX ingress controller (C(labels.managed-by) or
     C(labels.manager-by) of V(apisix-ingress-controller)/V(api7-ingress-controller), a C(labels.k8s/controller-name),
     or a C(desc) starting with C(Created by apisix-ingress-controller)) are refused: the controller overwrites Admin
@@ -131,9 +134,11 @@ options:
         C(ssl_verify), C(introspection_interval), C(session.secret) or C(_meta.priority) added by hand. The module
         manages the keys its options write (the guide's keys, C(enable), the switch-off flag and the keys of
         O(extra_config) and O(secret_config)).
-      - V(keep) leaves them in the block as they are; V(remove) drops them. Either way one warning per run names the
-        routes and the key paths (never their values).
-      - Route files and the Admin API alike.
+      - V(keep) leaves them in the block as they are (merged into the config written); V(remove) drops them. Either way
+        one warning per run names the routes and the key paths (never their values).
+      - "Admin API: a key whose value is the schema default that APISIX stored by itself (servers before 3.14) is not
+        such a key. With V(keep), the config with the kept keys must be valid for O(apisix_version), else nothing is
+        written."
     type: str
     choices: [keep, remove]
     default: keep
@@ -156,7 +161,8 @@ attributes:
         C(openid-connect) lines it changes (with the route's C(plugins:) line and the block's key line for context),
         never another plugin, upstream or header of the route, which may hold credentials the module cannot know.
       - Credentials in those lines (client secrets, C(*secret), C(*key), C(password), C(token) values, also in
-        commented-out lines) are masked.
+        commented-out lines) are masked, and so is the C(user:password@) of every URL the module prints (diff,
+        RV(config), warnings, messages), for example C(http://user:********@proxy:3128).
       - On the Admin API, the C(openid-connect) config of the route before and after, as JSON, masked the same way;
         nothing of another plugin or of the route.
   platform:
@@ -283,6 +289,13 @@ routes_not_written:
   type: list
   elements: str
   sample: [files-main]
+routes_unknown:
+  description: On a failure midway through Admin API writes, the route whose write got no answer and whose read-back
+    failed too (written or not, unknown).
+  returned: on failure while writing to the Admin API
+  type: list
+  elements: str
+  sample: [files-main]
 routes:
   description: What happened per route.
   returned: always
@@ -376,7 +389,7 @@ import functools
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import runner
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, runner
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import ADMIN_API_ARGUMENT_SPEC
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.plugin_config import (
     OIDC_PLUGIN_ARGUMENT_SPEC,
@@ -416,6 +429,7 @@ def main():
         module,
         functools.partial(runner.run, replace=module.atomic_move),
         "Setting openid-connect on routes in %s" % where,
+        scrub=masking.mask_urls,
     )
 
 

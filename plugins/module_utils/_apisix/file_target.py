@@ -129,15 +129,21 @@ class FileTarget:
         secrets = set(doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS))
         if config is not None:
             secrets.update(masking.secret_values(config))
+        current = {plan.route_id: plan.current for plan in plans}
         entries = []
         for route_id, before, after in doc.route_changes():
             header = "%s (route %s)" % (self.path, route_id)
+            after = masking.mask_text(after, secrets)
+            if config is not None:  # masked, a changed credential looks the same on both sides: say it
+                note = masking.secret_change_note(masking.changed_secrets(current.get(route_id), config))
+                if note:
+                    after = after + ("" if after.endswith("\n") else "\n") + note
             entries.append(
                 dict(
                     before_header=header,
                     after_header=header,
                     before=masking.mask_text(before, secrets),
-                    after=masking.mask_text(after, secrets),
+                    after=after,
                 )
             )
         return entries

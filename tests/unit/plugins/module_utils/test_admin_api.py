@@ -94,6 +94,49 @@ def test_nested_mappings_compare_on_managed_keys_and_nested_defaults():
     assert not compare.holds(dict(desired, session={"secret": "0123456789abcdef", "x": 1}), desired, "3.18")
 
 
+HAND = {"ssl_verify": True, "introspection_interval": 60, "session": {"secret": "0123456789abcdef"}}
+
+
+def test_unmanaged_keys_are_found_with_their_paths_and_merged():
+    stored = dict(DESIRED, _meta={"priority": 5, "disable": True}, enable=True, **HAND)
+    kept, paths = compare.unmanaged(stored, DESIRED, "3.11")
+    assert paths == ["_meta.priority", "ssl_verify", "introspection_interval", "session.secret"]
+    assert kept == {"_meta": {"priority": 5}, **HAND}  # _meta.disable and enable are the module's
+    written = compare.merged(DESIRED, kept)
+    assert written == dict(DESIRED, _meta={"priority": 5}, **HAND) and list(written)[: len(DESIRED)] == list(DESIRED)
+    assert not compare.holds(stored, written, "3.11")  # enable and _meta.disable go: a change
+    assert compare.holds(dict(DESIRED, _meta={"priority": 5}, **HAND), written, "3.11")
+
+
+@pytest.mark.parametrize(
+    "stored, version",
+    [
+        (dict(DESIRED, audience=["x"], realm="other", client_secret="s", bearer_only=False), "3.18"),  # options
+        (dict(DESIRED, enable=False, disable=True, _meta={"disable": True}), "3.18"),  # enable, switch-off flags
+        (dict(DESIRED, scope="openid", timeout=3, ssl_verify=False, set_id_token_header=True), "3.11"),  # defaults
+        (dict(DESIRED, ssl_verify=True, use_jwks=False), "3.18"),  # defaults of 3.16+
+        (dict(DESIRED, _meta={}), "3.18"),
+    ],
+    ids=["options", "flags", "stored-defaults-3.11", "stored-defaults-3.18", "empty-meta"],
+)
+def test_managed_keys_and_stored_defaults_are_not_unmanaged(stored, version):
+    assert compare.unmanaged(stored, DESIRED, version) == ({}, [])
+
+
+def test_unmanaged_keys_inside_a_mapping_the_module_sets_and_nested_defaults():
+    desired = dict(DESIRED, session={"secret": "0123456789abcdef"}, _meta={"disable": True})
+    stored = dict(desired, session={"secret": "x" * 16, "storage": "cookie", "cookie": {"lifetime": 60}})
+    stored["_meta"] = {"disable": False, "filter": [["arg_a", "==", "1"]]}
+    kept, paths = compare.unmanaged(stored, desired, "3.18")
+    assert paths == ["session.cookie.lifetime", "_meta.filter"]  # storage: cookie is the nested default
+    assert compare.merged(desired, kept) == dict(
+        desired,
+        session={"secret": "0123456789abcdef", "cookie": {"lifetime": 60}},
+        _meta={"disable": True, "filter": [["arg_a", "==", "1"]]},
+    )
+    assert compare.unmanaged(None, desired, "3.18") == ({}, []) and compare.unmanaged(stored, None, "3.18") == ({}, [])
+
+
 def test_state_of_route_plugin():
     assert compare.state_of(None, (3, 18, 0)) == "absent"
     assert compare.state_of(DESIRED, (3, 18, 0)) == "present"

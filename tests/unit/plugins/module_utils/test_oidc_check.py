@@ -337,3 +337,23 @@ def test_a_block_commented_at_its_own_indentation_is_reported_open(tmp_path, com
     routes = _by_route(result)
     assert list(routes) == ["toggled"]
     assert routes["toggled"]["status"] == "open" and "commented out" in routes["toggled"]["reason"]
+
+
+class _Unreachable(FakeKeycloak):
+    """No answer; the transport's text names the URL it tried, credentials included."""
+
+    def request(self, method, url, data=None, headers=None):
+        raise oc.TransportError("cannot connect to proxy http://puser:Pr0xy-PASS@proxy:3128 for %s" % url)
+
+
+def test_urls_with_credentials_are_masked_in_reasons_and_messages(tmp_path):
+    """Whatever URL the check prints (from the block, the transport or url_map) has its credentials masked."""
+    text = ROUTES.replace("%(gw)s/realms", "http://kcuser:Kc-PASS-1@gw/realms", 1)
+    path = _file(tmp_path, text=text)
+    for keycloak in (FakeKeycloak(), _Unreachable()):
+        result, _hidden, _warnings = _run(path, keycloak, url_map={"http://kcuser:Kc-PASS-1@gw": REACHABLE})
+        printed = json.dumps(result)
+        assert "Kc-PASS-1" not in printed and "Pr0xy-PASS" not in printed
+    assert "http://puser:********@proxy:3128" in _by_route(result)["secured"]["reason"]
+    result, _hidden, _warnings = _run(path, FakeKeycloak(), url_map={GATEWAY: "ftp://u:Map-PASS@kc"})
+    assert result["failed"] and "Map-PASS" not in result["msg"] and "ftp://u:********@kc" in result["msg"]
