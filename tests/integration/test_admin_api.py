@@ -166,7 +166,7 @@ def test_stored_config_with_other_keys_is_rewritten_and_stored_defaults_are_not_
     route["plugins"]["openid-connect"]["timeout"] = 30
     emulator.seed({k: v for k, v in route.items() if k not in ("create_time", "update_time")})
     rc, output, result = play(tmp_path, args, diff=True)
-    assert rc == 0 and result["changed"] is False and "keys the module does not manage, kept" in output
+    assert rc == 0 and result["changed"] is False and "keys the module does not manage were kept" in output
     # ... or, with unmanaged_keys=remove, the next run replaces the config
     rc, output, result = play(tmp_path, dict(args, unmanaged_keys="remove"), diff=True)
     assert rc == 0 and result["changed"] is True

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, unmanaged
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import compare, envelope, ownership
@@ -118,7 +118,7 @@ class AdminApiTarget:
         """GET every route and check it before anything is written; the :class:`RoutePlan` of each."""
         state = self.params["state"]
         keep = (self.params.get("unmanaged_keys") or "keep") == "keep"
-        plans, owned, extra_keys = [], [], []
+        plans, owned, extra_keys = [], [], {}
         for route_id in route_ids:
             what = "GET route '%s'" % route_id
             route = self._read(route_path(route_id), what, envelope.parse_item)
@@ -132,10 +132,11 @@ class AdminApiTarget:
             if state == "absent":
                 plans.append(RoutePlan(route_id, before, "absent", current is not None, current))
             else:
-                kept, paths = compare.unmanaged(current, config, self.params["apisix_version"])
-                want = compare.merged(config, kept) if keep else config
+                want, paths = unmanaged.merge(
+                    current, config, version, keep, compare.stored_default(self.params["apisix_version"])
+                )
                 if paths:
-                    extra_keys.append((route_id, paths))
+                    extra_keys[route_id] = paths
                     if keep:
                         self._check_kept(route_id, want, paths)
                 self.configs[route_id] = want
@@ -153,8 +154,9 @@ class AdminApiTarget:
                 "(the switch-off flag and the write method depend on it). Nothing was written."
                 % (self.client.base, self.params["apisix_version"])
             )
-        if extra_keys:
-            self._warn_unmanaged(extra_keys, keep)
+        message = unmanaged.warning(extra_keys, keep, where=self.client.base)
+        if message:
+            self.warn(message)
         return plans
 
     def _check_kept(self, route_id, config, paths):
@@ -172,20 +174,6 @@ class AdminApiTarget:
                     self.params["apisix_version"],
                     "; ".join(errors),
                 )
-            )
-
-    def _warn_unmanaged(self, extra_keys, keep):
-        """One warning for every route whose stored config has keys the module does not manage (paths, no values)."""
-        listed = "; ".join("'%s': %s" % (route_id, ", ".join(paths)) for route_id, paths in extra_keys)
-        if keep:
-            self.warn(
-                "openid-connect on route(s) at %s has keys the module does not manage, kept as they are "
-                "(unmanaged_keys=keep; remove drops them): %s" % (self.client.base, listed)
-            )
-        else:
-            self.warn(
-                "openid-connect on route(s) at %s has keys the module does not manage, removed "
-                "(unmanaged_keys=remove): %s" % (self.client.base, listed)
             )
 
     @property

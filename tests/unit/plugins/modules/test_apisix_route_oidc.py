@@ -601,7 +601,7 @@ def test_unmanaged_keys_are_kept_by_default_and_named_in_one_warning(tmp_path, c
     assert result["_rc"] == 0 and result["changed"] is True
     unmanaged = [w for w in _warnings(result) if "does not manage" in w]
     assert unmanaged == [
-        "openid-connect keys that the module does not manage were kept as they are (unmanaged_keys=keep): "
+        "openid-connect keys the module does not manage were kept as they are (unmanaged_keys=keep): "
         "route 'active': ssl_verify, introspection_interval, session.secret, _meta.priority; "
         "route 'commented': ssl_verify, _meta.filter; set unmanaged_keys=remove to drop them, or set them "
         "through extra_config/secret_config"
@@ -623,7 +623,7 @@ def test_unmanaged_keys_remove_drops_them_and_says_so(tmp_path, capsys):
     result = run(capsys, **args)
     assert result["_rc"] == 0 and result["changed"] is True
     assert [w for w in _warnings(result) if "does not manage" in w] == [
-        "openid-connect keys that the module does not manage were removed (unmanaged_keys=remove): "
+        "openid-connect keys the module does not manage were removed (unmanaged_keys=remove): "
         "route 'active': ssl_verify, introspection_interval, session.secret, _meta.priority; "
         "route 'commented': ssl_verify, _meta.filter"
     ]
