@@ -206,28 +206,30 @@ def uncomment(doc, first, last, column):
     return out
 
 
+def _load(out):
+    """The YAML data of the uncommented lines ``out``; ``_UNREADABLE`` if there are none or they do not parse."""
+    if out is None:
+        return _UNREADABLE
+    try:
+        return nodes.load("\n".join(out))
+    except nodes.yaml.YAMLError:
+        return _UNREADABLE
+
+
+_UNREADABLE = object()
+
+
 def uncommented(doc, first, last, column, want):
     """The lines of ``uncomment`` if they give back ``want`` (as YAML data), else None."""
     out = uncomment(doc, first, last, column)
-    if out is None:
-        return None
-    try:
-        data = nodes.load("\n".join(out))
-    except nodes.yaml.YAMLError:
-        return None
-    return out if nodes.same(data, want) else None
+    data = _load(out)
+    return out if data is not _UNREADABLE and nodes.same(data, want) else None
 
 
 def data_of(doc, first, last, name):
     """What the commented copy ``first``..``last`` of ``name`` holds once uncommented, or None if it does
     not read as YAML."""
-    out = uncomment(doc, first, last, 0)
-    if out is None:
-        return None
-    try:
-        data = nodes.load("\n".join(out))
-    except nodes.yaml.YAMLError:
-        return None
+    data = _load(uncomment(doc, first, last, 0))
     return data.get(name) if isinstance(data, dict) else None
 
 
