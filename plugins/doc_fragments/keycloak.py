@@ -26,6 +26,8 @@ options:
       - The admin user (or client) lives in this realm; the realm the module manages is set
         by the module's own options. Keep V(master) when a master-realm administrator
         manages a tenant realm.
+      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
+        C(%), whitespace or a control character is refused before any request.
     type: str
     default: master
   auth_client_id:

@@ -33,6 +33,8 @@ options:
   realm:
     description:
       - The tenant realm that holds the user, for example V(expertflow).
+      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
+        C(%), whitespace or a control character is refused before any request.
     type: str
     required: true
   state:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import require_realm
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
 
 PROTOCOL = "openid-connect"
@@ -100,8 +101,8 @@ def target(params):
 
 def validate_params(params):
     """Check what AnsibleModule cannot express, before anything is sent; raise KeycloakModuleError."""
+    require_realm(params.get("realm"), "realm", KeycloakModuleError)  # one path segment (realm.py)
     for option in (
-        "realm",
         "name",
         "client_id",
         "client_scope",

@@ -47,6 +47,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors impor
     keycloak_answer,
     transport_problem,
 )
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment, require_realm
 
 # httpx (which python-keycloak imports for its async client, unused here) imports its command line,
 # httpx._main, and with it rich and click whenever they happen to be installed: about a third of the
@@ -302,6 +303,9 @@ class KeycloakConnection:
         the run). Nothing else is read: the first admin call proves the token and the realm (see
         :meth:`failure`). A failure to log in raises KeycloakModuleError naming ``purpose``.
         """
+        # Before anything is sent: a realm is one plain path segment (realm.py), never a way to another realm.
+        require_realm(self.realm, "realm", KeycloakModuleError)
+        require_realm(self.auth_realm, "auth_realm", KeycloakModuleError)
         if not HAS_KEYCLOAK:
             raise KeycloakModuleError(missing_required_lib("python-keycloak"))
         if self._server_url is None:
@@ -315,8 +319,8 @@ class KeycloakConnection:
                 grant_type=grant_type,
                 username=self.username,
                 password=self._password,
-                realm_name=self.realm,
-                user_realm_name=self.auth_realm,
+                realm_name=path_segment(self.realm),
+                user_realm_name=path_segment(self.auth_realm),
                 client_id=self.client_id,
                 client_secret_key=self._client_secret,
                 verify=self.verify,
@@ -371,7 +375,7 @@ class KeycloakConnection:
         """
         if self._realm_representation is None:
             try:
-                self._realm_representation = self.admin.get_realm(self.realm) or {}
+                self._realm_representation = self.admin.get_realm(path_segment(self.realm)) or {}
             except Exception as exc:  # pylint: disable=broad-except
                 if not _is_keycloak_failure(exc):
                     raise
@@ -400,7 +404,9 @@ class KeycloakConnection:
         ``GET admin/realms/{realm}/clients?clientId=X`` (an exact match on the server).
         """
         with self.errors("reading client '%s' in realm '%s'" % (client_id, self.realm)):
-            response = self.admin.connection.raw_get("admin/realms/%s/clients" % self.realm, clientId=client_id)
+            response = self.admin.connection.raw_get(
+                "admin/realms/%s/clients" % path_segment(self.realm), clientId=client_id
+            )
             found = raise_error_from_response(response, KeycloakGetError)
         return next((client for client in found or [] if client.get("clientId") == client_id), None)
 
@@ -420,7 +426,7 @@ class KeycloakConnection:
             warnings.simplefilter("ignore", DeprecationWarning)
             openid = KeycloakOpenID(
                 server_url=self._server_url,
-                realm_name=self.realm,
+                realm_name=path_segment(self.realm),
                 client_id=client_id,
                 client_secret_key=client_secret,
                 verify=self.verify,

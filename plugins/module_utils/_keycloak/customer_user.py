@@ -28,6 +28,7 @@ from functools import partial
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
 
 UPDATE_PASSWORD_ACTION = "UPDATE_PASSWORD"
@@ -310,7 +311,7 @@ class CustomerUser:
 
     def read_role(self, name):
         with self._errors("reading realm role '%s'" % name):
-            return self.admin.get_realm_role(name)
+            return self.admin.get_realm_role(path_segment(name))  # the name goes into the URL path
 
     def get_role(self, name):
         """The realm role ``name``, or None when the realm has no such role."""
