@@ -17,9 +17,11 @@ description:
   - The dedicated scope (C(<client>-dedicated) in the admin console) is not a client scope;
     its mappers are the client's own protocol mappers. With O(client_scope) the mapper goes
     to a realm client scope instead.
-  - Only the mapper named O(name) is touched. It is created with POST, updated in place
-    (PUT on its id) and deleted by id; the client is never rewritten, so other mappers are
-    never lost. A mapper of that name but of another type is an error, never replaced.
+  - Only the C(openid-connect) mapper named O(name) is touched. It is created with POST, updated
+    in place (PUT on its id) and deleted by id; the client is never rewritten, so other mappers
+    are never lost. Mappers are matched by name and protocol - a mapper of that name for another
+    protocol (SAML) is left untouched; an C(openid-connect) mapper of that name but of another type
+    is an error, never replaced.
   - Compares a normalised configuration (string booleans, empty values dropped), so that
     settings Keycloak adds by itself, or that this module does not manage, never cause a
     change. Works with Keycloak 19 (also under the legacy C(/auth) path) to 26.

@@ -238,16 +238,18 @@ def create_defaults(params, properties):
 
 
 def find_mapper(mappers, name, label):
-    """The audience mapper called ``name`` in ``mappers``, or None.
+    """The OpenID Connect audience mapper called ``name`` in ``mappers``, or None.
 
-    A mapper of that name that is not an OpenID Connect audience mapper raises
-    KeycloakModuleError: it is never replaced, updated or deleted.
+    Mappers are matched by name and protocol, as Keycloak keeps them apart: a mapper of another
+    protocol (a SAML one) of the same name is not this module's and is left untouched. An
+    OpenID Connect mapper of that name that is not an audience mapper raises KeycloakModuleError:
+    it is never replaced, updated or deleted.
     """
     found = None
     for mapper in mappers or []:
-        if mapper.get("name") != name:
+        if mapper.get("name") != name or mapper.get("protocol", PROTOCOL) != PROTOCOL:
             continue
-        if mapper.get("protocolMapper") != MAPPER_TYPE or mapper.get("protocol") != PROTOCOL:
+        if mapper.get("protocolMapper") != MAPPER_TYPE:
             raise KeycloakModuleError(
                 "%s already has a mapper named '%s' of type '%s' (protocol '%s'), not an audience mapper (%s); it "
                 "is left alone: remove or rename it, or choose another name"
