@@ -25,7 +25,7 @@ description:
   - Compares a normalised configuration (string booleans, empty values dropped), so that
     settings Keycloak adds by itself, or that this module does not manage, never cause a
     change. Works with Keycloak 19 (also under the legacy C(/auth) path) to 26.
-  - Unknown realm, client, client scope or audience client, a public client (see
+  - Unknown realm, client, client scope or audience client, a public or disabled client (see
     O(require_confidential)), a secret given as a number, and a missing admin permission on
     a client, are reported before anything is written (see the notes for client scopes).
 author:
@@ -106,7 +106,9 @@ options:
         client with its secret, which a public client does not have, so the guide's setup
         cannot work with one; the message says what to set (Client authentication ON, that
         is a confidential client).
-      - Set to V(false) to manage the mapper of a public client anyway.
+      - A disabled client (C(enabled=false)) is refused the same way - Keycloak issues no token
+        through it and refuses the gateway's introspection.
+      - Set to V(false) to manage the mapper of a public or disabled client anyway.
       - Applies to O(client_id) with O(state=present) only; a client scope has no client,
         and deleting a mapper is always allowed.
     type: bool

@@ -147,7 +147,9 @@ class FakeConnection:
 class FakeOpenID:
     """python-keycloak's ``KeycloakOpenID`` of a password check, on a :class:`FakeAdmin`."""
 
-    def __init__(self, keycloak, server_url, realm_name, client_id, client_secret_key=None, verify=True, timeout=60):
+    def __init__(
+        self, keycloak, server_url, realm_name, client_id, client_secret_key=None, verify=True, timeout=60, **options
+    ):
         self.keycloak = keycloak
         self.server_url = server_url
         self.realm_name = realm_name
@@ -155,6 +157,7 @@ class FakeOpenID:
         self.client_secret_key = client_secret_key
         self.verify = verify
         self.timeout = timeout
+        self.options = options  # max_retries
 
     def token(self, username="", password=""):
         return self.keycloak.password_grant(self.realm_name, self.client_id, self.client_secret_key, username, password)
@@ -209,6 +212,7 @@ class FakeAdmin:
         self.roles = {}
         self.mappings = {}
         self.locked = set()
+        self.required_attributes = []  # required user-profile attributes beyond the default ones (26)
         self.configure = configure
         self.with_access = with_access
         self.add_client("cim", public=False, secret=CIM_SECRET)
@@ -361,7 +365,11 @@ class FakeAdmin:
         if realm != REALM:
             raise keycloak_error(KeycloakPostError, 404, {"error": "Realm does not exist"})
         client = next((c for c in self.clients.values() if c["clientId"] == client_id), None)
-        if client is None or (not client["publicClient"] and client_secret != self.secrets.get(client["id"])):
+        if (
+            client is None
+            or client.get("enabled") is False
+            or (not client["publicClient"] and client_secret != self.secrets.get(client["id"]))
+        ):
             raise keycloak_error(
                 KeycloakPostError,
                 401,
@@ -384,6 +392,7 @@ class FakeAdmin:
         if not right:
             raise keycloak_error(KeycloakPostError, 401, INVALID_CREDENTIALS)
         incomplete = not self.is_19 and not all(user.get(k) for k in ("email", "firstName", "lastName"))
+        incomplete = incomplete or any(not (user.get("attributes") or {}).get(k) for k in self.required_attributes)
         if incomplete or user["requiredActions"]:
             raise keycloak_error(
                 KeycloakPostError, 400, {"error": "invalid_grant", "error_description": "Account is not fully set up"}
@@ -541,6 +550,19 @@ class FakeAdmin:
     def get_user(self, user_id, user_profile_metadata=False):
         self._read("get_user", user_id)
         return copy.deepcopy(self.users[user_id])
+
+    def get_realm_users_profile(self):
+        """The realm's user profile: 26 has the default one (plus ``required_attributes``), 19 none (404)."""
+        self._read("get_realm_users_profile")
+        if self.is_19:
+            raise keycloak_error(KeycloakGetError, 404, {"error": "Unable to find matching target resource method"})
+        user = {"roles": ["user"]}
+        attributes = [{"name": "username"}, {"name": "email", "required": user}]
+        attributes += [{"name": name, "required": user} for name in ("firstName", "lastName")]
+        attributes += [{"name": name, "required": user} for name in self.required_attributes]
+        attributes.append({"name": "admin-only", "required": {"roles": ["admin"]}})
+        attributes.append({"name": "by-scope", "required": {"roles": ["user"], "scopes": ["x"]}})
+        return {"attributes": attributes}
 
     def create_user(self, payload, exist_ok=False):
         self._write("create_user", KeycloakPostError, {k: v for k, v in payload.items() if k != "credentials"})

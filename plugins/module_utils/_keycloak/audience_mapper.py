@@ -84,6 +84,15 @@ PUBLIC_CLIENT = (
 )
 
 
+# Why a disabled client is refused as the mapper's owner (require_confidential), like a public one.
+DISABLED_CLIENT = (
+    "client '%s' in realm '%s' is disabled (enabled: false): Keycloak issues no token through it and refuses the "
+    "gateway's token introspection, which authenticates as this client, so the setup cannot work; nothing was "
+    "changed. Enable it in the admin console (Clients > %s > Settings > Enabled), then run again; or set "
+    "require_confidential: false to put the mapper on it anyway"
+)
+
+
 def owner_label(params):
     """``"client 'cim' in realm 'r'"`` or ``"client scope 's' in realm 'r'"``."""
     if params.get("client_id") is not None:
@@ -438,7 +447,7 @@ def resolve_owner(connection, params):
 
 
 def require_confidential(params, owner):
-    """Refuse a public client as the owner of the mapper (before anything is written, also in check mode).
+    """Refuse a public or a disabled client as the owner of the mapper (before any write, also in check mode).
 
     The gateway (APISIX ``openid-connect``, ``bearer_only``) introspects every token at Keycloak
     with this client's id and secret; a public client has no secret, so the setup the mapper is
@@ -447,9 +456,12 @@ def require_confidential(params, owner):
     """
     if owner.kind != "client" or params["state"] != "present" or not params.get("require_confidential", True):
         return
+    client_id = owner.representation.get("clientId")
     if owner.representation.get("publicClient") is True:
-        client_id = owner.representation.get("clientId")
         problem = PUBLIC_CLIENT % (client_id, client_id, owner.connection.realm, client_id)
+        raise KeycloakModuleError("Cannot manage %s: %s" % (target(params), problem))
+    if owner.representation.get("enabled") is False:
+        problem = DISABLED_CLIENT % (client_id, owner.connection.realm, client_id)
         raise KeycloakModuleError("Cannot manage %s: %s" % (target(params), problem))
 
 

@@ -431,6 +431,7 @@ class KeycloakConnection:
                 client_secret_key=client_secret,
                 verify=self.verify,
                 timeout=self.timeout,
+                max_retries=0,  # one login attempt, never resent: brute force detection counts each failure
             )
         try:
             tokens = openid.token(username, password)

@@ -32,6 +32,8 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
 
 UPDATE_PASSWORD_ACTION = "UPDATE_PASSWORD"
+# The profile fields fill_profile fills (Keycloak 24+ refuse a login without them).
+PROFILE_KEYS = ("email", "firstName", "lastName")
 
 # What the diff shows for the password: never its value.
 PASSWORD_SET = "set"
@@ -279,6 +281,8 @@ class CustomerUser:
         self._check_secret = None
         self._check_client_ready = False
         self._disabled_after_password = None
+        # Keycloak accepted the password but answered "Account is not fully set up" (see can_log_in)
+        self.not_set_up = False
         connection.secrets.add(params["password"])
         connection.secrets.add(params["password_check_client_secret"])
 
@@ -393,6 +397,12 @@ class CustomerUser:
                 "%s does not exist in realm '%s'; nothing was changed. Name a client with direct access grants, or "
                 "use update_password: on_create or always" % (cannot, self.realm)
             )
+        if client.get("enabled") is False:
+            raise KeycloakModuleError(
+                "%s in realm '%s' is disabled (enabled: false), so Keycloak refuses every token request through it; "
+                "nothing was changed. Enable it (Clients > %s > Settings > Enabled), or name another client"
+                % (cannot, self.realm, client_id)
+            )
         if not client.get("directAccessGrantsEnabled"):
             raise KeycloakModuleError(
                 "%s in realm '%s' does not allow direct access grants; nothing was changed. Enable them, name another "
@@ -440,11 +450,83 @@ class CustomerUser:
         except KeycloakModuleError as exc:
             detail = (exc.detail or "").lower()
             if exc.http_code == 400 and "not fully set up" in detail:
+                self.not_set_up = True  # the password works; whether the user can log in: can_log_in
                 return VALID
             if exc.http_code == 400 and "account disabled" in detail:
                 return VALID if self.disabled_after_password() else UNKNOWN
             raise
+        if not ok:
+            self._warn_failed_login(user_id)
         return VALID if ok else INVALID
+
+    def _warn_failed_login(self, user_id):
+        """Say how to reset the failure count when the check was a failed login under brute force detection."""
+        realm = self.realm_rep
+        if not realm.get("bruteForceProtected"):
+            return
+        self.warn(
+            "The password check of user '%s' in realm '%s' was one failed login, which the realm's brute force "
+            "detection counts (it locks the user after %s failures; this module tries at most once per run). To "
+            "reset the count: the user's brute force status in the admin console (Users > %s, or Realm settings "
+            "> Security defenses; 'Unlock users' on the Users page), DELETE admin/realms/%s/attack-detection/"
+            "brute-force/users/%s, or a successful login; update_password: always or on_create skips the check"
+            % (self.username, self.realm, realm.get("failureFactor", "some"), self.username, self.realm, user_id)
+        )
+
+    def can_log_in(self, actions, repaired, user_id):
+        """Refuse a user that Keycloak answered "Account is not fully set up" and that this run does not repair.
+
+        ``actions`` are the user's required actions once the run is done, ``repaired`` whether the run removes
+        what the answer may have been about (a pending UPDATE_PASSWORD, which it drops, or an empty e-mail or
+        name, which ``fill_profile`` fills). Any other pending required action (CONFIGURE_TOTP, VERIFY_EMAIL,
+        ...) or a required user-profile attribute without a value keeps the customer from getting tokens:
+        KeycloakModuleError naming them.
+        """
+        if not self.not_set_up:
+            return
+        if actions:
+            reason = "the user has pending required actions %s" % ", ".join(sorted(actions))
+            fix = "remove them (Users > %s > Required user actions) or let the customer complete them" % self.username
+        elif repaired:
+            return
+        else:
+            missing = self.missing_profile_attributes(user_id)
+            if missing:
+                reason = "required user-profile attributes have no value: %s" % ", ".join(missing)
+            else:
+                reason = "no required action is pending; a required user-profile attribute may have no value"
+            fix = "give the user the values the realm's user profile requires (Realm settings > User profile)"
+        raise KeycloakModuleError(
+            "User '%s' in realm '%s' cannot log in: Keycloak accepted the password but answers 'Account is not fully "
+            "set up' (%s), so the customer gets no token; %s" % (self.username, self.realm, reason, fix)
+        )
+
+    def missing_profile_attributes(self, user_id):
+        """The user-profile attributes required of a user that the user has no value for ([] when unknown).
+
+        Read from the realm's user profile (``GET admin/realms/{realm}/users/profile``, Keycloak 24+; older
+        servers have none): an attribute is required of a user when ``required`` names no roles or the role
+        ``user``, and no scopes (those are asked only when a client requests the scope).
+        """
+        if not user_id:
+            return []
+        try:
+            with self._errors("reading the user profile of realm '%s'" % self.realm):
+                profile = self.admin.get_realm_users_profile() or {}
+                user = self.admin.get_user(user_id) or {}
+        except KeycloakModuleError:
+            return []
+        missing = []
+        for attribute in profile.get("attributes") or []:
+            name, required = attribute.get("name"), attribute.get("required")
+            if not name or not isinstance(required, dict) or required.get("scopes"):
+                continue
+            if required.get("roles") and "user" not in required["roles"]:
+                continue
+            value = user.get(name) if name in ("username",) + PROFILE_KEYS else (user.get("attributes") or {}).get(name)
+            if not value or value == [""]:
+                missing.append(name)
+        return missing
 
     def _check_password(self):
         """The password grant, first with what was given; the client is read only when it refuses.
@@ -618,6 +700,7 @@ class Outcome:
     user_id: str
     password_set_on_recheck: bool = False
     action_kept: bool = False  # the recheck could not be made: UPDATE_PASSWORD stays
+    applied: list = field(default_factory=list)  # what the run wrote, in words
 
 
 def apply(user, plan, state):
@@ -663,6 +746,7 @@ def apply(user, plan, state):
         else:
             tail = "nothing else was changed" if isinstance(exc, _NotWritten) else "nothing was changed"
         raise KeycloakModuleError("%s; %s" % (exc.msg, tail), http_code=exc.http_code, detail=exc.detail) from None
+    outcome.applied = applied
     return outcome
 
 
@@ -699,6 +783,11 @@ def run(connection, params, check_mode, diff, warn):
     state = read_state(user, params)
     present = params["state"] == "present"
     plan = plan_present(state, params) if present else plan_absent(state)
+    if present and state.user is not None:  # before any write: nothing was changed
+        pending = state.user.get("requiredActions") or []
+        actions = plan.changes.get("requiredActions", pending)
+        repaired = bool(pending and not actions) or any(key in plan.changes for key in PROFILE_KEYS)
+        user.can_log_in(actions, repaired, state.user["id"])
     enabling = present and state.user is not None and state.user.get("enabled") is False and plan.changes.get("enabled")
     if enabling and check_mode:
         warn(REENABLED % (params["username"], params["realm"], "is disabled and would be enabled by this run"))
@@ -720,7 +809,16 @@ def run(connection, params, check_mode, diff, warn):
                 password_changed = True
             if outcome.action_kept:
                 after["required_actions"] = sorted(set(after["required_actions"]) | {UPDATE_PASSWORD_ACTION})
-        view = user_view(user.read(user_id), [role["name"] for role in user.direct_roles(user_id)])
+        end = user.read(user_id)
+        if plan.recheck and user.not_set_up:  # checked only now that the run enabled the user
+            repaired = plan.drop_action_after_recheck or any(key in plan.changes for key in PROFILE_KEYS)
+            try:
+                user.can_log_in(end.get("requiredActions") or [], repaired, user_id)
+            except KeycloakModuleError as exc:
+                raise KeycloakModuleError(
+                    "%s; already applied: %s" % (exc.msg, ", ".join(outcome.applied)), changed=True
+                ) from None
+        view = user_view(end, [role["name"] for role in user.direct_roles(user_id)])
     view.pop("password", None)
     if view:
         view["id"] = user_id

@@ -692,3 +692,18 @@ def test_public_client_refused_at_plan_time_also_for_an_unchanged_mapper(keycloa
     # a client scope has no client: nothing to refuse
     scope = run(client_id=None, client_scope="api-audience", included_client_audience="cim")[0]
     assert scope["changed"] is True
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "unchanged"])
+def test_disabled_client_refused_like_a_public_one(keycloak, existing):
+    cim = keycloak.uuid_of("cim")
+    if existing:
+        keycloak.put_mapper(cim, "fix-audience", GUIDE_CONFIG_26)
+    keycloak.clients[cim]["enabled"] = False
+    for check_mode in (True, False):
+        message = fail(check_mode)
+        for fact in ("client 'cim' in realm 'expertflow' is disabled", "Enabled", "nothing was changed"):
+            assert fact in message, message
+    assert keycloak.writes == []
+    assert run(require_confidential=False)[0]["changed"] is not existing
+    assert run(state="absent")[0]["changed"] is True  # deleting is always allowed
