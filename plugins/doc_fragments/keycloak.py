@@ -81,6 +81,9 @@ options:
   connection_timeout:
     description:
       - Controls the HTTP connections timeout period (in seconds) to Keycloak API.
+      - A write (create, update, delete) is never sent twice. One that gets no answer within this time is read
+        back - what Keycloak then holds decides whether it was applied; when the read cannot tell, the run fails
+        with C(unknown, read back:) and what was read, reporting C(changed).
     type: int
     default: 10
   ca_path:

@@ -22,7 +22,7 @@ description:
     the password-check client) is checked before the first write. Then missing roles are
     created first (an admin without C(manage-realm) is refused there, before the user is
     touched), then the user, its password and profile, then the role mappings; a failure
-    says what was already applied. A password the realm's password policy rejects is
+    says what was already applied (and then reports C(changed)). A password the realm's password policy rejects is
     reported with Keycloak's reason; a new user is created with the password in the same
     request, so a rejected password leaves no user behind.
   - Works with Keycloak 19 (also under the legacy C(/auth) path) to 26.

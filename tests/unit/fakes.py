@@ -26,9 +26,11 @@ import itertools
 import json
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import requests
 from keycloak.exceptions import (
     KeycloakAuthenticationError,
     KeycloakDeleteError,
@@ -173,6 +175,32 @@ def install(monkeypatch, keycloak):
     return keycloak
 
 
+class _TimingOut:
+    """A :class:`FakeAdmin` whose calls named in its ``timeouts`` get no answer once (see ``time_out``)."""
+
+    def __init__(self, keycloak):
+        self._keycloak = keycloak
+
+    def __getattr__(self, name):
+        attribute = getattr(self._keycloak, name)
+        if name not in self._keycloak.timeouts:
+            return attribute
+
+        def call(*args, **kwargs):
+            applied = self._keycloak.timeouts.pop(name)
+            if applied:
+                attribute(*args, **kwargs)
+            else:
+                self._keycloak.writes.append((name, "lost") + copy.deepcopy(args))
+            if applied == "409":
+                raise keycloak_error(KeycloakPostError, 409, {"errorMessage": "Object exists with same name"})
+            raise requests.exceptions.ReadTimeout(
+                "HTTPConnectionPool(host='kc.example', port=80): Read timed out. (read timeout=10)"
+            )
+
+        return call
+
+
 class FakeAdmin:
     """In-memory Keycloak with the realm ``expertflow`` (version ``26.7.3`` unless given).
 
@@ -213,6 +241,8 @@ class FakeAdmin:
         self.mappings = {}
         self.locked = set()
         self.required_attributes = []  # required user-profile attributes beyond the default ones (26)
+        self.timeouts = {}  # call name -> whether it is done before its answer is lost (see time_out)
+        self.password_set_at = {}  # user id -> time.time() the password was set
         self.configure = configure
         self.with_access = with_access
         self.add_client("cim", public=False, secret=CIM_SECRET)
@@ -232,7 +262,14 @@ class FakeAdmin:
     def bind(self, connection):
         """``KeycloakAdmin(connection=...)``: this Keycloak, seen through ``connection``."""
         self.connection = connection
-        return self
+        return _TimingOut(self) if self.timeouts else self
+
+    def time_out(self, name, applied=True, then_409=False):
+        """The next call ``name`` gets no answer (requests' ReadTimeout): done first when ``applied``.
+
+        ``then_409``: done, and answered 409 instead (a request sent twice, the second time refused).
+        """
+        self.timeouts[name] = "409" if then_409 else applied
 
     # ---- set-up helpers
 
@@ -578,7 +615,9 @@ class FakeAdmin:
         fields = {k: v for k, v in payload.items() if k not in ("credentials", "username")}
         if "email" in fields:
             fields["email"] = fields["email"].lower()
-        return self.add_user(payload["username"], password=password, **fields)
+        uid = self.add_user(payload["username"], password=password, **fields)
+        self.password_set_at[uid] = time.time()
+        return uid
 
     def update_user(self, user_id, payload):
         self._write("update_user", KeycloakPutError, user_id, payload)
@@ -595,11 +634,19 @@ class FakeAdmin:
         self._write("set_user_password", KeycloakPutError, user_id, temporary)
         self._policy(user_id, password, KeycloakPutError)
         self.passwords[user_id] = password
+        self.password_set_at[user_id] = time.time()
         self.past_passwords[user_id].append(password)
         actions = self.users[user_id]["requiredActions"]
         if not temporary and "UPDATE_PASSWORD" in actions:
             actions.remove("UPDATE_PASSWORD")
         return {}
+
+    def get_credentials(self, user_id):
+        self._read("get_credentials", user_id)
+        if not self.passwords.get(user_id):
+            return []
+        created = int(self.password_set_at.get(user_id, 0) * 1000)
+        return [{"id": "cred-%s" % user_id, "type": "password", "createdDate": created}]
 
     def delete_user(self, user_id):
         self._write("delete_user", KeycloakDeleteError, user_id)

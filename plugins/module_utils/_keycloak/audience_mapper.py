@@ -502,15 +502,69 @@ def require_configure(owner, action, name):
 # --------------------------------------------------------------------------- apply and run
 
 
+def _holds(mapper, payload):
+    """Whether ``mapper`` (as read back) has every config value ``payload`` asked for."""
+    keys = list((payload.get("config") or {}).keys())
+    return normalise_config(mapper.get("config"), keys) == normalise_config(payload.get("config"), keys)
+
+
+def _seen(mapper, name):
+    if mapper is None:
+        return "no mapper '%s'" % name
+    return "mapper '%s' (id %s) with config %s" % (name, mapper.get("id"), _ordered(dict(mapper.get("config") or {})))
+
+
+def _write(owner, mapper_plan, name):
+    """The write of ``mapper_plan``; a write that got no answer (or a create answered 409) is read back.
+
+    Keycloak holding what was asked counts as written; a 409 about another mapper is the refusal it is;
+    otherwise KeycloakModuleError "unknown, read back: ..." with ``changed`` (it may have been written).
+    """
+    create = mapper_plan.action == "create"
+    try:
+        if mapper_plan.action == "delete":
+            owner.delete(mapper_plan.mapper_id, name)
+        elif create:
+            owner.create(mapper_plan.payload)
+        else:
+            owner.update(mapper_plan.mapper_id, mapper_plan.payload)
+    except KeycloakModuleError as exc:
+        if not (exc.unanswered or (create and exc.http_code == 409)):
+            raise
+        try:
+            found = find_mapper(owner.mappers(), name, owner.label)
+            done = (
+                found is None
+                if mapper_plan.action == "delete"
+                else found is not None and _holds(found, mapper_plan.payload)
+            )
+            seen = _seen(found, name)
+        except KeycloakModuleError as failed:
+            done, seen = False, "nothing, the read failed too (%s)" % failed.msg
+        if done:
+            return
+        if not exc.unanswered:
+            raise
+        raise KeycloakModuleError(
+            "%s mapper '%s' on %s: Keycloak at %s gave no answer within connection_timeout (%ss); whether it was "
+            "applied is unknown, read back: %s"
+            % (
+                {"create": "creating", "update": "updating", "delete": "deleting"}[mapper_plan.action],
+                name,
+                owner.label,
+                owner.connection.url,
+                owner.connection.timeout,
+                seen,
+            ),
+            changed=True,
+        ) from None
+
+
 def apply(owner, mapper_plan, name):
     """Write ``mapper_plan`` (which changes something); return the mapper as read back (None when deleted)."""
+    _write(owner, mapper_plan, name)
     if mapper_plan.action == "delete":
-        owner.delete(mapper_plan.mapper_id, name)
         return None
-    if mapper_plan.action == "create":
-        owner.create(mapper_plan.payload)
-    else:
-        owner.update(mapper_plan.mapper_id, mapper_plan.payload)
     end = find_mapper(owner.mappers(), name, owner.label)
     if end is None:
         raise KeycloakModuleError("mapper '%s' was written to %s but cannot be read back" % (name, owner.label))

@@ -45,6 +45,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors impor
     Secrets,
     answer_message,
     keycloak_answer,
+    sent_without_answer,
     transport_problem,
 )
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment, require_realm
@@ -185,6 +186,25 @@ def jwt_lifetime(token):
         return None
 
 
+# Methods whose request is sent again after a read timeout or a dropped connection: reads only.
+# python-keycloak retries every method once, POST included, so a create whose answer was slow was
+# sent twice and answered 409 by the second time, and a password reset PUT twice (a second entry of
+# a password history). A write that got no answer is read back instead (the module_utils callers).
+_RESENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+def _never_resend_writes(connection):
+    """Mount adapters on python-keycloak's requests session that retry reads once, never a write."""
+    session = getattr(connection, "_s", None)
+    if session is None or not hasattr(session, "mount"):
+        return
+    from requests.adapters import HTTPAdapter  # pylint: disable=import-outside-toplevel
+    from urllib3.util.retry import Retry  # pylint: disable=import-outside-toplevel
+
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, HTTPAdapter(max_retries=Retry(total=1, allowed_methods=_RESENT_METHODS)))
+
+
 def _is_keycloak_failure(exc):
     """Whether ``exc`` is about talking to Keycloak (an answer or a transport error), not a bug."""
     return isinstance(exc, (KeycloakError, OSError))  # requests' exceptions are OSErrors
@@ -254,7 +274,8 @@ class KeycloakConnection:
         message = "%s failed: %s" % (what, problem or self.answer(code, text))
         if advice and code in advice:
             message = "%s. %s" % (message, advice[code])
-        return KeycloakModuleError(message, http_code=code, detail=text)
+        unanswered = code is None and sent_without_answer(exc)
+        return KeycloakModuleError(message, http_code=code, detail=text, unanswered=unanswered)
 
     @contextlib.contextmanager
     def errors(self, what, advice=None):
@@ -327,6 +348,7 @@ class KeycloakConnection:
                 timeout=self.timeout,
             )
             connection.keycloak_openid  # noqa: B018  # pylint: disable=pointless-statement  # created here, warning-free
+        _never_resend_writes(connection)
         if self._token:
             # Sets the Authorization header and when python-keycloak renews (90 % of expires_in).
             connection.token = {

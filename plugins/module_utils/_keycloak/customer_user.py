@@ -23,6 +23,7 @@ once the run has enabled the user, and may then add a password change.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -32,6 +33,9 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
 
 UPDATE_PASSWORD_ACTION = "UPDATE_PASSWORD"
+# Seconds Keycloak's clock may be behind this host's when a password write that got no answer is read back.
+CLOCK_SKEW = 60
+
 # The profile fields fill_profile fills (Keycloak 24+ refuse a login without them).
 PROFILE_KEYS = ("email", "firstName", "lastName")
 
@@ -595,6 +599,31 @@ class CustomerUser:
             detail=exc.detail,
         )
 
+    def _read_back(self, exc, what, read_back, create=False):
+        """Decide a write that got no answer (or a create answered 409) from what Keycloak holds now.
+
+        ``exc`` is the write's KeycloakModuleError; ``read_back()`` returns ``(done, seen)``: whether
+        Keycloak holds what the write asked for, and what was read, in words (no secret). Returns
+        ``seen`` when done; a 409 about something else raises ``exc``; otherwise (no answer, and the
+        read does not show the write) a KeycloakModuleError "unknown, read back: ..." (``unknown``).
+        """
+        if not (exc.unanswered or (create and exc.http_code == 409)):
+            raise exc
+        try:
+            done, seen = read_back()
+        except KeycloakModuleError as failed:
+            done, seen = False, "nothing, the read failed too (%s)" % failed.msg
+        if done:
+            return seen
+        if not exc.unanswered:
+            raise exc
+        error = KeycloakModuleError(
+            "%s in realm '%s': Keycloak at %s gave no answer within connection_timeout (%ss); whether it was "
+            "applied is unknown, read back: %s" % (what, self.realm, self.connection.url, self.connection.timeout, seen)
+        )
+        error.unknown = True
+        raise error
+
     def create_role(self, name):
         """Create realm role ``name`` (just a name)."""
         advice = (
@@ -606,14 +635,38 @@ class CustomerUser:
                 # no read first: the plan knows the role is missing; 409 means another run just made it
                 self.admin.create_realm_role({"name": name})
         except KeycloakModuleError as exc:
-            if exc.http_code != 409:
-                raise
+            if exc.http_code == 409:
+                return
+
+            def read_back():
+                found = self.get_role(name) is not None
+                return found, "realm role '%s' %s" % (name, "exists" if found else "does not exist")
+
+            self._read_back(exc, "creating realm role '%s'" % name, read_back)
+
+    def _created_user(self, attributes):
+        """``(done, seen, id)``: whether the user as :meth:`create` asked for it exists (with a password)."""
+        found = self.find()
+        if found is None:
+            return False, "no user '%s'" % self.username, None
+        differ = sorted(key for key, value in attributes.items() if not _same(key, found.get(key), value))
+        seen = "user '%s' (id %s)" % (found.get("username"), found.get("id"))
+        if differ:
+            seen += " with other %s" % ", ".join(differ)
+        has_password = True
+        if self.params["password"] is not None:
+            with self._errors("reading the credentials of user '%s'" % self.username):
+                credentials = self.admin.get_credentials(found["id"]) or []
+            has_password = any(credential.get("type") == "password" for credential in credentials)
+            seen += " with a password" if has_password else " without a password"
+        return not differ and has_password, seen, found.get("id")
 
     def create(self, attributes):
         """Create the user with ``attributes`` and, inline, its password; return its id.
 
         With the credential inline Keycloak applies the password policy in the same transaction,
-        so a rejected password leaves no half-created user.
+        so a rejected password leaves no half-created user. No answer (or a 409: the request may have
+        been sent twice by a proxy) is decided by reading the user back.
         """
         body = dict(attributes, username=self.username)
         password = self.params["password"]
@@ -626,11 +679,24 @@ class CustomerUser:
             rejected = self._password_rejected(exc, "the user was not created") if password is not None else None
             if rejected is not None:
                 raise rejected from None
-            if exc.http_code == 409:
-                raise _NotWritten("%s; the user was not created" % exc.msg, http_code=409, detail=exc.detail) from None
-            raise
+            created = {}
+
+            def read_back():
+                done, seen, created["id"] = self._created_user(attributes)
+                return done, seen
+
+            try:
+                self._read_back(exc, "creating user '%s'" % self.username, read_back, create=True)
+            except KeycloakModuleError as final:
+                if final is exc and exc.http_code == 409:
+                    raise _NotWritten(
+                        "%s; the user was not created" % exc.msg, http_code=409, detail=exc.detail
+                    ) from None
+                raise final from None
+            return created["id"]
 
     def set_password(self, user_id):
+        started = time.time()
         try:
             with self._errors("setting the password of user '%s'" % self.username):
                 self.admin.set_user_password(user_id, self.params["password"], temporary=False)
@@ -638,22 +704,65 @@ class CustomerUser:
             rejected = self._password_rejected(exc, "the password was not changed")
             if rejected is not None:
                 raise rejected from None
-            raise
+
+            def read_back():
+                # the password credential's creation time (Keycloak's clock; a skew of a minute is allowed)
+                with self._errors("reading the credentials of user '%s'" % self.username):
+                    credentials = self.admin.get_credentials(user_id) or []
+                created = [c.get("createdDate") or 0 for c in credentials if c.get("type") == "password"]
+                if not created:
+                    return False, "user '%s' has no password" % self.username
+                when = max(created) / 1000.0
+                seen = "the password of user '%s' was last set at %s UTC" % (
+                    self.username,
+                    time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when)),
+                )
+                return when >= started - CLOCK_SKEW, seen
+
+            self._read_back(exc, "setting the password of user '%s'" % self.username, read_back)
 
     def update(self, user_id, current, changes):
         """PUT the whole representation ``current`` with ``changes`` (so nothing else is lost)."""
         payload = {key: value for key, value in current.items() if key not in ("access", "userProfileMetadata")}
         payload.update(changes)
-        with self._errors("updating user '%s'" % self.username):
-            self.admin.update_user(user_id, payload)
+        try:
+            with self._errors("updating user '%s'" % self.username):
+                self.admin.update_user(user_id, payload)
+        except KeycloakModuleError as exc:
+
+            def read_back():
+                now = self.read(user_id) or {}
+                differ = sorted(key for key, value in changes.items() if not _same(key, now.get(key), value))
+                if not differ:
+                    return True, "user '%s' has %s as asked" % (self.username, ", ".join(sorted(changes)))
+                return False, "user '%s' still has other %s" % (self.username, ", ".join(differ))
+
+            self._read_back(exc, "updating user '%s'" % self.username, read_back)
+
+    def _mapped(self, user_id, roles, wanted):
+        def read_back():
+            mapped = {role.get("name") for role in self.direct_roles(user_id)}
+            names = {role["name"] for role in roles}
+            done = names <= mapped if wanted else not names & mapped
+            return done, "realm roles mapped to user '%s': %s" % (self.username, ", ".join(sorted(mapped)) or "none")
+
+        return read_back
 
     def assign_roles(self, user_id, roles):
-        with self._errors("assigning realm roles %s to user '%s'" % (_names(roles), self.username)):
-            self.admin.assign_realm_roles(user_id, roles)
+        what = "assigning realm roles %s to user '%s'" % (_names(roles), self.username)
+        try:
+            with self._errors(what):
+                self.admin.assign_realm_roles(user_id, roles)
+        except KeycloakModuleError as exc:
+            self._read_back(exc, what, self._mapped(user_id, roles, True))
 
     def remove_roles(self, user_id, roles):
-        with self._errors("removing realm roles %s from user '%s'" % (_names(roles), self.username)):
-            self.admin.delete_realm_roles_of_user(user_id, roles)
+        what = "removing realm roles %s from user '%s'" % (_names(roles), self.username)
+        try:
+            with self._errors(what):
+                self.admin.delete_realm_roles_of_user(user_id, roles)
+        except KeycloakModuleError as exc:
+            self._read_back(exc, what, self._mapped(user_id, roles, False))
 
     def delete(self, user_id):
         with self._errors("deleting user '%s'" % self.username):
@@ -741,11 +850,14 @@ def apply(user, plan, state):
                 user.remove_roles(outcome.user_id, remove)
                 applied.append("removed realm roles %s" % _names(remove))
     except KeycloakModuleError as exc:
+        unknown = getattr(exc, "unknown", False)  # a write without answer that the read back cannot confirm
         if applied:
             tail = "already applied: %s" % ", ".join(applied)
         else:
-            tail = "nothing else was changed" if isinstance(exc, _NotWritten) else "nothing was changed"
-        raise KeycloakModuleError("%s; %s" % (exc.msg, tail), http_code=exc.http_code, detail=exc.detail) from None
+            tail = "nothing else was changed" if isinstance(exc, _NotWritten) or unknown else "nothing was changed"
+        raise KeycloakModuleError(
+            "%s; %s" % (exc.msg, tail), http_code=exc.http_code, detail=exc.detail, changed=bool(applied) or unknown
+        ) from None
     outcome.applied = applied
     return outcome
 
