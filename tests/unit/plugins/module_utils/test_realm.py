@@ -168,3 +168,19 @@ def test_a_role_name_is_percent_encoded_in_the_path():
         assert stub.requests[-1][1] == "/admin/realms/expertflow/roles/x%3Fy%23z%20w"
     finally:
         stub.close()
+
+
+@pytest.mark.parametrize("value, problem", HOSTILE, ids=IDS)
+def test_apisix_route_oidc_refuses_the_realm_and_leaves_the_route_file(tmp_path, capsys, value, problem):
+    from ..modules import test_apisix_route_oidc as route_tests
+
+    path = route_tests._copy(tmp_path)  # pylint: disable=protected-access
+    before = path.read_bytes()
+    args = dict(route_tests.PLUGIN_ARGS, realm=value)
+    result = route_tests.run(capsys, path=str(path), routes=["files-main"], **args)
+    assert result["_rc"] != 0 and result.get("changed", False) is False
+    if value == "":  # AnsibleModule's own check (required_if) comes first
+        assert "realm" in result["msg"]
+    else:
+        assert "realm '%s' is not one path segment: %s" % (realm_rule.shown(value), problem) in result["msg"]
+    assert path.read_bytes() == before
