@@ -64,8 +64,8 @@ def test_defaults_give_the_guide_snippet():
         ("https://sso.example.com/", "t1", "https://sso.example.com/realms/t1/.well-known/openid-configuration"),
         (
             "https://sso.example.com",
-            "ten ant/x",
-            "https://sso.example.com/realms/ten%20ant%2Fx/.well-known/openid-configuration",
+            "tën:a+b",  # allowed in a realm (one path segment), percent-encoded; "/" and spaces: see test_realm.py
+            "https://sso.example.com/realms/t%C3%ABn%3Aa%2Bb/.well-known/openid-configuration",
         ),
     ],
 )
