@@ -24,6 +24,8 @@ options:
       - The Keycloak realm (tenant ID) whose tokens the routes accept.
       - Written as the plugin's C(realm), which names the realm in C(WWW-Authenticate) answers, and used to build
         O(discovery).
+      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
+        C(%), whitespace or a control character is refused before any request.
       - Required unless O(state=absent).
     type: str
   discovery:

@@ -26,6 +26,8 @@ options:
       - The admin user (or client) lives in this realm; the realm the module manages is set
         by the module's own options. Keep V(master) when a master-realm administrator
         manages a tenant realm.
+      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
+        C(%), whitespace or a control character is refused before any request.
     type: str
     default: master
   auth_client_id:
@@ -79,6 +81,9 @@ options:
   connection_timeout:
     description:
       - Controls the HTTP connections timeout period (in seconds) to Keycloak API.
+      - A write (create, update, delete) is never sent twice. One that gets no answer within this time is read
+        back - what Keycloak then holds decides whether it was applied; when the read cannot tell, the run fails
+        with C(unknown, read back:) and what was read, reporting C(changed).
     type: int
     default: 10
   ca_path:

@@ -31,6 +31,8 @@ options:
   realm:
     description:
       - Realm the admin authenticates in.
+      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
+        C(%), whitespace or a control character is refused before any request.
     type: str
     default: master
   username:
@@ -106,6 +108,8 @@ import urllib.request
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment, realm_message
+
 
 class LookupModule(LookupBase):
     """The ``keycloak_admin_token`` lookup."""
@@ -118,6 +122,9 @@ class LookupModule(LookupBase):
         secrets = [self.get_option("password"), self.get_option("client_secret")]
         if not url.lower().startswith(("http://", "https://")):
             raise AnsibleLookupError("keycloak_admin_token: url must start with http:// or https://")
+        problem = realm_message(realm)
+        if problem:
+            raise AnsibleLookupError("keycloak_admin_token: %s" % problem)
         form = {"client_id": self.get_option("client_id")}
         if username:
             form.update(grant_type="password", username=username, password=self.get_option("password") or "")
@@ -125,7 +132,7 @@ class LookupModule(LookupBase):
             form["grant_type"] = "client_credentials"
         if self.get_option("client_secret"):
             form["client_secret"] = self.get_option("client_secret")
-        endpoint = "%s/realms/%s/protocol/openid-connect/token" % (url, urllib.parse.quote(realm, safe=""))
+        endpoint = "%s/realms/%s/protocol/openid-connect/token" % (url, path_segment(realm))
         who = "user '%s'" % username if username else "client '%s'" % form["client_id"]
         context = None
         if url.lower().startswith("https://"):

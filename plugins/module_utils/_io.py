@@ -14,6 +14,7 @@ next real run on the same file (``remove_stale_temporaries``), which reports the
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -132,6 +133,70 @@ def _backup(real):
     return target
 
 
+def _os_error(exc):
+    """The OSError behind ``exc`` (itself, or what it was raised from: ``atomic_move`` wraps it), or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _mount_points():
+    """The mount points of this process's mount namespace (Linux), or an empty set."""
+    points = set()
+    try:
+        with open("/proc/self/mountinfo", "rb") as handle:
+            for line in handle:
+                fields = line.split(b" ")
+                if len(fields) > 4:
+                    points.add(fields[4].decode("utf-8", "replace").replace("\\040", " "))
+    except OSError:
+        pass
+    return points
+
+
+def is_mount_point(real):
+    """Whether the file ``real`` is a mount point of its own (a bind-mounted file, a ConfigMap subPath)."""
+    try:
+        if os.stat(real).st_dev != os.stat(os.path.dirname(real)).st_dev:
+            return True
+    except OSError:
+        pass
+    return real in _mount_points()
+
+
+_MOUNT_HINT = (
+    "it cannot be replaced by a rename (as a bind-mounted file, a docker -v file mount or a Kubernetes "
+    "ConfigMap/Secret subPath): edit the source of the mount (the file on the host, the ConfigMap) instead, "
+    "or mount its directory rather than the file"
+)
+
+
+def _write_error(path, real, exc):
+    """The message of a failed write of ``path``: the errno's name and text, and a hint for the usual causes."""
+    cause = _os_error(exc)
+    if cause is None:
+        return "cannot write %s: %s: %s; the file is as it was" % (path, type(exc).__name__, exc)
+    code = cause.errno
+    name = errno.errorcode.get(code, "errno %s" % code) if code is not None else "OSError"
+    text = "cannot write %s: %s (%s)" % (path, cause.strerror or os.strerror(code or 0) or cause, name)
+    if code in (errno.EBUSY, errno.EXDEV):
+        mounted = is_mount_point(real)
+        if code == errno.EBUSY or mounted:
+            where = "the file %s is a mount point" % real if mounted else "the file %s is busy (a mount point?)" % real
+        else:
+            where = "the temporary file in %s and the file are on different filesystems" % os.path.dirname(real)
+        text += "; %s: %s" % (where, _MOUNT_HINT)
+    elif code == errno.EROFS:
+        text += "; the file system is read-only (a ConfigMap volume is): edit the source of the mount instead"
+    elif code in (errno.EACCES, errno.EPERM):
+        text += "; check the permissions of the file and of its directory %s (become: true?)" % os.path.dirname(real)
+    return text + "; the file is as it was"
+
+
 def write_file(path, data, stamp, replace, backup=False):
     """Replace the file ``path`` (read with signature ``stamp``) by ``data`` (bytes).
 
@@ -158,8 +223,10 @@ def write_file(path, data, stamp, replace, backup=False):
             backup_file = _backup(real)
         replace(tmp, real)
         written = True
-    except OSError as exc:
-        raise ModuleError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
+    except ModuleError:
+        raise
+    except Exception as exc:  # pylint: disable=broad-except  # atomic_move raises Exception from the OSError
+        raise ModuleError(_write_error(path, real, exc)) from None
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)

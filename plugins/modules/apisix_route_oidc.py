@@ -20,8 +20,11 @@ description:
     to 3.17, whose PATCH re-encrypts C(client_secret), GET and PUT of the route without C(create_time)/C(update_time)).
     C(PATCH .../plugins), which replaces every plugin, is never sent. Only the keys the module writes are compared
     (values equal to the schema defaults that servers before 3.14 store are taken as unset). A concurrent change
-    (503 C(value changed before overwritten)) is retried 3 times, then reported. If a write fails midway, the
-    message and RV(routes_written)/RV(routes_not_written) say which routes were written."
+    (503 C(value changed before overwritten)) is retried 3 times, then reported. A write whose answer does not come
+    within O(timeout) is read back (GET of the route): written, the run goes on; not written, it fails; when the
+    read fails too, it fails saying C(unknown, read back: ...). If a write fails midway, the message and
+    RV(routes_written)/RV(routes_not_written)/RV(routes_unknown) say which routes were written, and C(changed) is
+    true when any was."
   - "Admin API target: routes that carry the marks of the APISIX ingress controller (C(labels.managed-by) or
     C(labels.manager-by) of V(apisix-ingress-controller)/V(api7-ingress-controller), a C(labels.k8s/controller-name),
     or a C(desc) starting with C(Created by apisix-ingress-controller)) are refused: the controller overwrites Admin
@@ -90,10 +93,11 @@ options:
   state:
     description:
       - V(present) makes each route hold the C(openid-connect) block with the config the options describe. An existing
-        block is updated key by key (every key of the block is managed, keys the options do not produce are removed);
+        block is updated key by key (keys the module does not manage are kept or dropped, see O(unmanaged_keys));
         a block that was commented out (also with its C(plugins:) line) is replaced in place rather than left as a
-        stale copy. Prose comments (a commented C(openid-connect:) with text after the colon, or not followed by
-        lines that look like config) are not taken for commented-out blocks.
+        stale copy, whether it was commented out with C(#) at column 0 or at its own indentation (C(# key:) as an
+        editor's comment toggle writes it, or C(#key:)). Prose comments (a commented C(openid-connect:) with text
+        after the colon, or not followed by lines that look like config) are not taken for commented-out blocks.
       - V(disabled) writes the same block switched off with APISIX's injected flag (C(_meta.disable=true) in 3.x,
         C(disable=true) in 2.x), so it can be switched on again without retyping it.
       - V(absent) removes the block (or comments it out, see O(absent_style)). It needs no plugin options.
@@ -108,6 +112,11 @@ options:
         commented-out copies in that route. A C(plugins:) line left with nothing under it is commented out too (APISIX
         rejects a null C(plugins)); enabling again puts the lines back as they were when the config is the same.
         Route files only; refused with O(admin_url).
+      - "Enabling a commented-out block keeps the lines the module does not write (C(enable: true) with its comment,
+        comments, commented-out snippets such as C(authz-keycloak) inside it) in their place, so that commenting it
+        out again gives back the file as it was, the managed keys with their current values. A route whose
+        C(plugins) was empty (C(plugins: {}), C(~) or a bare C(plugins:)) keeps that value in a comment on the line
+        while it holds the block (C(plugins: # {}), C(plugins: #)); removing or commenting out the block puts it back."
     type: str
     choices: [remove, comment]
     default: remove
@@ -115,9 +124,24 @@ options:
     description:
       - Write the guide's C(enable) line first in the block (V(true); V(false) with O(state=disabled)) for files whose
         house style has an C(enable) key in every plugin. Stock APISIX ignores the key.
-      - With V(false), an C(enable) line in an existing block is removed.
+      - "With V(false), an C(enable: false) line in an existing block is removed (stock APISIX would run the plugin
+        anyway); an C(enable: true) line, as the CX chart writes it, is left as it is."
     type: bool
     default: false
+  unmanaged_keys:
+    description:
+      - What happens to keys of an existing block (active or commented out) that the module does not manage, such as
+        C(ssl_verify), C(introspection_interval), C(session.secret) or C(_meta.priority) added by hand. The module
+        manages the keys its options write (the guide's keys, C(enable), the switch-off flag and the keys of
+        O(extra_config) and O(secret_config)).
+      - V(keep) leaves them in the block as they are (merged into the config written); V(remove) drops them. Either way
+        one warning per run names the routes and the key paths (never their values).
+      - "Admin API: a key whose value is the schema default that APISIX stored by itself (servers before 3.14) is not
+        such a key. With V(keep), the config with the kept keys must be valid for O(apisix_version), else nothing is
+        written."
+    type: str
+    choices: [keep, remove]
+    default: keep
 extends_documentation_fragment:
   - cx.api_auth.apisix_admin_api
   - cx.api_auth.apisix_oidc_plugin
@@ -137,7 +161,8 @@ attributes:
         C(openid-connect) lines it changes (with the route's C(plugins:) line and the block's key line for context),
         never another plugin, upstream or header of the route, which may hold credentials the module cannot know.
       - Credentials in those lines (client secrets, C(*secret), C(*key), C(password), C(token) values, also in
-        commented-out lines) are masked.
+        commented-out lines) are masked, and so is the C(user:password@) of every URL the module prints (diff,
+        RV(config), warnings, messages), for example C(http://user:********@proxy:3128).
       - On the Admin API, the C(openid-connect) config of the route before and after, as JSON, masked the same way;
         nothing of another plugin or of the route.
   platform:
@@ -264,6 +289,13 @@ routes_not_written:
   type: list
   elements: str
   sample: [files-main]
+routes_unknown:
+  description: On a failure midway through Admin API writes, the route whose write got no answer and whose read-back
+    failed too (written or not, unknown).
+  returned: on failure while writing to the Admin API
+  type: list
+  elements: str
+  sample: [files-main]
 routes:
   description: What happened per route.
   returned: always
@@ -357,7 +389,7 @@ import functools
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import runner
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, runner
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import ADMIN_API_ARGUMENT_SPEC
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.plugin_config import (
     OIDC_PLUGIN_ARGUMENT_SPEC,
@@ -379,6 +411,7 @@ def main():
         absent_style=dict(type="str", default="remove", choices=["remove", "comment"]),
         write_enable_key=dict(type="bool", default=False),
         backup=dict(type="bool", default=False),
+        unmanaged_keys=dict(type="str", default="keep", choices=["keep", "remove"], no_log=False),
     )
     argument_spec.update(ADMIN_API_ARGUMENT_SPEC)
     argument_spec.update(OIDC_PLUGIN_ARGUMENT_SPEC)
@@ -396,6 +429,7 @@ def main():
         module,
         functools.partial(runner.run, replace=module.atomic_move),
         "Setting openid-connect on routes in %s" % where,
+        scrub=masking.mask_urls,
     )
 
 

@@ -17,13 +17,15 @@ description:
   - The dedicated scope (C(<client>-dedicated) in the admin console) is not a client scope;
     its mappers are the client's own protocol mappers. With O(client_scope) the mapper goes
     to a realm client scope instead.
-  - Only the mapper named O(name) is touched. It is created with POST, updated in place
-    (PUT on its id) and deleted by id; the client is never rewritten, so other mappers are
-    never lost. A mapper of that name but of another type is an error, never replaced.
+  - Only the C(openid-connect) mapper named O(name) is touched. It is created with POST, updated
+    in place (PUT on its id) and deleted by id; the client is never rewritten, so other mappers
+    are never lost. Mappers are matched by name and protocol - a mapper of that name for another
+    protocol (SAML) is left untouched; an C(openid-connect) mapper of that name but of another type
+    is an error, never replaced.
   - Compares a normalised configuration (string booleans, empty values dropped), so that
     settings Keycloak adds by itself, or that this module does not manage, never cause a
     change. Works with Keycloak 19 (also under the legacy C(/auth) path) to 26.
-  - Unknown realm, client, client scope or audience client, a public client (see
+  - Unknown realm, client, client scope or audience client, a public or disabled client (see
     O(require_confidential)), a secret given as a number, and a missing admin permission on
     a client, are reported before anything is written (see the notes for client scopes).
 author:
@@ -32,6 +34,8 @@ options:
   realm:
     description:
       - The realm that holds the client (the tenant realm), for example V(expertflow).
+      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
+        C(%), whitespace or a control character is refused before any request.
     type: str
     required: true
   client_id:
@@ -102,7 +106,9 @@ options:
         client with its secret, which a public client does not have, so the guide's setup
         cannot work with one; the message says what to set (Client authentication ON, that
         is a confidential client).
-      - Set to V(false) to manage the mapper of a public client anyway.
+      - A disabled client (C(enabled=false)) is refused the same way - Keycloak issues no token
+        through it and refuses the gateway's introspection.
+      - Set to V(false) to manage the mapper of a public or disabled client anyway.
       - Applies to O(client_id) with O(state=present) only; a client scope has no client,
         and deleting a mapper is always allowed.
     type: bool

@@ -26,6 +26,8 @@ options:
   realm:
     description:
       - The realm that holds the client (the tenant realm), for example V(expertflow).
+      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
+        C(%), whitespace or a control character is refused before any request.
     type: str
     required: true
   client_id:
@@ -70,8 +72,8 @@ attributes:
       - cx.api_auth.keycloak
 notes:
   - The admin needs the C(view-clients) role of C(realm-management) in O(realm) (or the master realm's C(admin)).
-  - A public client, or one that authenticates with a signed JWT or a certificate instead of a secret, is refused
-    with the setting to change, as the gateway's introspection cannot work with it.
+  - A public or disabled client, or one that authenticates with a signed JWT or a certificate instead of a secret, is
+    refused with the setting to change, as the gateway's introspection cannot work with it.
 seealso:
   - module: cx.api_auth.apisix_route_oidc
   - module: cx.api_auth.apisix_oidc_check

@@ -22,7 +22,7 @@ description:
     the password-check client) is checked before the first write. Then missing roles are
     created first (an admin without C(manage-realm) is refused there, before the user is
     touched), then the user, its password and profile, then the role mappings; a failure
-    says what was already applied. A password the realm's password policy rejects is
+    says what was already applied (and then reports C(changed)). A password the realm's password policy rejects is
     reported with Keycloak's reason; a new user is created with the password in the same
     request, so a rejected password leaves no user behind.
   - Works with Keycloak 19 (also under the legacy C(/auth) path) to 26.
@@ -33,6 +33,8 @@ options:
   realm:
     description:
       - The tenant realm that holds the user, for example V(expertflow).
+      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
+        C(%), whitespace or a control character is refused before any request.
     type: str
     required: true
   state:
@@ -68,9 +70,13 @@ options:
       - When to set O(password) on an existing user. A new user always gets it.
       - V(when_invalid) - only when the current password does not work. The module tries a
         password grant for the user through the client O(password_check_client_id); when
-        Keycloak issues a token (or answers "Account is not fully set up", which it does only
-        after accepting the password), nothing is changed. Safe with password-history
+        Keycloak issues a token, the password is not changed. Safe with password-history
         policies.
+      - Keycloak answers "Account is not fully set up" only after accepting the password, and
+        the customer then gets no token - the run fails before any write, naming the pending
+        required actions (such as C(CONFIGURE_TOTP)) or the required user-profile attributes
+        without a value, unless the run itself repairs the cause (a pending C(UPDATE_PASSWORD),
+        which it drops, or an empty e-mail or name with O(fill_profile)).
       - V(on_create) - only when the user is created.
       - V(always) - on every run (always reports a change, and fails on a rerun in a realm
         with a password-history policy).
@@ -206,7 +212,9 @@ notes:
   - Ansible hides the value of O(password) wherever it appears in the output. With the
     guide's password V(customer), which is also the username and a role name, those names
     show as C(********) in the result.
-  - A failed password check counts as a failed login for the realm's brute force detection.
+  - A failed password check counts as a failed login for the realm's brute force detection;
+    the check is one attempt per run (never resent), and under brute force detection a failed
+    one adds a warning that says how to reset the user's failure count.
     A user that brute force detection has locked out is not checked (Keycloak would refuse
     any password) and its password is not changed; the module warns instead.
     For a disabled user, Keycloak 19 refuses the check before looking at the password; the

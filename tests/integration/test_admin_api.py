@@ -8,6 +8,7 @@ No Keycloak and no APISIX are needed. Each test starts its own emulator on 127.0
 every plugin of a route) reached it.
 """
 
+import copy
 import json
 import urllib.request
 
@@ -158,15 +159,60 @@ def test_stored_config_with_other_keys_is_rewritten_and_stored_defaults_are_not_
     assert play(tmp_path, args)[0] == 0
     block = emulator.stored("files-main")["plugins"]["openid-connect"]
     assert block["scope"] == "openid" and block["timeout"] == 3  # stored defaults (before 3.14)
-    assert play(tmp_path, args)[2]["changed"] is False
-    # a key the module does not write, with a value other than the default: the next run replaces the config
+    rc, output, result = play(tmp_path, args)
+    assert result["changed"] is False and "does not manage" not in output  # stored defaults: no hand-added keys
+    # a key the module does not write, with a value other than the default: kept, named in a warning
     route = emulator.stored("files-main")
     route["plugins"]["openid-connect"]["timeout"] = 30
     emulator.seed({k: v for k, v in route.items() if k not in ("create_time", "update_time")})
     rc, output, result = play(tmp_path, args, diff=True)
+    assert rc == 0 and result["changed"] is False and "keys the module does not manage were kept" in output
+    # ... or, with unmanaged_keys=remove, the next run replaces the config
+    rc, output, result = play(tmp_path, dict(args, unmanaged_keys="remove"), diff=True)
     assert rc == 0 and result["changed"] is True
     assert '-    "timeout": 30' in output and '"scope"' not in output  # a stored default is not shown as removed
     assert emulator.stored("files-main")["plugins"]["openid-connect"]["timeout"] == 3
+
+
+@pytest.mark.parametrize("version", ["3.11", "2.15"])
+def test_hand_added_keys_are_kept_and_named_without_values(tmp_path, start_emulator, version):
+    """ssl_verify, introspection_interval, session.secret, _meta.priority added by hand: kept by default, named in
+    one warning (routes and key paths, never values), dropped with unmanaged_keys=remove; the stored defaults of
+    the release are none of them."""
+    emulator = start_emulator(version)
+    hand_secret = "Hand-added-session-secret-4711"
+    hand = {"ssl_verify": True, "introspection_interval": 61, "session": {"secret": hand_secret}}
+    if not emulator.v2:
+        hand["_meta"] = {"priority": 7}
+    args = _args(emulator, routes=TARGETS)
+    assert play(tmp_path, args)[0] == 0
+    for rid in TARGETS[:2]:
+        route = emulator.stored(rid)
+        route["plugins"]["openid-connect"].update(copy.deepcopy(hand))
+        emulator.seed({k: v for k, v in route.items() if k not in ("create_time", "update_time")})
+
+    rc, output, result = play(tmp_path, dict(args, realm="tenant-b"), diff=True, verbosity=3)
+    assert rc == 0 and result["changed"] is True, output[-3000:]
+    warnings = [line for line in output.splitlines() if "keys the module does not manage" in line]
+    assert len(warnings) == 1, warnings
+    assert "'orders-main-secured': " in warnings[0] and "'files-main': " in warnings[0]
+    assert "'admin-backend-secured'" not in warnings[0]
+    for path in ["ssl_verify", "introspection_interval", "session.secret"] + ([] if emulator.v2 else ["_meta"]):
+        assert path in warnings[0]
+    assert "61" not in warnings[0] and hand_secret not in output + json.dumps(result)
+    _no_secret(emulator, output, json.dumps(result))
+    for rid in TARGETS[:2]:
+        block = emulator.stored(rid)["plugins"]["openid-connect"]
+        assert block["realm"] == "tenant-b" and all(block[key] == value for key, value in hand.items())
+
+    rc, output, result = play(tmp_path, dict(args, realm="tenant-b", unmanaged_keys="remove"), diff=True)
+    assert rc == 0 and [r["changed"] for r in result["routes"]] == [True, True, False], output[-3000:]
+    assert "removed (unmanaged_keys=remove)" in output and '-    "introspection_interval": 61' in output
+    for rid in TARGETS:
+        block = emulator.stored(rid)["plugins"]["openid-connect"]
+        assert not set(hand) & set(block) - {"ssl_verify"} and block["ssl_verify"] is False  # the stored default
+    rc, output, result = play(tmp_path, dict(args, realm="tenant-b"))
+    assert rc == 0 and result["changed"] is False and "does not manage" not in output
 
 
 def test_route_selectors_on_the_admin_api(tmp_path, start_emulator):
@@ -213,6 +259,8 @@ def test_emulator_cli_start_and_stop(tmp_path):
             str(state),
             "--routes",
             str(seed),
+            "--slow",
+            "files-main=0.2",
         ],
         capture_output=True,
         text=True,
@@ -238,3 +286,29 @@ def test_emulator_cli_start_and_stop(tmp_path):
         import os
 
         os.kill(info["pid"], 0)
+
+
+@pytest.mark.parametrize("version", ["3.11", "2.15"])
+def test_credentials_in_urls_never_printed(tmp_path, start_emulator, version):
+    """A proxy URL with user:password@ in the stored block and in extra_config: masked in --diff at -vvv, in
+    result.diff and result.config, and in a failure naming a URL."""
+    emulator = start_emulator(version)
+    stored_url, given_url = "http://old:Url-PASS-1@proxy:3128", "http://new:Url-PASS-2@proxy:3128"
+    route = emulator.stored("files-main")
+    route["plugins"]["openid-connect"] = {
+        "discovery": "http://kc/realms/tenant-a/.well-known/openid-configuration",
+        "realm": "old",
+        "client_id": "cim",
+        "client_secret": SECRET,
+        "proxy_opts": {"http_proxy": stored_url},
+    }
+    emulator.seed({k: v for k, v in route.items() if k not in ("create_time", "update_time")})
+    args = _args(emulator, routes=["files-main"], extra_config={"proxy_opts": {"https_proxy": given_url}})
+    rc, output, result = play(tmp_path, args, diff=True, verbosity=3)
+    assert rc == 0 and result["changed"] is True, output[-3000:]
+    printed = output + json.dumps(result)
+    assert "Url-PASS" not in printed
+    assert "http://old:********@proxy:3128" in printed and "http://new:********@proxy:3128" in printed
+    assert emulator.stored("files-main")["plugins"]["openid-connect"]["proxy_opts"]["https_proxy"] == given_url
+    rc, output, result = play(tmp_path, dict(args, keycloak_url="ftp://kc:Url-PASS-3@kc"), verbosity=3)
+    assert rc != 0 and "ftp://kc:********@kc" in result["msg"] and "Url-PASS" not in output + json.dumps(result)

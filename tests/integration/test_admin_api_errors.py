@@ -8,6 +8,7 @@ which routes were written), and no secret (admin key, client secret, other plugi
 import json
 import socket
 import subprocess
+import urllib.request
 
 import pytest
 
@@ -216,3 +217,55 @@ def test_options_of_the_other_target_are_refused(tmp_path, start_emulator):
     _output, result = _failed(tmp_path, _args(emulator, admin_url="ftp://127.0.0.1:9180"))
     assert "admin_url must be an http:// or https:// URL" in result["msg"]
     assert emulator.requests == []
+
+
+@pytest.mark.parametrize("version", ["3.18", "3.11", "2.15"])
+def test_a_timed_out_write_is_read_back_written(tmp_path, start_emulator, version):
+    """The write of one route is applied but answered after the module's timeout: the read-back finds it
+    written, the run goes on and reports changed (PATCH on 3.18 and 2.15, GET + PUT on 3.11)."""
+    emulator = start_emulator(version)
+    emulator.inject_slow("orders-main-secured", 3)
+    args = _args(emulator, timeout=1, apisix_version="2.15" if emulator.v2 else emulator.apisix_version)
+    rc, output, result = play(tmp_path, args, verbosity=3)
+    assert rc == 0 and result["changed"] is True, output[-3000:]
+    assert [r["changed"] for r in result["routes"]] == [True, True]
+    assert (
+        "route 'orders-main-secured'" in output and "no answer within 1 seconds (timeout); read back: written" in output
+    )
+    for rid in ROUTES:
+        assert emulator.stored(rid)["plugins"]["openid-connect"]["client_secret"] == SECRET
+    _clean(output, result, emulator.admin_key)
+    rc, output, result = play(tmp_path, args)  # converged
+    assert rc == 0 and result["changed"] is False
+
+
+def test_a_timed_out_write_whose_read_back_fails_is_unknown_and_an_unwritten_one_not_written(tmp_path, start_emulator):
+    emulator = start_emulator("3.18")
+    emulator.inject_slow("files-main", 3, reads=True)
+    output, result = _failed(tmp_path, _args(emulator, timeout=1))
+    url = "%s/apisix/admin/routes/files-main" % emulator.url
+    assert (
+        "writing openid-connect on route 'files-main': PATCH %s/plugins/openid-connect: no answer within 1 seconds "
+        "(timeout); whether it was written is unknown, read back: GET %s: no answer within 1 seconds (timeout)"
+        % (url, url)
+    ) in result["msg"]
+    assert (
+        "Written before the failure: 'orders-main-secured'; unknown: 'files-main'; not written: none" in result["msg"]
+    )
+    assert result["changed"] is True and result["routes_written"] == ["orders-main-secured"]
+    assert result["routes_unknown"] == ["files-main"] and result["routes_not_written"] == []
+    _clean(output, result, emulator.admin_key)
+
+    emulator = start_emulator("3.18")
+    control = urllib.request.Request(  # the emulator's control path, as a molecule scenario would use it
+        emulator.url + "/_emulator/slow",
+        data=json.dumps({"route": "orders-main-secured", "seconds": 3, "apply": False}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(control) as answer:
+        assert answer.status == 200
+    output, result = _failed(tmp_path, _args(emulator, timeout=1))
+    assert "route 'orders-main-secured'" in result["msg"] and "(timeout); read back: not written" in result["msg"]
+    assert "Written before the failure: none; not written: 'orders-main-secured', 'files-main'" in result["msg"]
+    assert result["changed"] is False and result["routes_written"] == [] and result["routes_unknown"] == []
+    assert "openid-connect" not in emulator.stored("orders-main-secured")["plugins"]

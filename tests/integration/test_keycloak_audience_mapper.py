@@ -263,6 +263,39 @@ def test_same_name_of_another_type_is_an_error(tenant_realm):
     assert t.snapshot() == before
 
 
+def test_a_saml_mapper_of_the_same_name_is_left_untouched(tenant_realm):
+    """Issue 18: a SAML mapper named fix-audience beside the OIDC one failed the run; mappers match by protocol."""
+    t = tenant_realm
+    t.kc.rest(
+        "POST",
+        "realms/%s/clients/%s/protocol-mappers/models" % (t.realm, t.client_uuid),
+        json={
+            "name": "fix-audience",
+            "protocol": "saml",
+            "protocolMapper": "saml-audience-mapper",
+            "config": {"included.client.audience": "cim"},
+        },
+    )
+
+    def of(protocol):
+        found = [m for m in t.mappers() if m["name"] == "fix-audience" and m["protocol"] == protocol]
+        assert len(found) <= 1
+        return json.dumps(found[0], sort_keys=True) if found else None
+
+    saml = of("saml")
+    assert saml is not None
+    assert run_ok(t.args())["changed"] is True  # created beside the SAML one
+    oidc = json.loads(of("openid-connect"))
+    assert oidc["protocolMapper"] == "oidc-audience-mapper" and oidc["config"]["included.client.audience"] == "cim"
+    assert "cim" in audiences(t.tokens()[0])
+    assert run_ok(t.args(add_to_id_token=False))["changed"] is True  # updated in place
+    assert json.loads(of("openid-connect"))["config"]["id.token.claim"] == "false"
+    assert run_ok(t.args(add_to_id_token=False))["changed"] is False
+    assert of("saml") == saml
+    assert run_ok(t.args(state="absent"))["changed"] is True
+    assert of("openid-connect") is None and of("saml") == saml
+
+
 def test_optional_flags_follow_the_server(tenant_realm):
     t = tenant_realm
     result, output = run_module(MODULE, t.args(add_to_lightweight_token=True, add_to_introspection=False))

@@ -137,7 +137,9 @@ def _short_lived_admin(tenant):
 
 def _expired_token(tenant, password):
     token = tenant.access_token("tenant-admin", password)
-    while claims(token)["exp"] >= time.time():  # the token's own expiry, not a timing of the code
+    # the token's own expiry, not a timing of the code: Keycloak counts whole seconds and takes a token for
+    # expired once its clock is past exp (currentTime > exp), so a token is refused from exp + 1 on
+    while claims(token)["exp"] + 1 > time.time():
         time.sleep(0.2)
     return token
 

@@ -22,6 +22,11 @@ collection's facts, for what ``apisix_route_oidc`` touches:
   ``.../plugins`` replaces every plugin); PATCH validates the result and writes with
   compare-and-swap: a conflict (injected with :meth:`Emulator.inject_conflicts` or
   ``POST /_emulator/conflicts``) gives 503 ``value changed before overwritten``;
+* slow answers (a gateway or etcd under load): a write of a chosen route is applied, then
+  answered only after some seconds, longer than a client's timeout (:meth:`Emulator.inject_slow`,
+  ``POST /_emulator/slow`` ``{"route", "seconds", "reads", "apply"}`` or ``--slow ROUTE=SECONDS`` at
+  start); with ``reads``, every GET of that route after the slow write is slow too (the read-back fails);
+  with ``apply: false`` the write is not applied (answered 504 after the seconds);
 * plugin validation: ``openid-connect`` against the real schema of the release (the repo's
   ``plugin_config``/``schema`` facts), 400 ``failed to check the configuration of plugin
   openid-connect err: ...``; unknown plugins 400 ``unknown plugin [x]``;
@@ -40,7 +45,8 @@ CLI (for molecule or a shell)::
 
 ``start`` runs the server in the background (double fork), waits for it and prints one JSON
 line ``{"url", "pid", "admin_key", "viewer_key", "version"}``, also written to the state file
-(mode 0600); ``--routes FILE`` seeds routes from a JSON list of route objects.
+(mode 0600); ``--routes FILE`` seeds routes from a JSON list of route objects; ``--slow ROUTE=SECONDS``
+(repeatable, with ``--slow-reads``) as :meth:`Emulator.inject_slow`.
 """
 
 from __future__ import annotations
@@ -132,6 +138,7 @@ class Emulator:
         self._routes = {}  # id -> {"value", "createdIndex", "modifiedIndex"}
         self._index = 100
         self._conflicts = {}
+        self._slow = {}  # route id -> {"seconds", "reads", "written"}: see inject_slow
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
@@ -178,6 +185,25 @@ class Emulator:
         """The next ``count`` PATCHes of ``route_id`` meet a concurrent change (503)."""
         with self._lock:
             self._conflicts[route_id] = count
+
+    def inject_slow(self, route_id, seconds, reads=False, apply=True):
+        """Every write of ``route_id`` is applied, then answered after ``seconds``; with ``reads``, every GET
+        of it after such a write is answered after ``seconds`` too; with ``apply=False``, the write is not
+        applied (a server that hangs before it writes), answered 504 after ``seconds``."""
+        with self._lock:
+            self._slow[route_id] = {"seconds": float(seconds), "reads": bool(reads), "apply": apply, "written": False}
+
+    def _delay(self, method, route_id, status):
+        """Seconds to wait before answering this request (outside the lock: other requests go on)."""
+        slow = self._slow.get(route_id)
+        if not slow:
+            return 0
+        if method in ("PUT", "PATCH") and status in (200, 201):
+            slow["written"] = True
+            return slow["seconds"]
+        if method == "GET" and slow["reads"] and slow["written"]:
+            return slow["seconds"]
+        return 0
 
     def writes(self):
         return [(method, path) for method, path in self.requests if method != "GET"]
@@ -273,11 +299,19 @@ class Emulator:
                 return 400, {"error_msg": "invalid request body"}
         route_id = segments[1] if len(segments) > 1 else None
         sub_path = segments[2:]
+        slow = self._slow.get(route_id)
+        if slow and not slow["apply"] and method in ("PUT", "PATCH"):
+            time.sleep(slow["seconds"])
+            return 504, {"error_msg": "upstream timed out"}
         try:
             with self._lock:
-                return self._dispatch(method, route_id, sub_path, body)
+                status, answer = self._dispatch(method, route_id, sub_path, body)
+                delay = self._delay(method, route_id, status)
         except _Reply as reply:
             return reply.status, reply.body
+        if delay:
+            time.sleep(delay)
+        return status, answer
 
     def _dispatch(self, method, route_id, sub_path, body):
         if method == "GET":
@@ -352,6 +386,12 @@ class Emulator:
             body = json.loads(raw.decode("utf-8"))
             self.inject_conflicts(str(body["route"]), int(body["count"]))
             return 200, {}
+        if path == "/_emulator/slow" and method == "POST":
+            body = json.loads(raw.decode("utf-8"))
+            self.inject_slow(
+                str(body["route"]), float(body["seconds"]), bool(body.get("reads")), bool(body.get("apply", True))
+            )
+            return 200, {}
         if path.startswith("/_emulator/routes/") and method == "GET":
             value = self.stored(unquote(path.rsplit("/", 1)[1]))
             return (200, value) if value is not None else (404, {})
@@ -375,11 +415,14 @@ def _handler(emulator):
             else:
                 status, body = emulator.control(self.command, parts.path, raw)
             data = json.dumps(body).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # a client that gave up waiting (slow answers)
+                pass
 
         do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _serve
 
@@ -414,6 +457,9 @@ def _build(args):
         with open(args.routes, encoding="utf-8") as handle:
             for route in json.load(handle):
                 emulator.seed(route)
+    for item in args.slow or ():
+        route_id, _sep, seconds = item.rpartition("=")
+        emulator.inject_slow(route_id, float(seconds), reads=args.slow_reads)
     return emulator
 
 
@@ -492,6 +538,13 @@ def main(argv=None):
         each.add_argument("--state-file", required=(name == "start"))
         each.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)")
         each.add_argument("--tls-key")
+        each.add_argument(
+            "--slow",
+            action="append",
+            metavar="ROUTE=SECONDS",
+            help="apply every write of ROUTE, then answer after SECONDS (repeatable)",
+        )
+        each.add_argument("--slow-reads", action="store_true", help="with --slow: GETs after a slow write are slow too")
     stop = sub.add_parser("stop")
     stop.add_argument("--state-file", required=True)
     args = parser.parse_args(argv)

@@ -26,9 +26,11 @@ import itertools
 import json
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import requests
 from keycloak.exceptions import (
     KeycloakAuthenticationError,
     KeycloakDeleteError,
@@ -147,7 +149,9 @@ class FakeConnection:
 class FakeOpenID:
     """python-keycloak's ``KeycloakOpenID`` of a password check, on a :class:`FakeAdmin`."""
 
-    def __init__(self, keycloak, server_url, realm_name, client_id, client_secret_key=None, verify=True, timeout=60):
+    def __init__(
+        self, keycloak, server_url, realm_name, client_id, client_secret_key=None, verify=True, timeout=60, **options
+    ):
         self.keycloak = keycloak
         self.server_url = server_url
         self.realm_name = realm_name
@@ -155,6 +159,7 @@ class FakeOpenID:
         self.client_secret_key = client_secret_key
         self.verify = verify
         self.timeout = timeout
+        self.options = options  # max_retries
 
     def token(self, username="", password=""):
         return self.keycloak.password_grant(self.realm_name, self.client_id, self.client_secret_key, username, password)
@@ -168,6 +173,32 @@ def install(monkeypatch, keycloak):
     monkeypatch.setattr(connection_module, "KeycloakAdmin", keycloak.bind)
     monkeypatch.setattr(connection_module, "KeycloakOpenID", lambda **options: FakeOpenID(keycloak, **options))
     return keycloak
+
+
+class _TimingOut:
+    """A :class:`FakeAdmin` whose calls named in its ``timeouts`` get no answer once (see ``time_out``)."""
+
+    def __init__(self, keycloak):
+        self._keycloak = keycloak
+
+    def __getattr__(self, name):
+        attribute = getattr(self._keycloak, name)
+        if name not in self._keycloak.timeouts:
+            return attribute
+
+        def call(*args, **kwargs):
+            applied = self._keycloak.timeouts.pop(name)
+            if applied:
+                attribute(*args, **kwargs)
+            else:
+                self._keycloak.writes.append((name, "lost") + copy.deepcopy(args))
+            if applied == "409":
+                raise keycloak_error(KeycloakPostError, 409, {"errorMessage": "Object exists with same name"})
+            raise requests.exceptions.ReadTimeout(
+                "HTTPConnectionPool(host='kc.example', port=80): Read timed out. (read timeout=10)"
+            )
+
+        return call
 
 
 class FakeAdmin:
@@ -209,6 +240,9 @@ class FakeAdmin:
         self.roles = {}
         self.mappings = {}
         self.locked = set()
+        self.required_attributes = []  # required user-profile attributes beyond the default ones (26)
+        self.timeouts = {}  # call name -> whether it is done before its answer is lost (see time_out)
+        self.password_set_at = {}  # user id -> time.time() the password was set
         self.configure = configure
         self.with_access = with_access
         self.add_client("cim", public=False, secret=CIM_SECRET)
@@ -228,7 +262,14 @@ class FakeAdmin:
     def bind(self, connection):
         """``KeycloakAdmin(connection=...)``: this Keycloak, seen through ``connection``."""
         self.connection = connection
-        return self
+        return _TimingOut(self) if self.timeouts else self
+
+    def time_out(self, name, applied=True, then_409=False):
+        """The next call ``name`` gets no answer (requests' ReadTimeout): done first when ``applied``.
+
+        ``then_409``: done, and answered 409 instead (a request sent twice, the second time refused).
+        """
+        self.timeouts[name] = "409" if then_409 else applied
 
     # ---- set-up helpers
 
@@ -361,7 +402,11 @@ class FakeAdmin:
         if realm != REALM:
             raise keycloak_error(KeycloakPostError, 404, {"error": "Realm does not exist"})
         client = next((c for c in self.clients.values() if c["clientId"] == client_id), None)
-        if client is None or (not client["publicClient"] and client_secret != self.secrets.get(client["id"])):
+        if (
+            client is None
+            or client.get("enabled") is False
+            or (not client["publicClient"] and client_secret != self.secrets.get(client["id"]))
+        ):
             raise keycloak_error(
                 KeycloakPostError,
                 401,
@@ -384,6 +429,7 @@ class FakeAdmin:
         if not right:
             raise keycloak_error(KeycloakPostError, 401, INVALID_CREDENTIALS)
         incomplete = not self.is_19 and not all(user.get(k) for k in ("email", "firstName", "lastName"))
+        incomplete = incomplete or any(not (user.get("attributes") or {}).get(k) for k in self.required_attributes)
         if incomplete or user["requiredActions"]:
             raise keycloak_error(
                 KeycloakPostError, 400, {"error": "invalid_grant", "error_description": "Account is not fully set up"}
@@ -542,6 +588,19 @@ class FakeAdmin:
         self._read("get_user", user_id)
         return copy.deepcopy(self.users[user_id])
 
+    def get_realm_users_profile(self):
+        """The realm's user profile: 26 has the default one (plus ``required_attributes``), 19 none (404)."""
+        self._read("get_realm_users_profile")
+        if self.is_19:
+            raise keycloak_error(KeycloakGetError, 404, {"error": "Unable to find matching target resource method"})
+        user = {"roles": ["user"]}
+        attributes = [{"name": "username"}, {"name": "email", "required": user}]
+        attributes += [{"name": name, "required": user} for name in ("firstName", "lastName")]
+        attributes += [{"name": name, "required": user} for name in self.required_attributes]
+        attributes.append({"name": "admin-only", "required": {"roles": ["admin"]}})
+        attributes.append({"name": "by-scope", "required": {"roles": ["user"], "scopes": ["x"]}})
+        return {"attributes": attributes}
+
     def create_user(self, payload, exist_ok=False):
         self._write("create_user", KeycloakPostError, {k: v for k, v in payload.items() if k != "credentials"})
         if any(u["username"] == payload["username"].lower() for u in self.users.values()):
@@ -556,7 +615,9 @@ class FakeAdmin:
         fields = {k: v for k, v in payload.items() if k not in ("credentials", "username")}
         if "email" in fields:
             fields["email"] = fields["email"].lower()
-        return self.add_user(payload["username"], password=password, **fields)
+        uid = self.add_user(payload["username"], password=password, **fields)
+        self.password_set_at[uid] = time.time()
+        return uid
 
     def update_user(self, user_id, payload):
         self._write("update_user", KeycloakPutError, user_id, payload)
@@ -573,11 +634,19 @@ class FakeAdmin:
         self._write("set_user_password", KeycloakPutError, user_id, temporary)
         self._policy(user_id, password, KeycloakPutError)
         self.passwords[user_id] = password
+        self.password_set_at[user_id] = time.time()
         self.past_passwords[user_id].append(password)
         actions = self.users[user_id]["requiredActions"]
         if not temporary and "UPDATE_PASSWORD" in actions:
             actions.remove("UPDATE_PASSWORD")
         return {}
+
+    def get_credentials(self, user_id):
+        self._read("get_credentials", user_id)
+        if not self.passwords.get(user_id):
+            return []
+        created = int(self.password_set_at.get(user_id, 0) * 1000)
+        return [{"id": "cred-%s" % user_id, "type": "password", "createdDate": created}]
 
     def delete_user(self, user_id):
         self._write("delete_user", KeycloakDeleteError, user_id)

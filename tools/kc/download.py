@@ -3,8 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Keycloak distributions: fetched with Maven, extracted once into a cache shared by checkouts.
 
-``mvn dependency:get`` puts ``org.keycloak:keycloak-quarkus-dist:<v>:tar.gz`` in ``~/.m2``
-(``CX_M2_REPO`` overrides the repository); it is extracted once into
+``mvn dependency:get`` puts ``org.keycloak:keycloak-quarkus-dist:<v>:tar.gz`` in
+``$HOME/.m2/repository`` (``CX_M2_REPO`` overrides the repository), named to Maven explicitly with
+``-Dmaven.repo.local``: Maven itself would use the account's home from the password database, which is
+not ``$HOME`` under ``sudo``, in a container or in a test with its own ``HOME``. It is extracted once into
 ``${CX_KC_CACHE:-~/.cache/cx-api-auth/keycloak}/<v>/`` (outside the checkout; extracted to a
 temporary directory and renamed, so a half-done earlier run never counts).
 """
@@ -25,11 +27,15 @@ def cache_root():
     return os.environ.get("CX_KC_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "cx-api-auth", "keycloak")
 
 
+def m2_repo():
+    """The Maven local repository the download uses (and names to Maven)."""
+    return os.environ.get("CX_M2_REPO") or os.path.join(os.path.expanduser("~"), ".m2", "repository")
+
+
 def m2_tarball(version):
     """Where Maven keeps the distribution tarball of ``version``."""
-    repo = os.environ.get("CX_M2_REPO") or os.path.join(os.path.expanduser("~"), ".m2", "repository")
     return os.path.join(
-        repo,
+        m2_repo(),
         "org",
         "keycloak",
         "keycloak-quarkus-dist",
@@ -58,12 +64,22 @@ def download(version):
             "dependency:get",
             "-Dartifact=org.keycloak:keycloak-quarkus-dist:%s:tar.gz" % version,
             "-Dtransitive=false",
+            "-Dmaven.repo.local=%s" % m2_repo(),
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or not os.path.exists(tarball):
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        except OSError as err:
+            raise KeycloakServerError("cannot run mvn to fetch Keycloak %s: %s" % (version, err)) from None
+        if proc.returncode != 0:
             raise KeycloakServerError(
-                "mvn could not fetch Keycloak %s (rc=%s):\n%s%s"
-                % (version, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+                "mvn could not fetch Keycloak %s into the Maven repository %s (rc=%s):\n%s%s"
+                % (version, m2_repo(), proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+            )
+        if not os.path.exists(tarball):
+            raise KeycloakServerError(
+                "mvn reported success for Keycloak %s, but %s does not exist: looked in the Maven repository %s "
+                "(CX_M2_REPO, else $HOME/.m2/repository); check that mvn honours -Dmaven.repo.local "
+                "(a settings.xml <localRepository> does not override it)" % (version, tarball, m2_repo())
             )
     os.makedirs(cache_root(), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".extract-%s-" % version, dir=cache_root())

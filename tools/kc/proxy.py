@@ -18,11 +18,18 @@ connection, keep-alive supported. ``path`` is recorded relative to the server's 
 A POST to a realm's ``protocol/openid-connect/token`` is a token request: its ``grant`` is the
 form's ``grant_type`` and ``realm`` the realm (``master`` for an admin login, the tenant realm
 for the customer's password check).
+
+:meth:`CountingProxy.delay` makes it a slowing proxy: a matching request still reaches the server
+at once, only its answer is held back (longer than the client's timeout, the client has given up
+by then, while the server did what was asked)::
+
+    proxy.delay("POST", r"^/admin/realms/[^/]+/users$", seconds=9)   # the next one such request
 """
 
 import http.client
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +51,7 @@ class Request:
     grant: str | None = None  # grant_type of a token request, else None
     realm: str | None = None  # the realm of a token request
     username: str | None = None  # the username of a password grant (never the password)
+    delayed: bool = False  # its answer was held back (see CountingProxy.delay)
 
     @property
     def line(self):
@@ -68,6 +76,7 @@ class CountingProxy:
         self.base_path = parts.path.rstrip("/")
         self.timeout = timeout
         self.requests = []
+        self._delays = []  # [method, compiled path pattern, seconds, times left]
         self._lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -94,6 +103,25 @@ class CountingProxy:
     def _record(self, request):
         with self._lock:
             self.requests.append(request)
+
+    def delay(self, method, path_pattern, seconds, times=1):
+        """Hold back the answer to the next ``times`` requests ``method`` whose path (relative to the
+        server's base URL, query included) matches ``path_pattern`` (``re.search``) by ``seconds``.
+
+        The request itself is forwarded at once, so the server does what it asks; the client, whose
+        timeout is shorter, sees no answer. An answer the client no longer waits for is dropped.
+        """
+        with self._lock:
+            self._delays.append([method.upper(), re.compile(path_pattern), seconds, times])
+
+    def _delay_for(self, method, raw_path):
+        path = self._relative(raw_path)
+        with self._lock:
+            for rule in self._delays:
+                if rule[3] > 0 and rule[0] == method and rule[1].search(path):
+                    rule[3] -= 1
+                    return rule[2]
+        return 0
 
     # ---- life cycle
 
@@ -123,15 +151,27 @@ class CountingProxy:
                     status, reason = answer.status, answer.reason
                 finally:
                     upstream.close()
-                self.send_response(status, reason)
-                for key, value in answer_headers:
-                    if key.lower() != "content-length":
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-                proxy._record(proxy._request(self.command, self.path, status, body, data))
+                request = proxy._request(self.command, self.path, status, body, data)
+                seconds = proxy._delay_for(self.command, self.path)
+                if seconds:
+                    request.delayed = True
+                    proxy._record(request)  # the server has done it: recorded now, not when answered
+                    time.sleep(seconds)
+                try:
+                    self.send_response(status, reason)
+                    for key, value in answer_headers:
+                        if key.lower() != "content-length":
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                except OSError:  # the client gave up waiting (a held-back answer)
+                    self.close_connection = True
+                    if not seconds:
+                        raise
+                if not seconds:
+                    proxy._record(request)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
 
@@ -153,10 +193,13 @@ class CountingProxy:
     def __exit__(self, *exc):
         self.stop()
 
+    def _relative(self, raw_path):
+        if self.base_path and (raw_path == self.base_path or raw_path.startswith(self.base_path + "/")):
+            return raw_path[len(self.base_path) :] or "/"
+        return raw_path
+
     def _request(self, method, raw_path, status, body, data):
-        path = raw_path
-        if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
-            path = path[len(self.base_path) :] or "/"
+        path = self._relative(raw_path)
         grant = realm = username = None
         match = _TOKEN_PATH.match(path)
         if method == "POST" and match:

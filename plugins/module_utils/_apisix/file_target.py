@@ -10,7 +10,7 @@ there; only then, outside check mode, it is written (``_io.write_file``).
 from __future__ import annotations
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, unmanaged
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.editor import RouteFile
@@ -44,6 +44,7 @@ class FileTarget:
         self._stamp = None
         self._bom = ""
         self._new_text = None
+        self.unmanaged = {}  # route id -> key paths of its block that the module does not manage
 
     def load(self):
         text, self._stamp = _io.read_text(self.path, "path")
@@ -76,7 +77,11 @@ class FileTarget:
                 changed = doc.unset_plugin(route_id, oidc.PLUGIN_NAME, params["absent_style"])
                 after = ("commented" if params["absent_style"] == "comment" else "absent") if info["active"] else before
             else:
-                changed = doc.set_plugin(route_id, oidc.PLUGIN_NAME, config)
+                existing = info["config"] if info["active"] else doc.commented_config(route_id, oidc.PLUGIN_NAME)
+                route_config, self.unmanaged[route_id] = unmanaged.merge(
+                    existing, config, version, keep=params.get("unmanaged_keys", "keep") != "remove"
+                )
+                changed = doc.set_plugin(route_id, oidc.PLUGIN_NAME, route_config)
                 after = params["state"]
             plans.append(RoutePlan(route_id, before, after, changed, info["config"] if info["active"] else None))
         self._new_text = doc.result()
@@ -91,8 +96,13 @@ class FileTarget:
 
     def warn_after_plan(self, route_ids, version):
         """What the file holds beside the target routes that the user must know."""
-        route_ids = set(route_ids)
         doc, path, warn = self.doc, self.path, self.warn
+        message = unmanaged.warning(self.unmanaged, self.params.get("unmanaged_keys", "keep") != "remove")
+        if message:
+            warn(message)
+        for note in doc.notes:
+            warn(note)
+        route_ids = set(route_ids)
         still_on = [
             route_id if route_id is not None else "(route without id)"
             for route_id, config in doc.iter_plugin_configs(oidc.PLUGIN_NAME)
@@ -119,15 +129,21 @@ class FileTarget:
         secrets = set(doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS))
         if config is not None:
             secrets.update(masking.secret_values(config))
+        current = {plan.route_id: plan.current for plan in plans}
         entries = []
         for route_id, before, after in doc.route_changes():
             header = "%s (route %s)" % (self.path, route_id)
+            after = masking.mask_text(after, secrets)
+            if config is not None:  # masked, a changed credential looks the same on both sides: say it
+                note = masking.secret_change_note(masking.changed_secrets(current.get(route_id), config))
+                if note:
+                    after = after + ("" if after.endswith("\n") else "\n") + note
             entries.append(
                 dict(
                     before_header=header,
                     after_header=header,
                     before=masking.mask_text(before, secrets),
-                    after=masking.mask_text(after, secrets),
+                    after=after,
                 )
             )
         return entries

@@ -1,7 +1,7 @@
 # Copyright: CX platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Masking the credentials of a plugin config, and of YAML text that may hold some."""
+"""Masking the credentials of a plugin config, of YAML text that may hold some, and of URLs (``user:pass@``)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,44 @@ SECRET_MASK = "********"
 _SECRET_KEYS = sorted({path.rsplit(".", 1)[-1] for path in SECRET_PATHS}, key=len, reverse=True)
 
 
+# The userinfo of a URL (``scheme://user:password@host``): up to the last ``@`` before the path, never across
+# white space, quotes, backslashes (JSON escapes) or brackets.
+_URL_USERINFO_RE = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^\s/?#\"'\\<>{}\[\]]*)@")
+
+
+def _userinfo_sub(match):
+    info = match.group("info")
+    user, colon, _password = info.partition(":")
+    if colon:
+        return "%s%s:%s@" % (match.group("scheme"), user, SECRET_MASK)
+    if info == SECRET_MASK:
+        return match.group(0)
+    return "%s%s@" % (match.group("scheme"), SECRET_MASK)  # a user alone is often a token
+
+
+def mask_urls(text):
+    """``text`` with the credentials of every URL in it masked: ``http://user:********@proxy:3128`` (a user
+    without a password, often a token, is masked whole: ``https://********@host``). Other text stays exact."""
+    if not isinstance(text, str) or "@" not in text:
+        return text
+    return _URL_USERINFO_RE.sub(_userinfo_sub, text)
+
+
+def mask_urls_in(value):
+    """A copy of ``value`` (a result, a config: dicts, lists, strings) with :func:`mask_urls` applied to every
+    string in it, keys included."""
+    if isinstance(value, str):
+        return mask_urls(value)
+    if isinstance(value, dict):
+        return {mask_urls_in(key): mask_urls_in(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(mask_urls_in(item) for item in value)
+    return value
+
+
 def mask_config(config):
-    """A copy of ``config`` with every credential replaced by ``SECRET_MASK``."""
-    masked = copy.deepcopy(config)
+    """A copy of ``config`` with every credential replaced by ``SECRET_MASK``, also inside URLs."""
+    masked = mask_urls_in(copy.deepcopy(config))
     for path in SECRET_PATHS:
         parts = path.split(".")
         node = masked
@@ -25,6 +60,23 @@ def mask_config(config):
         if isinstance(node, dict) and node.get(parts[-1]) is not None:
             node[parts[-1]] = SECRET_MASK
     return masked
+
+
+def changed_secrets(before, after):
+    """The credential paths (``client_secret``, ``session.secret`` ...) whose value differs between two configs.
+
+    Masked, such a change looks the same on both sides of a diff: :func:`secret_change_note` says it.
+    """
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    return [path for path in SECRET_PATHS if get_path(before, path) != get_path(after, path)]
+
+
+def secret_change_note(paths, comment="#"):
+    """A line that names the credentials that changed (never their values), for the after side of a diff."""
+    if not paths:
+        return ""
+    return "%s %s changed (values not shown)\n" % (comment, ", ".join(paths))
 
 
 def secret_values(config):
@@ -98,11 +150,12 @@ def mask_text(text, values=()):
     Every occurrence of ``values`` (also in YAML-quoted form) is replaced, and so is the
     value of any credential key (``client_secret``, ``secret``, ``*_secret``, ``key``,
     ``*_key``, ``password``, ``token`` ...) in block lines, flow mappings
-    (``{secret: x}``), block scalars (``|``/``>``) and commented-out lines. Other
-    text stays exact.
+    (``{secret: x}``), block scalars (``|``/``>``) and commented-out lines, and the
+    ``user:password@`` of every URL (:func:`mask_urls`). Other text stays exact.
     """
     if text is None:
         return text
+    text = mask_urls(text)
     forms = set()
     for value in values:
         if isinstance(value, str) and value:

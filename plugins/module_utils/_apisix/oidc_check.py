@@ -33,7 +33,7 @@ import ssl
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import oidc_routes
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, oidc_routes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
@@ -441,7 +441,7 @@ class _Secrets:
     def scrub(self, text):
         for value in sorted(self.values, key=len, reverse=True):
             text = text.replace(value, MASK)
-        return text
+        return masking.mask_urls(text)
 
 
 def check_one(rid, info, params, http, secrets, version):
@@ -484,7 +484,10 @@ def run(params, check_mode, diff, warn, hide=None, http=None, admin=None):  # py
         warn(note)
     for prefix, target in (params.get("url_map") or {}).items():
         if not isinstance(target, str) or not re.match(r"^https?://[^/\s]+", target):
-            raise ModuleError("url_map maps %s to %r, which is no http(s) URL" % (prefix, target))
+            raise ModuleError(
+                "url_map maps %s to %r, which is no http(s) URL"
+                % (masking.mask_urls(prefix), masking.mask_urls(target))
+            )
     if params.get("admin_url"):
         where, extra, chosen, none = oidc_routes.from_admin_api(params, secrets, version, admin)
     else:

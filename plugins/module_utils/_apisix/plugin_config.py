@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import require_realm
 
 PLUGIN_NAME = "openid-connect"
 DEFAULT_APISIX_VERSION = "3.11"
@@ -239,6 +240,8 @@ def build_config(params, disabled=False, enable_key=None):
     if enable_key is not None:
         config["enable"] = bool(enable_key)
     realm = params.get("realm")
+    if realm is not None:
+        require_realm(realm, "realm", PluginConfigError)  # it goes into the discovery URL's path
     if params.get("discovery"):
         config["discovery"] = params["discovery"]
     elif params.get("keycloak_url"):

@@ -66,9 +66,8 @@ def _warn_unsecured(route_ids, params, warn):
         )
 
 
-def run(params, check_mode, diff, warn, replace):
-    """The module's work; returns its result. ``replace``: how a new route file takes the old one's place
-    (``module.atomic_move``)."""
+def _run(params, check_mode, diff, warn, replace):
+    """The module's work, unmasked (see :func:`run`); returns its result."""
     entries, selectors = select.check_entries(params)
     target = make_target(params, warn, replace)
     version, config, notes = desired_config(params, select.label(entries, selectors), warn)
@@ -102,3 +101,19 @@ def run(params, check_mode, diff, warn, replace):
         result["diff"] = target.diff(plans, config)
     result.update(target.write(plans, config, version, check_mode))
     return result
+
+
+def run(params, check_mode, diff, warn, replace):
+    """The module's work; returns its result. ``replace``: how a new route file takes the old one's place
+    (``module.atomic_move``). Whatever it prints (result, diff, warnings, the message and result of a
+    failure) has the credentials of every URL masked (``masking.mask_urls``): a proxy or discovery URL with
+    ``user:password@``, from the options or from a block read from the target."""
+
+    def masked_warn(text):
+        warn(masking.mask_urls(text))
+
+    try:
+        result = _run(params, check_mode, diff, masked_warn, replace)
+    except ModuleError as exc:
+        raise ModuleError(masking.mask_urls(exc.msg), **masking.mask_urls_in(exc.result)) from None
+    return masking.mask_urls_in(result)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import require_realm
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
 
 PROTOCOL = "openid-connect"
@@ -83,6 +84,15 @@ PUBLIC_CLIENT = (
 )
 
 
+# Why a disabled client is refused as the mapper's owner (require_confidential), like a public one.
+DISABLED_CLIENT = (
+    "client '%s' in realm '%s' is disabled (enabled: false): Keycloak issues no token through it and refuses the "
+    "gateway's token introspection, which authenticates as this client, so the setup cannot work; nothing was "
+    "changed. Enable it in the admin console (Clients > %s > Settings > Enabled), then run again; or set "
+    "require_confidential: false to put the mapper on it anyway"
+)
+
+
 def owner_label(params):
     """``"client 'cim' in realm 'r'"`` or ``"client scope 's' in realm 'r'"``."""
     if params.get("client_id") is not None:
@@ -100,8 +110,8 @@ def target(params):
 
 def validate_params(params):
     """Check what AnsibleModule cannot express, before anything is sent; raise KeycloakModuleError."""
+    require_realm(params.get("realm"), "realm", KeycloakModuleError)  # one path segment (realm.py)
     for option in (
-        "realm",
         "name",
         "client_id",
         "client_scope",
@@ -237,16 +247,18 @@ def create_defaults(params, properties):
 
 
 def find_mapper(mappers, name, label):
-    """The audience mapper called ``name`` in ``mappers``, or None.
+    """The OpenID Connect audience mapper called ``name`` in ``mappers``, or None.
 
-    A mapper of that name that is not an OpenID Connect audience mapper raises
-    KeycloakModuleError: it is never replaced, updated or deleted.
+    Mappers are matched by name and protocol, as Keycloak keeps them apart: a mapper of another
+    protocol (a SAML one) of the same name is not this module's and is left untouched. An
+    OpenID Connect mapper of that name that is not an audience mapper raises KeycloakModuleError:
+    it is never replaced, updated or deleted.
     """
     found = None
     for mapper in mappers or []:
-        if mapper.get("name") != name:
+        if mapper.get("name") != name or mapper.get("protocol", PROTOCOL) != PROTOCOL:
             continue
-        if mapper.get("protocolMapper") != MAPPER_TYPE or mapper.get("protocol") != PROTOCOL:
+        if mapper.get("protocolMapper") != MAPPER_TYPE:
             raise KeycloakModuleError(
                 "%s already has a mapper named '%s' of type '%s' (protocol '%s'), not an audience mapper (%s); it "
                 "is left alone: remove or rename it, or choose another name"
@@ -435,7 +447,7 @@ def resolve_owner(connection, params):
 
 
 def require_confidential(params, owner):
-    """Refuse a public client as the owner of the mapper (before anything is written, also in check mode).
+    """Refuse a public or a disabled client as the owner of the mapper (before any write, also in check mode).
 
     The gateway (APISIX ``openid-connect``, ``bearer_only``) introspects every token at Keycloak
     with this client's id and secret; a public client has no secret, so the setup the mapper is
@@ -444,9 +456,12 @@ def require_confidential(params, owner):
     """
     if owner.kind != "client" or params["state"] != "present" or not params.get("require_confidential", True):
         return
+    client_id = owner.representation.get("clientId")
     if owner.representation.get("publicClient") is True:
-        client_id = owner.representation.get("clientId")
         problem = PUBLIC_CLIENT % (client_id, client_id, owner.connection.realm, client_id)
+        raise KeycloakModuleError("Cannot manage %s: %s" % (target(params), problem))
+    if owner.representation.get("enabled") is False:
+        problem = DISABLED_CLIENT % (client_id, owner.connection.realm, client_id)
         raise KeycloakModuleError("Cannot manage %s: %s" % (target(params), problem))
 
 
@@ -487,15 +502,69 @@ def require_configure(owner, action, name):
 # --------------------------------------------------------------------------- apply and run
 
 
+def _holds(mapper, payload):
+    """Whether ``mapper`` (as read back) has every config value ``payload`` asked for."""
+    keys = list((payload.get("config") or {}).keys())
+    return normalise_config(mapper.get("config"), keys) == normalise_config(payload.get("config"), keys)
+
+
+def _seen(mapper, name):
+    if mapper is None:
+        return "no mapper '%s'" % name
+    return "mapper '%s' (id %s) with config %s" % (name, mapper.get("id"), _ordered(dict(mapper.get("config") or {})))
+
+
+def _write(owner, mapper_plan, name):
+    """The write of ``mapper_plan``; a write that got no answer (or a create answered 409) is read back.
+
+    Keycloak holding what was asked counts as written; a 409 about another mapper is the refusal it is;
+    otherwise KeycloakModuleError "unknown, read back: ..." with ``changed`` (it may have been written).
+    """
+    create = mapper_plan.action == "create"
+    try:
+        if mapper_plan.action == "delete":
+            owner.delete(mapper_plan.mapper_id, name)
+        elif create:
+            owner.create(mapper_plan.payload)
+        else:
+            owner.update(mapper_plan.mapper_id, mapper_plan.payload)
+    except KeycloakModuleError as exc:
+        if not (exc.unanswered or (create and exc.http_code == 409)):
+            raise
+        try:
+            found = find_mapper(owner.mappers(), name, owner.label)
+            done = (
+                found is None
+                if mapper_plan.action == "delete"
+                else found is not None and _holds(found, mapper_plan.payload)
+            )
+            seen = _seen(found, name)
+        except KeycloakModuleError as failed:
+            done, seen = False, "nothing, the read failed too (%s)" % failed.msg
+        if done:
+            return
+        if not exc.unanswered:
+            raise
+        raise KeycloakModuleError(
+            "%s mapper '%s' on %s: Keycloak at %s gave no answer within connection_timeout (%ss); whether it was "
+            "applied is unknown, read back: %s"
+            % (
+                {"create": "creating", "update": "updating", "delete": "deleting"}[mapper_plan.action],
+                name,
+                owner.label,
+                owner.connection.url,
+                owner.connection.timeout,
+                seen,
+            ),
+            changed=True,
+        ) from None
+
+
 def apply(owner, mapper_plan, name):
     """Write ``mapper_plan`` (which changes something); return the mapper as read back (None when deleted)."""
+    _write(owner, mapper_plan, name)
     if mapper_plan.action == "delete":
-        owner.delete(mapper_plan.mapper_id, name)
         return None
-    if mapper_plan.action == "create":
-        owner.create(mapper_plan.payload)
-    else:
-        owner.update(mapper_plan.mapper_id, mapper_plan.payload)
     end = find_mapper(owner.mappers(), name, owner.label)
     if end is None:
         raise KeycloakModuleError("mapper '%s' was written to %s but cannot be read back" % (name, owner.label))

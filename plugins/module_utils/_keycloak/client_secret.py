@@ -55,13 +55,19 @@ def path_check(compare_url, server_path):
 
 
 def refusal(client, realm):
-    """Why ``client`` (a representation) has no secret to read, or None."""
+    """Why ``client`` (a representation) has no secret to read (public), or cannot serve (disabled), or None."""
     client_id = client.get("clientId")
     if client.get("publicClient") is True:
         return (
             "client '%s' in realm '%s' is public (publicClient: true, 'Client authentication' OFF) and has no "
             "secret; the gateway's token introspection authenticates as this client with its secret: turn "
             "'Client authentication' ON for it (Clients > %s > Settings)" % (client_id, realm, client_id)
+        )
+    if client.get("enabled") is False:
+        return (
+            "client '%s' in realm '%s' is disabled (enabled: false): Keycloak issues no token through it and "
+            "refuses the gateway's token introspection, which authenticates as this client; enable it (Clients > "
+            "%s > Settings > Enabled)" % (client_id, realm, client_id)
         )
     authenticator = client.get("clientAuthenticatorType") or "client-secret"
     if authenticator not in SECRET_AUTHENTICATORS:

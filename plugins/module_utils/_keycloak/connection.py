@@ -45,8 +45,10 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors impor
     Secrets,
     answer_message,
     keycloak_answer,
+    sent_without_answer,
     transport_problem,
 )
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment, require_realm
 
 # httpx (which python-keycloak imports for its async client, unused here) imports its command line,
 # httpx._main, and with it rich and click whenever they happen to be installed: about a third of the
@@ -184,6 +186,25 @@ def jwt_lifetime(token):
         return None
 
 
+# Methods whose request is sent again after a read timeout or a dropped connection: reads only.
+# python-keycloak retries every method once, POST included, so a create whose answer was slow was
+# sent twice and answered 409 by the second time, and a password reset PUT twice (a second entry of
+# a password history). A write that got no answer is read back instead (the module_utils callers).
+_RESENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+def _never_resend_writes(connection):
+    """Mount adapters on python-keycloak's requests session that retry reads once, never a write."""
+    session = getattr(connection, "_s", None)
+    if session is None or not hasattr(session, "mount"):
+        return
+    from requests.adapters import HTTPAdapter  # pylint: disable=import-outside-toplevel
+    from urllib3.util.retry import Retry  # pylint: disable=import-outside-toplevel
+
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, HTTPAdapter(max_retries=Retry(total=1, allowed_methods=_RESENT_METHODS)))
+
+
 def _is_keycloak_failure(exc):
     """Whether ``exc`` is about talking to Keycloak (an answer or a transport error), not a bug."""
     return isinstance(exc, (KeycloakError, OSError))  # requests' exceptions are OSErrors
@@ -253,7 +274,8 @@ class KeycloakConnection:
         message = "%s failed: %s" % (what, problem or self.answer(code, text))
         if advice and code in advice:
             message = "%s. %s" % (message, advice[code])
-        return KeycloakModuleError(message, http_code=code, detail=text)
+        unanswered = code is None and sent_without_answer(exc)
+        return KeycloakModuleError(message, http_code=code, detail=text, unanswered=unanswered)
 
     @contextlib.contextmanager
     def errors(self, what, advice=None):
@@ -302,6 +324,9 @@ class KeycloakConnection:
         the run). Nothing else is read: the first admin call proves the token and the realm (see
         :meth:`failure`). A failure to log in raises KeycloakModuleError naming ``purpose``.
         """
+        # Before anything is sent: a realm is one plain path segment (realm.py), never a way to another realm.
+        require_realm(self.realm, "realm", KeycloakModuleError)
+        require_realm(self.auth_realm, "auth_realm", KeycloakModuleError)
         if not HAS_KEYCLOAK:
             raise KeycloakModuleError(missing_required_lib("python-keycloak"))
         if self._server_url is None:
@@ -315,14 +340,15 @@ class KeycloakConnection:
                 grant_type=grant_type,
                 username=self.username,
                 password=self._password,
-                realm_name=self.realm,
-                user_realm_name=self.auth_realm,
+                realm_name=path_segment(self.realm),
+                user_realm_name=path_segment(self.auth_realm),
                 client_id=self.client_id,
                 client_secret_key=self._client_secret,
                 verify=self.verify,
                 timeout=self.timeout,
             )
             connection.keycloak_openid  # noqa: B018  # pylint: disable=pointless-statement  # created here, warning-free
+        _never_resend_writes(connection)
         if self._token:
             # Sets the Authorization header and when python-keycloak renews (90 % of expires_in).
             connection.token = {
@@ -371,7 +397,7 @@ class KeycloakConnection:
         """
         if self._realm_representation is None:
             try:
-                self._realm_representation = self.admin.get_realm(self.realm) or {}
+                self._realm_representation = self.admin.get_realm(path_segment(self.realm)) or {}
             except Exception as exc:  # pylint: disable=broad-except
                 if not _is_keycloak_failure(exc):
                     raise
@@ -400,7 +426,9 @@ class KeycloakConnection:
         ``GET admin/realms/{realm}/clients?clientId=X`` (an exact match on the server).
         """
         with self.errors("reading client '%s' in realm '%s'" % (client_id, self.realm)):
-            response = self.admin.connection.raw_get("admin/realms/%s/clients" % self.realm, clientId=client_id)
+            response = self.admin.connection.raw_get(
+                "admin/realms/%s/clients" % path_segment(self.realm), clientId=client_id
+            )
             found = raise_error_from_response(response, KeycloakGetError)
         return next((client for client in found or [] if client.get("clientId") == client_id), None)
 
@@ -420,11 +448,12 @@ class KeycloakConnection:
             warnings.simplefilter("ignore", DeprecationWarning)
             openid = KeycloakOpenID(
                 server_url=self._server_url,
-                realm_name=self.realm,
+                realm_name=path_segment(self.realm),
                 client_id=client_id,
                 client_secret_key=client_secret,
                 verify=self.verify,
                 timeout=self.timeout,
+                max_retries=0,  # one login attempt, never resent: brute force detection counts each failure
             )
         try:
             tokens = openid.token(username, password)

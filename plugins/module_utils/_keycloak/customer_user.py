@@ -23,14 +23,21 @@ once the run has enabled the user, and may then add a password change.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from functools import partial
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
 
 UPDATE_PASSWORD_ACTION = "UPDATE_PASSWORD"
+# Seconds Keycloak's clock may be behind this host's when a password write that got no answer is read back.
+CLOCK_SKEW = 60
+
+# The profile fields fill_profile fills (Keycloak 24+ refuse a login without them).
+PROFILE_KEYS = ("email", "firstName", "lastName")
 
 # What the diff shows for the password: never its value.
 PASSWORD_SET = "set"
@@ -278,6 +285,8 @@ class CustomerUser:
         self._check_secret = None
         self._check_client_ready = False
         self._disabled_after_password = None
+        # Keycloak accepted the password but answered "Account is not fully set up" (see can_log_in)
+        self.not_set_up = False
         connection.secrets.add(params["password"])
         connection.secrets.add(params["password_check_client_secret"])
 
@@ -310,7 +319,7 @@ class CustomerUser:
 
     def read_role(self, name):
         with self._errors("reading realm role '%s'" % name):
-            return self.admin.get_realm_role(name)
+            return self.admin.get_realm_role(path_segment(name))  # the name goes into the URL path
 
     def get_role(self, name):
         """The realm role ``name``, or None when the realm has no such role."""
@@ -392,6 +401,12 @@ class CustomerUser:
                 "%s does not exist in realm '%s'; nothing was changed. Name a client with direct access grants, or "
                 "use update_password: on_create or always" % (cannot, self.realm)
             )
+        if client.get("enabled") is False:
+            raise KeycloakModuleError(
+                "%s in realm '%s' is disabled (enabled: false), so Keycloak refuses every token request through it; "
+                "nothing was changed. Enable it (Clients > %s > Settings > Enabled), or name another client"
+                % (cannot, self.realm, client_id)
+            )
         if not client.get("directAccessGrantsEnabled"):
             raise KeycloakModuleError(
                 "%s in realm '%s' does not allow direct access grants; nothing was changed. Enable them, name another "
@@ -439,11 +454,83 @@ class CustomerUser:
         except KeycloakModuleError as exc:
             detail = (exc.detail or "").lower()
             if exc.http_code == 400 and "not fully set up" in detail:
+                self.not_set_up = True  # the password works; whether the user can log in: can_log_in
                 return VALID
             if exc.http_code == 400 and "account disabled" in detail:
                 return VALID if self.disabled_after_password() else UNKNOWN
             raise
+        if not ok:
+            self._warn_failed_login(user_id)
         return VALID if ok else INVALID
+
+    def _warn_failed_login(self, user_id):
+        """Say how to reset the failure count when the check was a failed login under brute force detection."""
+        realm = self.realm_rep
+        if not realm.get("bruteForceProtected"):
+            return
+        self.warn(
+            "The password check of user '%s' in realm '%s' was one failed login, which the realm's brute force "
+            "detection counts (it locks the user after %s failures; this module tries at most once per run). To "
+            "reset the count: the user's brute force status in the admin console (Users > %s, or Realm settings "
+            "> Security defenses; 'Unlock users' on the Users page), DELETE admin/realms/%s/attack-detection/"
+            "brute-force/users/%s, or a successful login; update_password: always or on_create skips the check"
+            % (self.username, self.realm, realm.get("failureFactor", "some"), self.username, self.realm, user_id)
+        )
+
+    def can_log_in(self, actions, repaired, user_id):
+        """Refuse a user that Keycloak answered "Account is not fully set up" and that this run does not repair.
+
+        ``actions`` are the user's required actions once the run is done, ``repaired`` whether the run removes
+        what the answer may have been about (a pending UPDATE_PASSWORD, which it drops, or an empty e-mail or
+        name, which ``fill_profile`` fills). Any other pending required action (CONFIGURE_TOTP, VERIFY_EMAIL,
+        ...) or a required user-profile attribute without a value keeps the customer from getting tokens:
+        KeycloakModuleError naming them.
+        """
+        if not self.not_set_up:
+            return
+        if actions:
+            reason = "the user has pending required actions %s" % ", ".join(sorted(actions))
+            fix = "remove them (Users > %s > Required user actions) or let the customer complete them" % self.username
+        elif repaired:
+            return
+        else:
+            missing = self.missing_profile_attributes(user_id)
+            if missing:
+                reason = "required user-profile attributes have no value: %s" % ", ".join(missing)
+            else:
+                reason = "no required action is pending; a required user-profile attribute may have no value"
+            fix = "give the user the values the realm's user profile requires (Realm settings > User profile)"
+        raise KeycloakModuleError(
+            "User '%s' in realm '%s' cannot log in: Keycloak accepted the password but answers 'Account is not fully "
+            "set up' (%s), so the customer gets no token; %s" % (self.username, self.realm, reason, fix)
+        )
+
+    def missing_profile_attributes(self, user_id):
+        """The user-profile attributes required of a user that the user has no value for ([] when unknown).
+
+        Read from the realm's user profile (``GET admin/realms/{realm}/users/profile``, Keycloak 24+; older
+        servers have none): an attribute is required of a user when ``required`` names no roles or the role
+        ``user``, and no scopes (those are asked only when a client requests the scope).
+        """
+        if not user_id:
+            return []
+        try:
+            with self._errors("reading the user profile of realm '%s'" % self.realm):
+                profile = self.admin.get_realm_users_profile() or {}
+                user = self.admin.get_user(user_id) or {}
+        except KeycloakModuleError:
+            return []
+        missing = []
+        for attribute in profile.get("attributes") or []:
+            name, required = attribute.get("name"), attribute.get("required")
+            if not name or not isinstance(required, dict) or required.get("scopes"):
+                continue
+            if required.get("roles") and "user" not in required["roles"]:
+                continue
+            value = user.get(name) if name in ("username",) + PROFILE_KEYS else (user.get("attributes") or {}).get(name)
+            if not value or value == [""]:
+                missing.append(name)
+        return missing
 
     def _check_password(self):
         """The password grant, first with what was given; the client is read only when it refuses.
@@ -512,6 +599,31 @@ class CustomerUser:
             detail=exc.detail,
         )
 
+    def _read_back(self, exc, what, read_back, create=False):
+        """Decide a write that got no answer (or a create answered 409) from what Keycloak holds now.
+
+        ``exc`` is the write's KeycloakModuleError; ``read_back()`` returns ``(done, seen)``: whether
+        Keycloak holds what the write asked for, and what was read, in words (no secret). Returns
+        ``seen`` when done; a 409 about something else raises ``exc``; otherwise (no answer, and the
+        read does not show the write) a KeycloakModuleError "unknown, read back: ..." (``unknown``).
+        """
+        if not (exc.unanswered or (create and exc.http_code == 409)):
+            raise exc
+        try:
+            done, seen = read_back()
+        except KeycloakModuleError as failed:
+            done, seen = False, "nothing, the read failed too (%s)" % failed.msg
+        if done:
+            return seen
+        if not exc.unanswered:
+            raise exc
+        error = KeycloakModuleError(
+            "%s in realm '%s': Keycloak at %s gave no answer within connection_timeout (%ss); whether it was "
+            "applied is unknown, read back: %s" % (what, self.realm, self.connection.url, self.connection.timeout, seen)
+        )
+        error.unknown = True
+        raise error
+
     def create_role(self, name):
         """Create realm role ``name`` (just a name)."""
         advice = (
@@ -523,14 +635,38 @@ class CustomerUser:
                 # no read first: the plan knows the role is missing; 409 means another run just made it
                 self.admin.create_realm_role({"name": name})
         except KeycloakModuleError as exc:
-            if exc.http_code != 409:
-                raise
+            if exc.http_code == 409:
+                return
+
+            def read_back():
+                found = self.get_role(name) is not None
+                return found, "realm role '%s' %s" % (name, "exists" if found else "does not exist")
+
+            self._read_back(exc, "creating realm role '%s'" % name, read_back)
+
+    def _created_user(self, attributes):
+        """``(done, seen, id)``: whether the user as :meth:`create` asked for it exists (with a password)."""
+        found = self.find()
+        if found is None:
+            return False, "no user '%s'" % self.username, None
+        differ = sorted(key for key, value in attributes.items() if not _same(key, found.get(key), value))
+        seen = "user '%s' (id %s)" % (found.get("username"), found.get("id"))
+        if differ:
+            seen += " with other %s" % ", ".join(differ)
+        has_password = True
+        if self.params["password"] is not None:
+            with self._errors("reading the credentials of user '%s'" % self.username):
+                credentials = self.admin.get_credentials(found["id"]) or []
+            has_password = any(credential.get("type") == "password" for credential in credentials)
+            seen += " with a password" if has_password else " without a password"
+        return not differ and has_password, seen, found.get("id")
 
     def create(self, attributes):
         """Create the user with ``attributes`` and, inline, its password; return its id.
 
         With the credential inline Keycloak applies the password policy in the same transaction,
-        so a rejected password leaves no half-created user.
+        so a rejected password leaves no half-created user. No answer (or a 409: the request may have
+        been sent twice by a proxy) is decided by reading the user back.
         """
         body = dict(attributes, username=self.username)
         password = self.params["password"]
@@ -543,11 +679,24 @@ class CustomerUser:
             rejected = self._password_rejected(exc, "the user was not created") if password is not None else None
             if rejected is not None:
                 raise rejected from None
-            if exc.http_code == 409:
-                raise _NotWritten("%s; the user was not created" % exc.msg, http_code=409, detail=exc.detail) from None
-            raise
+            created = {}
+
+            def read_back():
+                done, seen, created["id"] = self._created_user(attributes)
+                return done, seen
+
+            try:
+                self._read_back(exc, "creating user '%s'" % self.username, read_back, create=True)
+            except KeycloakModuleError as final:
+                if final is exc and exc.http_code == 409:
+                    raise _NotWritten(
+                        "%s; the user was not created" % exc.msg, http_code=409, detail=exc.detail
+                    ) from None
+                raise final from None
+            return created["id"]
 
     def set_password(self, user_id):
+        started = time.time()
         try:
             with self._errors("setting the password of user '%s'" % self.username):
                 self.admin.set_user_password(user_id, self.params["password"], temporary=False)
@@ -555,22 +704,65 @@ class CustomerUser:
             rejected = self._password_rejected(exc, "the password was not changed")
             if rejected is not None:
                 raise rejected from None
-            raise
+
+            def read_back():
+                # the password credential's creation time (Keycloak's clock; a skew of a minute is allowed)
+                with self._errors("reading the credentials of user '%s'" % self.username):
+                    credentials = self.admin.get_credentials(user_id) or []
+                created = [c.get("createdDate") or 0 for c in credentials if c.get("type") == "password"]
+                if not created:
+                    return False, "user '%s' has no password" % self.username
+                when = max(created) / 1000.0
+                seen = "the password of user '%s' was last set at %s UTC" % (
+                    self.username,
+                    time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when)),
+                )
+                return when >= started - CLOCK_SKEW, seen
+
+            self._read_back(exc, "setting the password of user '%s'" % self.username, read_back)
 
     def update(self, user_id, current, changes):
         """PUT the whole representation ``current`` with ``changes`` (so nothing else is lost)."""
         payload = {key: value for key, value in current.items() if key not in ("access", "userProfileMetadata")}
         payload.update(changes)
-        with self._errors("updating user '%s'" % self.username):
-            self.admin.update_user(user_id, payload)
+        try:
+            with self._errors("updating user '%s'" % self.username):
+                self.admin.update_user(user_id, payload)
+        except KeycloakModuleError as exc:
+
+            def read_back():
+                now = self.read(user_id) or {}
+                differ = sorted(key for key, value in changes.items() if not _same(key, now.get(key), value))
+                if not differ:
+                    return True, "user '%s' has %s as asked" % (self.username, ", ".join(sorted(changes)))
+                return False, "user '%s' still has other %s" % (self.username, ", ".join(differ))
+
+            self._read_back(exc, "updating user '%s'" % self.username, read_back)
+
+    def _mapped(self, user_id, roles, wanted):
+        def read_back():
+            mapped = {role.get("name") for role in self.direct_roles(user_id)}
+            names = {role["name"] for role in roles}
+            done = names <= mapped if wanted else not names & mapped
+            return done, "realm roles mapped to user '%s': %s" % (self.username, ", ".join(sorted(mapped)) or "none")
+
+        return read_back
 
     def assign_roles(self, user_id, roles):
-        with self._errors("assigning realm roles %s to user '%s'" % (_names(roles), self.username)):
-            self.admin.assign_realm_roles(user_id, roles)
+        what = "assigning realm roles %s to user '%s'" % (_names(roles), self.username)
+        try:
+            with self._errors(what):
+                self.admin.assign_realm_roles(user_id, roles)
+        except KeycloakModuleError as exc:
+            self._read_back(exc, what, self._mapped(user_id, roles, True))
 
     def remove_roles(self, user_id, roles):
-        with self._errors("removing realm roles %s from user '%s'" % (_names(roles), self.username)):
-            self.admin.delete_realm_roles_of_user(user_id, roles)
+        what = "removing realm roles %s from user '%s'" % (_names(roles), self.username)
+        try:
+            with self._errors(what):
+                self.admin.delete_realm_roles_of_user(user_id, roles)
+        except KeycloakModuleError as exc:
+            self._read_back(exc, what, self._mapped(user_id, roles, False))
 
     def delete(self, user_id):
         with self._errors("deleting user '%s'" % self.username):
@@ -617,6 +809,7 @@ class Outcome:
     user_id: str
     password_set_on_recheck: bool = False
     action_kept: bool = False  # the recheck could not be made: UPDATE_PASSWORD stays
+    applied: list = field(default_factory=list)  # what the run wrote, in words
 
 
 def apply(user, plan, state):
@@ -657,11 +850,15 @@ def apply(user, plan, state):
                 user.remove_roles(outcome.user_id, remove)
                 applied.append("removed realm roles %s" % _names(remove))
     except KeycloakModuleError as exc:
+        unknown = getattr(exc, "unknown", False)  # a write without answer that the read back cannot confirm
         if applied:
             tail = "already applied: %s" % ", ".join(applied)
         else:
-            tail = "nothing else was changed" if isinstance(exc, _NotWritten) else "nothing was changed"
-        raise KeycloakModuleError("%s; %s" % (exc.msg, tail), http_code=exc.http_code, detail=exc.detail) from None
+            tail = "nothing else was changed" if isinstance(exc, _NotWritten) or unknown else "nothing was changed"
+        raise KeycloakModuleError(
+            "%s; %s" % (exc.msg, tail), http_code=exc.http_code, detail=exc.detail, changed=bool(applied) or unknown
+        ) from None
+    outcome.applied = applied
     return outcome
 
 
@@ -698,6 +895,11 @@ def run(connection, params, check_mode, diff, warn):
     state = read_state(user, params)
     present = params["state"] == "present"
     plan = plan_present(state, params) if present else plan_absent(state)
+    if present and state.user is not None:  # before any write: nothing was changed
+        pending = state.user.get("requiredActions") or []
+        actions = plan.changes.get("requiredActions", pending)
+        repaired = bool(pending and not actions) or any(key in plan.changes for key in PROFILE_KEYS)
+        user.can_log_in(actions, repaired, state.user["id"])
     enabling = present and state.user is not None and state.user.get("enabled") is False and plan.changes.get("enabled")
     if enabling and check_mode:
         warn(REENABLED % (params["username"], params["realm"], "is disabled and would be enabled by this run"))
@@ -719,7 +921,16 @@ def run(connection, params, check_mode, diff, warn):
                 password_changed = True
             if outcome.action_kept:
                 after["required_actions"] = sorted(set(after["required_actions"]) | {UPDATE_PASSWORD_ACTION})
-        view = user_view(user.read(user_id), [role["name"] for role in user.direct_roles(user_id)])
+        end = user.read(user_id)
+        if plan.recheck and user.not_set_up:  # checked only now that the run enabled the user
+            repaired = plan.drop_action_after_recheck or any(key in plan.changes for key in PROFILE_KEYS)
+            try:
+                user.can_log_in(end.get("requiredActions") or [], repaired, user_id)
+            except KeycloakModuleError as exc:
+                raise KeycloakModuleError(
+                    "%s; already applied: %s" % (exc.msg, ", ".join(outcome.applied)), changed=True
+                ) from None
+        view = user_view(end, [role["name"] for role in user.direct_roles(user_id)])
     view.pop("password", None)
     if view:
         view["id"] = user_id

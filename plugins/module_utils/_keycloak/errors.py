@@ -43,10 +43,12 @@ class KeycloakModuleError(ModuleError):
     Keycloak's own error text, decoded (see :func:`keycloak_error_text`).
     """
 
-    def __init__(self, msg, http_code=None, detail=None, **result):
+    def __init__(self, msg, http_code=None, detail=None, unanswered=False, **result):
         super().__init__(msg, **result)
         self.http_code = http_code
         self.detail = detail
+        # the request may have reached Keycloak, but no answer came (see sent_without_answer)
+        self.unanswered = unanswered
 
 
 class Secrets:
@@ -205,3 +207,27 @@ def transport_problem(exc, url):
         detail = next((c.strerror for c in reversed(causes) if isinstance(c, OSError) and c.strerror), None)
         return "Cannot connect to Keycloak at %s: %s" % (url, detail or "connection failed")
     return None
+
+
+def sent_without_answer(exc):
+    """Whether the request of ``exc`` may have reached Keycloak although no answer came.
+
+    A read timeout or a connection dropped after the request was sent: Keycloak may have done what
+    was asked (a write that timed out must be read back before it is called "not applied"). False
+    for a request that never left (connection refused or timed out while connecting, unknown host,
+    TLS) and for any HTTP answer.
+    """
+    causes = list(_causes(exc))
+    lowered = " | ".join(_decode(cause) for cause in causes).lower()
+    if _instance_of(causes, "ConnectTimeout", "SSLError") or any(
+        isinstance(c, (ConnectionRefusedError, ssl.SSLError)) for c in causes
+    ):
+        return False
+    if any(word in lowered for word in ("connecttimeout", "connection refused", "failed to resolve", "newconnection")):
+        return False
+    if _instance_of(causes, "ReadTimeout", "ChunkedEncodingError") or any(isinstance(c, TimeoutError) for c in causes):
+        return True
+    return any(
+        word in lowered
+        for word in ("read timed out", "timed out", "remotedisconnected", "connection aborted", "connection reset")
+    )

@@ -34,6 +34,10 @@ class AdminApiError(ModuleError):
     """A failed Admin API request; the message names the URL, never a secret."""
 
 
+class AdminApiTimeout(AdminApiError):
+    """No answer within ``timeout``: the server may have acted on the request all the same."""
+
+
 class Response:
     """``status``, ``body`` (decoded JSON or None) and ``url`` of one answer."""
 
@@ -47,13 +51,19 @@ class Response:
         return envelope.error_text(self.body)
 
 
+def _timed_out(exc):
+    reason = getattr(exc, "reason", exc)
+    return isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason).lower()
+
+
 def base_url(admin_url):
     """``admin_url`` with ``/apisix/admin`` (added when not given), no trailing slash."""
     text = (admin_url or "").strip().rstrip("/")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise AdminApiError(
-            "admin_url must be an http:// or https:// URL such as http://127.0.0.1:9180, got %r" % (admin_url,)
+            "admin_url must be an http:// or https:// URL such as http://127.0.0.1:9180, got %r"
+            % (masking.mask_urls(admin_url),)
         )
     if parts.query or parts.fragment or "@" in parts.netloc:
         raise AdminApiError("admin_url must be a plain URL (no user, query or fragment), such as http://127.0.0.1:9180")
@@ -124,6 +134,10 @@ class AdminClient:
             except Exception:  # pylint: disable=broad-except  # the status alone is reported then
                 raw = b""
         except (URLError, OSError, ValueError) as exc:
+            if _timed_out(exc):
+                raise AdminApiTimeout(
+                    "%s %s: no answer within %s seconds (timeout)" % (method, url, self.timeout)
+                ) from None
             raise AdminApiError(self._transport_message(method, url, exc)) from None
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
@@ -156,8 +170,6 @@ class AdminClient:
             )
         if isinstance(reason, ConnectionRefusedError) or "refused" in str(reason).lower():
             return "%s %s: connection refused: is the APISIX Admin API listening there (admin_url)?" % (method, url)
-        if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason).lower():
-            return "%s %s: no answer within %s seconds (timeout)" % (method, url, self.timeout)
         return "%s %s: cannot reach the Admin API: %s" % (method, url, self.scrub(reason))
 
     def write(self, method, path, data, sleep=time.sleep):

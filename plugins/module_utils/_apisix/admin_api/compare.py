@@ -4,10 +4,13 @@
 """Whether a route's stored ``openid-connect`` config already is the one the module writes.
 
 The module writes the whole plugin config (``PATCH .../plugins/openid-connect`` or a PUT of the
-route replace it), so it manages every key of it. Servers before 3.14 store the schema's
+route replace it). Keys of the stored config that it does not manage (hand-added ones such as
+``ssl_verify`` or ``session.secret``: ``_apisix.unmanaged``, shared with route files) are merged into
+what it writes (``unmanaged_keys=keep``) or dropped (``remove``). Servers before 3.14 store the schema's
 defaults and return them on GET: a stored key the module does not write counts as the same
 when its value is the schema default of the release (top level: ``schema.DEFAULTS`` of the
-release; nested: the defaults of the newest schema). Any other difference is a change.
+release; nested: the defaults of the newest schema); it is no hand-added key either. Any
+other difference is a change.
 """
 
 from __future__ import annotations
@@ -64,6 +67,25 @@ def without_stored_defaults(current, desired, apisix_version):
     return {
         key: value for key, value in current.items() if key in desired or key not in defaults or defaults[key] != value
     }
+
+
+def stored_default(apisix_version):
+    """``is_default(path, value)`` for :func:`unmanaged.merge`: the value at ``path`` (a tuple of keys) is the
+    schema default of the release (top level: ``schema.DEFAULTS`` of the release; nested: the defaults of the
+    newest schema), which servers before 3.14 store by themselves: no hand-added key."""
+    _version, tag, _notes = oidc.resolve_version(apisix_version)
+    defaults = dict(facts.DEFAULTS.get(tag, {}))
+
+    def is_default(path, value):
+        if len(path) == 1:
+            default = defaults.get(path[0], _ABSENT)
+        else:
+            schema, default = facts.SCHEMA, _ABSENT
+            for key in path:
+                default, schema = _nested_default(schema, key)
+        return default is not _ABSENT and default == value
+
+    return is_default
 
 
 def state_of(current, version_tuple):

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, unmanaged
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import compare, envelope, ownership
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import AdminClient, route_path
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import (
+    AdminApiTimeout,
+    AdminClient,
+    route_path,
+)
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import FILE_ONLY_OPTIONS
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan
@@ -84,6 +88,7 @@ class AdminApiTarget:
             secrets=_secrets(params),
         )
         self.routes = {}  # route id -> route object read by plan()
+        self.configs = {}  # route id -> the config to write there (with the unmanaged keys kept)
         self.v2 = False
 
     # --- reading --------------------------------------------------------------------
@@ -112,7 +117,8 @@ class AdminApiTarget:
     def plan(self, route_ids, config, version):
         """GET every route and check it before anything is written; the :class:`RoutePlan` of each."""
         state = self.params["state"]
-        plans, owned = [], []
+        keep = (self.params.get("unmanaged_keys") or "keep") == "keep"
+        plans, owned, extra_keys = [], [], {}
         for route_id in route_ids:
             what = "GET route '%s'" % route_id
             route = self._read(route_path(route_id), what, envelope.parse_item)
@@ -126,7 +132,15 @@ class AdminApiTarget:
             if state == "absent":
                 plans.append(RoutePlan(route_id, before, "absent", current is not None, current))
             else:
-                changed = not compare.holds(current, config, self.params["apisix_version"])
+                want, paths = unmanaged.merge(
+                    current, config, version, keep, compare.stored_default(self.params["apisix_version"])
+                )
+                if paths:
+                    extra_keys[route_id] = paths
+                    if keep:
+                        self._check_kept(route_id, want, paths)
+                self.configs[route_id] = want
+                changed = not compare.holds(current, want, self.params["apisix_version"])
                 plans.append(RoutePlan(route_id, before, state, changed, current))
         if owned:
             raise ModuleError(
@@ -140,7 +154,27 @@ class AdminApiTarget:
                 "(the switch-off flag and the write method depend on it). Nothing was written."
                 % (self.client.base, self.params["apisix_version"])
             )
+        message = unmanaged.warning(extra_keys, keep, where=self.client.base)
+        if message:
+            self.warn(message)
         return plans
+
+    def _check_kept(self, route_id, config, paths):
+        """The config with the kept keys must still be valid for the release (nothing is written otherwise)."""
+        errors, _notes = oidc.validate_config(config, self.params["apisix_version"])
+        if errors:
+            raise ModuleError(
+                "route '%s' at %s: its openid-connect config keeps keys the module does not manage (%s), and with "
+                "them it is invalid for APISIX %s: %s. Fix them on the route or drop them with "
+                "unmanaged_keys=remove. Nothing was written."
+                % (
+                    route_id,
+                    self.client.url(route_path(route_id)),
+                    ", ".join(paths),
+                    self.params["apisix_version"],
+                    "; ".join(errors),
+                )
+            )
 
     @property
     def changed(self):
@@ -167,14 +201,16 @@ class AdminApiTarget:
             if not plan.changed:
                 continue
             header = "%s (route %s)" % (self.client.url(route_path(plan.route_id)), plan.route_id)
-            after = None if self.params["state"] == "absent" else config
+            after = None if self.params["state"] == "absent" else self.configs.get(plan.route_id, config)
             before = compare.without_stored_defaults(plan.current, after, self.params["apisix_version"])
+            # masked, a changed credential looks the same on both sides: say it (never the values)
+            note = masking.secret_change_note(masking.changed_secrets(plan.current, after))
             entries.append(
                 dict(
                     before_header=header,
                     after_header=header,
                     before=self._render(before),
-                    after=self._render(after),
+                    after=self._render(after) + note,
                 )
             )
         return entries
@@ -193,33 +229,76 @@ class AdminApiTarget:
             else:
                 plugins[oidc.PLUGIN_NAME] = config
             body["plugins"] = plugins
-            response = self.client.write("PUT", route_path(route_id), body)
+            request = ("PUT", route_path(route_id), body)
         elif config is None:
-            response = self.client.write("PATCH", route_path(route_id), {"plugins": {oidc.PLUGIN_NAME: None}})
+            request = ("PATCH", route_path(route_id), {"plugins": {oidc.PLUGIN_NAME: None}})
         else:
-            response = self.client.write("PATCH", route_path(route_id, "/plugins/" + oidc.PLUGIN_NAME), config)
+            request = ("PATCH", route_path(route_id, "/plugins/" + oidc.PLUGIN_NAME), config)
+        try:
+            response = self.client.write(*request)
+        except AdminApiTimeout as exc:
+            self._read_back(route_id, config, exc)  # the server may have written it all the same
+            return
         if response.status not in (200, 201):
             raise self.client.failure(response, what)
+
+    def _read_back(self, route_id, config, timeout):
+        """After a write without an answer: GET the route. Returns when it holds ``config`` (None: no plugin),
+        raises the timeout when it does not, :class:`_Unknown` when the GET fails too."""
+        what = "GET route '%s' (read back)" % route_id
+        try:
+            route = self._read(route_path(route_id), what, envelope.parse_item)
+        except ModuleError as exc:
+            raise _Unknown(
+                "writing openid-connect on route '%s': %s; whether it was written is unknown, read back: %s"
+                % (route_id, timeout.msg, exc.msg)
+            ) from None
+        plugins = route.get("plugins") if isinstance(route.get("plugins"), dict) else {}
+        current = plugins.get(oidc.PLUGIN_NAME)
+        if config is None:
+            written = current is None
+        else:
+            written = compare.holds(current, config, self.params["apisix_version"])
+        if not written:
+            raise ModuleError(
+                "writing openid-connect on route '%s': %s; read back: not written" % (route_id, timeout.msg)
+            )
+        self.warn(
+            "writing openid-connect on route '%s': %s; read back: written (the route holds the planned config)"
+            % (route_id, timeout.msg)
+        )
 
     def write(self, plans, config, version, check_mode):
         """Write every changed route (not in check mode); extra result keys."""
         pending = [plan.route_id for plan in plans if plan.changed]
         if check_mode or not pending:
             return {}
-        want = None if self.params["state"] == "absent" else config
+        absent = self.params["state"] == "absent"
         written = []
         for route_id in pending:
             try:
-                self._write_one(route_id, want, version)
+                self._write_one(route_id, None if absent else self.configs.get(route_id, config), version)
             except ModuleError as exc:
                 left = pending[len(written) :]
+                unknown = left[:1] if isinstance(exc, _Unknown) else []
+                left = left[len(unknown) :]
                 raise ModuleError(
-                    "%s. Written before the failure: %s; not written: %s"
-                    % (exc.msg, quoted(written, 20) or "none", quoted(left, 20)),
+                    "%s. Written before the failure: %s;%s not written: %s"
+                    % (
+                        exc.msg,
+                        quoted(written, 20) or "none",
+                        " unknown: %s;" % quoted(unknown) if unknown else "",
+                        quoted(left, 20) or "none",
+                    ),
                     changed=bool(written),
                     routes=[plan.report() for plan in plans],
                     routes_written=written,
                     routes_not_written=left,
+                    routes_unknown=unknown,
                 ) from None
             written.append(route_id)
         return {}
+
+
+class _Unknown(ModuleError):
+    """A write without an answer whose read-back failed too: whether the route was written is unknown."""

@@ -22,6 +22,11 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nod
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import BREAK_RE, Lines
 
 DEFAULT_ROUTES_KEYS = ("routes", "apisixStandalone.routes")
+# Aliases may not make a route stand for more nodes than this (a route of the field has a few hundred),
+# nor the whole file for this many more than it writes out: past that it is an alias bomb ("billion
+# laughs"), whose comparison and checks would run for minutes.
+MAX_ROUTE_NODES = 20000
+MAX_ALIAS_EXPANSION = 200000
 TEMPLATE_AT_COL0_RE = re.compile(r"(?m)^\{\{")
 TEMPLATE_RE = re.compile(r"(?m)^[ \t]*\{\{")
 
@@ -58,6 +63,8 @@ class Document:
                 % (source, "empty file" if self.root is None else "found a %s" % nodes.kind(self.root))
             )
         self.routes_key, self.routes_node = self._find_routes(routes_key)
+        if "&" in text and "*" in text and self.shared():
+            self._check_expansion()
         self.routes = []  # (route_id or None, mapping node) in file order
         self.by_id = {}
         for item in self.routes_node.value:
@@ -65,6 +72,44 @@ class Document:
             self.routes.append((rid, item))
             if rid is not None:
                 self.by_id.setdefault(rid, []).append(item)
+
+    def _check_expansion(self):
+        """Refuse aliases that expand past the bounds (or into themselves), naming the file and where."""
+        cap = MAX_ALIAS_EXPANSION + MAX_ROUTE_NODES
+        try:
+            sizes = nodes.expanded_sizes(self.root, cap)
+        except nodes.RecursiveAlias as exc:
+            raise RouteFileError(
+                "%s: a YAML alias holds itself%s (line %d): such a value has no end; write it out"
+                % (self.source, self._where(exc.node), self.line(exc.node))
+            ) from None
+        for item in self.routes_node.value:
+            if sizes[id(item)] > MAX_ROUTE_NODES:
+                where = ""
+                if isinstance(item, MappingNode) and item.value:
+                    key, value = max(item.value, key=lambda pair: sizes[id(pair[1])])
+                    where = ", under %s (line %d)" % (getattr(key, "value", "?"), self.line(value))
+                raise RouteFileError(
+                    "%s: route %s (line %d)%s: its YAML aliases expand to more than %d values (an alias bomb?); "
+                    "write the values out or use fewer aliases"
+                    % (self.source, _route_name(item), self.line(item), where, MAX_ROUTE_NODES)
+                )
+        distinct = len(sizes)
+        if sizes[id(self.root)] - distinct > MAX_ALIAS_EXPANSION:
+            key, value = max(self.root.value, key=lambda pair: sizes[id(pair[1])])
+            raise RouteFileError(
+                "%s: the YAML aliases under %s (line %d) expand to more than %d values (an alias bomb?); "
+                "write the values out or use fewer aliases"
+                % (self.source, getattr(key, "value", "?"), self.line(value), MAX_ALIAS_EXPANSION)
+            )
+
+    def _where(self, node):
+        """`` in route 'x'`` when ``node`` lies inside a route item, else ''."""
+        index = node.start_mark.index
+        for item in self.routes_node.value:
+            if item.start_mark.index <= index < item.end_mark.index:
+                return " in route %s" % _route_name(item)
+        return ""
 
     def line(self, node):
         """The 1-based line number of ``node`` for messages."""
@@ -157,3 +202,26 @@ class Document:
             walked.append(part)
             node = hits[0][1]
         return node
+
+
+def _route_name(item):
+    rid = nodes.route_id(item)
+    return "'%s'" % rid if rid is not None else "without id"
+
+
+class Fragment:
+    """A few lines of YAML parsed on their own (a commented-out block once uncommented), with what the
+    layout and edit helpers ask of a document: ``text``, ``lines``, ``newline``, ``root``, ``memo``."""
+
+    def __init__(self, lines, newline):
+        self.text = newline.join(lines) + newline
+        self.source = "fragment"
+        self.lines = Lines(self.text)
+        self.newline = newline
+        self._memo = {}
+        self.root = nodes.compose(self.text)
+
+    def memo(self, key, compute):
+        if key not in self._memo:
+            self._memo[key] = compute(self)
+        return self._memo[key]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import (
     commented,
@@ -14,11 +15,14 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file imp
     nodes,
     verify,
 )
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.document import Document
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.document import Document, Fragment
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import Regenerate, RouteFileError
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import MappingNode, ScalarNode
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.render import render_entry, render_inline
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
+
+_MEMORY_RE = re.compile(r"[ \t]*:[ \t]*(?P<mark># )(?P<value>\{[ \t]*\}|~|null|Null|NULL)(?:[ \t]|$)")
+_BARE_MEMORY_RE = re.compile(r"[ \t]*:[ \t]*(?P<mark> #)$")
 
 
 class RouteFile:
@@ -35,6 +39,7 @@ class RouteFile:
         self.routes_key = self.doc.routes_key
         self._edits = Edits(text, lambda index: layout.eof_start(self.doc, index))
         self._expect = {}  # route id -> (route node, data it must hold after the edits, plugin name)
+        self.notes = []  # what the caller must tell the user (lines kept that could not be placed)
 
     # --- reading --------------------------------------------------------------------
 
@@ -59,6 +64,13 @@ class RouteFile:
             "config": self.doc.data(value, rid, "%s block" % name) if value is not None else None,
             "commented": len(copies),
         }
+
+    def commented_config(self, rid, name):
+        """What the first commented-out copy of ``name`` on route ``rid`` holds (None: none, or unreadable)."""
+        route = locate.route(self.doc, rid)
+        plugins_key, _plugins = locate.plugins(self.doc, rid, route)
+        _range, copies = commented.of_route(self.doc, route, plugins_key, name)
+        return commented.data_of(self.doc, copies[0][0], copies[0][1], name) if copies else None
 
     def iter_plugin_configs(self, name):
         """(route id, config) of every route with an active ``name`` block (ids may be None)."""
@@ -151,7 +163,7 @@ class RouteFile:
         edits = None
         if isinstance(value, MappingNode) and not value.flow_style and value.value:
             try:
-                edits = self._update_mapping(value, config, step)
+                edits = update_mapping(doc, value, config, step)
             except Regenerate:
                 edits = None
         if edits is None:
@@ -170,15 +182,56 @@ class RouteFile:
         lines = [" " * route_col + "plugins:"] + render_entry(name, config, route_col + plugins_step, config_step)
         commented_range, copies = commented.of_route(doc, route, None, name)
         if copies and commented.holds_only(doc, commented_range, copies):
-            # a commented-out `plugins:` holding only this plugin: the new block takes its place
-            restored = commented.uncommented(
-                doc, commented_range[0], commented_range[1], route_col, {"plugins": {name: config}}
-            )
-            self._replace_lines(commented_range[0], commented_range[1], restored or lines, rid)
+            # a commented-out `plugins:` holding only this plugin: the new block takes its place, its lines kept
+            restored = self._from_copy(rid, commented_range, route_col, config_step, ("plugins", name), config)
+            if restored is not None:
+                self._replace_lines(commented_range[0], commented_range[1], restored, rid)
+                return
+            self._insert_after(layout.route_window(doc, route)[1], lines, rid)
             return
-        for first, last in copies:
-            self._remove_lines(first, last, rid)
+        if copies:
+            restored = self._from_copy(rid, copies[0], route_col + plugins_step, config_step, (name,), config)
+            if restored is not None:
+                lines = lines[:1] + restored
+                self._remove_lines(copies[0][0], copies[0][1], rid)
+            for first, last in copies[1:]:
+                self._remove_lines(first, last, rid)
         self._insert_after(layout.route_window(doc, route)[1], lines, rid)
+
+    def _from_copy(self, rid, copy_range, column, step, path, config):
+        """The lines of the commented-out copy ``copy_range`` made active at ``column`` and updated key by
+        key to hold ``config`` under ``path`` (its keys: ``(name,)`` or ``("plugins", name)``): its other
+        lines (comments, commented snippets inside it) stay where they are, so that commenting the block
+        out again gives them back. None if the copy cannot be read so: a note says that it is kept."""
+        doc = self.doc
+        first, last = copy_range
+        out = commented.uncomment(doc, first, last, column)
+        edits = None
+        if out is not None:
+            try:
+                fragment = Fragment(out, doc.newline)
+            except nodes.yaml.YAMLError:
+                fragment = None
+            node = fragment.root if fragment is not None else None
+            for part in path:
+                hits = nodes.mapping_get(node, part) if isinstance(node, MappingNode) and not node.flow_style else []
+                node = hits[0][1] if len(hits) == 1 else None
+            if isinstance(node, MappingNode) and not node.flow_style and node.value:
+                try:
+                    edits = update_mapping(fragment, node, config, step)
+                except Regenerate:
+                    edits = None
+        if edits is None:
+            self.notes.append(
+                "%s: route '%s': the commented-out %s block at lines %d-%d cannot be read as YAML once uncommented "
+                "(or repeats a key); it is kept as it is beside the new block: merge or delete it by hand"
+                % (self.source, rid, path[-1], first + 1, last + 1)
+            )
+            return None
+        text = Edits(fragment.text)
+        for start, end, new in edits:
+            text.add(start, end, new, rid)
+        return text.apply()[: -len(doc.newline)].split(doc.newline)
 
     def _add_block(self, rid, plugins_key, plugins, name, config):
         """A route with ``plugins:`` but no block: it goes right under ``plugins:`` (or replaces a commented copy)."""
@@ -190,23 +243,53 @@ class RouteFile:
         else:
             column = doc.lines.column(plugins_key.start_mark.index) + plugins_step
             step = config_step
-        block_lines = render_entry(name, config, column, step)
-        if plugins.start_mark.index < plugins.end_mark.index and not (
-            isinstance(plugins, MappingNode) and plugins.value
-        ):
-            # `plugins: {}` or `plugins: ~`: drop the inline value, the block goes below
-            start = plugins.start_mark.index
-            while start > 0 and self.text[start - 1] in " \t":
-                start -= 1
-            self._add(start, plugins.end_mark.index, "", rid)
-        copies = commented.copies(doc, plugins_key, name)
-        if not copies:
-            self._insert_after(doc.lines.line_of(plugins_key.end_mark.index), block_lines, rid)
+        copies = commented.copies(doc, plugins_key, name, plugins)
+        copy_column = column
+        if not (isinstance(plugins, MappingNode) and plugins.value):
+            self._remember_plugins(rid, plugins_key, plugins)
+            natural = commented.natural_column(doc, copies[0][0]) if copies else column
+            if natural > doc.lines.column(plugins_key.start_mark.index):
+                copy_column = natural  # the copy's own column: commenting it out again gives back its lines
+        restored = self._from_copy(rid, copies[0], copy_column, step, (name,), config) if copies else None
+        if restored is None:
+            self._insert_after(
+                doc.lines.line_of(plugins_key.end_mark.index), render_entry(name, config, column, step), rid
+            )
             return
-        restored = commented.uncommented(doc, copies[0][0], copies[0][1], column, {name: config})
-        self._replace_lines(copies[0][0], copies[0][1], restored or block_lines, rid)
+        self._replace_lines(copies[0][0], copies[0][1], restored, rid)
         for first, last in copies[1:]:
             self._remove_lines(first, last, rid)
+
+    # An empty ``plugins`` that gets the block keeps its old value in a comment on its line, so that
+    # removing or commenting out the block gives the line back: ``plugins: {}`` becomes ``plugins: # {}``
+    # (``~`` and ``null`` alike), a bare ``plugins:`` becomes ``plugins: #``.
+
+    def _remember_plugins(self, rid, plugins_key, plugins):
+        doc = self.doc
+        line = doc.lines.line_of(plugins_key.start_mark.index)
+        if plugins.start_mark.index < plugins.end_mark.index:
+            self._add(plugins.start_mark.index, plugins.start_mark.index, "# ", rid)
+        elif doc.lines.content(line).strip() == plugins_key.value + ":":
+            end = doc.lines.ends[line]
+            self._add(end, end, " #", rid)
+
+    def _plugins_memory(self, plugins_key):
+        """``(start, end, value)``: the comment that ``_remember_plugins`` left on the ``plugins:`` line (to
+        delete) and the value the line then holds again, or None."""
+        doc = self.doc
+        line = doc.lines.line_of(plugins_key.start_mark.index)
+        content = doc.lines.content(line)
+        start = doc.lines.starts[line]
+        if not content[: plugins_key.start_mark.index - start].strip(" ") == "":
+            return None
+        at = plugins_key.end_mark.index - start
+        match = _MEMORY_RE.match(content, at)
+        if match is not None:
+            return start + match.start("mark"), start + match.end("mark"), {} if "{" in match.group("value") else None
+        match = _BARE_MEMORY_RE.match(content, at)
+        if match is not None:
+            return start + match.start("mark"), start + match.end("mark"), None
+        return None
 
     def unset_plugin(self, rid, name, style="remove"):
         """Remove (``style='remove'``) or comment out (``'comment'``) the block; True if the text changes."""
@@ -228,15 +311,22 @@ class RouteFile:
         line = doc.lines.line_of(plugins_key.start_mark.index)
         drop_plugins_line = False
         if not expected["plugins"]:
-            bare = doc.lines.content(line).strip() == plugins_key.value + ":"
-            own = not self.text[doc.lines.starts[line] : plugins_key.start_mark.index].strip(" ")
-            drop_plugins_line = bare and own
-            if drop_plugins_line:
-                del expected["plugins"]
+            memory = self._plugins_memory(plugins_key)
+            if memory is not None:
+                # the `plugins: {}` / `plugins:` the route had before the block was added comes back
+                start, end, value = memory
+                self._add(start, end, "", rid)
+                expected["plugins"] = value
             else:
-                expected["plugins"] = None
+                bare = doc.lines.content(line).strip() == plugins_key.value + ":"
+                own = not self.text[doc.lines.starts[line] : plugins_key.start_mark.index].strip(" ")
+                drop_plugins_line = bare and own
+                if drop_plugins_line:
+                    del expected["plugins"]
+                else:
+                    expected["plugins"] = None
         if style == "comment":
-            for first_copy, last_copy in commented.copies(doc, plugins_key, name):
+            for first_copy, last_copy in commented.copies(doc, plugins_key, name, plugins):
                 self._remove_lines(first_copy, last_copy, rid)
             # a bare `plugins:` left with nothing is commented out too (null plugins break APISIX's schema)
             numbers = list(range(first, last + 1))
@@ -252,79 +342,6 @@ class RouteFile:
             if drop_plugins_line:
                 self._remove_lines(line, line, rid)
         return True
-
-    def _update_mapping(self, node, desired, step):
-        """Edits turning block mapping ``node`` into ``desired`` key by key, keeping unchanged lines."""
-        doc = self.doc
-        existing = []
-        for key, value in node.value:
-            if not isinstance(key, ScalarNode) or key.tag == nodes.MERGE_TAG:
-                raise Regenerate()
-            existing.append((key.value, key, value))
-        names = [name for name, _key, _value in existing]
-        if len(set(names)) != len(names):
-            raise Regenerate()
-        column = doc.lines.column(node.start_mark.index)
-        edits = []
-        last_line = None
-        for name, key, value in existing:
-            first, last = layout.region(doc, key, value)
-            last_line = last
-            if self.text[doc.lines.starts[first] : key.start_mark.index].strip(" "):
-                raise Regenerate()
-            if name not in desired:
-                edits.append(layout.removal(doc, first, last))
-                continue
-            want = desired[name]
-            try:
-                have = nodes.construct(value)
-            except nodes.yaml.YAMLError:
-                raise Regenerate() from None
-            if nodes.same(have, want):
-                continue
-            if (
-                isinstance(want, dict)
-                and want
-                and isinstance(value, MappingNode)
-                and not value.flow_style
-                and value.value
-            ):
-                try:
-                    edits.extend(self._update_mapping(value, want, step))
-                    continue
-                except Regenerate:
-                    pass
-            edits.append(self._value_edit(name, value, want, first, last, column, step))
-        added = []
-        for name, want in desired.items():
-            if name not in names:
-                added.extend(render_entry(name, want, column, step))
-        if added:
-            text = doc.newline.join(added)
-            if doc.lines.has_break(last_line):
-                position = doc.lines.next_start(last_line)
-                edits.append((position, position, text + doc.newline))
-            elif last_line in layout.block_scalar_ends(doc):
-                raise Regenerate()
-            else:
-                edits.append((len(self.text), len(self.text), doc.newline + text))
-        return edits
-
-    def _value_edit(self, name, value, want, first, last, column, step):
-        """One key's new value: in place when it is a one-line value, else the key's lines rewritten."""
-        doc = self.doc
-        single = (
-            value.start_mark.index < value.end_mark.index
-            and doc.lines.line_of(value.start_mark.index) == doc.lines.line_of(value.end_mark.index - 1)
-            and not (isinstance(value, ScalarNode) and value.style in ("|", ">"))
-            and (isinstance(value, ScalarNode) or value.flow_style)
-        )
-        if single:
-            inline = render_inline(want, value.style if isinstance(value, ScalarNode) else None)
-            if inline is not None:
-                return value.start_mark.index, value.end_mark.index, inline
-        lines = render_entry(name, want, column, step)
-        return doc.lines.starts[first], doc.lines.next_start(last), layout.lines_text(doc, lines, last)
 
     # --- result ---------------------------------------------------------------------
 
@@ -384,6 +401,75 @@ class RouteFile:
             else lines.next_start(last)
         )
         return start, max(end, item.end)
+
+
+def update_mapping(doc, node, desired, step):
+    """Edits turning block mapping ``node`` of ``doc`` into ``desired`` key by key, keeping unchanged lines
+    (and the comment lines after a key that goes or is rewritten: they may be commented-out snippets)."""
+    existing = []
+    for key, value in node.value:
+        if not isinstance(key, ScalarNode) or key.tag == nodes.MERGE_TAG:
+            raise Regenerate()
+        existing.append((key.value, key, value))
+    names = [name for name, _key, _value in existing]
+    if len(set(names)) != len(names):
+        raise Regenerate()
+    column = doc.lines.column(node.start_mark.index)
+    edits = []
+    last_line = None
+    for name, key, value in existing:
+        first, last = layout.region(doc, key, value)
+        value_last = doc.lines.line_of(max(layout.last_index(doc, key), layout.last_index(doc, value)))
+        last_line = last
+        if doc.text[doc.lines.starts[first] : key.start_mark.index].strip(" "):
+            raise Regenerate()
+        if name not in desired:
+            edits.append(layout.removal(doc, first, value_last))
+            continue
+        want = desired[name]
+        try:
+            have = nodes.construct(value)
+        except nodes.yaml.YAMLError:
+            raise Regenerate() from None
+        if nodes.same(have, want):
+            continue
+        if isinstance(want, dict) and want and isinstance(value, MappingNode) and not value.flow_style and value.value:
+            try:
+                edits.extend(update_mapping(doc, value, want, step))
+                continue
+            except Regenerate:
+                pass
+        edits.append(value_edit(doc, name, value, want, first, value_last, column, step))
+    added = []
+    for name, want in desired.items():
+        if name not in names:
+            added.extend(render_entry(name, want, column, step))
+    if added:
+        text = doc.newline.join(added)
+        if doc.lines.has_break(last_line):
+            position = doc.lines.next_start(last_line)
+            edits.append((position, position, text + doc.newline))
+        elif last_line in layout.block_scalar_ends(doc):
+            raise Regenerate()
+        else:
+            edits.append((len(doc.text), len(doc.text), doc.newline + text))
+    return edits
+
+
+def value_edit(doc, name, value, want, first, last, column, step):
+    """One key's new value: in place when it is a one-line value, else the key's lines rewritten."""
+    single = (
+        value.start_mark.index < value.end_mark.index
+        and doc.lines.line_of(value.start_mark.index) == doc.lines.line_of(value.end_mark.index - 1)
+        and not (isinstance(value, ScalarNode) and value.style in ("|", ">"))
+        and (isinstance(value, ScalarNode) or value.flow_style)
+    )
+    if single:
+        inline = render_inline(want, value.style if isinstance(value, ScalarNode) else None)
+        if inline is not None:
+            return value.start_mark.index, value.end_mark.index, inline
+    lines = render_entry(name, want, column, step)
+    return doc.lines.starts[first], doc.lines.next_start(last), layout.lines_text(doc, lines, last)
 
 
 def _merge(spans):

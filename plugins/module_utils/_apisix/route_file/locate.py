@@ -25,6 +25,24 @@ def quoted(route_ids, limit=None):
     return shown
 
 
+SHOWN_IDS = 10
+CLOSE_CUTOFF = 0.8  # difflib's default 0.6 paired 'orders-main' with 'files-main'
+
+
+def _extends(longer, shorter):
+    return len(longer) > len(shorter) and longer.startswith(shorter) and longer[len(shorter)] in "-_."
+
+
+def close_ids(rid, existing):
+    """Ids of ``existing`` that ``rid`` may have meant (at most 2): ``rid`` with its case changed, a
+    typo of it (difflib ratio >= 0.8), or ``rid`` with a part more or less (``orders-main`` for
+    ``orders-main-secured``). An id that merely shares a word (``files-main`` for ``orders-main``) is not one."""
+    folded = [other for other in existing if other.lower() == rid.lower()]
+    typos = difflib.get_close_matches(rid, existing, n=2, cutoff=CLOSE_CUTOFF)
+    parts = [other for other in existing if _extends(other, rid) or _extends(rid, other)]
+    return list(dict.fromkeys(folded + typos + parts))[:2]
+
+
 def _lines_of(doc, pairs):
     return ", ".join(str(doc.line(key)) for key, _value in pairs)
 
@@ -34,10 +52,12 @@ def check_targets(doc, route_ids):
     unknown = [rid for rid in route_ids if rid not in doc.by_id]
     if unknown:
         existing = [rid for rid, _node in doc.routes if rid is not None]
-        shown = ", ".join(existing[:50]) + (" ... and %d more" % (len(existing) - 50) if len(existing) > 50 else "")
+        shown = ", ".join(existing[:SHOWN_IDS])
+        if len(existing) > SHOWN_IDS:
+            shown += " ... and %d more (%d in all)" % (len(existing) - SHOWN_IDS, len(existing))
         close = []
         for rid in unknown:
-            close.extend(difflib.get_close_matches(rid, existing, n=2))
+            close.extend(match for match in close_ids(rid, existing) if match not in close)
         hint = (" (did you mean %s?)" % quoted(close)) if close else ""
         raise RouteFileError(
             "%s: unknown route id%s %s under %s%s; route ids in the file: %s"

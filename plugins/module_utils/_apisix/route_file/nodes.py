@@ -139,6 +139,44 @@ def shared_nodes(root, text):
     return shared
 
 
+class RecursiveAlias(Exception):
+    """A node holds itself through an alias (``&a [*a]``); ``node`` is the one reached again."""
+
+    def __init__(self, node):
+        super().__init__("recursive alias")
+        self.node = node
+
+
+def expanded_sizes(root, cap):
+    """id -> how many nodes each node under ``root`` stands for with every alias expanded, capped at
+    ``cap + 1`` (so that an alias bomb costs one visit of each node, not its expansion). Raises
+    RecursiveAlias when a node holds itself."""
+    sizes = {}
+    on_path = set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        nid = id(node)
+        if done:
+            on_path.discard(nid)
+            total = 1
+            for child in children(node):
+                total += sizes[id(child)]
+                if total > cap:
+                    total = cap + 1
+                    break
+            sizes[nid] = total
+            continue
+        if nid in sizes:
+            continue
+        if nid in on_path:
+            raise RecursiveAlias(node)
+        on_path.add(nid)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children(node) if id(child) not in sizes)
+    return sizes
+
+
 def plugin_blocks(routes, name):
     """(route id, route node, block value node) of every active ``name`` block in file order."""
     for rid, route in routes:

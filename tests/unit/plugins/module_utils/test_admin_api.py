@@ -5,7 +5,8 @@
 
 import pytest
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors, unmanaged
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import client as api
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import compare, envelope, ownership
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.target import uses_put
@@ -92,6 +93,59 @@ def test_nested_mappings_compare_on_managed_keys_and_nested_defaults():
     assert compare.holds(dict(desired, session={"secret": "0123456789abcdef"}), desired, "3.18")
     assert not compare.holds(dict(desired, session={"secret": "0123456789abcdeX"}), desired, "3.18")
     assert not compare.holds(dict(desired, session={"secret": "0123456789abcdef", "x": 1}), desired, "3.18")
+
+
+HAND = {"ssl_verify": True, "introspection_interval": 60, "session": {"secret": "0123456789abcdef"}}
+
+
+def _unmanaged(stored, desired, version):
+    """What the Admin API target does: the shared merge with the release's stored defaults."""
+    return unmanaged.merge(stored, desired, oidc.resolve_version(version)[0], True, compare.stored_default(version))
+
+
+def test_unmanaged_keys_are_found_with_their_paths_and_merged():
+    stored = dict(DESIRED, _meta={"priority": 5, "disable": True}, enable=False, **HAND)
+    written, paths = _unmanaged(stored, DESIRED, "3.11")
+    assert paths == ["_meta.priority", "ssl_verify", "introspection_interval", "session.secret"]
+    # _meta.disable and enable are the module's
+    assert written == dict(DESIRED, _meta={"priority": 5}, **HAND) and list(written)[: len(DESIRED)] == list(DESIRED)
+    assert not compare.holds(stored, written, "3.11")  # enable and _meta.disable go: a change
+    assert compare.holds(dict(DESIRED, _meta={"priority": 5}, **HAND), written, "3.11")
+
+
+@pytest.mark.parametrize(
+    "stored, version",
+    [
+        (dict(DESIRED, audience=["x"], realm="other", client_secret="s", bearer_only=False), "3.18"),  # options
+        (dict(DESIRED, enable=False, _meta={"disable": True}), "3.18"),  # enable, the 3.x switch-off flag
+        (dict(DESIRED, enable=False, disable=True), "2.15"),  # the 2.x switch-off flag
+        (dict(DESIRED, scope="openid", timeout=3, ssl_verify=False, set_id_token_header=True), "3.11"),  # defaults
+        (dict(DESIRED, ssl_verify=True, use_jwks=False), "3.18"),  # defaults of 3.16+
+        (dict(DESIRED, _meta={}), "3.18"),
+    ],
+    ids=["options", "flags-3.x", "flags-2.x", "stored-defaults-3.11", "stored-defaults-3.18", "empty-meta"],
+)
+def test_managed_keys_and_stored_defaults_are_not_unmanaged(stored, version):
+    assert _unmanaged(stored, DESIRED, version) == (DESIRED, [])
+
+
+def test_an_enable_true_the_options_do_not_write_is_left_as_it_is():
+    written, paths = _unmanaged(dict(DESIRED, enable=True), DESIRED, "3.18")
+    assert written == dict(DESIRED, enable=True) and paths == []
+
+
+def test_unmanaged_keys_inside_a_mapping_the_module_sets_and_nested_defaults():
+    desired = dict(DESIRED, session={"secret": "0123456789abcdef"}, _meta={"disable": True})
+    stored = dict(desired, session={"secret": "x" * 16, "storage": "cookie", "cookie": {"lifetime": 60}})
+    stored["_meta"] = {"disable": False, "filter": [["arg_a", "==", "1"]]}
+    written, paths = _unmanaged(stored, desired, "3.18")
+    assert paths == ["session.cookie.lifetime", "_meta.filter"]  # storage: cookie is the nested default
+    assert written == dict(
+        desired,
+        session={"secret": "0123456789abcdef", "cookie": {"lifetime": 60}},
+        _meta={"disable": True, "filter": [["arg_a", "==", "1"]]},
+    )
+    assert _unmanaged(None, desired, "3.18") == (desired, []) and _unmanaged(stored, None, "3.18") == (None, [])
 
 
 def test_state_of_route_plugin():

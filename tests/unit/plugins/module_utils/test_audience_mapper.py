@@ -202,9 +202,37 @@ def test_find_mapper():
         am.find_mapper(mappers, "other", "client 'cim' in realm 'expertflow'")
     for fact in ("client 'cim' in realm 'expertflow'", "'other'", "'oidc-hardcoded-claim-mapper'"):
         assert fact in str(err.value)
-    saml = [{"id": "3", "name": "fix-audience", "protocol": "saml", "protocolMapper": "oidc-audience-mapper"}]
-    with pytest.raises(KeycloakModuleError, match="protocol 'saml'"):
-        am.find_mapper(saml, "fix-audience", "X")
+    wrong_type = [{"id": "4", "name": "fix-audience", "protocol": "openid-connect", "protocolMapper": "x-mapper"}]
+    with pytest.raises(KeycloakModuleError, match="protocol 'openid-connect'"):
+        am.find_mapper(wrong_type, "fix-audience", "X")
+
+
+@pytest.mark.parametrize("mapper_type", ["saml-audience-mapper", "oidc-audience-mapper", "saml-role-list-mapper"])
+def test_find_mapper_matches_name_and_protocol(mapper_type):
+    """A mapper of the same name for another protocol (SAML) is not the module's: skipped, never an error."""
+    saml = {"id": "3", "name": "fix-audience", "protocol": "saml", "protocolMapper": mapper_type}
+    oidc = {"id": "2", "name": "fix-audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper"}
+    assert am.find_mapper([saml], "fix-audience", "X") is None
+    assert am.find_mapper([saml, oidc], "fix-audience", "X") is oidc
+    assert am.find_mapper([oidc, saml], "fix-audience", "X") is oidc
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_a_saml_mapper_of_the_same_name_is_left_untouched(keycloak, state):
+    cim = keycloak.uuid_of("cim")
+    saml = keycloak.put_mapper(cim, "fix-audience", {"included.client.audience": "x"}, "saml-audience-mapper", "saml")
+    if state == "present":
+        keycloak.put_mapper(cim, "fix-audience", dict(GUIDE_CONFIG_26, **{"id.token.claim": "false"}))
+    result, _warnings = run(state=state)
+    assert result["changed"] is (state == "present")
+    assert saml in keycloak.mappers[cim]  # as it was
+    oidc = [m for m in keycloak.mappers[cim] if m["protocol"] == "openid-connect"]
+    if state == "present":
+        assert [m["config"]["id.token.claim"] for m in oidc] == ["true"]
+        assert run()[0]["changed"] is False
+    else:
+        assert oidc == []
+    assert all(write[2] != saml["id"] for write in keycloak.writes if len(write) > 2)
 
 
 def test_differences_ignore_unmanaged_and_server_added_keys():
@@ -664,3 +692,18 @@ def test_public_client_refused_at_plan_time_also_for_an_unchanged_mapper(keycloa
     # a client scope has no client: nothing to refuse
     scope = run(client_id=None, client_scope="api-audience", included_client_audience="cim")[0]
     assert scope["changed"] is True
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "unchanged"])
+def test_disabled_client_refused_like_a_public_one(keycloak, existing):
+    cim = keycloak.uuid_of("cim")
+    if existing:
+        keycloak.put_mapper(cim, "fix-audience", GUIDE_CONFIG_26)
+    keycloak.clients[cim]["enabled"] = False
+    for check_mode in (True, False):
+        message = fail(check_mode)
+        for fact in ("client 'cim' in realm 'expertflow' is disabled", "Enabled", "nothing was changed"):
+            assert fact in message, message
+    assert keycloak.writes == []
+    assert run(require_confidential=False)[0]["changed"] is not existing
+    assert run(state="absent")[0]["changed"] is True  # deleting is always allowed

@@ -64,3 +64,9 @@ def test_same_secret_and_the_mismatch_message_shows_neither():
 
 def test_target():
     assert cs.target({"client_id": "cim", "realm": "x"}) == "the secret of client 'cim' in realm 'x'"
+
+
+def test_a_disabled_client_is_refused_like_a_public_one():
+    disabled = cs.refusal({"clientId": "cim", "publicClient": False, "enabled": False}, "r")
+    assert "client 'cim' in realm 'r' is disabled" in disabled and "Enabled" in disabled
+    assert cs.refusal({"clientId": "cim", "publicClient": False, "enabled": True}, "r") is None

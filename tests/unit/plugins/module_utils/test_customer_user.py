@@ -12,6 +12,7 @@ import copy
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import connection as cu_connection
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import customer_user as cu
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.connection import KeycloakConnection
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
@@ -436,21 +437,62 @@ def test_no_password_option_means_no_check(keycloak):
 
 
 def test_temporary_password_action_is_removed(keycloak):
-    uid = keycloak.add_user("customer", password=PASSWORD, requiredActions=["UPDATE_PASSWORD", "CONFIGURE_TOTP"])
+    uid = keycloak.add_user("customer", password=PASSWORD, requiredActions=["UPDATE_PASSWORD"], **PROFILE)
     result = run()
-    # "not fully set up" only comes with a right password: no password write
+    # "not fully set up" only comes with a right password: no password write; the run drops the action
     assert result["password_changed"] is False
-    assert keycloak.users[uid]["requiredActions"] == ["CONFIGURE_TOTP"]
-    assert result["diff"]["before"]["required_actions"] == ["CONFIGURE_TOTP", "UPDATE_PASSWORD"]
-    assert result["diff"]["after"]["required_actions"] == ["CONFIGURE_TOTP"]
+    assert keycloak.users[uid]["requiredActions"] == []
+    assert result["diff"]["before"]["required_actions"] == ["UPDATE_PASSWORD"]
+    assert result["diff"]["after"]["required_actions"] == []
+    assert run()["changed"] is False
 
 
-def test_incomplete_profile_on_26_counts_as_a_working_password(keycloak):
+@pytest.mark.parametrize("version", ["26.7.3", "19.0.1"])
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check"])
+@pytest.mark.parametrize(
+    "actions", [["CONFIGURE_TOTP"], ["UPDATE_PASSWORD", "CONFIGURE_TOTP"], ["VERIFY_EMAIL", "TERMS_AND_CONDITIONS"]]
+)
+def test_a_pending_required_action_is_a_failure_not_up_to_date(make_keycloak, version, check_mode, actions):
+    """Issue 18: "Account is not fully set up" was reported "up to date"; the customer gets no token."""
+    keycloak = make_keycloak(version=version)
+    keycloak.add_role("customer")
+    keycloak.add_user(
+        "customer",
+        password=PASSWORD,
+        emailVerified=True,
+        requiredActions=actions,
+        roles=["customer", "offline_access", "uma_authorization"],
+        **PROFILE,
+    )
+    message = fail(check_mode=check_mode)
+    remaining = ", ".join(sorted(a for a in actions if a != "UPDATE_PASSWORD"))
+    assert_facts(
+        message,
+        "User 'customer' in realm 'expertflow' cannot log in",
+        "Account is not fully set up",
+        "pending required actions %s" % remaining,
+        "Required user actions",
+    )
+    assert keycloak.writes == [] and len(keycloak.checks) == 1
+
+
+def test_a_required_profile_attribute_without_value_is_a_failure_on_26(keycloak):
+    keycloak.required_attributes = ["department"]
+    uid = keycloak.add_user("customer", password=PASSWORD, emailVerified=True, **PROFILE)
+    assert_facts(fail(), "cannot log in", "Account is not fully set up", "have no value: department")
+    assert keycloak.writes == [] and len(keycloak.checks) == 1
+    keycloak.users[uid]["attributes"] = {"department": ["sales"]}
+    assert run()["changed"] is True  # the roles; the customer can log in now
+
+
+def test_incomplete_profile_on_26_is_filled_or_a_failure(keycloak):
     uid = keycloak.add_user("customer", password=PASSWORD)
-    result = run(fill_profile=False)
-    assert result["password_changed"] is False
+    message = fail(fill_profile=False)
+    assert_facts(message, "cannot log in", "have no value: email, firstName, lastName")
+    assert keycloak.writes == [] and keycloak.passwords[uid] == PASSWORD
+    result = run()  # fill_profile (the default) repairs it
+    assert result["password_changed"] is False and keycloak.passwords[uid] == PASSWORD
     assert [w[0] for w in keycloak.writes] == ["create_realm_role", "update_user", "assign_realm_roles"]
-    assert keycloak.passwords[uid] == PASSWORD
 
 
 @pytest.mark.parametrize("version", ["26.7.3", "19.0.1"])
@@ -688,6 +730,44 @@ def test_locked_user_keeps_a_pending_temporary_password_and_gets_other_changes(k
     assert keycloak.checks == [] and not [w for w in keycloak.writes if w[0] == "set_user_password"]
 
 
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check"])
+def test_a_failed_check_under_brute_force_detection_says_how_to_reset(keycloak, check_mode):
+    keycloak.realm.update(bruteForceProtected=True, failureFactor=3)
+    uid = keycloak.add_user("customer", password=OTHER_PASSWORD, emailVerified=True, **PROFILE)
+    result, warnings = run_warned(check_mode=check_mode)
+    assert result["password_changed"] is True and len(keycloak.checks) == 1  # one attempt, never more
+    [warning] = [w for w in warnings if "failed login" in w]
+    assert_facts(
+        warning,
+        "user 'customer' in realm 'expertflow'",
+        "locks the user after 3 failures",
+        "at most once per run",
+        "Unlock users",
+        "attack-detection/brute-force/users/%s" % uid,
+        "update_password",
+    )
+    assert PASSWORD not in warning and OTHER_PASSWORD not in warning
+
+
+def test_a_failed_check_without_brute_force_detection_warns_nothing(keycloak):
+    keycloak.realm["bruteForceProtected"] = False
+    keycloak.add_user("customer", password=OTHER_PASSWORD, emailVerified=True, **PROFILE)
+    assert run_warned()[1] == []
+
+
+def test_the_password_check_is_never_resent(keycloak):
+    keycloak.add_user("customer", password=PASSWORD, **PROFILE)
+    user = customer_user()
+    openids = []
+    original = cu_connection.KeycloakOpenID
+    cu_connection.KeycloakOpenID = lambda **options: openids.append(options) or original(**options)
+    try:
+        user.password_state(keycloak.user_named("customer")["id"])
+    finally:
+        cu_connection.KeycloakOpenID = original
+    assert [options["max_retries"] for options in openids] == [0]
+
+
 def test_brute_force_status_not_read_when_the_realm_has_no_detection(keycloak):
     keycloak.realm["bruteForceProtected"] = False
     keycloak.add_user("customer", password=PASSWORD)
@@ -714,6 +794,14 @@ def test_check_through_confidential_client_reads_its_secret_once(keycloak):
     # the first grant, without a secret, is refused for the client (the user's password is not looked at)
     assert keycloak.checks == [("customer", "cim", None)] + [("customer", "cim", CIM_SECRET)] * 2
     assert [c for c in keycloak.calls if c[0] == "get_client_secrets"] == [("get_client_secrets", "c-cim")]
+
+
+def test_a_disabled_check_client_is_refused_naming_realm_and_client(keycloak):
+    keycloak.clients[keycloak.uuid_of("cim")]["enabled"] = False
+    keycloak.add_user("customer", password=PASSWORD, **PROFILE)
+    message = fail(password_check_client_id="cim")
+    assert_facts(message, "client 'cim' (password_check_client_id)", "realm 'expertflow'", "is disabled", "Enabled")
+    assert keycloak.writes == []
 
 
 def test_check_with_given_secret_does_not_read_it(keycloak):

@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests of the collection's file reading and safe writing (plugins/module_utils/_io.py)."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -76,3 +77,52 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
         each.write_text("client_secret: leftover\n")
     assert _io.remove_stale_temporaries(path) == [str(dead)]
     assert sorted(os.listdir(tmp_path)) == sorted(["routes.yaml", live.name, other.name])
+
+
+def _raise_oserror(code):
+    def failing(src, dest):
+        raise OSError(code, os.strerror(code))
+
+    return failing
+
+
+def _raise_like_atomic_move(code):
+    """ansible-core's atomic_move raises a bare Exception from the OSError of the rename."""
+
+    def failing(src, dest):
+        try:
+            raise OSError(code, os.strerror(code))
+        except OSError as exc:
+            raise Exception("Could not replace %r with %r." % (dest, src)) from exc
+
+    return failing
+
+
+@pytest.mark.parametrize("wrap", [_raise_oserror, _raise_like_atomic_move])
+@pytest.mark.parametrize(("code", "name"), [(errno.EBUSY, "EBUSY"), (errno.EXDEV, "EXDEV")], ids=["EBUSY", "EXDEV"])
+def test_a_rename_refused_on_a_mount_point_names_the_errno_and_how_to_edit(tmp_path, monkeypatch, wrap, code, name):
+    path = _file(tmp_path)
+    _text, stamp = _io.read_text(path)
+    monkeypatch.setattr(_io, "is_mount_point", lambda real: real == os.path.realpath(path))
+    with pytest.raises(ModuleError) as info:
+        _io.write_file(path, b"a: 2\n", stamp, wrap(code), backup=True)
+    message = str(info.value)
+    assert message.startswith("cannot write %s: %s (%s)" % (path, os.strerror(code), name)), message
+    assert "the file %s is a mount point" % os.path.realpath(path) in message
+    assert "edit the source of the mount" in message and "the file is as it was" in message
+    assert open(path).read() == "a: 1\n" and os.listdir(tmp_path) == ["routes.yaml"]
+
+
+def test_exdev_without_a_mount_point_says_other_filesystem(tmp_path):
+    path = _file(tmp_path)
+    _text, stamp = _io.read_text(path)
+    with pytest.raises(ModuleError, match=r"\(EXDEV\); the temporary file in .* are on different filesystems"):
+        _io.write_file(path, b"a: 2\n", stamp, _raise_oserror(errno.EXDEV))
+    assert open(path).read() == "a: 1\n" and os.listdir(tmp_path) == ["routes.yaml"]
+
+
+def test_is_mount_point_reads_the_mount_table(tmp_path, monkeypatch):
+    path = _file(tmp_path)
+    assert not _io.is_mount_point(os.path.realpath(path))
+    monkeypatch.setattr(_io, "_mount_points", lambda: {os.path.realpath(path)})
+    assert _io.is_mount_point(os.path.realpath(path))

@@ -318,3 +318,42 @@ def test_a_numeric_password_is_refused_and_a_file_without_blocks_warns(tmp_path)
     result, _hidden, warnings = _run(str(path), FakeKeycloak())
     assert result["routes"] == [] and len(result["table"]) == 1
     assert warnings and "no route under routes has an openid-connect block" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "commented",
+    [
+        "      # openid-connect:\n      #   client_id: cim\n      #   bearer_only: true\n",
+        "      #openid-connect:\n      #  client_id: cim\n      #  bearer_only: true\n",
+        "      #openid-connect:\n        #client_id: cim\n        #bearer_only: true\n",
+    ],
+    ids=["own-indentation", "hash-before-key", "hash-before-each-key"],
+)
+def test_a_block_commented_at_its_own_indentation_is_reported_open(tmp_path, commented):
+    text = "routes:\n  - id: toggled\n    uri: /t/*\n    plugins:\n      cors: {}\n" + commented + "#END\n"
+    path = tmp_path / "apisix.yaml"
+    path.write_text(text)
+    result, _hidden, _warnings = _run(str(path), FakeKeycloak())
+    routes = _by_route(result)
+    assert list(routes) == ["toggled"]
+    assert routes["toggled"]["status"] == "open" and "commented out" in routes["toggled"]["reason"]
+
+
+class _Unreachable(FakeKeycloak):
+    """No answer; the transport's text names the URL it tried, credentials included."""
+
+    def request(self, method, url, data=None, headers=None):
+        raise oc.TransportError("cannot connect to proxy http://puser:Pr0xy-PASS@proxy:3128 for %s" % url)
+
+
+def test_urls_with_credentials_are_masked_in_reasons_and_messages(tmp_path):
+    """Whatever URL the check prints (from the block, the transport or url_map) has its credentials masked."""
+    text = ROUTES.replace("%(gw)s/realms", "http://kcuser:Kc-PASS-1@gw/realms", 1)
+    path = _file(tmp_path, text=text)
+    for keycloak in (FakeKeycloak(), _Unreachable()):
+        result, _hidden, _warnings = _run(path, keycloak, url_map={"http://kcuser:Kc-PASS-1@gw": REACHABLE})
+        printed = json.dumps(result)
+        assert "Kc-PASS-1" not in printed and "Pr0xy-PASS" not in printed
+    assert "http://puser:********@proxy:3128" in _by_route(result)["secured"]["reason"]
+    result, _hidden, _warnings = _run(path, FakeKeycloak(), url_map={GATEWAY: "ftp://u:Map-PASS@kc"})
+    assert result["failed"] and "Map-PASS" not in result["msg"] and "ftp://u:********@kc" in result["msg"]

@@ -64,8 +64,8 @@ def test_defaults_give_the_guide_snippet():
         ("https://sso.example.com/", "t1", "https://sso.example.com/realms/t1/.well-known/openid-configuration"),
         (
             "https://sso.example.com",
-            "ten ant/x",
-            "https://sso.example.com/realms/ten%20ant%2Fx/.well-known/openid-configuration",
+            "tën:a+b",  # allowed in a realm (one path segment), percent-encoded; "/" and spaces: see test_realm.py
+            "https://sso.example.com/realms/t%C3%ABn%3Aa%2Bb/.well-known/openid-configuration",
         ),
     ],
 )
@@ -365,6 +365,47 @@ def test_mask_text():
         "#  set_access_token_header: true\n  api_token: |\n    ********\n\n    ********\n  x: {secret: ********}\n  session_secret_x: 1\n"
     )
     assert masking.mask_text(None) is None
+
+
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("http://user:PASS@proxy:3128", "http://user:********@proxy:3128"),
+        ("https://u:p@ss:w0rd@kc/auth/realms/r", "https://u:********@kc/auth/realms/r"),  # up to the last @
+        ("https://TOKEN@host/x", "https://********@host/x"),  # a user alone is often a token
+        ("socks5h://u:pw@proxy", "socks5h://u:********@proxy"),
+        ('{"http_proxy": "http://u:pw@p:1", "x": "a@b"}', '{"http_proxy": "http://u:********@p:1", "x": "a@b"}'),
+        ("    http_proxy: 'http://u:pw@p:1' # c\n", "    http_proxy: 'http://u:********@p:1' # c\n"),
+        ("{a: http://u:pw@p, b: c@d}", "{a: http://u:********@p, b: c@d}"),
+        ("mail me: a@b.example, http://h/a@b", "mail me: a@b.example, http://h/a@b"),  # no userinfo: as is
+        ("http://u:********@p", "http://u:********@p"),
+    ],
+)
+def test_mask_urls(text, masked):
+    assert masking.mask_urls(text) == masked
+    assert masking.mask_text(text) == masking.mask_text(masked)
+
+
+def test_url_credentials_masked_in_config_results_and_text():
+    config = {"proxy_opts": {"http_proxy": "http://u:PW1@p:1", "https_proxy": "http://u:PW2@p:1"}, "n": 1}
+    assert masking.mask_config(config)["proxy_opts"] == {
+        "http_proxy": "http://u:********@p:1",
+        "https_proxy": "http://u:********@p:1",
+    }
+    assert config["proxy_opts"]["http_proxy"] == "http://u:PW1@p:1"  # the original is untouched
+    nested = masking.mask_urls_in({"a": ["http://u:PW@h", ("x", 2)], "http://k:PW@h": None})
+    assert nested == {"a": ["http://u:********@h", ("x", 2)], "http://k:********@h": None}
+    assert "PW" not in masking.mask_text("  http_proxy: http://u:PW@p:1\n#  https_proxy: http://u:PW@p\n")
+
+
+def test_changed_secrets_and_note():
+    before = {"client_secret": "a", "session": {"secret": "s"}, "realm": "r"}
+    assert masking.changed_secrets(before, dict(before, realm="x")) == []
+    assert masking.changed_secrets(before, dict(before, client_secret="b")) == ["client_secret"]
+    assert masking.changed_secrets(before, {"client_secret": "a"}) == ["session.secret"]
+    assert masking.changed_secrets(None, before) == []
+    assert masking.secret_change_note(["client_secret"]) == "# client_secret changed (values not shown)\n"
+    assert masking.secret_change_note([]) == ""
 
 
 # --- facts, documentation -----------------------------------------------------------

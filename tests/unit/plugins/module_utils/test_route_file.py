@@ -505,10 +505,22 @@ def test_empty_plugins_forms_are_edited():
     new, changed = edit(ROUTES, ["a", "b", "c", "d"])
     assert changed == [True] * 4
     assert_data(ROUTES, new, ["a", "b", "c", "d"], CONFIG)
-    assert "    plugins:   # none yet\n      openid-connect:\n" in new
-    assert "    plugins:\n      openid-connect:\n" in new
+    # the empty value the route had stays on the line, commented out, so that it comes back without the block
+    assert "    plugins: # {}   # none yet\n      openid-connect:\n" in new
+    assert "    plugins: # ~\n      openid-connect:\n" in new
+    assert "    plugins: #\n      openid-connect:\n" in new
+    assert "    uri: /d\n    plugins:\n      openid-connect:\n" in new
     assert new.count("plugins:") == 4
     assert new.endswith('required_scopes: ["email", "profile"]\n#END\n')
+    assert edit(new, ["a", "b", "c", "d"])[1] == [False] * 4
+    assert edit(new, ["a", "b", "c", "d"], op="unset")[0] == ROUTES
+    commented, _changed = edit(new, ["a", "b", "c", "d"], op="unset", style="comment")
+    assert "    plugins: {}   # none yet\n#      openid-connect:\n" in commented
+    assert "    plugins: ~\n#      openid-connect:\n" in commented
+    assert "    plugins:\n#      openid-connect:\n" in commented
+    assert "    uri: /d\n#    plugins:\n#      openid-connect:\n" in commented
+    again, _changed = edit(commented, ["a", "b", "c", "d"])
+    assert again == new  # and enabling once more gives the same text as the first time
 
 
 def test_flow_route_and_flow_plugins_are_refused_only_when_an_edit_is_due():
@@ -626,7 +638,8 @@ def test_comment_style_comments_out_a_bare_plugins_line_left_empty():
     again, changed = edit(new, ["a"], config={"client_id": "x", "bearer_only": True})
     assert changed == [True] and again == text  # the original bytes come back
     other, _changed = edit(new, ["a"], config={"client_id": "y"})
-    assert other == 'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "y"\n- id: b\n'
+    # another config: the copy's lines come back updated key by key (its comment kept, the style mirrored)
+    assert other == "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: y # kept\n- id: b\n"
     # with another plugin left, plugins: stays
     text = "routes:\n- id: a\n  plugins:\n    cors: {}\n    openid-connect:\n      client_id: x\n"
     new, _changed = edit(text, ["a"], op="unset", style="comment")
@@ -643,8 +656,7 @@ def test_enabling_replaces_a_commented_out_plugins_range():
     new, changed = edit(text, ["a"], config={"client_id": "x"})
     assert changed == [True] and old not in new
     assert (
-        new
-        == 'routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: "x"\n- id: b\n  uri: /b\n'
+        new == "routes:\n- id: a\n  uri: /a\n  plugins:\n    openid-connect:\n      client_id: x\n- id: b\n  uri: /b\n"
     )
     # the commented range also holds another plugin: only the openid-connect copy goes, the rest stays commented
     text = (
@@ -680,7 +692,7 @@ def test_several_commented_copies_collapse_into_one():
     assert _states(text)["a"]["commented"] == 2
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
     assert new == (
-        'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "x"\n    cors: {}\n'
+        "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: x\n    cors: {}\n"
         "    # openid-connect: (indented comment, not a copy)\n"
     )
     commented, _changed = edit(new, ["a"], op="unset", style="comment")
@@ -820,7 +832,7 @@ def test_unknown_and_duplicate_route_ids():
 
 def test_long_id_lists_are_cut():
     text = "routes:\n" + "".join("- id: r%03d\n" % number for number in range(80))
-    with pytest.raises(RouteFileError, match=r"r049 \.\.\. and 30 more"):
+    with pytest.raises(RouteFileError, match=r"r009 \.\.\. and 70 more \(80 in all\)"):
         RouteFile(text, "f").check_targets(["zzz"])
 
 
@@ -1021,3 +1033,239 @@ def test_route_changes_show_nothing_but_the_plugin_block(case, op):
     for _route_id, before, after in changes:
         for line in (before + after).splitlines():
             assert line.strip() not in foreign, (line, before, after)
+
+
+@pytest.mark.parametrize(
+    ("asked", "meant"),
+    [
+        ("files-mian", "files-main"),  # typo
+        ("portal-mian", "portal-main"),
+        ("Files-Main", "files-main"),  # case
+        ("orders-main", "orders-main-secured"),  # a part less
+        ("portal-main-secured", "portal-main"),  # a part more
+    ],
+)
+def test_unknown_route_id_suggests_a_close_id(asked, meant):
+    doc = RouteFile(HELM, "values.yaml")
+    with pytest.raises(RouteFileError) as info:
+        doc.check_targets([asked])
+    assert "(did you mean '%s'?)" % meant in str(info.value)  # and nothing unrelated beside it
+
+
+@pytest.mark.parametrize("asked", ["nope", "orders-x", "main", "scheduler-orders", "demo-route"])
+def test_unknown_route_id_suggests_no_unrelated_id(asked):
+    doc = RouteFile(HELM, "values.yaml")
+    with pytest.raises(RouteFileError) as info:
+        doc.check_targets([asked])
+    message = str(info.value)
+    assert "did you mean" not in message, message
+    assert "route ids in the file: orders-login-unsecured, orders-main-secured, portal-main" in message
+
+
+def test_unknown_route_id_lists_a_few_ids_and_the_count():
+    text = "routes:\n" + "".join("- id: route-%02d\n" % number for number in range(40))
+    with pytest.raises(RouteFileError) as info:
+        RouteFile(text, "f").check_targets(["other"])
+    message = str(info.value)
+    assert "route ids in the file: route-00, route-01," in message and "route-09 ... and 30 more (40 in all)" in message
+    assert "route-10" not in message and "did you mean" not in message
+
+
+def _laughs(indent, levels=9):
+    """A billion-laughs sequence: 9 levels of 9 aliases each (9**9 strings once expanded)."""
+    pad = " " * indent
+    lines = [pad + '- &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels):
+        lines.append(pad + "- &l%d [%s]" % (level, ", ".join(["*l%d" % (level - 1)] * 9)))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (  # in a route's own key (vars)
+            "routes:\n  - id: a\n    uri: /a\n  - id: bomb\n    uri: /b\n    vars:\n" + _laughs(6) + "#END\n",
+            r"f\.yaml: route 'bomb' \(line 4\), under vars \(line 7\): its YAML aliases expand to more than 20000",
+        ),
+        (  # in a plugin's config of another route than the edited one
+            "routes:\n  - id: a\n    uri: /a\n  - id: bomb\n    plugins:\n      mocking:\n        list:\n"
+            + _laughs(10)
+            + "#END\n",
+            r"route 'bomb' \(line 4\), under plugins \(line 6\)",
+        ),
+        (  # a route without id
+            "routes:\n  - id: a\n    uri: /a\n  - uri: /b\n    vars:\n" + _laughs(6) + "#END\n",
+            r"route without id \(line 4\), under vars",
+        ),
+        (  # under a route of Helm values
+            "apisixStandalone:\n  routes:\n    - id: a\n      uri: /a\n      vars:\n" + _laughs(8),
+            r"route 'a' \(line 3\), under vars \(line 6\)",
+        ),
+        (  # outside the routes: anchors defined elsewhere, expanded in many routes
+            "laughs:\n"
+            + _laughs(2, 5)
+            + "routes:\n"
+            + "".join("  - id: r%d\n    vars: [*l3, *l3]\n" % number for number in range(60)),
+            r"f\.yaml: the YAML aliases under routes \(line 8\) expand to more than 200000",
+        ),
+    ],
+    ids=["route-vars", "plugin-config", "route-without-id", "helm-values", "across-routes"],
+)
+def test_alias_bombs_anywhere_are_refused_naming_file_and_where(text, where):
+    with pytest.raises(RouteFileError, match=where + r".*\(an alias bomb\?\)"):
+        RouteFile(text, "f.yaml")
+
+
+def test_a_recursive_alias_is_refused():
+    with pytest.raises(RouteFileError, match=r"f\.yaml: a YAML alias holds itself in route 'a' \(line 3\)"):
+        RouteFile("routes:\n  - id: a\n    vars: &v\n      - *v\n", "f.yaml")
+
+
+def test_a_few_aliases_are_fine():
+    text = "up: &up\n  type: roundrobin\n  nodes: {'a:1': 1}\nroutes:\n" + "".join(
+        "  - id: r%d\n    upstream: *up\n" % number for number in range(500)
+    )
+    doc = RouteFile(text, "f.yaml")
+    assert doc.set_plugin("r3", OIDC, {"a": 1}) and "openid-connect" in doc.result()
+
+
+# --- blocks commented out in any style (column 0, own indentation, '#' before the key) -----
+
+OLD_SECRET = "0ld-secret-in-the-commented-copy"
+COMMENT_STYLES = {
+    # `#` at column 0 (by hand, the chart's style)
+    "column-0": ["#    openid-connect:", "#      client_id: cim", "#      client_secret: %s" % OLD_SECRET],
+    # `# ` at the block's own indentation (an editor's comment toggle)
+    "own-indentation": ["    # openid-connect:", "    #   client_id: cim", "    #   client_secret: %s" % OLD_SECRET],
+    # `#` directly before the key, at the block's indentation
+    "hash-before-key": ["    #openid-connect:", "    #  client_id: cim", "    #  client_secret: %s" % OLD_SECRET],
+    # `#` directly before each key, at each key's own indentation
+    "hash-before-each-key": ["    #openid-connect:", "      #client_id: cim", "      #client_secret: %s" % OLD_SECRET],
+    # `# ` before each key at its own indentation
+    "own-indentation-each-key": [
+        "    # openid-connect:",
+        "      # client_id: cim",
+        "      # client_secret: %s" % OLD_SECRET,
+    ],
+    # mixed: header at column 0, keys toggled at their indentation
+    "mixed": ["#    openid-connect:", "      # client_id: cim", "      # client_secret: %s" % OLD_SECRET],
+}
+
+
+def _commented_route(style, before=("    cors: {}",), after=("    proxy-rewrite:", "      uri: /x")):
+    lines = ["routes:", "- id: a", "  uri: /a", "  plugins:"] + list(before) + COMMENT_STYLES[style] + list(after)
+    return "\n".join(lines + ["- id: b", "  uri: /b", ""])
+
+
+@pytest.mark.parametrize("style", sorted(COMMENT_STYLES))
+@pytest.mark.parametrize("where", ["first", "middle", "last", "alone"])
+def test_commented_blocks_in_any_style_are_recognised(style, where):
+    before = {"first": (), "middle": ("    cors: {}",), "last": ("    cors: {}",), "alone": ()}[where]
+    after = {"first": ("    cors: {}",), "middle": ("    cors: {}",), "last": (), "alone": ()}[where]
+    text = _commented_route(style, before, after)
+    assert _states(text)["a"] == {"active": False, "config": None, "commented": 1}
+    assert _states(text)["b"]["commented"] == 0
+    # enabling replaces the commented copy: one block, no old secret left
+    new, changed = edit(text, ["a"], config={"client_id": "x"})
+    assert changed == [True] and OLD_SECRET not in new and new.count("openid-connect") == 1
+    assert _states(new)["a"] == {"active": True, "config": {"client_id": "x"}, "commented": 0}
+    assert_data(text, new, ["a"], {"client_id": "x"})
+    # the same config as the copy's: the copy's own lines come back uncommented
+    same_config, _changed = edit(text, ["a"], config={"client_id": "cim", "client_secret": OLD_SECRET})
+    assert "    openid-connect:\n" in same_config and "client_secret: %s\n" % OLD_SECRET in same_config
+    assert "#" not in same_config.replace("  plugins: #\n", "")  # a bare plugins: keeps a mark of it
+    # an active block beside a commented copy: commenting it out drops the older copy
+    both = text.replace("  plugins:\n", "  plugins:\n    openid-connect:\n      client_id: new\n", 1)
+    assert _states(both)["a"]["active"] and _states(both)["a"]["commented"] == 1
+    commented, _changed = edit(both, ["a"], op="unset", style="comment")
+    assert OLD_SECRET not in commented and commented.count("openid-connect:") == 1
+    assert "#    openid-connect:\n#      client_id: new\n" in commented
+
+
+@pytest.mark.parametrize("style", sorted(COMMENT_STYLES))
+def test_commented_plugins_range_in_any_style_is_recognised(style):
+    block = [line.replace("#", "#  ", 1) if line.startswith("#") else "  " + line for line in COMMENT_STYLES[style]]
+    if not COMMENT_STYLES[style][0].startswith("#"):
+        head = "  # plugins:" if "# " in COMMENT_STYLES[style][0] else "  #plugins:"
+    else:
+        head = "#  plugins:"
+    text = "\n".join(["routes:", "- id: a", "  uri: /a", head] + block + ["- id: b", "  uri: /b", ""])
+    assert _states(text)["a"] == {"active": False, "config": None, "commented": 1}, text
+    new, _changed = edit(text, ["a"], config={"client_id": "x"})
+    assert OLD_SECRET not in new and new.count("plugins:") == 1 and "#" not in new
+    assert_data(text, new, ["a"], {"client_id": "x"})
+
+
+def test_indented_comments_that_are_not_copies_stay():
+    text = (
+        "routes:\n- id: a\n  plugins:\n    proxy-rewrite:\n      uri: /x\n"
+        # inside another plugin's block: not a copy of a plugin
+        "      # openid-connect:\n      #   client_id: nested\n"
+        "    # openid-connect: see the wiki\n"  # prose
+        "    cors: {}\n"
+    )
+    assert _states(text)["a"]["commented"] == 0
+    new, _changed = edit(text, ["a"], config={"client_id": "x"})
+    assert "      # openid-connect:\n      #   client_id: nested\n    # openid-connect: see the wiki\n" in new
+
+
+# --- enabling a commented-out block keeps the lines the module does not write ----------
+
+CHART_COPY = (
+    "#    openid-connect:\n"
+    "#      enable: true # set to false to switch off\n"
+    '#      client_id: "cim"\n'
+    '#      client_secret: "old" # from the Credentials tab\n'
+    "#      # authz-keycloak:\n"
+    "#      #   enable: true\n"
+    "#      audience:\n"
+    "#        - cim\n"
+    "#      # trailing note\n"
+)
+CHART_DATA = {"enable": True, "client_id": "cim", "client_secret": "old", "audience": ["cim"]}
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("under plugins", "routes:\n- id: a\n  plugins:\n" + CHART_COPY + "    cors: {}\n- id: b\n"),
+        ("under a bare plugins", "routes:\n- id: a\n  plugins:\n" + CHART_COPY + "- id: b\n"),
+        ("commented plugins", "routes:\n- id: a\n  uri: /a\n#  plugins:\n" + CHART_COPY + "- id: b\n"),
+    ],
+)
+def test_enable_then_comment_out_gives_back_the_copy(where, text):
+    assert _states(text)["a"]["commented"] == 1, where
+    same_config, _changed = edit(text, ["a"], config=CHART_DATA)
+    assert "      # authz-keycloak:\n      #   enable: true\n" in same_config
+    assert edit(same_config, ["a"], op="unset", style="comment")[0] == text
+    other = dict(CHART_DATA, client_secret="new", realm="r")
+    enabled, _changed = edit(text, ["a"], config=other)
+    assert_data(text, enabled, ["a"], other)
+    assert "# set to false to switch off" in enabled and "# authz-keycloak:" in enabled and "# trailing note" in enabled
+    back, _changed = edit(enabled, ["a"], op="unset", style="comment")
+    added = [line for line in back.splitlines() if line not in text.splitlines()]
+    assert [line.strip("# ") for line in added] == ['client_secret: "new" # from the Credentials tab', 'realm: "r"']
+    assert [line for line in text.splitlines() if line not in back.splitlines()] == [
+        line for line in text.splitlines() if "client_secret" in line
+    ]
+
+
+def test_a_managed_key_that_goes_or_is_rewritten_keeps_the_comments_after_it():
+    text = (
+        "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: cim\n      audience:\n        - cim\n"
+        "      # authz-keycloak:\n      #   enable: true\n      required_scopes: [email]\n      # note\n"
+    )
+    rewritten, _changed = edit(text, ["a"], config={"client_id": "cim", "audience": ["a", "b", "c"]})
+    assert "      # authz-keycloak:\n      #   enable: true\n" in rewritten and "      # note\n" in rewritten
+    assert "required_scopes" not in rewritten
+    gone, _changed = edit(text, ["a"], config={"client_id": "cim"})
+    assert gone == (
+        "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: cim\n"
+        "      # authz-keycloak:\n      #   enable: true\n      # note\n"
+    )
+
+
+def test_alias_bomb_under_a_custom_routes_key_names_the_route():
+    text = "gw:\n  conf:\n    routes:\n    - id: a\n      vars:\n" + _laughs(6)
+    with pytest.raises(RouteFileError, match=r"f\.yaml: route 'a' \(line 4\), under vars \(line 6\)"):
+        RouteFile(text, "f.yaml", "gw.conf.routes")

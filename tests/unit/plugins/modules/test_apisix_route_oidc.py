@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of the apisix_route_oidc module, run in-process on files in tmp dirs."""
 
+import errno
 import json
 import os
 import shutil
@@ -518,3 +519,215 @@ def test_numbers_where_text_belongs_are_refused_not_converted(tmp_path, capsys, 
     for fact in facts:
         assert fact in result["msg"], (fact, result["msg"])
     assert "260874" not in result["_output"].replace('"client_secret": "********"', "")
+
+
+@pytest.mark.parametrize("code", [errno.EBUSY, errno.EXDEV], ids=["EBUSY", "EXDEV"])
+def test_a_bind_mounted_file_that_cannot_be_renamed_over_fails_with_errno_and_hint(tmp_path, capsys, monkeypatch, code):
+    path = _copy(tmp_path)
+    original = path.read_bytes()
+    real_rename = os.rename
+
+    def rename(src, dest, *args, **kwargs):
+        if os.fsdecode(dest) == str(path):
+            raise OSError(code, os.strerror(code))
+        return real_rename(src, dest, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "replace", rename)
+    monkeypatch.setattr(_io, "is_mount_point", lambda real: real == str(path))
+    result = run(capsys, path=str(path), routes=["catchall"], **PLUGIN_ARGS)
+    assert result["_rc"] == 1, result
+    assert "cannot write %s: %s (%s)" % (path, os.strerror(code), errno.errorcode[code]) in result["msg"]
+    assert "is a mount point" in result["msg"] and "edit the source of the mount" in result["msg"]
+    assert SECRET not in result["_output"]
+    assert path.read_bytes() == original and os.listdir(tmp_path) == [path.name]
+
+
+def test_an_alias_bomb_under_routes_is_refused_before_any_work(tmp_path, capsys):
+    laughs = ['      - &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    laughs += ["      - &l%d [%s]" % (level, ", ".join(["*l%d" % (level - 1)] * 9)) for level in range(1, 9)]
+    path = tmp_path / "apisix.yaml"
+    path.write_text(
+        "routes:\n  - id: a\n    uri: /a\n  - id: b\n    uri: /b\n    vars:\n" + "\n".join(laughs) + "\n#END\n"
+    )
+    original = path.read_bytes()
+    result = run(capsys, path=str(path), routes=["a"], **PLUGIN_ARGS)
+    assert result["_rc"] == 1
+    assert "%s: route 'b' (line 4), under vars (line 7): its YAML aliases expand to more than" % path in result["msg"]
+    assert path.read_bytes() == original
+
+
+HAND_ADDED = """\
+routes:
+  - id: active
+    uri: /a
+    plugins:
+      openid-connect:
+        client_id: cim
+        client_secret: old
+        ssl_verify: false # self-signed in the lab
+        introspection_interval: 30
+        session:
+          secret: Hand-Added-Session-Secret-123
+        _meta:
+          priority: 5
+          disable: true
+  - id: commented
+    uri: /c
+    plugins:
+#      openid-connect:
+#        client_id: cim
+#        ssl_verify: false
+#        _meta:
+#          filter: [["arg_x", "==", "1"]]
+      cors: {}
+  - id: plain
+    uri: /p
+#END
+"""
+HAND_SECRET = "Hand-Added-Session-Secret-123"
+
+
+def _hand_added(tmp_path):
+    path = tmp_path / "apisix.yaml"
+    path.write_text(HAND_ADDED)
+    return path
+
+
+def test_unmanaged_keys_are_kept_by_default_and_named_in_one_warning(tmp_path, capsys):
+    path = _hand_added(tmp_path)
+    args = dict(PLUGIN_ARGS, path=str(path), routes=["active", "commented", "plain"])
+    result = run(capsys, diff=True, **args)
+    assert result["_rc"] == 0 and result["changed"] is True
+    unmanaged = [w for w in _warnings(result) if "does not manage" in w]
+    assert unmanaged == [
+        "openid-connect keys the module does not manage were kept as they are (unmanaged_keys=keep): "
+        "route 'active': ssl_verify, introspection_interval, session.secret, _meta.priority; "
+        "route 'commented': ssl_verify, _meta.filter; set unmanaged_keys=remove to drop them, or set them "
+        "through extra_config/secret_config"
+    ]
+    assert HAND_SECRET not in result["_output"] and SECRET not in result["_output"]
+    active, commented = _route_block(path, "active"), _route_block(path, "commented")
+    assert active["ssl_verify"] is False and active["introspection_interval"] == 30
+    assert active["session"] == {"secret": HAND_SECRET} and active["_meta"] == {"priority": 5}  # disable is managed
+    assert active["client_secret"] == SECRET and active["realm"] == "tenant-a"
+    assert commented["ssl_verify"] is False and commented["_meta"] == {"filter": [["arg_x", "==", "1"]]}
+    assert "ssl_verify: false # self-signed in the lab\n" in path.read_text()  # the line itself, untouched
+    again = run(capsys, **args)
+    assert again["changed"] is False and any("does not manage" in w for w in _warnings(again))
+
+
+def test_unmanaged_keys_remove_drops_them_and_says_so(tmp_path, capsys):
+    path = _hand_added(tmp_path)
+    args = dict(PLUGIN_ARGS, path=str(path), routes=["active", "commented"], unmanaged_keys="remove")
+    result = run(capsys, **args)
+    assert result["_rc"] == 0 and result["changed"] is True
+    assert [w for w in _warnings(result) if "does not manage" in w] == [
+        "openid-connect keys the module does not manage were removed (unmanaged_keys=remove): "
+        "route 'active': ssl_verify, introspection_interval, session.secret, _meta.priority; "
+        "route 'commented': ssl_verify, _meta.filter"
+    ]
+    assert HAND_SECRET not in result["_output"] and HAND_SECRET not in path.read_text()
+    for route_id in ("active", "commented"):
+        block = _route_block(path, route_id)
+        assert not set(block) & {"ssl_verify", "introspection_interval", "session", "_meta"}, block
+    again = run(capsys, **args)
+    assert again["changed"] is False and not [w for w in _warnings(again) if "does not manage" in w]
+
+
+def test_no_unmanaged_warning_for_the_charts_own_keys(tmp_path, capsys):
+    path = _copy(tmp_path)
+    result = run(capsys, path=str(path), route_selector=["openid_connect_block"], **PLUGIN_ARGS)
+    assert result["_rc"] == 0 and not [w for w in _warnings(result) if "does not manage" in w]
+
+
+def test_unmanaged_keys_option_is_checked(tmp_path, capsys):
+    path = _hand_added(tmp_path)
+    result = run(capsys, path=str(path), routes=["active"], unmanaged_keys="drop", **PLUGIN_ARGS)
+    assert result["_rc"] == 1 and "unmanaged_keys" in result["msg"] and "keep, remove" in result["msg"]
+
+
+# --- enable -> disable gives back the chart's file --------------------------------------
+
+CHART = "cx-chart-values.yaml.sample"
+CHART_SECRET = "00000000-0000-0000-0000-000000000000"  # the chart's own value
+CHART_ARGS = dict(keycloak_url="http://keycloak.ef-external.svc/auth", realm="expertflow", client_secret=CHART_SECRET)
+COMMENTED = ["orders-main", "files-main", "portal-main"]
+NO_BLOCK = ["orders-assets", "files-upload", "portal-health", "catchall"]  # plugins: {}, plugins:, none, {} # ...
+
+
+def _changed_lines(before, after):
+    return [(old, new) for old, new in zip(before.splitlines(), after.splitlines()) if old != new]
+
+
+def test_chart_file_enable_then_comment_out_gives_back_the_original_bytes(tmp_path, capsys):
+    path = _copy(tmp_path, CHART)
+    original = path.read_bytes()
+    args = dict(CHART_ARGS, path=str(path))
+    result = run(capsys, route_selector=["openid_connect_block"], **args)
+    assert result["_rc"] == 0 and result["routes_selected"] == COMMENTED
+    assert [r["before"] for r in result["routes"]] == ["commented"] * 3
+    assert not [w for w in _warnings(result) if "does not manage" in w or "cannot be read" in w]
+    enabled = path.read_text()
+    for route_id in COMMENTED:
+        assert _route_block(path, route_id)["client_secret"] == CHART_SECRET
+    # the lines the module does not write stay in the active block, in their place
+    assert "           enable: true # set to false (or comment the block out) to switch authentication off\n" in enabled
+    assert '           client_secret: "%s" # from the cim client\'s Credentials tab\n' % CHART_SECRET in enabled
+    assert "           # authz-keycloak:\n           #   enable: true\n" in enabled
+    assert "       plugins: #\n         openid-connect:\n" in enabled  # portal-main's bare plugins:
+    assert run(capsys, route_selector=["openid_connect_block"], **args)["changed"] is False
+    result = run(capsys, route_selector=["openid_connect_block"], state="absent", absent_style="comment", **args)
+    assert result["_rc"] == 0 and [r["after"] for r in result["routes"]] == ["commented"] * 3
+    assert path.read_bytes() == original
+
+
+def test_chart_file_with_another_secret_only_the_managed_lines_differ(tmp_path, capsys):
+    path = _copy(tmp_path, CHART)
+    original = path.read_text()
+    args = dict(CHART_ARGS)
+    args.update(path=str(path), client_secret=SECRET)  # another secret than the chart's
+    result = run(capsys, routes=COMMENTED, diff=True, **args)
+    assert result["_rc"] == 0 and SECRET not in result["_output"] and CHART_SECRET not in result["_output"]
+    result = run(capsys, routes=COMMENTED, state="absent", absent_style="comment", **args)
+    assert result["_rc"] == 0
+    back = path.read_text()
+    changed = _changed_lines(original, back)
+    assert len(original.splitlines()) == len(back.splitlines()) and len(changed) == 3
+    for old, new in changed:
+        assert old.replace(CHART_SECRET, SECRET) == new and "client_secret" in old
+
+
+def test_chart_file_enable_then_remove_on_routes_without_a_block_gives_back_the_original_bytes(tmp_path, capsys):
+    path = _copy(tmp_path, CHART)
+    original = path.read_bytes()
+    args = dict(CHART_ARGS, path=str(path), routes=NO_BLOCK)
+    result = run(capsys, **args)
+    assert result["_rc"] == 0 and [r["before"] for r in result["routes"]] == ["absent"] * 4
+    assert all(_route_block(path, route_id)["realm"] == "expertflow" for route_id in NO_BLOCK)
+    assert run(capsys, **args)["changed"] is False
+    result = run(capsys, state="absent", **args)
+    assert result["_rc"] == 0 and result["changed"] is True
+    assert path.read_bytes() == original
+
+
+def test_a_commented_copy_that_cannot_be_read_is_kept_and_named(tmp_path, capsys):
+    path = tmp_path / "apisix.yaml"
+    copy = "#    openid-connect:\n#      client_id: cim\n#      audience: [cim, account\n"
+    path.write_text("routes:\n- id: a\n  plugins:\n" + copy + "    cors: {}\n#END\n")
+    result = run(capsys, path=str(path), routes=["a"], **PLUGIN_ARGS)
+    assert result["_rc"] == 0 and result["changed"] is True
+    assert [w for w in _warnings(result) if "cannot be read" in w] == [
+        "%s: route 'a': the commented-out openid-connect block at lines 4-6 cannot be read as YAML once "
+        "uncommented (or repeats a key); it is kept as it is beside the new block: merge or delete it by hand" % path
+    ]
+    assert copy in path.read_text() and _route_block(path, "a")["realm"] == "tenant-a"
+
+
+def test_a_commented_copy_with_a_repeated_key_is_kept_and_named(tmp_path, capsys):
+    path = tmp_path / "apisix.yaml"
+    copy = "#    openid-connect:\n#      client_id: cim\n#      client_id: other\n"
+    path.write_text("routes:\n- id: a\n  plugins:\n" + copy + "    cors: {}\n#END\n")
+    result = run(capsys, path=str(path), routes=["a"], **PLUGIN_ARGS)
+    assert result["_rc"] == 0 and copy in path.read_text()
+    assert any("route 'a': the commented-out openid-connect block at lines 4-6" in w for w in _warnings(result))

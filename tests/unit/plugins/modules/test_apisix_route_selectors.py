@@ -91,3 +91,46 @@ def test_routes_or_selector_is_required_and_path_or_admin_url(tmp_path, capsys):
     assert result["_rc"] == 1 and "one of the following is required: routes, route_selector" in result["msg"]
     result = run(capsys, routes=["a"], **PLUGIN_ARGS)
     assert result["_rc"] == 1 and "one of the following is required: path, admin_url" in result["msg"]
+
+
+TOGGLED = """\
+routes:
+  - id: column-0
+    uri: /a
+    plugins:
+#      openid-connect:
+#        client_id: cim
+#        client_secret: old-secret-a
+      cors: {}
+  - id: toggled
+    uri: /b
+    plugins:
+      cors: {}
+      # openid-connect:
+      #   client_id: cim
+      #   client_secret: old-secret-b
+  - id: hash-before-key
+    uri: /c
+    plugins:
+      #openid-connect:
+      #  client_id: cim
+      #  client_secret: old-secret-c
+      cors: {}
+  - id: plain
+    uri: /d
+#END
+"""
+
+
+def test_blocks_commented_at_their_own_indentation_are_selected_and_replaced(tmp_path, capsys):
+    path = tmp_path / "apisix.yaml"
+    path.write_text(TOGGLED)
+    args = dict(PLUGIN_ARGS, path=str(path))
+    result = run(capsys, route_selector=["openid_connect_block"], check=True, **args)
+    assert result["routes_selected"] == ["column-0", "toggled", "hash-before-key"]
+    assert [r["before"] for r in result["routes"]] == ["commented"] * 3
+    result = run(capsys, routes=["toggled"], **args)  # an explicit id: the copy is replaced, not doubled
+    assert result["_rc"] == 0 and result["routes"][0]["before"] == "commented"
+    text = path.read_text()
+    assert "old-secret-b" not in text and text.count("openid-connect:") == 3
+    assert _route_block(path, "toggled")["realm"] == "tenant-a"

@@ -54,3 +54,10 @@ def test_a_server_under_auth(make_keycloak, capsys):
     result, failed = run_module_main(capsys, module, args)
     assert not failed and result["base_path"] == "/auth" and result["compare_url_path_ok"] is True
     assert result["issuer"] == URL + "/auth/realms/expertflow"
+
+
+def test_a_disabled_client_is_refused_and_its_secret_not_read(keycloak, capsys):
+    keycloak.clients[keycloak.uuid_of("cim")]["enabled"] = False
+    result, failed = run_main(capsys, {})
+    assert failed and "client 'cim' in realm 'expertflow' is disabled" in result["msg"]
+    assert not [c for c in keycloak.calls if c[0] == "get_client_secrets"]
