@@ -10,7 +10,9 @@ given. Keycloak decodes the path before it routes it, so a realm written ``acme/
 every module and lookup that takes a realm (:func:`realm_problem`, :func:`require_realm`):
 
 a realm is one plain path segment: not empty, not ``.`` or ``..``, without ``/``, ``\\``,
-``?``, ``#``, ``%``, whitespace or control characters.
+``?``, ``#``, ``%``, whitespace or control characters (any character Python's ``str.isprintable``
+rejects: control, format, private-use and unassigned ones; ``roles/*/tasks/validate.yml`` state the
+same rule in Jinja).
 
 Anything else that is allowed (``:``, ``@``, ``+``, non-ASCII letters, ...) is percent-encoded
 where it goes into a URL path (:func:`path_segment`). Values that go into a query string (a
@@ -19,7 +21,6 @@ client id, a user name) are not refused: the HTTP library encodes them.
 
 from __future__ import annotations
 
-import unicodedata
 from urllib.parse import quote
 
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
@@ -41,7 +42,7 @@ def _bad_character(char):
         return "'%s'" % char
     if char.isspace():
         return "whitespace (%s)" % ("a space" if char == " " else "'%s'" % shown(char))
-    if unicodedata.category(char) in ("Cc", "Cf", "Cs"):
+    if not char.isprintable():  # Cc, Cf, Cs, Co, Cn, Zl, Zp: the roles' validate.yml test the same (isprintable)
         return "a control character ('%s')" % shown(char)
     return None
 

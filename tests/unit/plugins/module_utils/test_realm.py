@@ -40,6 +40,7 @@ HOSTILE = [
     ("a\tb", "it contains whitespace ('\\t')"),
     ("a\x07b", "it contains a control character ('\\x07')"),
     ("a\u200bb", "it contains a control character ('\\u200b')"),
+    ("a\ue000b", "it contains a control character ('\\ue000')"),
     ("", "it is empty"),
 ]
 IDS = [repr(value) for value, _problem in HOSTILE]
