@@ -183,7 +183,7 @@ def test_a_public_client_is_refused_before_any_write(tmp_path, tenant):
             "confidential",
             "publicClient: false",
             "require_confidential: false",
-            "nothing was changed",
+            "this task changed nothing",
         )
     assert tenant.snapshot() == before
     assert not [m for m in tenant.mappers() if m["name"] == "fix-audience"]

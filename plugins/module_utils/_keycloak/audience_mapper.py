@@ -76,7 +76,7 @@ SERVER_FILLED = (
 # Why a public client is refused as the mapper's owner (require_confidential).
 PUBLIC_CLIENT = (
     "the client is public (publicClient: true, 'Client authentication' OFF) and has no secret, so the gateway's "
-    "bearer_only token introspection, which authenticates as client '%s', cannot work; nothing was changed. "
+    "bearer_only token introspection, which authenticates as client '%s', cannot work; this task changed nothing. "
     "Turn 'Client authentication' ON for client '%s' in realm '%s' in the admin console (Clients > %s > Settings "
     "> Capability config; 'Access Type: confidential' in the old console), which makes it a confidential client "
     "(publicClient: false), then run again; or set require_confidential: false to put the mapper on a public "
@@ -87,8 +87,8 @@ PUBLIC_CLIENT = (
 # Why a disabled client is refused as the mapper's owner (require_confidential), like a public one.
 DISABLED_CLIENT = (
     "client '%s' in realm '%s' is disabled (enabled: false): Keycloak issues no token through it and refuses the "
-    "gateway's token introspection, which authenticates as this client, so the setup cannot work; nothing was "
-    "changed. Enable it in the admin console (Clients > %s > Settings > Enabled), then run again; or set "
+    "gateway's token introspection, which authenticates as this client, so the setup cannot work; this task "
+    "changed nothing. Enable it in the admin console (Clients > %s > Settings > Enabled), then run again; or set "
     "require_confidential: false to put the mapper on it anyway"
 )
 

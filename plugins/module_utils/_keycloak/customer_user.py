@@ -358,7 +358,7 @@ class CustomerUser:
             several = len(missing) > 1
             them = "them" if several else "it"
             raise KeycloakModuleError(
-                "%s %s %s in realm '%s' (and not in create_missing_roles); nothing was changed. Create %s in the "
+                "%s %s %s in realm '%s' (and not in create_missing_roles); this task changed nothing. Create %s in the "
                 "realm, add %s to create_missing_roles, or remove %s from realm_roles"
                 % (
                     "Realm roles" if several else "Realm role",
@@ -382,7 +382,7 @@ class CustomerUser:
             if (other.get("email") or "").lower() == email.lower() and other.get("id") != user_id:
                 raise KeycloakModuleError(
                     "E-mail '%s' is already used by user '%s' in realm '%s' (the realm does not allow duplicate "
-                    "e-mails); nothing was changed. Choose another email for user '%s'"
+                    "e-mails); this task changed nothing. Choose another email for user '%s'"
                     % (email, other.get("username"), self.realm, self.username)
                 )
 
@@ -398,19 +398,19 @@ class CustomerUser:
         )
         if client is None:
             raise KeycloakModuleError(
-                "%s does not exist in realm '%s'; nothing was changed. Name a client with direct access grants, or "
-                "use update_password: on_create or always" % (cannot, self.realm)
+                "%s does not exist in realm '%s'; this task changed nothing. Name a client with direct access "
+                "grants, or use update_password: on_create or always" % (cannot, self.realm)
             )
         if client.get("enabled") is False:
             raise KeycloakModuleError(
                 "%s in realm '%s' is disabled (enabled: false), so Keycloak refuses every token request through it; "
-                "nothing was changed. Enable it (Clients > %s > Settings > Enabled), or name another client"
+                "this task changed nothing. Enable it (Clients > %s > Settings > Enabled), or name another client"
                 % (cannot, self.realm, client_id)
             )
         if not client.get("directAccessGrantsEnabled"):
             raise KeycloakModuleError(
-                "%s in realm '%s' does not allow direct access grants; nothing was changed. Enable them, name another "
-                "client, or use update_password: on_create or always" % (cannot, self.realm)
+                "%s in realm '%s' does not allow direct access grants; this task changed nothing. Enable them, "
+                "name another client, or use update_password: on_create or always" % (cannot, self.realm)
             )
         secret = self.params["password_check_client_secret"]
         if not secret and not client.get("publicClient") and not client.get("bearerOnly"):
@@ -815,7 +815,7 @@ class Outcome:
 def apply(user, plan, state):
     """Write ``plan`` for state=present; return the :class:`Outcome`.
 
-    A failure is reported with what this run already applied (or that nothing was changed).
+    A failure is reported with what this run already applied (or that this task changed nothing).
     """
     applied = []
     try:
@@ -854,7 +854,7 @@ def apply(user, plan, state):
         if applied:
             tail = "already applied: %s" % ", ".join(applied)
         else:
-            tail = "nothing else was changed" if isinstance(exc, _NotWritten) or unknown else "nothing was changed"
+            tail = "this task changed nothing%s" % (" else" if isinstance(exc, _NotWritten) or unknown else "")
         raise KeycloakModuleError(
             "%s; %s" % (exc.msg, tail), http_code=exc.http_code, detail=exc.detail, changed=bool(applied) or unknown
         ) from None
@@ -895,7 +895,7 @@ def run(connection, params, check_mode, diff, warn):
     state = read_state(user, params)
     present = params["state"] == "present"
     plan = plan_present(state, params) if present else plan_absent(state)
-    if present and state.user is not None:  # before any write: nothing was changed
+    if present and state.user is not None:  # before any write: this task changed nothing
         pending = state.user.get("requiredActions") or []
         actions = plan.changes.get("requiredActions", pending)
         repaired = bool(pending and not actions) or any(key in plan.changes for key in PROFILE_KEYS)

@@ -72,6 +72,6 @@ def require_text(params, names, where):
             continue
         raise KeycloakModuleError(
             'Cannot manage %s: %s must be text, but it is %s; quote it (%s: "..."). A number is never '
-            "converted to text, it would be another secret; nothing was sent to Keycloak and nothing was changed"
+            "converted to text, it would be another secret; nothing was sent to Keycloak"
             % (where, name, _kind(value), name)
         )

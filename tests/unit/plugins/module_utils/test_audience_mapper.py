@@ -702,7 +702,7 @@ def test_disabled_client_refused_like_a_public_one(keycloak, existing):
     keycloak.clients[cim]["enabled"] = False
     for check_mode in (True, False):
         message = fail(check_mode)
-        for fact in ("client 'cim' in realm 'expertflow' is disabled", "Enabled", "nothing was changed"):
+        for fact in ("client 'cim' in realm 'expertflow' is disabled", "Enabled", "this task changed nothing"):
             assert fact in message, message
     assert keycloak.writes == []
     assert run(require_confidential=False)[0]["changed"] is not existing

@@ -135,7 +135,7 @@ def test_secret_options_are_never_converted_and_refused_unless_text(secret, valu
         kind,
         "quote it",
         "never converted",
-        "nothing was changed",
+        "nothing was sent to Keycloak",
     ):
         assert fact in message
     assert str(value) not in message and "260810" not in message and "0775312" not in message

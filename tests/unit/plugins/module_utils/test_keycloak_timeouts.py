@@ -136,7 +136,7 @@ def test_a_failure_after_part_of_the_plan_reports_changed(keycloak):
 def test_a_failure_before_any_write_reports_no_change(keycloak):
     keycloak.fail["create_realm_role"] = (403, {"error": "HTTP 403 Forbidden"})
     error = failure(run_user)
-    assert error.result["changed"] is False and "nothing was changed" in error.msg
+    assert error.result["changed"] is False and "this task changed nothing" in error.msg
 
 
 # --------------------------------------------------------------------------- the mapper

@@ -195,7 +195,7 @@ def test_public_client_is_refused_before_any_write(keycloak, capsys, check):
         "confidential",
         "publicClient: false",
         "require_confidential: false",
-        "nothing was changed",
+        "this task changed nothing",
     ):
         assert fact in result["msg"]
     assert keycloak.writes == [] and keycloak.mappers[keycloak.uuid_of("cim")] == []
