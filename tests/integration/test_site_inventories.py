@@ -189,7 +189,7 @@ def test_a_failed_read_only_check_stops_the_site_in_the_first_play_with_nothing_
     rc, output = _play("site", inventory, verbosity=3)
     assert rc != 0
     text = " ".join(output.split())
-    first_play = text.split("PLAY [Keycloak - ")[0]
+    first_play = text.split("PLAY [Keycloak - ", maxsplit=1)[0]
     assert "Nothing was changed." in first_play, output[-3000:]
     assert "PLAY [Keycloak - " not in text  # the run ended in the first play
     if fault == "stale-secret":

@@ -177,8 +177,9 @@ def test_apisix_route_oidc_refuses_the_realm_and_leaves_the_route_file(tmp_path,
 
     path = route_tests._copy(tmp_path)  # pylint: disable=protected-access
     before = path.read_bytes()
-    args = dict(route_tests.PLUGIN_ARGS, realm=value)
-    result = route_tests.run(capsys, path=str(path), routes=["files-main"], **args)
+    args = dict(route_tests.PLUGIN_ARGS)
+    args.update(realm=value, path=str(path), routes=["files-main"])
+    result = route_tests.run(capsys, **args)
     assert result["_rc"] != 0 and result.get("changed", False) is False
     if value == "":  # AnsibleModule's own check (required_if) comes first
         assert "realm" in result["msg"]
