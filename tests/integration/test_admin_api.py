@@ -10,6 +10,7 @@ every plugin of a route) reached it.
 
 import copy
 import json
+import re
 import urllib.request
 
 import pytest
@@ -199,7 +200,8 @@ def test_hand_added_keys_are_kept_and_named_without_values(tmp_path, start_emula
     assert "'admin-backend-secured'" not in warnings[0]
     for path in ["ssl_verify", "introspection_interval", "session.secret"] + ([] if emulator.v2 else ["_meta"]):
         assert path in warnings[0]
-    assert "61" not in warnings[0] and hand_secret not in output + json.dumps(result)
+    # no value in the warning (the Admin API's URL aside: its port may hold the digits)
+    assert "61" not in re.sub(r"https?://\S+", "", warnings[0]) and hand_secret not in output + json.dumps(result)
     _no_secret(emulator, output, json.dumps(result))
     for rid in TARGETS[:2]:
         block = emulator.stored(rid)["plugins"]["openid-connect"]

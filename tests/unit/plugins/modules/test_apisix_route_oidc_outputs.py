@@ -8,6 +8,7 @@ not manage are kept and named (never their values)."""
 import copy
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -232,7 +233,8 @@ def test_admin_api_keeps_unmanaged_keys_by_default_and_removes_them_on_request(c
     assert result["_rc"] == 0 and result["changed"] is False and emu.writes() == [], result["_output"]
     (warning,) = _unmanaged_warnings(result)
     assert "'files-main': " in warning and "kept as they are (unmanaged_keys=keep" in warning
-    assert all(path in warning for path in paths) and "60" not in warning
+    # no value in the warning (the Admin API's URL aside: its port may hold the digits)
+    assert all(path in warning for path in paths) and "60" not in re.sub(r"https?://\S+", "", warning)
     assert HAND_SECRET not in result["_output"]
 
     result = run(capsys, diff=True, **_admin(emu, realm="tenant-b"))  # a change keeps them
