@@ -54,8 +54,27 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import
 # httpx._main, and with it rich and click whenever they happen to be installed: about a third of the
 # start-up of a module run. No module needs it; marked missing while python-keycloak loads, httpx
 # defines its stand-in instead (only when httpx is not loaded yet; the marker is removed again).
+#
+# The stand-ins below (this block, the deferred imports, the unused async client) rest on python-keycloak's
+# internals: they are applied only to the releases a test has seen (PATCHED_VERSIONS, the one requirements/run.txt
+# pins); any other release loads unpatched, slower and never broken (tests/unit/plugins/module_utils/
+# test_keycloak_startup.py runs both ways).
+PATCHED_VERSIONS = ("7.1.1",)
+
+
+def installed_version():
+    """The installed python-keycloak release, or None (python-keycloak reads it the same way when it loads)."""
+    try:
+        from importlib import metadata  # pylint: disable=import-outside-toplevel
+
+        return metadata.version("python-keycloak")
+    except Exception:  # pylint: disable=broad-except  # not installed, or no metadata: no stand-ins
+        return None
+
+
+PATCHED = installed_version() in PATCHED_VERSIONS
 _BLOCKED = "httpx._main"
-_block = "httpx" not in sys.modules and _BLOCKED not in sys.modules
+_block = PATCHED and "httpx" not in sys.modules and _BLOCKED not in sys.modules
 if _block:
     sys.modules[_BLOCKED] = None
 
@@ -93,7 +112,8 @@ def _defer(names):
             sys.modules[name] = _Deferred(name)
 
 
-_defer(("aiofiles", "jwcrypto.jwk", "jwcrypto.jwt"))
+if PATCHED:
+    _defer(("aiofiles", "jwcrypto.jwk", "jwcrypto.jwt"))
 try:
     from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
     from keycloak.exceptions import KeycloakError, KeycloakGetError, raise_error_from_response
@@ -142,7 +162,7 @@ class _SyncHttpx:
         return getattr(self._httpx, name)
 
 
-if HAS_KEYCLOAK:
+if HAS_KEYCLOAK and PATCHED:
     _kc_connection = sys.modules.get("keycloak.connection")
     if _kc_connection is not None and getattr(_kc_connection, "httpx", None) is not None:
         if not isinstance(_kc_connection.httpx, _SyncHttpx):
