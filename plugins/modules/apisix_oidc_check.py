@@ -99,18 +99,20 @@ options:
       - Quote it (V("3.10")); YAML reads an unquoted 3.10 as 3.1.
     type: raw
     default: "3.11"
-  validate_certs:
+  keycloak_validate_certs:
     description:
       - Verify the TLS certificates of Keycloak (the discovery, token and introspection endpoints).
-      - The Admin API's has its own, O(admin_validate_certs).
+      - The Admin API's has its own, O(admin_validate_certs). Named apart from C(validate_certs), which in
+        C(apisix_route_oidc) (the same action group) means the Admin API, so that one C(module_defaults) entry never
+        points at two servers.
     type: bool
     default: true
-  ca_path:
+  keycloak_ca_path:
     description:
       - CA bundle to verify Keycloak's certificate with.
       - The Admin API's is O(admin_ca_path).
     type: path
-  timeout:
+  keycloak_timeout:
     description:
       - Seconds to wait for each HTTP answer of Keycloak.
       - The Admin API's is O(admin_timeout).
@@ -268,9 +270,9 @@ def main():
         require_audience=dict(type="bool", default=True),
         require_secured=dict(type="bool", default=False),
         apisix_version=dict(type="raw", default="3.11"),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
-        timeout=dict(type="int", default=10),
+        keycloak_validate_certs=dict(type="bool", default=True),
+        keycloak_ca_path=dict(type="path"),
+        keycloak_timeout=dict(type="int", default=10),
     )
     argument_spec.update(ADMIN_API_READ_ARGUMENT_SPEC)
     module = AnsibleModule(

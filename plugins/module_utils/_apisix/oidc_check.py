@@ -492,7 +492,9 @@ def run(params, check_mode, diff, warn, hide=None, http=None, admin=None):  # py
         where, extra, chosen, none = oidc_routes.from_admin_api(params, secrets, version, admin)
     else:
         where, extra, chosen, none = oidc_routes.from_file(params, secrets, version)
-    http = http or Http(params.get("validate_certs", True), params.get("ca_path"), params.get("timeout") or 10)
+    if http is None:
+        validate_certs = params.get("keycloak_validate_certs", True)
+        http = Http(validate_certs, params.get("keycloak_ca_path"), params.get("keycloak_timeout") or 10)
     entries = [check_one(rid, info, params, http, secrets, version) for rid, info in chosen]
     if not entries:
         warn(none)

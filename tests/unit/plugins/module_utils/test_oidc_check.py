@@ -219,7 +219,9 @@ CHECK_ARGS = dict(
 
 
 def _run(path, keycloak, **params):
-    args = dict(CHECK_ARGS, path=path, routes_key=None, validate_certs=True, ca_path=None, timeout=10)
+    args = dict(
+        CHECK_ARGS, path=path, routes_key=None, keycloak_validate_certs=True, keycloak_ca_path=None, keycloak_timeout=10
+    )
     args.update(params)
     hidden, warnings = [], []
     try:
