@@ -27,6 +27,21 @@ for module in $modules; do
   echo "ansible-doc renders cx.api_auth.$module from the installed tarball"
 done
 
+lookups=$(tar -tzf "$tarball" | sed -n 's#^plugins/lookup/\([a-z_0-9]*\)\.py$#\1#p' | sort)
+for lookup in $lookups; do
+  ansible-doc -t lookup "cx.api_auth.$lookup" >/dev/null
+  echo "ansible-doc renders the lookup cx.api_auth.$lookup from the installed tarball"
+done
+roles=$(tar -tzf "$tarball" | sed -n 's#^roles/\([a-z_0-9]*\)/meta/argument_specs\.yml$#\1#p' | sort)
+for role in $roles; do
+  ansible-doc -t role "cx.api_auth.$role" >/dev/null
+  echo "ansible-doc renders the role cx.api_auth.$role from the installed tarball"
+done
+if [ -z "$lookups" ] || [ -z "$roles" ]; then
+  echo "FAIL: no lookup or no role with an argument spec in the tarball" >&2
+  exit 1
+fi
+
 # Execution environments: ansible-builder must find the collection's dependencies.
 introspect=$(ansible-builder introspect --sanitize "$tmp/installed")
 # PyYAML is left out by --sanitize: ansible-core already brings it.
