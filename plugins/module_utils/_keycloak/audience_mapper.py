@@ -529,35 +529,15 @@ def _write(owner, mapper_plan, name):
         else:
             owner.update(mapper_plan.mapper_id, mapper_plan.payload)
     except KeycloakModuleError as exc:
-        if not (exc.unanswered or (create and exc.http_code == 409)):
-            raise
-        try:
+
+        def read_back():
             found = find_mapper(owner.mappers(), name, owner.label)
-            done = (
-                found is None
-                if mapper_plan.action == "delete"
-                else found is not None and _holds(found, mapper_plan.payload)
-            )
-            seen = _seen(found, name)
-        except KeycloakModuleError as failed:
-            done, seen = False, "nothing, the read failed too (%s)" % failed.msg
-        if done:
-            return
-        if not exc.unanswered:
-            raise
-        raise KeycloakModuleError(
-            "%s mapper '%s' on %s: Keycloak at %s gave no answer within connection_timeout (%ss); whether it was "
-            "applied is unknown, read back: %s"
-            % (
-                {"create": "creating", "update": "updating", "delete": "deleting"}[mapper_plan.action],
-                name,
-                owner.label,
-                owner.connection.url,
-                owner.connection.timeout,
-                seen,
-            ),
-            changed=True,
-        ) from None
+            if mapper_plan.action == "delete":
+                return found is None, _seen(found, name)
+            return found is not None and _holds(found, mapper_plan.payload), _seen(found, name)
+
+        verb = {"create": "creating", "update": "updating", "delete": "deleting"}[mapper_plan.action]
+        owner.connection.decide_unanswered(exc, "%s mapper '%s' on %s" % (verb, name, owner.label), read_back, create)
 
 
 def apply(owner, mapper_plan, name):

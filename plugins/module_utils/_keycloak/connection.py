@@ -332,6 +332,33 @@ class KeycloakConnection:
 
     # ------------------------------------------------------------------ logging in
 
+    def decide_unanswered(self, exc, what, read_back, create=False):
+        """Decide a write that got no answer (or a create answered 409) from what Keycloak holds now.
+
+        ``exc`` is the write's KeycloakModuleError, ``what`` names the write and where (``"creating user 'x'
+        in realm 'r'"``), ``read_back()`` returns ``(done, seen)``: whether Keycloak holds what the write
+        asked for, and what was read, in words (no secret). Returns ``seen`` when done; a 409 about
+        something else raises ``exc``; otherwise a KeycloakModuleError "unknown, read back: ..." with
+        ``changed`` and ``unknown`` set (the write may have been applied).
+        """
+        if not (exc.unanswered or (create and exc.http_code == 409)):
+            raise exc
+        try:
+            done, seen = read_back()
+        except KeycloakModuleError as failed:
+            done, seen = False, "nothing, the read failed too (%s)" % failed.msg
+        if done:
+            return seen
+        if not exc.unanswered:
+            raise exc
+        error = KeycloakModuleError(
+            "%s: Keycloak at %s gave no answer within connection_timeout (%ss); whether it was applied is "
+            "unknown, read back: %s" % (what, self.url, self.timeout, seen),
+            changed=True,
+        )
+        error.unknown = True
+        raise error
+
     def open(self):
         """Log in and prove that the realm can be managed; return ``self``.
 

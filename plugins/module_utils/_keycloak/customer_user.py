@@ -600,29 +600,8 @@ class CustomerUser:
         )
 
     def _read_back(self, exc, what, read_back, create=False):
-        """Decide a write that got no answer (or a create answered 409) from what Keycloak holds now.
-
-        ``exc`` is the write's KeycloakModuleError; ``read_back()`` returns ``(done, seen)``: whether
-        Keycloak holds what the write asked for, and what was read, in words (no secret). Returns
-        ``seen`` when done; a 409 about something else raises ``exc``; otherwise (no answer, and the
-        read does not show the write) a KeycloakModuleError "unknown, read back: ..." (``unknown``).
-        """
-        if not (exc.unanswered or (create and exc.http_code == 409)):
-            raise exc
-        try:
-            done, seen = read_back()
-        except KeycloakModuleError as failed:
-            done, seen = False, "nothing, the read failed too (%s)" % failed.msg
-        if done:
-            return seen
-        if not exc.unanswered:
-            raise exc
-        error = KeycloakModuleError(
-            "%s in realm '%s': Keycloak at %s gave no answer within connection_timeout (%ss); whether it was "
-            "applied is unknown, read back: %s" % (what, self.realm, self.connection.url, self.connection.timeout, seen)
-        )
-        error.unknown = True
-        raise error
+        """:meth:`KeycloakConnection.decide_unanswered` for a write of this user (``what``) in its realm."""
+        return self.connection.decide_unanswered(exc, "%s in realm '%s'" % (what, self.realm), read_back, create)
 
     def create_role(self, name):
         """Create realm role ``name`` (just a name)."""
