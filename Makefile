@@ -19,7 +19,7 @@ KC_VERSIONS ?= 26.7.3 19.0.1
 # version), each test in realms of its own; a test file stays on one worker (module fixtures).
 INTEGRATION_JOBS ?= 2
 
-.PHONY: help venv venv-run lint sanity units integration molecule build-check test demo benchmark-keycloak clean
+.PHONY: help venv venv-run collections lint sanity units integration molecule build-check test demo benchmark-keycloak clean
 
 help:
 	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build)"
@@ -44,7 +44,11 @@ $(RUN_STAMP): requirements/run.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements/run.txt
 	@touch $@
 
-lint: venv
+# kubernetes.core (the apply step) from the pinned ansible package, beside the collection; cheap when done.
+collections: venv
+	$(PY) tools/ext_collections.py >/dev/null
+
+lint: collections
 	ruff check --no-cache .
 	ruff format --no-cache --check .
 	ansible-lint --nocolor
@@ -59,19 +63,19 @@ units: venv
 
 # One Keycloak per version for the whole stage (tools/with_keycloak.sh); inside `make test`
 # the session of the whole suite is reused.
-integration: venv
+integration: collections
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh $(PY) -m pytest tests/integration -q -rA -n $(INTEGRATION_JOBS) --dist loadfile --durations=15
 
-molecule: venv
+molecule: collections
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh bash tools/molecule.sh
 
-build-check: venv
+build-check: collections
 	bash tools/build_check.sh
 
 # The Keycloak servers boot in the background while lint, sanity and the unit tests run;
 # integration and molecule share them (a realm each) and they stop when the suite ends.
 # tools/stages.sh prints each stage's time at the end.
-test: venv
+test: collections
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh \
 	  bash tools/stages.sh lint sanity units integration molecule build-check
 
