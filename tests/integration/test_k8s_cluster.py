@@ -93,6 +93,30 @@ def test_wrapper_starts_a_cluster_and_stops_it_by_pid(ending, interrupt, rc):
     assert not os.path.exists(state["dir"]), "the cluster's directory is removed"
 
 
+def test_nested_wrapper_waits_for_the_cluster_still_starting():
+    """`make test` runs `make integration` inside the session: the inner wrapper takes the cluster being started."""
+    script = 'echo "$CX_K8S_STATE"; python3 "%s" status; exec bash "%s" "%s" -c "$1" pass' % (
+        os.path.join(ROOT, "tools", "k8s_cluster.py"),
+        WRAPPER,
+        sys.executable,
+    )
+    proc = subprocess.run(
+        ["bash", WRAPPER, "bash", "-c", script, "nested", REPORT],
+        capture_output=True,
+        text=True,
+        env=_env_without_session(),
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    outer, word, line = proc.stdout.splitlines()
+    assert word == "starting"
+    report = json.loads(line)
+    assert report["env"] == outer, "the inner wrapper started no cluster of its own"
+    assert report["answers"] is True
+    assert [pid for pid in report["state"]["pids"] if alive(pid)] == []
+
+
 def test_wrapper_reuses_the_sessions_cluster(k8s_cluster, tmp_path):
     """With CX_K8S_STATE naming a cluster that answers, the wrapper runs the command with it and leaves it running."""
     state_file = os.path.join(k8s_cluster["dir"], "state.json")
