@@ -226,7 +226,7 @@ def _route_line(report):
     if report["live"] == MISSING:
         return "'%s' missing" % report["id"]
     if report["differs"][0].startswith(PLUGIN + " "):  # the whole block on one side only
-        return "'%s' stale (%s)" % (report["id"], report["differs"][0])
+        return "'%s' stale (%s)" % (report["id"], report["differs"][0].replace(" (", " ").rstrip(")"))
     return "'%s' stale (%s differs at %s)" % (report["id"], PLUGIN, ", ".join(report["differs"]))
 
 

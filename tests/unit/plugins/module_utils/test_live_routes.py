@@ -195,14 +195,22 @@ def test_check_needs_routes_or_selector():
 
 
 def test_require_live_fails_naming_routes_paths_configmap_and_release():
-    live_cm = configmap([route("a", _changed(client_secret=OTHER_SECRET, required_scopes=["x"])), route("c")])
+    live_cm = configmap(
+        [route("a", _changed(client_secret=OTHER_SECRET, required_scopes=["x"])), route("c"), route("d", BLOCK)]
+    )
     with pytest.raises(ModuleError) as info:
-        run([route("a", BLOCK), route("b", BLOCK), route("c")], live_cm, routes=["c"], require_live=True)
+        run([route("a", BLOCK), route("b", BLOCK), route("c"), route("d")], live_cm, routes=["c"], require_live=True)
     msg = info.value.msg
     assert msg.startswith("ConfigMap ef-external/apisix of release 'apisix': not what the values file renders")
     assert "'a' stale (openid-connect differs at client_secret, required_scopes)" in msg
-    assert "'b' missing" in msg and "'c'" not in msg and "helm upgrade of release 'apisix'" in msg
-    assert info.value.result["not_live"] == ["a", "b"] and info.value.result["routes_selected"] == ["c", "a", "b"]
+    assert (
+        "'b' missing" in msg
+        and "'c'" not in msg
+        and "'d' stale (openid-connect live only)" in msg
+        and "helm upgrade of release 'apisix'" in msg
+    )
+    assert info.value.result["not_live"] == ["a", "b", "d"]
+    assert info.value.result["routes_selected"] == ["c", "a", "b", "d"]
     assert SECRET not in msg + json.dumps(info.value.result) and OTHER_SECRET not in msg + json.dumps(info.value.result)
 
     # all live: no failure
