@@ -166,7 +166,7 @@ def _states(compared):
 
 def test_stale_and_missing_before_the_upgrade_live_after_and_end_marker(live_setup, k8s_namespace):
     values, step = live_setup
-    rc, output, _ = step("helm")
+    rc, output, _compared = step("helm")
     assert rc == 0, output
 
     # The installed release renders the file as it is: every selected route live, no block anywhere (so the
@@ -174,7 +174,7 @@ def test_stale_and_missing_before_the_upgrade_live_after_and_end_marker(live_set
     rc, output, compared = step("compare", require_live=True, selector=[])
     assert rc == 0, output
     assert compared["routes_selected"] == ["orders-login", "orders-main", "orders-assets"]
-    assert {state for state, _ in _states(compared).values()} == {"live"}
+    assert {state for state, _differs in _states(compared).values()} == {"live"}
     assert compared["data_in_sync"] is True and compared["end_marker"] is True
     assert compared["rendered_by_release"] is True and compared["configmap"] == "%s/apisix" % k8s_namespace
 
@@ -214,11 +214,11 @@ def test_stale_and_missing_before_the_upgrade_live_after_and_end_marker(live_set
     assert SECRET not in output
 
     # helm upgrade: every route live.
-    rc, output, _ = step("helm")
+    rc, output, _compared = step("helm")
     assert rc == 0, output
     rc, output, compared = step("compare", require_live=True)
     assert rc == 0, output
-    assert {state for state, _ in _states(compared).values()} == {"live"} and compared["not_live"] == []
+    assert {state for state, _differs in _states(compared).values()} == {"live"} and compared["not_live"] == []
     assert compared["data_in_sync"] is True and compared["problems"] == []
     assert SECRET not in output
 
@@ -228,7 +228,7 @@ def test_stale_and_missing_before_the_upgrade_live_after_and_end_marker(live_set
     assert "ConfigMap %s/apisix was not rendered by release 'other'" % k8s_namespace in compared["msg"]
 
     # The live ConfigMap loses its #END: reported, and require_live fails although every route is live.
-    rc, output, _ = step("drop_end")
+    rc, output, _compared = step("drop_end")
     assert rc == 0, output
     rc, output, compared = step("compare")
     assert rc == 0, output
