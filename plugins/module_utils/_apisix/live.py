@@ -81,15 +81,10 @@ def _rendered_configmap(rendered, name, namespace):
         kinds.append("%s/%s" % (doc.get("kind"), metadata.get("name")))
         if doc.get("kind") == "ConfigMap" and metadata.get("name") == name:
             return _ConfigMap(doc, namespace)
-    raise ModuleError(
-        "the chart renders no ConfigMap '%s' (configmap_name); it renders %s"
-        % (
-            name,
-            ", ".join(kinds[:SHOWN_IDS]) + (" and %d more" % (len(kinds) - SHOWN_IDS) if len(kinds) > SHOWN_IDS else "")
-            if kinds
-            else "nothing",
-        )
-    )
+    shown = ", ".join(kinds[:SHOWN_IDS]) or "nothing"
+    if len(kinds) > SHOWN_IDS:
+        shown += " and %d more" % (len(kinds) - SHOWN_IDS)
+    raise ModuleError("the chart renders no ConfigMap '%s' (configmap_name); it renders %s" % (name, shown))
 
 
 def _live_configmap(live, name, namespace):
@@ -230,6 +225,29 @@ def _route_line(report):
     return "'%s' stale (%s differs at %s)" % (report["id"], PLUGIN, ", ".join(report["differs"]))
 
 
+def _read_live(live_cm, where, key, release, namespace, rendered_text):
+    """``(routes or None, checks, problems)`` of the live ConfigMap: its routes, the result keys
+    ``end_marker``/``rendered_by_release``/``data_in_sync`` and what is wrong with it, one text each."""
+    checks = {"end_marker": None, "rendered_by_release": None, "data_in_sync": None}
+    if live_cm is None:
+        return None, checks, ["there is no ConfigMap %s in the cluster" % where]
+    problems = []
+    not_released = _released_by(live_cm, release, namespace)
+    checks["rendered_by_release"] = not_released is None
+    if not_released:
+        problems.append("ConfigMap %s was not rendered by release '%s' (%s)" % (where, release, not_released))
+    live_text = live_cm.data.get(key)
+    checks["data_in_sync"] = live_text == rendered_text
+    if not isinstance(live_text, str):
+        checks["end_marker"] = False
+        return None, checks, problems + ["ConfigMap %s has no key '%s'" % (where, key)]
+    checks["end_marker"] = live_text.rstrip().endswith(END_MARKER)
+    if not checks["end_marker"]:
+        problems.append("ConfigMap %s (%s) does not end with %s: APISIX does not load it" % (where, key, END_MARKER))
+    live_routes, problem = _routes(live_text, "ConfigMap %s (%s)" % (where, key))
+    return live_routes, checks, problems + ([problem] if problem else [])
+
+
 def run(params, check_mode=False, diff=False, warn=None):  # pylint: disable=unused-argument
     """The module's result (see apisix_live_routes' RETURN); raises :class:`ModuleError`."""
     name = params["configmap_name"]
@@ -249,30 +267,7 @@ def run(params, check_mode=False, diff=False, warn=None):  # pylint: disable=unu
     if problem:
         raise ModuleError(problem)
 
-    problems = []
-    live_routes = None
-    end_marker = rendered_by_release = in_sync = None
-    if live_cm is None:
-        problems.append("there is no ConfigMap %s in the cluster" % where)
-    else:
-        not_released = _released_by(live_cm, release, namespace)
-        rendered_by_release = not_released is None
-        if not_released:
-            problems.append("ConfigMap %s was not rendered by release '%s' (%s)" % (where, release, not_released))
-        live_text = live_cm.data.get(key)
-        in_sync = live_text == rendered_text
-        if not isinstance(live_text, str):
-            end_marker = False
-            problems.append("ConfigMap %s has no key '%s'" % (where, key))
-        else:
-            end_marker = live_text.rstrip().endswith(END_MARKER)
-            if not end_marker:
-                problems.append(
-                    "ConfigMap %s (%s) does not end with %s: APISIX does not load it" % (where, key, END_MARKER)
-                )
-            live_routes, problem = _routes(live_text, "ConfigMap %s (%s)" % (where, key))
-            if problem:
-                problems.append(problem)
+    live_routes, checks, problems = _read_live(live_cm, where, key, release, namespace, rendered_text)
 
     selected = _select(params, rendered_routes, live_routes, "the chart's ConfigMap %s (%s)" % (rendered_cm.where, key))
     reports = [_route_report(rid, rendered_routes, live_routes) for rid in selected]
@@ -284,30 +279,31 @@ def run(params, check_mode=False, diff=False, warn=None):  # pylint: disable=unu
         counts[STALE],
         counts[MISSING],
     )
-    details = "; ".join(_route_line(report) for report in not_live)
+    details = [_route_line(report) for report in not_live]
+    secrets = _secret_values(rendered_routes, live_routes)
+    problems = [masking.mask_text(problem, secrets) for problem in problems]
     head = "ConfigMap %s of release '%s'" % (where, release)
-    parts = [summary] + ([details] if details else []) + problems
     failed = bool(params.get("require_live") and (not_live or problems))
     if failed:
         msg = "%s: not what the values file renders: %s. Apply the values file (helm upgrade of release '%s')" % (
             head,
-            "; ".join(([details] if details else []) + problems),
+            "; ".join(details + problems),
             release,
         )
     else:
-        msg = "%s: %s" % (head, "; ".join(parts))
-    msg = masking.mask_text(msg, _secret_values(rendered_routes, live_routes))
+        msg = "%s: %s" % (head, "; ".join([summary] + details + problems))
+    msg = masking.mask_text(msg, secrets)
     result = {
         "changed": False,
         "configmap": where,
         "configmap_found": live_cm is not None,
-        "end_marker": end_marker,
-        "rendered_by_release": rendered_by_release,
-        "data_in_sync": in_sync,
+        "end_marker": checks["end_marker"],
+        "rendered_by_release": checks["rendered_by_release"],
+        "data_in_sync": checks["data_in_sync"],
         "routes_selected": selected,
         "routes": reports,
         "not_live": [report["id"] for report in not_live],
-        "problems": [masking.mask_text(problem, _secret_values(rendered_routes, live_routes)) for problem in problems],
+        "problems": problems,
         "msg": msg,
     }
     if failed:
