@@ -12,9 +12,11 @@ live ConfigMap edited to lose ``#END`` is reported. Nothing Kubernetes is mocked
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 import pytest
+import yaml
 
 from ._runner import run_module, run_playbook
 
@@ -248,3 +250,30 @@ def test_no_configmap_in_the_namespace(live_setup, k8s_namespace):
     assert [route["live"] for route in compared["routes"]] == ["missing"] * 3
     rc, output, compared = step("compare", require_live=True, selector=[])
     assert rc != 0 and "there is no ConfigMap %s/apisix in the cluster" % k8s_namespace in compared["msg"]
+
+
+def test_the_test_chart_renders_like_the_cx_chart(k8s_cluster, tmp_path):
+    """The chart renders apisixStandalone (all of it) through tpl into ConfigMap apisix, key apisix.yaml, ending
+    with #END that the values file does not have."""
+    values = tmp_path / "values.yaml"
+    with open(VALUES, encoding="utf-8") as handle:
+        text = handle.read()
+    assert "#END" not in text and '"{{ .Values.global.ingressRouter }}"' in text
+    values.write_text(
+        text + "\n  services:\n    - id: svc-orders\n      upstream: {nodes: {'orders:8080': 1}}\n", encoding="utf-8"
+    )
+    proc = subprocess.run(
+        [k8s_cluster["helm"], "template", "apisix", CHART, "--namespace", "ef-external", "--values", str(values)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    documents = [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+    assert [(doc["kind"], doc["metadata"]["name"]) for doc in documents] == [("ConfigMap", "apisix")]
+    data = documents[0]["data"]["apisix.yaml"]
+    assert data.endswith("\n#END\n") and data.count("#END") == 1
+    standalone = yaml.safe_load(data)
+    assert sorted(standalone) == ["routes", "services"]
+    assert {host for route in standalone["routes"] for host in route["hosts"]} == {"gateway.tenant.example"}
+    assert standalone["services"][0]["upstream"] == {"nodes": {"orders:8080": 1}}
