@@ -52,6 +52,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors impor
     login_problem,
     login_words,
 )
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.openid import normalize_url
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment, require_realm
 from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secrets
 
@@ -176,18 +177,6 @@ if HAS_KEYCLOAK and PATCHED:
 
 # Lifetime assumed for a given bearer token whose expiry cannot be read from it.
 _STATIC_TOKEN_LIFETIME = 24 * 3600
-
-
-def normalize_url(url):
-    """The Keycloak base URL with exactly one trailing slash, or ``None`` if it is no http(s) URL.
-
-    python-keycloak joins paths with ``urljoin``, which drops the last path segment of a base
-    without a trailing slash (``http://h/auth`` + ``admin/...`` gives ``http://h/admin/...``).
-    """
-    url = str(url or "").strip()
-    if not url.lower().startswith(("http://", "https://")):
-        return None
-    return url.rstrip("/") + "/"
 
 
 def jwt_lifetime(token):

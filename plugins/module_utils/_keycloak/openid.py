@@ -36,7 +36,8 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors impor
     login_problem,
     login_words,
 )
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import require_text
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment, require_realm
 
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
@@ -145,6 +146,18 @@ class Transport:
 # --------------------------------------------------------------------------- the endpoints
 
 
+def normalize_url(url):
+    """The Keycloak base URL with exactly one trailing slash, or ``None`` if it is no http(s) URL.
+
+    python-keycloak joins paths with ``urljoin``, which drops the last path segment of a base
+    without a trailing slash (``http://h/auth`` + ``admin/...`` gives ``http://h/admin/...``).
+    """
+    url = str(url or "").strip()
+    if not url.lower().startswith(("http://", "https://")):
+        return None
+    return url.rstrip("/") + "/"
+
+
 def token_endpoint(server_url, realm):
     """The token endpoint of ``realm`` on the Keycloak at ``server_url`` (with ``/auth`` where it has one)."""
     return "%s/realms/%s/protocol/openid-connect/token" % (str(server_url).strip().rstrip("/"), path_segment(realm))
@@ -189,11 +202,16 @@ def admin_token(transport, params, secrets):
     ``secrets`` (``_masking.Secrets``) learns the tokens. Any failure raises KeycloakModuleError worded as
     for the modules (``errors.login_problem``, ``_http_errors.transport_problem``).
     """
-    url = display_url(params["auth_keycloak_url"])
-    realm = params.get("auth_realm") or "master"
+    url = display_url(params.get("auth_keycloak_url"))
+    realm = "master" if params.get("auth_realm") is None else params["auth_realm"]
     username = params.get("auth_username")
     client_id = params.get("auth_client_id") or "admin-cli"
     who, credentials = login_words(username, client_id, realm)
+    # before anything is sent, as the modules do: the URL, the realm (one plain path segment), text secrets
+    if normalize_url(params.get("auth_keycloak_url")) is None:
+        raise KeycloakModuleError("auth_keycloak_url must start with http:// or https://, got '%s'" % url)
+    require_realm(realm, "auth_realm", KeycloakModuleError)
+    require_text(params, ("auth_password", "auth_client_secret"), who, "No token for %s")
     form = {"client_id": client_id}
     if username:
         form.update(grant_type="password", username=username, password=params.get("auth_password") or "")
@@ -202,7 +220,7 @@ def admin_token(transport, params, secrets):
     if params.get("auth_client_secret"):
         form["client_secret"] = params["auth_client_secret"]
     try:
-        answer = request_token(transport, token_endpoint(params["auth_keycloak_url"], realm), form)
+        answer = request_token(transport, token_endpoint(normalize_url(params["auth_keycloak_url"]), realm), form)
     except TransportError as exc:
         raise KeycloakModuleError("No token for %s: %s" % (who, exc)) from None
     tokens = answer.data if isinstance(answer.data, dict) else {}

@@ -255,7 +255,9 @@ def test_answer_table():
 def test_transport_problems(exc, problem):
     wrapped = KeycloakConnectionError("Can't connect to server")
     wrapped.__cause__ = exc
-    assert _http_errors.transport_problem(wrapped, "http://kc") == "Cannot connect to Keycloak at http://kc: %s" % problem
+    assert (
+        _http_errors.transport_problem(wrapped, "http://kc") == "Cannot connect to Keycloak at http://kc: %s" % problem
+    )
     assert _http_errors.transport_problem(KeyError("x"), "http://kc") is None
 
 
