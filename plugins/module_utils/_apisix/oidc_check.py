@@ -25,7 +25,6 @@ Which routes are checked, and their plugin state, comes from ``oidc_routes``: a 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -37,7 +36,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.loc
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._http_errors import display_url, error_text
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import openid
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.openid import TransportError
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.openid import TransportError, jwt_part
 
 OK, OPEN, FAILED = "ok", "open", "failed"
 AUTH_METHODS = openid.CLIENT_AUTH_METHODS
@@ -100,17 +99,6 @@ def resolve_env(value, what, environ=None):
         )
 
     return _ENV_RE.sub(replace, value)
-
-
-def jwt_part(token, index):
-    """The decoded JSON of part ``index`` of a JWT (0: header, 1: claims), or ``{}``."""
-    try:
-        part = token.split(".")[index]
-        part += "=" * (-len(part) % 4)
-        data = json.loads(base64.urlsafe_b64decode(part.encode("ascii")).decode("utf-8"))
-    except (AttributeError, IndexError, TypeError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def as_list(value):

@@ -27,11 +27,9 @@ the realm's representation is read only when a module asks for it
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import importlib
 import importlib.util
-import json
 import sys
 import time
 import types
@@ -52,7 +50,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors impor
     login_problem,
     login_words,
 )
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.openid import normalize_url
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.openid import jwt_part, normalize_url
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment, require_realm
 from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secrets
 
@@ -182,11 +180,8 @@ _STATIC_TOKEN_LIFETIME = 24 * 3600
 def jwt_lifetime(token):
     """Seconds until the ``exp`` of a JWT, or None when it cannot be read."""
     try:
-        payload = token.split(".")[1]
-        payload += "=" * (-len(payload) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")).decode("utf-8"))
-        return max(int(claims["exp"]) - int(time.time()), 1)
-    except (IndexError, KeyError, TypeError, ValueError):
+        return max(int(jwt_part(token, 1)["exp"]) - int(time.time()), 1)
+    except (KeyError, TypeError, ValueError):
         return None
 
 

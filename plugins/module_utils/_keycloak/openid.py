@@ -146,6 +146,17 @@ class Transport:
 # --------------------------------------------------------------------------- the endpoints
 
 
+def jwt_part(token, index):
+    """The decoded JSON of part ``index`` of a JWT (0: header, 1: claims), or ``{}``."""
+    try:
+        part = token.split(".")[index]
+        part += "=" * (-len(part) % 4)
+        data = json.loads(base64.urlsafe_b64decode(part.encode("ascii")).decode("utf-8"))
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def normalize_url(url):
     """The Keycloak base URL with exactly one trailing slash, or ``None`` if it is no http(s) URL.
 
