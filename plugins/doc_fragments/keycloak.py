@@ -6,8 +6,10 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The connection options of the Keycloak modules (extends_documentation_fragment: cx.api_auth.keycloak):
-    # the argument spec keycloak_argument_spec() of plugins/module_utils/_keycloak/options.py.
+    # The connection options of the Keycloak modules and of the lookup keycloak_admin_token
+    # (extends_documentation_fragment: cx.api_auth.keycloak; the modules add cx.api_auth.keycloak.module): the
+    # argument spec keycloak_argument_spec() of plugins/module_utils/_keycloak/options.py, which the lookup reads
+    # through plugins/plugin_utils/_keycloak_lookup.py.
     DOCUMENTATION = r"""
 options:
   auth_keycloak_url:
@@ -60,19 +62,6 @@ options:
         option and says to quote it, before anything is sent; it is never converted, which
         would make it another secret. The value is never shown.
     type: raw
-  token:
-    description:
-      - Authentication token for Keycloak API.
-      - A bearer token obtained beforehand (for example with the lookup
-        P(cx.api_auth.keycloak_admin_token#lookup)); used instead of logging in, so the module sends
-        no token request. It cannot be renewed when it expires unless credentials are given as
-        well; with them, a token that has expired or is rejected is replaced by one login with the
-        credentials, and messages name the credentials.
-      - Text only. A value that is not text (for example unquoted digits, which YAML reads as
-        a number, with a leading 0 as an octal one) is refused with a message that names the
-        option and says to quote it, before anything is sent; it is never converted, which
-        would make it another secret. The value is never shown.
-    type: raw
   validate_certs:
     description:
       - Verify TLS certificates (do not disable this in production).
@@ -92,6 +81,24 @@ options:
         with, instead of the system's CA bundle.
       - Ignored when O(validate_certs=false).
     type: path
+"""
+
+    # The modules' own part: the token handed over (by the lookup), and what they need.
+    MODULE = r"""
+options:
+  token:
+    description:
+      - Authentication token for Keycloak API.
+      - A bearer token obtained beforehand (for example with the lookup
+        P(cx.api_auth.keycloak_admin_token#lookup)); used instead of logging in, so the module sends
+        no token request. It cannot be renewed when it expires unless credentials are given as
+        well; with them, a token that has expired or is rejected is replaced by one login with the
+        credentials, and messages name the credentials.
+      - Text only. A value that is not text (for example unquoted digits, which YAML reads as
+        a number, with a leading 0 as an octal one) is refused with a message that names the
+        option and says to quote it, before anything is sent; it is never converted, which
+        would make it another secret. The value is never shown.
+    type: raw
 notes:
   - One of O(token), O(auth_username) (with O(auth_password)) or O(auth_client_secret) is
     required.

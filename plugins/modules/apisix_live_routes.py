@@ -226,7 +226,8 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import live, masking
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import live
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import HAS_YAML
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.selectors import SELECTION_ARGUMENT_SPEC
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
@@ -259,7 +260,7 @@ def main():
     # The documents go to the comparison only: the module's own params (which Ansible may return as the
     # invocation) hold a placeholder instead.
     params = dict(module.params)
-    module.params.update({name: "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" for name in _DOCUMENTS})
+    masking.hide_params(module.params, _DOCUMENTS)
 
     def runner(_params, check_mode, diff, warn):
         return live.run(params, check_mode, diff, warn)

@@ -389,7 +389,8 @@ import functools
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, runner
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import runner
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import ADMIN_API_ARGUMENT_SPEC
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.plugin_config import (
     OIDC_PLUGIN_ARGUMENT_SPEC,

@@ -53,6 +53,7 @@ options:
     type: str
 extends_documentation_fragment:
   - cx.api_auth.keycloak
+  - cx.api_auth.keycloak.module
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:

@@ -126,10 +126,9 @@ def test_connection_refused(tmp_path):
         port = probe.getsockname()[1]
     url = "http://127.0.0.1:%d" % port
     output, result = _failed(tmp_path, dict(PLUGIN_ARGS, admin_url=url, admin_key="k3y-never-shown", routes=ROUTES))
-    assert result["msg"] == (
-        "GET %s/apisix/admin/routes/orders-main-secured: connection refused: is the APISIX Admin API listening "
-        "there (admin_url)?" % url
-    )
+    message = result["msg"]
+    assert message.startswith("GET %s/apisix/admin/routes/orders-main-secured: " % url)
+    assert "connection refused" in message and "APISIX Admin API" in message and "admin_url" in message
     _clean(output, result, "k3y-never-shown")
 
 
@@ -166,8 +165,10 @@ def test_tls_failure_then_ca_path(tmp_path, start_emulator, certificate):
     emulator = start_emulator(tls=certificate)
     assert emulator.url.startswith("https://")
     output, result = _failed(tmp_path, _args(emulator))
-    assert result["msg"].startswith("GET %s/apisix/admin/routes/orders-main-secured: TLS failure (" % emulator.url)
-    assert "check the server certificate, ca_path, or validate_certs" in result["msg"]
+    message = result["msg"]
+    assert message.startswith("GET %s/apisix/admin/routes/orders-main-secured: " % emulator.url)
+    assert "TLS verification failed" in message and "certificate verify failed" in message
+    assert "ca_path" in message and "validate_certs" in message
     _clean(output, result, emulator.admin_key)
     rc, output, result = play(tmp_path, _args(emulator, ca_path=certificate[0]), check=True)
     assert rc == 0 and result["changed"] is True, output[-3000:]

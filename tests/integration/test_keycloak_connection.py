@@ -30,6 +30,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options impo
     keycloak_argument_spec,
 )
 
+from ._runner import run_module
 from .helpers import Realm, assert_mentions
 
 WRONG_PASSWORD = "Wr0ng-Admin-Passw0rd-42"
@@ -452,3 +453,36 @@ def test_download_is_idempotent_and_survives_a_half_extraction(tmp_path, monkeyp
     assert download(version) == home
     assert os.stat(os.path.join(home, "bin", "kc.sh")).st_mtime_ns == before
     assert sorted(os.listdir(tmp_path / "cache")) == [version]  # no temporary directories left
+
+
+# --------------------------------------------------------------------------- the lookup: the same options, the same words
+
+
+def _lookup(args):
+    """``(token or None, what Ansible printed)`` of the lookup ``keycloak_admin_token`` with ``args``, run by
+    the ``ansible`` CLI (the modules' connection options, as the role passes them)."""
+    call = ", ".join("%s=%s" % (name, json.dumps(value)) for name, value in sorted(args.items()))
+    result, output = run_module(
+        "ansible.builtin.debug", {"msg": "{{ lookup('cx.api_auth.keycloak_admin_token', %s) }}" % call}
+    )
+    return (None if result.get("failed") else result.get("msg")), output
+
+
+def test_the_lookup_takes_the_modules_options_and_its_token_serves_a_module(keycloak, tenant, kc_auth_args):
+    token, output = _lookup(kc_auth_args)
+    assert token, output
+    conn = connect(tenant.realm, auth_keycloak_url=keycloak.url, token=token)
+    assert conn.get_client("account") is not None
+
+
+def test_the_lookup_and_a_module_word_a_refused_login_alike(keycloak, tenant, kc_auth_args):
+    wrong = dict(kc_auth_args, auth_password=WRONG_PASSWORD)
+    module_message = connect_error(tenant.realm, **wrong)
+    token, output = _lookup(wrong)
+    assert token is None
+    # the module's words for the refusal ("Keycloak at <url> rejected the credentials of user 'admin' in realm
+    # 'master' (400: invalid_grant ...)") stand in the lookup's message as they are
+    problem = module_message.split(": ", 1)[1]
+    assert problem in output, output
+    assert_mentions(problem, keycloak.url, "user '%s'" % keycloak.admin_user, "realm 'master'", "invalid_grant")
+    assert_no_secret(output, WRONG_PASSWORD)

@@ -271,4 +271,5 @@ def test_a_gateway_service_name_is_mapped_to_the_installers_url_by_default(tenan
         _inventory(tmp_path, tenant, path, apisix_api_auth_keycloak_url=service, apisix_api_auth_verify_url_map={}),
     )
     assert rc != 0
-    assert "cannot reach %s/realms/" % service in _rows(output)["files-main"][2]
+    assert "Keycloak at %s/realms/" % service in _rows(output)["files-main"][2]
+    assert "unknown host" in _rows(output)["files-main"][2]

@@ -10,9 +10,10 @@ there; only then, outside check mode, it is written (``_io.write_file``).
 from __future__ import annotations
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, unmanaged
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import unmanaged
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.editor import RouteFile
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan

@@ -20,7 +20,7 @@ only route ids, key paths, states and names; the message goes through the projec
 
 from __future__ import annotations
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.compare import state_of
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import (

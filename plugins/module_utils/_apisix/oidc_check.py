@@ -12,10 +12,11 @@ checks APISIX leaves to Keycloak or to newer releases: the token's ``alg`` is on
 ``token_signing_alg_values_expected`` and the route's ``client_id`` is in its ``aud``.
 
 Pure parts (unit-tested): :func:`map_url`, the claim checks (:func:`introspection_problem`,
-:func:`scope_problem`, :func:`alg_problem`, :func:`audience`), :func:`table`. HTTP goes
-through :class:`Http` (Ansible's ``open_url``), which tests replace. Nothing is written; the
-route file is only read (``route_file.RouteFile``). Client secrets, the password and the
-tokens never appear in a result or a message: they are masked and handed to ``hide``
+:func:`scope_problem`, :func:`alg_problem`, :func:`audience`), :func:`table`. Keycloak is reached
+through the collection's access layer (``_keycloak/openid.py``: discovery, token endpoint,
+introspection over its ``Transport``, which tests replace). Nothing is written; the route file is
+only read (``route_file.RouteFile``). Client secrets, the password and the tokens never appear in a
+result or a message: they are masked (``_masking.Secrets``) and handed to ``hide``
 (``module.no_log_values.add``).
 
 Which routes are checked, and their plugin state, comes from ``oidc_routes``: a route file
@@ -24,28 +25,27 @@ Which routes are checked, and their plugin state, comes from ``oidc_routes``: a 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
-import socket
-import ssl
-from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, oidc_routes
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import oidc_routes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
-
-try:
-    from ansible.module_utils.urls import open_url
-except ImportError:  # pragma: no cover - ansible-core always has it
-    open_url = None
+from ansible_collections.cx.api_auth.plugins.module_utils._http_errors import display_url, error_text
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import openid
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.openid import TransportError, jwt_part
 
 OK, OPEN, FAILED = "ok", "open", "failed"
-MASK = "********"
-AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+AUTH_METHODS = openid.CLIENT_AUTH_METHODS
+# the names of the check's Keycloak connection options, in messages about the connection
+KEYCLOAK_OPTIONS = {
+    "ca_path": "keycloak_ca_path",
+    "validate_certs": "keycloak_validate_certs",
+    "timeout": "keycloak_timeout",
+}
 _ENV_RE = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::=([^}]*))?\}\}")
 
 
@@ -58,19 +58,7 @@ class CheckFailed(Exception):
         self.aud_has_client = aud_has_client
 
 
-class TransportError(Exception):
-    """No HTTP answer at all (refused, timeout, unknown host, TLS)."""
-
-
 # --- pure parts -----------------------------------------------------------------------
-
-
-def display_url(url):
-    """``url`` without a ``user:password@`` part (for messages)."""
-    parts = urlsplit(str(url))
-    if "@" not in parts.netloc:
-        return str(url)
-    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, parts.query, parts.fragment))
 
 
 def map_url(url, url_map):
@@ -111,17 +99,6 @@ def resolve_env(value, what, environ=None):
         )
 
     return _ENV_RE.sub(replace, value)
-
-
-def jwt_part(token, index):
-    """The decoded JSON of part ``index`` of a JWT (0: header, 1: claims), or ``{}``."""
-    try:
-        part = token.split(".")[index]
-        part += "=" * (-len(part) % 4)
-        data = json.loads(base64.urlsafe_b64decode(part.encode("ascii")).decode("utf-8"))
-    except (AttributeError, IndexError, TypeError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def as_list(value):
@@ -202,68 +179,6 @@ def block_off(info, version):
     return None
 
 
-def _text_of(body):
-    """An error body as one short line: ``error: error_description`` of a JSON body, else the text."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        error = data.get("error") or data.get("error_message") or data.get("errorMessage")
-        description = data.get("error_description")
-        text = "%s: %s" % (error, description) if error and description else str(error or description or text)
-    elif text.lstrip().startswith("<"):
-        text = "(HTML page)"
-    text = " ".join(text.split())
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-# --- HTTP -----------------------------------------------------------------------------
-
-
-class Http:
-    """GET and form POST with Ansible's ``open_url``; ``(status, body text)``, TransportError without answer."""
-
-    def __init__(self, validate_certs=True, ca_path=None, timeout=10):
-        self.validate_certs = validate_certs
-        self.ca_path = ca_path
-        self.timeout = timeout
-
-    def request(self, method, url, data=None, headers=None):
-        try:
-            response = open_url(
-                url,
-                data=data,
-                headers=headers or {},
-                method=method,
-                timeout=self.timeout,
-                validate_certs=self.validate_certs,
-                ca_path=self.ca_path,
-                follow_redirects="safe",
-            )
-            return response.getcode(), response.read().decode("utf-8", "replace")
-        except HTTPError as exc:
-            try:
-                body = exc.read().decode("utf-8", "replace")
-            except Exception:  # pylint: disable=broad-except
-                body = ""
-            return exc.code, body
-        except (ssl.SSLError, ssl.CertificateError) as exc:
-            raise TransportError("TLS verification failed (%s); set ca_path or validate_certs: false" % exc) from None
-        except URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, ssl.SSLError):
-                raise TransportError(
-                    "TLS verification failed (%s); set ca_path or validate_certs: false" % reason
-                ) from None
-            raise TransportError(str(getattr(reason, "strerror", None) or reason)) from None
-        except (socket.timeout, TimeoutError):
-            raise TransportError("timed out (timeout)") from None
-        except (OSError, ValueError) as exc:
-            raise TransportError(str(exc)) from None
-
-
 # --- one route ------------------------------------------------------------------------
 
 
@@ -277,16 +192,13 @@ class RouteCheck:
         self.secrets = secrets
         self.client_id = None
 
-    def _json(self, method, url, what, data=None, headers=None):
+    @staticmethod
+    def _ask(what, call, *args):
+        """``call(*args)`` (an ``openid`` endpoint): its answer; CheckFailed naming ``what`` without one."""
         try:
-            status, body = self.http.request(method, url, data=data, headers=headers)
+            return call(*args)
         except TransportError as exc:
-            raise CheckFailed("%s: cannot reach %s: %s" % (what, display_url(url), exc)) from None
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
-        return status, parsed, body
+            raise CheckFailed("%s: %s" % (what, exc)) from None
 
     def _url(self, value, what):
         mapped, _hit = map_url(value, self.params.get("url_map"))
@@ -310,24 +222,21 @@ class RouteCheck:
                 "the route authenticates client '%s' with %s; this check knows %s"
                 % (self.client_id, method, " and ".join(AUTH_METHODS))
             )
-        if method == "client_secret_post":
-            return {"client_id": self.client_id, "client_secret": secret}, {}
-        # as lua-resty-openidc does: both parts URL-encoded, then Basic
-        pair = "%s:%s" % (quote(self.client_id, safe=""), quote(secret, safe=""))
-        header = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
-        self.secrets.add(header)
-        return {"client_id": self.client_id}, {"Authorization": header}
+        fields, headers = openid.client_authentication(self.client_id, secret, method)
+        self.secrets.add(headers.get("Authorization"))
+        return fields, headers
 
     def discovery(self):
         raw = self.config.get("discovery")
         if not isinstance(raw, str) or not raw:
             raise CheckFailed("the openid-connect block has no discovery URL")
         url = self._url(resolve_env(raw, "discovery"), "discovery")
-        status, document, body = self._json("GET", url, "discovery")
-        if status != 200:
+        answer = self._ask("discovery", openid.discover, self.http, url)
+        document = answer.data
+        if answer.status != 200:
             raise CheckFailed(
                 "discovery %s answered HTTP %s (%s): APISIX cannot load it and refuses every request"
-                % (display_url(url), status, _text_of(body) or "no text")
+                % (display_url(url), answer.status, error_text(answer.text, 200) or "no text")
             )
         if not isinstance(document, dict) or not document.get("token_endpoint"):
             raise CheckFailed("discovery %s is no OpenID Connect discovery document" % display_url(url))
@@ -355,11 +264,10 @@ class RouteCheck:
         token_url = self._url(document["token_endpoint"], "token endpoint")
         username = self.params["username"]
         grant = dict(fields, grant_type="password", username=username, password=self.params["password"], scope="openid")
-        status, tokens, body = self._json(
-            "POST", token_url, "token request", data=urlencode(grant), headers=dict(headers, **_FORM)
-        )
+        answer = self._ask("token request", openid.request_token, self.http, token_url, grant, headers)
+        status, tokens = answer.status, answer.data
         if status != 200 or not isinstance(tokens, dict) or not tokens.get("access_token"):
-            text = _text_of(body)
+            text = error_text(answer.text, 200)
             if "invalid_grant" not in text and (
                 "invalid_client" in text or "unauthorized_client" in text or status == 401
             ):
@@ -379,14 +287,14 @@ class RouteCheck:
         if not endpoint:
             raise CheckFailed("neither the route nor the discovery document names an introspection endpoint")
         introspection_url = self._url(resolve_env(endpoint, "introspection_endpoint"), "introspection endpoint")
-        form = dict(fields, token=token, token_type_hint="access_token")
-        status, answer, body = self._json(
-            "POST", introspection_url, "introspection", data=urlencode(form), headers=dict(headers, **_FORM)
+        introspected = self._ask(
+            "introspection", openid.introspect, self.http, introspection_url, token, fields, headers
         )
-        if status != 200:
+        answer = introspected.data
+        if introspected.status != 200:
             raise CheckFailed(
                 "introspection with client '%s' answered HTTP %s (%s), so APISIX answers 401"
-                % (self.client_id, status, _text_of(body))
+                % (self.client_id, introspected.status, error_text(introspected.text, 200))
             )
         problem = introspection_problem(answer, self.client_id)
         claims = jwt_part(token, 1)
@@ -420,28 +328,7 @@ class RouteCheck:
         )
 
 
-_FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-
-
 # --- the module -----------------------------------------------------------------------
-
-
-class _Secrets:
-    """Values to mask in every reason, also handed to ``hide`` (``module.no_log_values.add``)."""
-
-    def __init__(self, hide):
-        self.values = set()
-        self.hide = hide
-
-    def add(self, value):
-        if isinstance(value, str) and value:
-            self.values.add(value)
-            self.hide(value)
-
-    def scrub(self, text):
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, MASK)
-        return masking.mask_urls(text)
 
 
 def check_one(rid, info, params, http, secrets, version):
@@ -472,7 +359,7 @@ def run(params, check_mode, diff, warn, hide=None, http=None, admin=None):  # py
 
     ``http`` (Keycloak) and ``admin`` (the Admin API client) are replaced by tests.
     """
-    secrets = _Secrets(hide or (lambda value: None))
+    secrets = masking.Secrets(hide=hide)
     if not isinstance(params.get("password"), str):
         raise ModuleError(
             'password must be text, but it arrived as a %s; quote it (password: "..."). A number is never '
@@ -494,7 +381,9 @@ def run(params, check_mode, diff, warn, hide=None, http=None, admin=None):  # py
         where, extra, chosen, none = oidc_routes.from_file(params, secrets, version)
     if http is None:
         validate_certs = params.get("keycloak_validate_certs", True)
-        http = Http(validate_certs, params.get("keycloak_ca_path"), params.get("keycloak_timeout") or 10)
+        http = openid.Transport(
+            validate_certs, params.get("keycloak_ca_path"), params.get("keycloak_timeout") or 10, KEYCLOAK_OPTIONS
+        )
     entries = [check_one(rid, info, params, http, secrets, version) for rid, info in chosen]
     if not entries:
         warn(none)

@@ -13,7 +13,7 @@ gives. Every secret found on the way is added to ``secrets`` before anything is 
 from __future__ import annotations
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import envelope
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import AdminClient, route_path

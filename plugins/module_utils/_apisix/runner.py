@@ -13,7 +13,7 @@ plan as the real run, so they are the same for both targets.
 
 from __future__ import annotations
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.target import AdminApiTarget

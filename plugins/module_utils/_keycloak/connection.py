@@ -27,11 +27,9 @@ the realm's representation is read only when a module asks for it
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import importlib
 import importlib.util
-import json
 import sys
 import time
 import types
@@ -39,16 +37,22 @@ import warnings
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import (
-    ANSWERS,
-    KeycloakModuleError,
-    Secrets,
-    answer_message,
-    keycloak_answer,
+from ansible_collections.cx.api_auth.plugins.module_utils._http_errors import (
+    display_url,
     sent_without_answer,
     transport_problem,
 )
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import (
+    ANSWERS,
+    KeycloakModuleError,
+    answer_message,
+    keycloak_answer,
+    login_problem,
+    login_words,
+)
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.openid import jwt_part, normalize_url
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment, require_realm
+from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secrets
 
 # httpx (which python-keycloak imports for its async client, unused here) imports its command line,
 # httpx._main, and with it rich and click whenever they happen to be installed: about a third of the
@@ -173,36 +177,11 @@ if HAS_KEYCLOAK and PATCHED:
 _STATIC_TOKEN_LIFETIME = 24 * 3600
 
 
-def normalize_url(url):
-    """The Keycloak base URL with exactly one trailing slash, or ``None`` if it is no http(s) URL.
-
-    python-keycloak joins paths with ``urljoin``, which drops the last path segment of a base
-    without a trailing slash (``http://h/auth`` + ``admin/...`` gives ``http://h/admin/...``).
-    """
-    url = str(url or "").strip()
-    if not url.lower().startswith(("http://", "https://")):
-        return None
-    return url.rstrip("/") + "/"
-
-
-def display_url(url):
-    """``url`` without trailing slash and without a ``user:password@`` part."""
-    url = str(url or "").strip().rstrip("/")
-    scheme, sep, rest = url.partition("://")
-    if sep:
-        host, slash, path = rest.partition("/")
-        url = scheme + sep + host.rsplit("@", 1)[-1] + slash + path
-    return url
-
-
 def jwt_lifetime(token):
     """Seconds until the ``exp`` of a JWT, or None when it cannot be read."""
     try:
-        payload = token.split(".")[1]
-        payload += "=" * (-len(payload) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")).decode("utf-8"))
-        return max(int(claims["exp"]) - int(time.time()), 1)
-    except (IndexError, KeyError, TypeError, ValueError):
+        return max(int(jwt_part(token, 1)["exp"]) - int(time.time()), 1)
+    except (KeyError, TypeError, ValueError):
         return None
 
 
@@ -254,13 +233,9 @@ class KeycloakConnection:
         self.verify = (params.get("ca_path") or True) if params.get("validate_certs", True) else False
         self.timeout = params.get("connection_timeout") or 10
         self.secrets = Secrets((self._password, self._client_secret, self._token))
-        if self._token and not (self.username or self._client_secret):
-            self.who = self.credentials = "the given token"
-        else:
-            # with a token and credentials, a rejected token is renewed from the credentials: they decide
-            subject = "user '%s'" % self.username if self.username else "client '%s'" % self.client_id
-            self.who = "%s (realm '%s')" % (subject, self.auth_realm)
-            self.credentials = "the credentials of %s in realm '%s'" % (subject, self.auth_realm)
+        # with a token and credentials, a rejected token is renewed from the credentials: they decide
+        token_only = bool(self._token) and not (self.username or self._client_secret)
+        self.who, self.credentials = login_words(self.username, self.client_id, self.auth_realm, token_only)
         self.admin = None
         self._realm_representation = None
 
@@ -414,25 +389,10 @@ class KeycloakConnection:
             if not _is_keycloak_failure(exc):
                 raise
             code, text = keycloak_answer(exc)
-            lowered = text.lower()
             if code is None:
                 problem = transport_problem(exc, self.url) or self.answer(code, text)
-            elif code == 404 and "realm" in lowered:
-                problem = "Realm '%s' (auth_realm) does not exist on Keycloak at %s" % (self.auth_realm, self.url)
-            elif code == 404:
-                problem = (
-                    "No Keycloak token endpoint at %s (404 for realms/%s/protocol/openid-connect/token); "
-                    "check auth_keycloak_url: servers started with --http-relative-path=/auth and Keycloak "
-                    "before 17 need the /auth suffix, newer ones usually have none" % (self.url, self.auth_realm)
-                )
             else:
-                refused = code == 400 and any(
-                    word in lowered for word in ("invalid_grant", "invalid_client", "unauthorized")
-                )
-                as_status = 401 if refused else code  # a refused login reads as a 401, whatever the status
-                problem = self.answer(code, text, as_status=as_status)
-                if as_status not in ANSWERS:
-                    problem = "logging in as %s failed: %s" % (self.who, problem)
+                problem = login_problem(code, text, self.url, self.auth_realm, self.who, self.credentials, self.realm)
             raise self._refused(problem, code, text) from None
 
     @property

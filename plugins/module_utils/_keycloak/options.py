@@ -46,6 +46,10 @@ def keycloak_argument_spec(**own_options):
     return spec
 
 
+# The connection options but the modules' own token: what the lookup keycloak_admin_token takes.
+LOGIN_OPTIONS = tuple(name for name in keycloak_argument_spec() if name != "token")
+
+
 def _kind(value):
     """What YAML made of an unquoted value, in the words of the message (never the value)."""
     if isinstance(value, bool):
@@ -59,10 +63,11 @@ def _kind(value):
     return "a value of type %s" % type(value).__name__
 
 
-def require_text(params, names, where):
+def require_text(params, names, where, failing="Cannot manage %s"):
     """Refuse every option of ``names`` whose value is set but not text; raise KeycloakModuleError.
 
-    ``where`` names what the module manages (``"user 'customer' in realm 'expertflow'"``). The
+    ``where`` names what the module manages (``"user 'customer' in realm 'expertflow'"``), ``failing`` what
+    failed, with ``%s`` for ``where`` (the lookup: ``"No token for %s"``). The
     message names the option and what it got, never the value: a converted number would be
     another password or secret, so nothing is converted and nothing is sent.
     """
@@ -71,7 +76,7 @@ def require_text(params, names, where):
         if value is None or isinstance(value, str):
             continue
         raise KeycloakModuleError(
-            'Cannot manage %s: %s must be text, but it is %s; quote it (%s: "..."). A number is never '
+            '%s: %s must be text, but it is %s; quote it (%s: "..."). A number is never '
             "converted to text, it would be another secret; nothing was sent to Keycloak"
-            % (where, name, _kind(value), name)
+            % (failing % where, name, _kind(value), name)
         )

@@ -12,22 +12,23 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
 import time
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import envelope
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
+from ansible_collections.cx.api_auth.plugins.module_utils._http_errors import transport_message
 
 ADMIN_PREFIX = "/apisix/admin"
 # PATCH writes with compare-and-swap; a concurrent change gives 503 "value changed before overwritten".
 CAS_ATTEMPTS = 3
 CAS_PAUSE = 0.2
 _CAS_TEXT = "value changed before overwritten"
+ADMIN_API_OPTIONS = {"ca_path": "ca_path", "validate_certs": "validate_certs", "timeout": "timeout"}
 
 
 class AdminApiError(ModuleError):
@@ -161,16 +162,8 @@ class AdminClient:
             ) from None
 
     def _transport_message(self, method, url, exc):
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, (ssl.SSLError, ssl.CertificateError)) or "CERTIFICATE" in str(reason).upper():
-            return "%s %s: TLS failure (%s): check the server certificate, ca_path, or validate_certs" % (
-                method,
-                url,
-                self.scrub(reason),
-            )
-        if isinstance(reason, ConnectionRefusedError) or "refused" in str(reason).lower():
-            return "%s %s: connection refused: is the APISIX Admin API listening there (admin_url)?" % (method, url)
-        return "%s %s: cannot reach the Admin API: %s" % (method, url, self.scrub(reason))
+        problem = transport_message(exc, None, "the APISIX Admin API (admin_url)", ADMIN_API_OPTIONS)
+        return "%s %s: %s" % (method, url, self.scrub(problem))
 
     def write(self, method, path, data, sleep=time.sleep):
         """A write; a PATCH that meets a concurrent change (503) is retried up to ``CAS_ATTEMPTS`` times."""

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking, unmanaged
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import unmanaged
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import compare, envelope, ownership
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import (
     AdminApiTimeout,

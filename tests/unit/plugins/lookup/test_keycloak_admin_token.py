@@ -20,21 +20,24 @@ import pytest
 
 from ...fakes import StubKeycloak
 
-# Run the plugin as the plugin loader sets it up: its documented options, then run().
+# Run the plugin as Ansible does: loaded by the plugin loader, with its documented options (the doc fragment
+# of the Keycloak modules among them; ANSIBLE_COLLECTIONS_PATH comes from tests/conftest.py), then run().
 _RUNNER = """
-import json, sys, yaml
-from ansible import constants as C
+import json, sys
 from ansible.errors import AnsibleLookupError
-from ansible_collections.cx.api_auth.plugins.lookup import keycloak_admin_token as plugin_module
-plugin = plugin_module.LookupModule()
-plugin._load_name = "cx.api_auth.keycloak_admin_token"
-C.config.initialize_plugin_configuration_definitions(
-    "lookup", plugin._load_name, yaml.safe_load(plugin_module.DOCUMENTATION)["options"])
+from ansible.plugins.loader import init_plugin_loader, lookup_loader
+init_plugin_loader()
+plugin = lookup_loader.get("cx.api_auth.keycloak_admin_token")
 try:
-    print(json.dumps({"result": plugin.run([], variables={}, **json.load(sys.stdin))}))
+    answer = {"result": plugin.run([], variables={}, **json.load(sys.stdin))}
 except AnsibleLookupError as exc:
-    print(json.dumps({"error": str(exc)}))
+    answer = {"error": str(exc)}
+answer["loaded"] = sorted(name for name in HEAVY if name in sys.modules)
+print(json.dumps(answer))
 """
+# What the lookup must not load (CPU per tenant): python-keycloak, requests, httpx, Ansible's open_url.
+HEAVY = ("keycloak", "requests", "httpx", "ansible.module_utils.urls")
+_RUNNER = _RUNNER.replace("HEAVY", repr(HEAVY))
 
 
 class LookupFailed(Exception):
@@ -43,6 +46,7 @@ class LookupFailed(Exception):
 
 PASSWORD = "Adm1n-lookup-pw"
 SECRET = "client-s3cret-lookup"
+ADMIN = {"auth_username": "admin", "auth_password": PASSWORD}
 
 
 @pytest.fixture(params=["", "/auth"], ids=["root", "auth"])
@@ -64,6 +68,7 @@ def lookup(_env=None, **options):
     )
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout.splitlines()[-1])
+    assert answer["loaded"] == [], "the lookup loaded %s" % answer["loaded"]
     if "error" in answer:
         raise LookupFailed(answer["error"])
     return answer["result"]
@@ -71,7 +76,7 @@ def lookup(_env=None, **options):
 
 def test_password_grant_gives_the_access_token(stub):
     counter = stub.token_ok()
-    assert lookup(url=stub.url + "/", username="admin", password=PASSWORD) == ["tok1"]
+    assert lookup(auth_keycloak_url=stub.url + "/", **ADMIN) == ["tok1"]
     assert counter["n"] == 1
     form = parse_qs(stub.requests[-1][3])
     assert form == {
@@ -84,9 +89,53 @@ def test_password_grant_gives_the_access_token(stub):
 
 def test_client_credentials_in_another_realm(stub):
     stub.token_ok(realm="ops")
-    assert lookup(url=stub.url, realm="ops", client_id="ansible", client_secret=SECRET) == ["tok1"]
+    token = lookup(auth_keycloak_url=stub.url, auth_realm="ops", auth_client_id="ansible", auth_client_secret=SECRET)
+    assert token == ["tok1"]
     form = parse_qs(stub.requests[-1][3])
     assert form == {"grant_type": ["client_credentials"], "client_id": ["ansible"], "client_secret": [SECRET]}
+
+
+# The lookup's former option names, and the module option each one is an alias of.
+FORMER_NAMES = {
+    "url": "auth_keycloak_url",
+    "realm": "auth_realm",
+    "username": "auth_username",
+    "password": "auth_password",
+    "client_id": "auth_client_id",
+    "client_secret": "auth_client_secret",
+    "timeout": "connection_timeout",
+}
+
+
+def test_the_options_are_the_modules_connection_options():
+    """Every option of the lookup is a connection option of the Keycloak modules, with the modules' default."""
+    from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import (
+        LOGIN_OPTIONS,
+        keycloak_argument_spec,
+    )
+
+    spec = keycloak_argument_spec()
+    assert set(LOGIN_OPTIONS) == set(spec) - {"token"}
+    assert spec["connection_timeout"]["default"] == 10 and set(FORMER_NAMES.values()) <= set(LOGIN_OPTIONS)
+
+
+def test_the_former_option_names_still_work(stub):
+    stub.token_ok(realm="ops")
+    given = dict(url=stub.url, realm="ops", **ADMIN, client_id="c", client_secret=SECRET)
+    assert lookup(timeout=5, **given) == ["tok1"]
+    form = parse_qs(stub.requests[-1][3])
+    assert form["client_id"] == ["c"] and form["password"] == [PASSWORD] and form["client_secret"] == [SECRET]
+
+
+@pytest.mark.parametrize("option", ["auth_password", "auth_client_secret"])
+def test_a_secret_that_is_no_text_is_refused_before_any_request(stub, option):
+    stub.token_ok()
+    given = dict(auth_keycloak_url=stub.url, **ADMIN)
+    given[option] = 1234
+    with pytest.raises(LookupFailed) as info:
+        lookup(**given)
+    assert "%s must be text" % option in str(info.value) and "quote it" in str(info.value)
+    assert stub.requests == []
 
 
 def test_refused_login_names_user_realm_and_status_never_the_password(stub):
@@ -95,7 +144,7 @@ def test_refused_login_names_user_realm_and_status_never_the_password(stub):
         {"error": "invalid_grant", "error_description": "Invalid user credentials %s" % PASSWORD},
     )
     with pytest.raises(LookupFailed) as info:
-        lookup(url=stub.url, username="admin", password=PASSWORD)
+        lookup(auth_keycloak_url=stub.url, **ADMIN)
     message = str(info.value)
     assert "user 'admin'" in message and "realm 'master'" in message and "401" in message
     assert PASSWORD not in message
@@ -103,16 +152,18 @@ def test_refused_login_names_user_realm_and_status_never_the_password(stub):
 
 def test_unreachable_keycloak_and_bad_url():
     with pytest.raises(LookupFailed) as info:
-        lookup(url="http://127.0.0.1:9", username="admin", password=PASSWORD, timeout=5)
-    assert "no token from Keycloak at http://127.0.0.1:9" in str(info.value) and PASSWORD not in str(info.value)
-    with pytest.raises(LookupFailed, match="must start with http"):
-        lookup(url="keycloak.example", username="admin", password=PASSWORD)
+        lookup(auth_keycloak_url="http://127.0.0.1:9", **ADMIN, connection_timeout=5)
+    message = str(info.value)
+    assert "Keycloak at http://127.0.0.1:9/" in message and "connection refused" in message
+    assert "user 'admin'" in message and PASSWORD not in message
+    with pytest.raises(LookupFailed, match="auth_keycloak_url must start with http"):
+        lookup(auth_keycloak_url="keycloak.example", **ADMIN)
 
 
 def test_answer_without_a_token_is_an_error(stub):
     stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (200, {"token_type": "Bearer"})
     with pytest.raises(LookupFailed, match="without an access token"):
-        lookup(url=stub.url, username="admin", password=PASSWORD)
+        lookup(auth_keycloak_url=stub.url, **ADMIN)
 
 
 # --------------------------------------------------------------------------- https, redirects, proxies
@@ -129,12 +180,12 @@ def tls_stub(self_signed_certificate):
 def test_https_is_verified_against_ca_path_or_not_at_all(tls_stub, self_signed_certificate):
     assert tls_stub.url.startswith("https://")
     with pytest.raises(LookupFailed) as info:
-        lookup(url=tls_stub.url, username="admin", password=PASSWORD)
+        lookup(auth_keycloak_url=tls_stub.url, **ADMIN)
     message = str(info.value)
     assert "TLS verification failed" in message and "self-signed certificate" in message and "ca_path" in message
     assert PASSWORD not in message and tls_stub.requests == []  # the form was never sent
-    assert lookup(url=tls_stub.url, username="admin", password=PASSWORD, ca_path=self_signed_certificate[0]) == ["tok1"]
-    assert lookup(url=tls_stub.url, username="admin", password=PASSWORD, validate_certs=False) == ["tok2"]
+    assert lookup(auth_keycloak_url=tls_stub.url, **ADMIN, ca_path=self_signed_certificate[0]) == ["tok1"]
+    assert lookup(auth_keycloak_url=tls_stub.url, **ADMIN, validate_certs=False) == ["tok2"]
     assert len(tls_stub.requests) == 2
 
 
@@ -143,24 +194,25 @@ def test_a_ca_path_that_is_no_certificate_is_named(tls_stub, tmp_path):
     garbage.write_text("not a certificate\n")
     for path in (missing, garbage):
         with pytest.raises(LookupFailed, match="ca_path %s cannot be read as PEM CA certificates" % path):
-            lookup(url=tls_stub.url, username="admin", password=PASSWORD, ca_path=str(path))
+            lookup(auth_keycloak_url=tls_stub.url, **ADMIN, ca_path=str(path))
     assert tls_stub.requests == []
 
 
 def test_http_to_a_tls_port_and_tls_to_an_http_port_are_said_plainly(tls_stub, stub):
     with pytest.raises(LookupFailed) as info:
-        lookup(url=tls_stub.url.replace("https://", "http://"), username="admin", password=PASSWORD, timeout=5)
-    assert "no token from Keycloak at http://" in str(info.value) and PASSWORD not in str(info.value)
+        lookup(auth_keycloak_url=tls_stub.url.replace("https://", "http://"), **ADMIN, connection_timeout=5)
+    assert "Keycloak at %s/" % tls_stub.url.replace("https://", "http://") in str(info.value)
+    assert PASSWORD not in str(info.value)
     with pytest.raises(LookupFailed) as info:
-        lookup(url=stub.url.replace("http://", "https://"), username="admin", password=PASSWORD, timeout=5)
-    assert "TLS failed" in str(info.value) and PASSWORD not in str(info.value)
+        lookup(auth_keycloak_url=stub.url.replace("http://", "https://"), **ADMIN, connection_timeout=5)
+    assert "TLS" in str(info.value) and "WRONG_VERSION_NUMBER" in str(info.value) and PASSWORD not in str(info.value)
 
 
 def test_a_redirect_is_not_followed_with_the_password(stub):
     stub.routes[("POST", "/realms/master/protocol/openid-connect/token")] = (302, "")
     with pytest.raises(LookupFailed) as info:
-        lookup(url=stub.url, username="admin", password=PASSWORD)
-    assert "refused a token" in str(info.value) and "(302)" in str(info.value)
+        lookup(auth_keycloak_url=stub.url, **ADMIN)
+    assert "user 'admin'" in str(info.value) and "302" in str(info.value)
     assert len(stub.requests) == 1
 
 
@@ -170,7 +222,7 @@ def test_the_proxy_of_the_environment_is_used():
     try:
         proxy.token_ok()
         env = {"http_proxy": proxy.url}
-        assert lookup(url="http://keycloak.invalid", username="admin", password=PASSWORD, _env=env) == ["tok1"]
+        assert lookup(auth_keycloak_url="http://keycloak.invalid", **ADMIN, _env=env) == ["tok1"]
         assert [r[:2] for r in proxy.requests] == [("POST", "/realms/master/protocol/openid-connect/token")]
     finally:
         proxy.close()

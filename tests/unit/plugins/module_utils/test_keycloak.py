@@ -18,6 +18,7 @@ import requests
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from keycloak.exceptions import KeycloakConnectionError, KeycloakGetError, KeycloakPostError
 
+from ansible_collections.cx.api_auth.plugins.module_utils import _http_errors, _masking
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import connection as kc
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import errors
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import (
@@ -174,7 +175,7 @@ def test_normalize_url_keeps_auth_for_urljoin():
 
 
 def test_display_url_hides_userinfo():
-    assert kc.display_url("https://user:pw@h:1/auth/") == "https://h:1/auth"
+    assert _http_errors.display_url("https://user:pw@h:1/auth/") == "https://h:1/auth"
 
 
 def test_bad_url_is_refused_before_any_request():
@@ -192,7 +193,7 @@ def test_verify_option():
 
 
 def test_secrets_mask_every_value_longest_first():
-    secrets = errors.Secrets(["abc123", None, "", True])
+    secrets = _masking.Secrets(["abc123", None, "", True])
     secrets.add("abc123456")
     assert secrets.scrub(b"x abc123456 y abc123") == "x ******** y ********"
     assert secrets.scrub(None) is None
@@ -221,7 +222,7 @@ def test_connection_masks_its_secrets_and_the_tokens_it_learnt():
     ],
 )
 def test_keycloak_error_text(body, expected):
-    assert errors.keycloak_error_text(body) == expected
+    assert _http_errors.error_text(body) == expected
 
 
 def test_answer_table():
@@ -254,8 +255,10 @@ def test_answer_table():
 def test_transport_problems(exc, problem):
     wrapped = KeycloakConnectionError("Can't connect to server")
     wrapped.__cause__ = exc
-    assert errors.transport_problem(wrapped, "http://kc") == "Cannot connect to Keycloak at http://kc: %s" % problem
-    assert errors.transport_problem(KeyError("x"), "http://kc") is None
+    assert (
+        _http_errors.transport_problem(wrapped, "http://kc") == "Cannot connect to Keycloak at http://kc: %s" % problem
+    )
+    assert _http_errors.transport_problem(KeyError("x"), "http://kc") is None
 
 
 def test_errors_word_each_status_with_url_realm_and_admin():

@@ -17,9 +17,9 @@ import pytest
 import requests
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.cx.api_auth.plugins.module_utils import _http_errors
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import audience_mapper as am
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import customer_user as cu
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import errors
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.connection import KeycloakConnection
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.modules import keycloak_audience_mapper, keycloak_customer_user
@@ -197,7 +197,7 @@ def _wrapped_read_timeout():
     ids=["read timeout", "read timeout after retries", "dropped", "connect timeout", "refused", "tls"],
 )
 def test_sent_without_answer(make, sent):
-    assert errors.sent_without_answer(make()) is sent
+    assert _http_errors.sent_without_answer(make()) is sent
 
 
 def test_python_keycloak_resends_reads_only(monkeypatch):

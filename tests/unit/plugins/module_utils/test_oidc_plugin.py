@@ -9,7 +9,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import masking
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts
 

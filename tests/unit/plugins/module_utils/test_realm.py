@@ -106,7 +106,7 @@ def test_the_lookup_refuses_every_member_before_any_request():
         stub.token_ok(realm="master")
         for value, problem in HOSTILE:
             with pytest.raises(LookupFailed) as info:
-                lookup(url=stub.url, realm=value, username="admin", password="pw")
+                lookup(auth_keycloak_url=stub.url, auth_realm=value, auth_username="admin", auth_password="pw")
             assert "realm '%s' is not one path segment: %s" % (realm_rule.shown(value), problem) in str(info.value)
         assert stub.requests == []
     finally:

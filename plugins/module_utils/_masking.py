@@ -1,17 +1,87 @@
 # Copyright: CX platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Masking the credentials of a plugin config, of YAML text that may hold some, and of URLs (``user:pass@``)."""
+"""The one place where secrets are masked (private to the collection); every plugin masks through it.
+
+* :class:`Secrets`: values known at run time (passwords, client secrets, tokens) replaced in any text, and
+  the ``user:password@`` of every URL in it (:func:`mask_urls`); used by the Keycloak modules, the lookup,
+  ``apisix_oidc_check`` and the Admin API client.
+* :func:`mask_urls` / :func:`mask_urls_in`: the credentials of URLs in a text, or in a result.
+* :func:`mask_config` / :func:`mask_text`: the credentials of an ``openid-connect`` config, of YAML text
+  (a diff side); :func:`changed_secrets` / :func:`secret_change_note` say which changed, never the values.
+
+Everything masks with :data:`SECRET_MASK`.
+"""
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.plugin_config import SECRET_PATHS, get_path
-
 SECRET_MASK = "********"
-_SECRET_KEYS = sorted({path.rsplit(".", 1)[-1] for path in SECRET_PATHS}, key=len, reverse=True)
+# What Ansible itself shows for a no_log option's value.
+NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def hide_params(params, names):
+    """Replace the values of ``names`` in ``params`` (in place) by :data:`NO_LOG_PLACEHOLDER`."""
+    params.update({name: NO_LOG_PLACEHOLDER for name in names})
+
+
+def _secret_paths():
+    # imported when first needed: the lookup masks through this unit and needs no APISIX plugin schema
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix import (  # pylint: disable=import-outside-toplevel
+        plugin_config,
+    )
+
+    return plugin_config.SECRET_PATHS, plugin_config.get_path
+
+
+class Secrets:
+    """Values that never appear in a message: :meth:`scrub` replaces them by :data:`SECRET_MASK`.
+
+    ``hide`` (optional) is told every value added (a module's ``no_log_values.add``), so that Ansible masks
+    it too wherever it would print it.
+    """
+
+    def __init__(self, values=(), hide=None):
+        self._values = set()
+        self._hide = hide
+        for value in values:
+            self.add(value)
+
+    def add(self, value):
+        """Mask ``value`` (any non-empty value but a boolean) from now on."""
+        if value is None or isinstance(value, bool):
+            return
+        text = str(value)
+        if text:
+            self._values.add(text)
+            if self._hide is not None:
+                self._hide(text)
+
+    @property
+    def values(self):
+        """The values masked, longest first."""
+        return sorted(self._values, key=len, reverse=True)
+
+    def scrub(self, text, limit=None):
+        """``text`` (str or bytes) with every secret and the credentials of every URL masked.
+
+        ``limit``: at most that many characters (cut with ``...``), counted after masking.
+        """
+        if text is None:
+            return text
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        text = str(text)
+        for secret in self.values:
+            text = text.replace(secret, SECRET_MASK)
+        text = mask_urls(text)
+        if limit is not None and len(text) > limit:
+            text = text[: limit - 3] + "..."
+        return text
 
 
 # The userinfo of a URL (``scheme://user:password@host``): up to the last ``@`` before the path, never across
@@ -52,7 +122,7 @@ def mask_urls_in(value):
 def mask_config(config):
     """A copy of ``config`` with every credential replaced by ``SECRET_MASK``, also inside URLs."""
     masked = mask_urls_in(copy.deepcopy(config))
-    for path in SECRET_PATHS:
+    for path in _secret_paths()[0]:
         parts = path.split(".")
         node = masked
         for part in parts[:-1]:
@@ -69,7 +139,8 @@ def changed_secrets(before, after):
     """
     if not isinstance(before, dict) or not isinstance(after, dict):
         return []
-    return [path for path in SECRET_PATHS if get_path(before, path) != get_path(after, path)]
+    paths, get_path = _secret_paths()
+    return [path for path in paths if get_path(before, path) != get_path(after, path)]
 
 
 def secret_change_note(paths, comment="#"):
@@ -82,7 +153,8 @@ def secret_change_note(paths, comment="#"):
 def secret_values(config):
     """The credential strings in ``config`` (to mask them wherever they appear)."""
     values = []
-    for path in SECRET_PATHS:
+    paths, get_path = _secret_paths()
+    for path in paths:
         value = get_path(config, path)
         if isinstance(value, str) and value:
             values.append(value)
@@ -100,24 +172,32 @@ def _quoted_forms(value):
 # Keys whose values are masked in text wherever they are (any plugin, any level): the
 # config's credentials plus the usual credential names (key-auth ``key``, hmac-auth
 # ``secret_key``, ``password``, ``token``, ``client_secret``, ``adminKey`` ...).
-_KEY_PATTERN = (
-    r"(?:%s|(?:[A-Za-z0-9]+[_-])*(?:key|secret|password|passwd|token)|[a-z][A-Za-z0-9]*(?:Key|Secret|Password|Token))"
-    % "|".join(re.escape(key) for key in _SECRET_KEYS)
-)
 _VALUE_PATTERN = r"\"(?:[^\"\\\r\n]|\\.)*\"|'(?:[^'\r\n]|'')*'"
-_SECRET_LINE_RE = re.compile(
-    r"^(?P<lead>[ \t]*(?:#[ \t]*)*(?:-[ \t]+)?(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]+)"
-    r"(?P<value>%s|[^\s#'\"][^\r\n]*?)"
-    r"(?P<tail>[ \t]+#[^\r\n]*?)?(?P<trail>[ \t]*)$" % (_KEY_PATTERN, _VALUE_PATTERN)
-)
-_SECRET_FLOW_RE = re.compile(
-    r"(?P<lead>[{,][ \t]*(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]*)"
-    r"(?P<value>%s|[^\s,{}\[\]#'\"][^,{}\[\]\r\n]*?)(?=[ \t]*[,}])" % (_KEY_PATTERN, _VALUE_PATTERN)
-)
-_BLOCK_HEADER_RE = re.compile(
-    r"^(?P<lead>[ \t]*(?:#[ \t]*)*(?:-[ \t]+)?(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]+)[|>][-+0-9]*[ \t]*(?:#.*)?$"
-    % _KEY_PATTERN
-)
+
+
+@functools.cache
+def _key_patterns():
+    """``(line, flow, block header)`` patterns of a credential key's value, compiled when first used."""
+    keys = sorted({path.rsplit(".", 1)[-1] for path in _secret_paths()[0]}, key=len, reverse=True)
+    key = (
+        r"(?:%s|(?:[A-Za-z0-9]+[_-])*(?:key|secret|password|passwd|token)|[a-z][A-Za-z0-9]*(?:Key|Secret|Password|Token))"
+        % "|".join(re.escape(name) for name in keys)
+    )
+    line = re.compile(
+        r"^(?P<lead>[ \t]*(?:#[ \t]*)*(?:-[ \t]+)?(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]+)"
+        r"(?P<value>%s|[^\s#'\"][^\r\n]*?)"
+        r"(?P<tail>[ \t]+#[^\r\n]*?)?(?P<trail>[ \t]*)$" % (key, _VALUE_PATTERN)
+    )
+    flow = re.compile(
+        r"(?P<lead>[{,][ \t]*(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]*)"
+        r"(?P<value>%s|[^\s,{}\[\]#'\"][^,{}\[\]\r\n]*?)(?=[ \t]*[,}])" % (key, _VALUE_PATTERN)
+    )
+    header = re.compile(
+        r"^(?P<lead>[ \t]*(?:#[ \t]*)*(?:-[ \t]+)?(?P<q>[\"']?)%s(?P=q)[ \t]*:[ \t]+)[|>][-+0-9]*[ \t]*(?:#.*)?$" % key
+    )
+    return line, flow, header
+
+
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 
 
@@ -162,6 +242,7 @@ def mask_text(text, values=()):
             forms.update(form for form in _quoted_forms(value) if form)
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, SECRET_MASK)
+    line_re, flow_re, header_re = _key_patterns()
     out = []
     scalar_indent = None
     for line in _LINE_RE.findall(text):
@@ -179,12 +260,12 @@ def mask_text(text, values=()):
                 out.append(content[:keep] + SECRET_MASK + brk)
                 continue
             scalar_indent = None
-        header = _BLOCK_HEADER_RE.match(content)
+        header = header_re.match(content)
         if header:
             scalar_indent = _body_indent(content)
             out.append(line)
             continue
-        content = _SECRET_LINE_RE.sub(_line_sub, content)
-        content = _SECRET_FLOW_RE.sub(_flow_sub, content)
+        content = line_re.sub(_line_sub, content)
+        content = flow_re.sub(_flow_sub, content)
         out.append(content + brk)
     return "".join(out)
