@@ -23,9 +23,11 @@ description:
   - "A route whose block is commented out, switched off with C(_meta.disable) (C(disable) in APISIX 2.x), or
     missing (a route named in O(routes) without one) is reported V(open). C(enable: false) does not switch the
     plugin off in stock APISIX, so such a block is checked like any other."
-  - "With O(admin_url), the routes are read from the Admin API with C(GET /apisix/admin/routes/{id}) (O(routes)) or
-    C(GET /apisix/admin/routes) (every route with an C(openid-connect) plugin); nothing is written, so the
-    C(viewer) key is enough. 3.x answers and 2.x envelopes are both understood."
+  - "Routes are selected and read as M(cx.api_auth.apisix_route_oidc) does (O(routes) with ids and glob patterns,
+    O(route_selector)). With O(admin_url), the routes are read from the Admin API with
+    C(GET /apisix/admin/routes/{id}) (exact ids in O(routes)) or C(GET /apisix/admin/routes) (patterns, or every
+    route with an C(openid-connect) plugin); nothing is written, so the C(viewer) key is enough. 3.x answers and
+    2.x envelopes are both understood."
   - "The gateway usually reaches Keycloak by a service name this machine cannot resolve: O(url_map) maps the
     gateway's URL prefixes to ones reachable from here (also the endpoints named in the discovery document)."
   - "APISIX's environment references in the block (C(${{VAR}}), C(${{VAR:=default}})) are resolved from the
@@ -52,12 +54,28 @@ options:
     type: str
   routes:
     description:
-      - IDs of the routes to check. Each must exist in the file or on the Admin API (a missing one fails the
-        module); one without an C(openid-connect) block is reported V(open).
-      - Default is every route that carries an C(openid-connect) block, active, switched off or commented out (on
-        the Admin API, every listed route with an C(openid-connect) plugin).
+      - IDs of the routes to check, as in M(cx.api_auth.apisix_route_oidc). An exact id must exist in the file or
+        on the Admin API (a missing one fails the module); one without an C(openid-connect) block is reported
+        V(open).
+      - An element with V(*), V(?) or V([) is a glob pattern (Python C(fnmatch), case-sensitive) matched against every
+        route id of the file or of the Admin API (listed with C(GET /apisix/admin/routes)), for example V(*-secured).
+        A pattern that matches no route fails naming the pattern.
+      - The routes checked are the union of these and of O(route_selector), once each, in the order given (a
+        pattern's matches and the selector's in the target's order).
+      - Without O(routes) and O(route_selector), every route that carries an C(openid-connect) block, active,
+        switched off or commented out, is checked (on the Admin API, every listed route with an C(openid-connect)
+        plugin); when there is none, the module warns and checks nothing.
     type: list
     elements: str
+  route_selector:
+    description:
+      - Routes picked by what they hold, beside O(routes), as in M(cx.api_auth.apisix_route_oidc).
+      - V(openid_connect_block) picks every route of the file that has an C(openid-connect) block, commented out or
+        active (enabled or disabled). A selector that matches no route fails.
+      - Route files only; refused with O(admin_url), where no block is commented out (use patterns in O(routes)).
+    type: list
+    elements: str
+    choices: [openid_connect_block]
   url_map:
     description:
       - Gateway URL prefix to the URL this machine reaches the same server by, for example
@@ -161,10 +179,10 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ gateway_check.table }}"
 
-- name: The listed routes must be protected, tokens without cim in aud are only reported
+- name: The listed routes and every route whose id ends in -secured must be protected, aud is only reported
   cx.api_auth.apisix_oidc_check:
     path: /usr/local/apisix/conf/apisix.yaml
-    routes: [orders-secured, reports]
+    routes: [reports, "*-secured"]
     password: "{{ vault_customer_password }}"
     require_secured: true
     require_audience: false
@@ -255,15 +273,14 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.opti
     ADMIN_API_READ_ARGUMENT_SPEC,
 )
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import HAS_YAML
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.selectors import ROUTES_ARGUMENT_SPEC
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
 
 
 def main():
     """Run the module."""
     argument_spec = dict(
-        path=dict(type="path", aliases=["dest"]),
-        routes_key=dict(type="str", no_log=False),
-        routes=dict(type="list", elements="str"),
+        ROUTES_ARGUMENT_SPEC,
         url_map=dict(type="dict", default={}),
         username=dict(type="str", default="customer"),
         password=dict(type="raw", required=True, no_log=True),

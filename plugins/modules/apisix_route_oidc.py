@@ -397,17 +397,14 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.plugin_config 
     OIDC_PLUGIN_REQUIRED_IF,
 )
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import HAS_YAML
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.selectors import SELECTORS
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.selectors import ROUTES_ARGUMENT_SPEC
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
 
 
 def main():
     """Run the module."""
     argument_spec = dict(
-        path=dict(type="path", aliases=["dest"]),
-        routes_key=dict(type="str", no_log=False),
-        routes=dict(type="list", elements="str"),
-        route_selector=dict(type="list", elements="str", choices=list(SELECTORS)),
+        ROUTES_ARGUMENT_SPEC,
         state=dict(type="str", default="present", choices=["present", "absent", "disabled"]),
         absent_style=dict(type="str", default="remove", choices=["remove", "comment"]),
         write_enable_key=dict(type="bool", default=False),

@@ -134,6 +134,17 @@ def test_verify_on_the_admin_api_reports_ok_failed_and_open(customer, emulator, 
     assert rows[PUBLIC][:2] == ("open", "-") and "no openid-connect plugin" in rows[PUBLIC][2]
     _clean(output, tenant, STALE, *keys)
 
+    # a glob selects as in apisix_route_oidc: matched against the ids GET /routes lists, with no GET of each
+    rc, output, requests = _verify(tmp_path, tenant, emulator, apisix_api_auth_verify_routes=["*-secured"])
+    assert rc == 0, output[-4000:]
+    assert requests == [("GET", "/apisix/admin/routes")]
+    secured = [r["id"] for r in ROUTES if r["id"].endswith("-secured")]
+    assert len(secured) >= 2 and sorted(_rows(output)) == sorted(secured)
+    assert {rid: row[0] for rid, row in _rows(output).items()} == {
+        rid: "open" if rid == OFF else "ok" for rid in secured
+    }
+    _clean(output, tenant, STALE, *keys)
+
     # the right secret again: the run passes (open routes only fail with require_secured)
     _clean(_set_oidc(tmp_path, emulator, tenant, [WRONG]), tenant, *keys)
     rc, output, requests = _verify(tmp_path, tenant, emulator)

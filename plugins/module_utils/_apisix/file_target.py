@@ -1,7 +1,7 @@
 # Copyright: CX platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The route-file target of ``apisix_route_oidc``: plan every route in the file, write it once.
+"""The route-file target (``target.RouteTarget``): plan every route in the file, write it once.
 
 The file is read and every target route planned (``route_file``); the new text is checked
 there; only then, outside check mode, it is written (``_io.write_file``).
@@ -12,97 +12,99 @@ from __future__ import annotations
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import unmanaged
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.editor import RouteFile
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import RouteTarget, ignores_enable
 
 
-def block_state(info, version):
-    """``present``, ``disabled``, ``commented`` or ``absent``: the openid-connect block of a route."""
-    if info["active"]:
-        config = info["config"]
-        return "disabled" if isinstance(config, dict) and oidc.is_disabled(config, version) else "present"
-    return "commented" if info["commented"] else "absent"
+class FileTarget(RouteTarget):
+    """Routes in a route file (``path``), read on first use."""
 
-
-def ignores_enable(config, version):
-    """A block with ``enable: false`` that stock APISIX runs anyway."""
-    return isinstance(config, dict) and config.get("enable") is False and not oidc.is_disabled(config, version)
-
-
-class FileTarget:
-    """Routes in a route file (``path``)."""
-
-    def __init__(self, params, warn, replace):
+    def __init__(self, params, warn, replace=None):
         self.params = params
         self.path = params["path"]
         self.warn = warn
         self.replace = replace
-        self.doc = None
+        self._doc = None
         self.text = None
         self._stamp = None
         self._bom = ""
         self._new_text = None
         self.unmanaged = {}  # route id -> key paths of its block that the module does not manage
 
-    def load(self):
-        text, self._stamp = _io.read_text(self.path, "path")
-        if text.startswith("\ufeff"):
-            self._bom, text = "\ufeff", text[1:]
-        self.text = text
-        self.doc = RouteFile(text, source=self.path, routes_key=self.params["routes_key"])
+    # --- reading --------------------------------------------------------------------
 
-    def resolve(self, entries, selectors):
-        """The route ids to act on (see ``selectors``); exact ids are checked by :meth:`plan`."""
-        selected = []
-        if selectors:
-            for route_id in self.doc.route_ids():
-                info = self.doc.plugin_state(route_id, oidc.PLUGIN_NAME)
-                if info["active"] or info["commented"]:
-                    selected.append(route_id)
-        all_ids = self.doc.route_ids() if any(select.is_pattern(entry) for entry in entries) else []
-        return select.resolve(entries, selectors, all_ids, selected, "%s (under %s)" % (self.path, self.doc.routes_key))
+    @property
+    def doc(self):
+        """The parsed file (``route_file.RouteFile``), read the first time it is asked for."""
+        if self._doc is None:
+            text, self._stamp = _io.read_text(self.path, "path")
+            if text.startswith("\ufeff"):
+                self._bom, text = "\ufeff", text[1:]
+            self.text = text
+            self._doc = RouteFile(text, source=self.path, routes_key=self.params.get("routes_key"))
+        return self._doc
+
+    @property
+    def where(self):
+        return self.path
+
+    @property
+    def source(self):
+        return "%s (under %s)" % (self.path, self.doc.routes_key)
+
+    def route_ids(self):
+        return self.doc.route_ids()
+
+    def plugin_state(self, route_id):
+        return self.doc.plugin_state(route_id, oidc.PLUGIN_NAME)
+
+    def check_routes(self, route_ids, version):
+        """Exact ids are checked here: each must name exactly one route of the file."""
+        self.doc.check_targets(route_ids)
+
+    def secret_texts(self):
+        return set(self.doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS))
+
+    def extra_result(self):
+        return dict(routes_key=self.doc.routes_key)
+
+    # --- planning -------------------------------------------------------------------
 
     def plan(self, route_ids, config, version):
         """Edit every route in the document; the :class:`RoutePlan` of each."""
         params = self.params
         doc = self.doc
-        doc.check_targets(route_ids)
         plans = []
-        for route_id in route_ids:
-            info = doc.plugin_state(route_id, oidc.PLUGIN_NAME)
-            before = block_state(info, version)
+        for route_id, state in self.states(route_ids, version):
+            before = state.block(version)
             if params["state"] == "absent":
                 changed = doc.unset_plugin(route_id, oidc.PLUGIN_NAME, params["absent_style"])
-                after = ("commented" if params["absent_style"] == "comment" else "absent") if info["active"] else before
+                after = ("commented" if params["absent_style"] == "comment" else "absent") if state.active else before
             else:
-                existing = info["config"] if info["active"] else doc.commented_config(route_id, oidc.PLUGIN_NAME)
+                existing = state.config if state.active else doc.commented_config(route_id, oidc.PLUGIN_NAME)
                 route_config, self.unmanaged[route_id] = unmanaged.merge(
                     existing, config, version, keep=params.get("unmanaged_keys", "keep") != "remove"
                 )
                 changed = doc.set_plugin(route_id, oidc.PLUGIN_NAME, route_config)
                 after = params["state"]
-            plans.append(RoutePlan(route_id, before, after, changed, info["config"] if info["active"] else None))
+            plans.append(RoutePlan(route_id, before, after, changed, state.active_config))
         self._new_text = doc.result()
+        if self._new_text == self.text:  # the file is the judge: no route changed when its text does not
+            for plan in plans:
+                plan.changed = False
         return plans
 
-    @property
-    def changed(self):
-        return self._new_text != self.text
-
-    def extra_result(self):
-        return dict(routes_key=self.doc.routes_key)
-
-    def warn_after_plan(self, route_ids, version):
+    def notes(self, route_ids, version):
         """What the file holds beside the target routes that the user must know."""
-        doc, path, warn = self.doc, self.path, self.warn
+        doc, path = self.doc, self.path
+        found = []
         message = unmanaged.warning(self.unmanaged, self.params.get("unmanaged_keys", "keep") != "remove")
         if message:
-            warn(message)
-        for note in doc.notes:
-            warn(note)
+            found.append(message)
+        found.extend(doc.notes)
         route_ids = set(route_ids)
         still_on = [
             route_id if route_id is not None else "(route without id)"
@@ -110,24 +112,25 @@ class FileTarget:
             if route_id not in route_ids and ignores_enable(config, version)
         ]
         if still_on:
-            warn(
+            found.append(
                 "route(s) %s in %s have an openid-connect block with enable: false, which stock APISIX ignores: "
                 "authentication IS ACTIVE there (switch it off with state=disabled or absent)"
                 % (quoted(still_on, 10), path)
             )
         duplicates = doc.duplicate_ids()
         if duplicates:
-            warn("%s has duplicate route ids under %s: %s" % (path, doc.routes_key, quoted(duplicates, 10)))
+            found.append("%s has duplicate route ids under %s: %s" % (path, doc.routes_key, quoted(duplicates, 10)))
         if doc.routes_key == "routes" and not self.text.rstrip().endswith("#END"):
-            warn(
+            found.append(
                 "%s has top-level routes but does not end with #END: APISIX in standalone mode does not load it "
                 "until it does" % path
             )
+        return found
 
     def diff(self, plans, config):
         """One before/after entry per changed route, credentials masked."""
         doc = self.doc
-        secrets = set(doc.secret_texts(oidc.PLUGIN_NAME, oidc.SECRET_PATHS))
+        secrets = self.secret_texts()
         if config is not None:
             secrets.update(masking.secret_values(config))
         current = {plan.route_id: plan.current for plan in plans}
@@ -155,7 +158,7 @@ class FileTarget:
         if not check_mode:  # on every real run, a no-op too: the leftover may hold the client secret
             for name in _io.remove_stale_temporaries(self.path):
                 self.warn("removed %s, a temporary file left beside %s by an interrupted run" % (name, self.path))
-        if self.changed and not check_mode:
+        if any(plan.changed for plan in plans) and not check_mode:
             backup_file = _io.write_file(
                 self.path,
                 (self._bom + self._new_text).encode("utf-8"),

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.compare import state_of
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import (
     SHOWN_IDS,
     close_ids,
     quoted,
 )
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import LOADER, same, yaml
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 PLUGIN = "openid-connect"
@@ -195,15 +195,20 @@ def _select(params, rendered_routes, live_routes, source):
     return select.resolve(entries, selectors, all_ids, selected, source)
 
 
+def _block_state(block):
+    """``present``, ``disabled`` or ``absent``: a block of a rendered document (no comments there)."""
+    return PluginState(active=block is not None, config=block).block(_V3)
+
+
 def _route_report(rid, rendered_routes, live_routes):
     rendered_block = block_of(rendered_routes[rid])
-    report = {"id": rid, "rendered_block": state_of(rendered_block, _V3)}
+    report = {"id": rid, "rendered_block": _block_state(rendered_block)}
     if live_routes is None or rid not in live_routes:
         report.update(live=MISSING, live_block=None, differs=[])
         return report
     live_block = block_of(live_routes[rid])
     differs = differences(rendered_block, live_block)
-    report.update(live=STALE if differs else LIVE, live_block=state_of(live_block, _V3), differs=differs)
+    report.update(live=STALE if differs else LIVE, live_block=_block_state(live_block), differs=differs)
     return report
 
 

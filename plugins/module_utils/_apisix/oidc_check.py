@@ -19,8 +19,9 @@ only read (``route_file.RouteFile``). Client secrets, the password and the token
 result or a message: they are masked (``_masking.Secrets``) and handed to ``hide``
 (``module.no_log_values.add``).
 
-Which routes are checked, and their plugin state, comes from ``oidc_routes``: a route file
-(``path``) or, with ``admin_url``, the APISIX Admin API (read only).
+Which routes are checked, and their plugin state, comes from the targets of ``apisix_route_oidc``
+(``targets.make_target``: a route file, ``path``, or with ``admin_url`` the APISIX Admin API, read
+only) and its selection (``selectors``: ``routes`` takes ids and glob patterns): :func:`read_routes`.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ import os
 import re
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import oidc_routes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import target as route_target
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.targets import make_target
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._http_errors import display_url, error_text
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import openid
@@ -165,16 +168,17 @@ def table(results):
     return lines
 
 
-def block_off(info, version):
-    """Why a route's openid-connect block does not authenticate, or None when it is active."""
-    if not info["active"]:
-        if info["commented"]:
-            return "openid-connect is commented out: no authentication"
-        return info.get("missing") or "no openid-connect block: no authentication"
-    config = info["config"]
-    if not isinstance(config, dict):
-        return None
-    if oidc.is_disabled(config, version):
+NO_PLUGIN = "the route has no openid-connect plugin: no authentication"
+
+
+def block_off(state, version):
+    """Why a route's openid-connect plugin (a ``target.PluginState``) does not authenticate, or None when it does."""
+    block = state.block(version)
+    if block == route_target.COMMENTED:
+        return "openid-connect is commented out: no authentication"
+    if block == route_target.ABSENT:
+        return NO_PLUGIN
+    if block == route_target.DISABLED:
         return "openid-connect is switched off (%s: true): no authentication" % ".".join(oidc.disable_flag(version))
     return None
 
@@ -331,14 +335,34 @@ class RouteCheck:
 # --- the module -----------------------------------------------------------------------
 
 
-def check_one(rid, info, params, http, secrets, version):
-    """The report entry of one route."""
+AGENT = "cx.api_auth.apisix_oidc_check"  # the Admin API client's User-Agent
+
+
+def read_routes(params, secrets, warn, version, admin=None):
+    """``(target, [(route id, PluginState)])``: the routes to check, selected and read as ``apisix_route_oidc``
+    does (``routes``: ids and glob patterns; ``route_selector``; neither: every route with a block, which on
+    the Admin API is every route with the plugin). Every credential read is added to ``secrets``."""
+    entries, selectors = select.check_entries(params, default_selectors=select.SELECTORS)
+    explicit = bool(entries or params.get("route_selector"))
+    target = make_target(
+        params, warn, option_prefix="admin_", agent=AGENT, secrets=sorted(secrets.values), client=admin
+    )
+    chosen = target.states(target.resolve(entries, selectors, required=explicit), version)
+    for value in target.secret_texts():
+        secrets.add(value)
+    if not chosen:
+        warn("%s: %s" % (target.source, select.NO_BLOCK))
+    return target, chosen
+
+
+def check_one(rid, state, params, http, secrets, version):
+    """The report entry of one route (``state``: its ``target.PluginState``)."""
     entry = dict(route=rid, status=OK, reason="", aud_has_client=None, client_id=None, discovery=None)
-    off = block_off(info, version)
+    off = block_off(state, version)
     if off:
         entry.update(status=OPEN, reason=off)
         return entry
-    config = info["config"]
+    config = state.config
     if not isinstance(config, dict):
         entry.update(status=FAILED, reason="the openid-connect block is no mapping")
         return entry
@@ -375,18 +399,14 @@ def run(params, check_mode, diff, warn, hide=None, http=None, admin=None):  # py
                 "url_map maps %s to %r, which is no http(s) URL"
                 % (masking.mask_urls(prefix), masking.mask_urls(target))
             )
-    if params.get("admin_url"):
-        where, extra, chosen, none = oidc_routes.from_admin_api(params, secrets, version, admin)
-    else:
-        where, extra, chosen, none = oidc_routes.from_file(params, secrets, version)
+    target, chosen = read_routes(params, secrets, warn, version, admin)
+    where, extra = target.where, target.extra_result()
     if http is None:
         validate_certs = params.get("keycloak_validate_certs", True)
         http = openid.Transport(
             validate_certs, params.get("keycloak_ca_path"), params.get("keycloak_timeout") or 10, KEYCLOAK_OPTIONS
         )
-    entries = [check_one(rid, info, params, http, secrets, version) for rid, info in chosen]
-    if not entries:
-        warn(none)
+    entries = [check_one(rid, state, params, http, secrets, version) for rid, state in chosen]
 
     failed = [item for item in entries if item["status"] == FAILED]
     if params.get("require_secured"):

@@ -4,8 +4,8 @@
 """The runner of ``apisix_route_oidc``: one per-route plan, whatever the target.
 
 Order of work: the options and the plugin config are checked for the APISIX version
-before the target is read; the target (a route file, ``file_target``, or the Admin API,
-``admin_api.target``) is read, the routes resolved (``selectors``) and every one planned
+before the target is read; the target (``target.RouteTarget``: a route file, ``file_target``, or
+the Admin API, ``admin_api.target``) is read, the routes resolved (``selectors``) and every one planned
 (:class:`route_plan.RoutePlan`: before, after, changed); only then, outside check mode,
 the target writes. Check mode, ``--diff``, the result and the warnings come from the same
 plan as the real run, so they are the same for both targets.
@@ -16,9 +16,9 @@ from __future__ import annotations
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.target import AdminApiTarget
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.file_target import FileTarget, ignores_enable
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import ignores_enable
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.targets import make_target
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 
@@ -50,13 +50,6 @@ def desired_config(params, label, warn):
     return version, config, notes
 
 
-def make_target(params, warn, replace):
-    """The target the options name: ``admin_url`` (Admin API) or ``path`` (route file)."""
-    if params.get("admin_url"):
-        return AdminApiTarget(params, warn)
-    return FileTarget(params, warn, replace)
-
-
 def _warn_unsecured(route_ids, params, warn):
     unsecured = [route_id for route_id in route_ids if "unsecured" in route_id.lower()]
     if unsecured and params["state"] != "absent":
@@ -71,7 +64,6 @@ def _run(params, check_mode, diff, warn, replace):
     entries, selectors = select.check_entries(params)
     target = make_target(params, warn, replace)
     version, config, notes = desired_config(params, select.label(entries, selectors), warn)
-    target.load()
     route_ids = target.resolve(entries, selectors)
     _warn_unsecured(route_ids, params, warn)
     plans = target.plan(route_ids, config, version)
@@ -81,11 +73,10 @@ def _run(params, check_mode, diff, warn, replace):
             "route(s) %s had an openid-connect block with enable: false, which stock APISIX ignores: "
             "authentication was ACTIVE there before this run" % _ids(was_off)
         )
-    target.warn_after_plan(route_ids, version)
+    for note in target.notes(route_ids, version):
+        warn(note)
 
-    changed = target.changed
-    if changed is None:
-        changed = any(plan.changed for plan in plans)
+    changed = any(plan.changed for plan in plans)
     result = dict(changed=changed, routes_selected=route_ids, routes=[plan.report() for plan in plans])
     result.update(target.extra_result())
     written = [plan.route_id for plan in plans if plan.changed]

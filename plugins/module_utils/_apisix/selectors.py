@@ -6,9 +6,12 @@
 * An element of ``routes`` without ``*``, ``?`` or ``[`` is an exact id: it must exist (the
   target says so otherwise). One with them is an ``fnmatch`` pattern (case-sensitive) matched
   against every route id of the target; a pattern that matches nothing fails naming it.
-* ``route_selector: [openid_connect_block]`` (route files only) picks every route that has an
-  ``openid-connect`` block, commented out or active (enabled or disabled). Active counts too so
-  that a rerun after the blocks were enabled picks the same routes (idempotence).
+* ``route_selector: [openid_connect_block]`` picks every route that has an ``openid-connect``
+  block, commented out or active (enabled or disabled). Active counts too so that a rerun after
+  the blocks were enabled picks the same routes (idempotence). On the Admin API no block is
+  commented out: the option is refused there (:func:`check_entries`), and ``apisix_oidc_check``'s default
+  selection (neither option given) picks the routes with the plugin.
+* Both modules resolve through a target (``target.RouteTarget.resolve``).
 * The result is the union, once each: the ``routes`` elements in the order given (a pattern's
   matches in the target's order), then the selector's matches in the target's order.
 """
@@ -22,6 +25,17 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.loc
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 SELECTORS = ("openid_connect_block",)
+# The options both modules read routes by: the route file (the Admin API's are in admin_api.options), which routes.
+# The selection (doc fragment cx.api_auth.apisix_route_selection), and with it the route file's options.
+SELECTION_ARGUMENT_SPEC = dict(
+    routes=dict(type="list", elements="str"),
+    route_selector=dict(type="list", elements="str", choices=list(SELECTORS)),
+)
+ROUTES_ARGUMENT_SPEC = dict(
+    path=dict(type="path", aliases=["dest"]),
+    routes_key=dict(type="str", no_log=False),
+    **SELECTION_ARGUMENT_SPEC,
+)
 _PATTERN_CHARS = "*?["
 # APISIX's route id (apisix/schema_def.lua id_schema): 1-64 of these characters, or a positive integer.
 ROUTE_ID_RE = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
@@ -44,10 +58,18 @@ def _id_problem(route_id, pattern=False):
     return "it holds %s" % ", ".join(repr(char) for char in bad)
 
 
-def check_entries(params):
-    """The ``routes`` elements once each, in the order given; each a valid id or pattern. Fails on none at all."""
+def check_entries(params, default_selectors=()):
+    """The ``routes`` elements once each, in the order given, each a valid id or pattern, and the selectors
+    (``default_selectors`` when neither is given). Fails on none at all, and on selectors with ``admin_url``."""
     entries = list(dict.fromkeys(params.get("routes") or []))
     selectors = list(dict.fromkeys(params.get("route_selector") or []))
+    if selectors and params.get("admin_url"):
+        raise ModuleError(
+            "route_selector=%s only applies to route files (path): on the Admin API (admin_url) no block is "
+            "commented out; name the routes in routes (ids or patterns such as '*-secured')" % ",".join(selectors)
+        )
+    if not entries and not selectors:
+        selectors = list(default_selectors)
     if not entries and not selectors:
         raise ModuleError("routes must name at least one route id or pattern (or give route_selector)")
     wrong = []
@@ -71,9 +93,13 @@ def label(entries, selectors):
     return shown
 
 
-def resolve(entries, selectors, all_ids, selected_ids, source):
+NO_BLOCK = "no route has an openid-connect block, active or commented out"
+
+
+def resolve(entries, selectors, all_ids, selected_ids, source, required=True):
     """The route ids to act on. ``all_ids``: every id of the target in its order (only read when a
-    pattern is given); ``selected_ids``: the ids the selectors pick, in order; ``source`` names the target."""
+    pattern is given); ``selected_ids``: the ids the selectors pick, in order; ``source`` names the target.
+    ``required``: selectors that pick nothing fail (``apisix_oidc_check``'s default selection does not)."""
     resolved = []
     unmatched = []
     for entry in entries:
@@ -89,17 +115,7 @@ def resolve(entries, selectors, all_ids, selected_ids, source):
             "%s: the route pattern%s %s match%s no route id"
             % (source, "s" if len(unmatched) > 1 else "", quoted(unmatched), "" if len(unmatched) > 1 else "es")
         )
-    if selectors and not selected_ids:
-        raise ModuleError(
-            "%s: route_selector=%s matches no route (no route has an openid-connect block, active or commented out)"
-            % (source, ",".join(selectors))
-        )
+    if selectors and not selected_ids and required:
+        raise ModuleError("%s: route_selector=%s matches no route (%s)" % (source, ",".join(selectors), NO_BLOCK))
     resolved.extend(selected_ids)
     return list(dict.fromkeys(resolved))
-
-
-# The selection options as an option group (documented by the doc fragment cx.api_auth.apisix_route_selection).
-SELECTION_ARGUMENT_SPEC = dict(
-    routes=dict(type="list", elements="str"),
-    route_selector=dict(type="list", elements="str", choices=list(SELECTORS)),
-)

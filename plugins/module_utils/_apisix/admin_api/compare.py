@@ -86,10 +86,3 @@ def stored_default(apisix_version):
         return default is not _ABSENT and default == value
 
     return is_default
-
-
-def state_of(current, version_tuple):
-    """``present``, ``disabled`` or ``absent``: the openid-connect plugin of a route on the Admin API."""
-    if current is None:
-        return "absent"
-    return "disabled" if isinstance(current, dict) and oidc.is_disabled(current, version_tuple) else "present"

@@ -1,7 +1,10 @@
 # Copyright: CX platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The Admin API target of ``apisix_route_oidc``: plan every route (GET), then write the changed ones.
+"""The Admin API target (``target.RouteTarget``): read every route (GET), plan, then write the changed ones.
+
+``apisix_oidc_check`` reads routes through it as well (GET only, so the viewer key works); 3.x answers
+and 2.x envelopes are both understood (``envelope``).
 
 Writes, per route and only for the openid-connect plugin:
 
@@ -23,7 +26,6 @@ import json
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import unmanaged
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import compare, envelope, ownership
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import (
@@ -31,9 +33,13 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.clie
     AdminClient,
     route_path,
 )
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import FILE_ONLY_OPTIONS
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.options import (
+    FILE_ONLY_OPTIONS,
+    client_options,
+)
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState, RouteTarget
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 # Releases whose PATCH re-encrypts client_secret (fixed in 3.18.0): write with GET + PUT there.
@@ -67,10 +73,20 @@ def _secrets(params):
     return found
 
 
-class AdminApiTarget:
-    """Routes behind an APISIX Admin API (``admin_url``)."""
+def plugin_config_of(route):
+    """The openid-connect config of a route object as the Admin API gives it, None without one."""
+    plugins = route.get("plugins") if isinstance(route, dict) else None
+    return plugins.get(oidc.PLUGIN_NAME) if isinstance(plugins, dict) else None
 
-    def __init__(self, params, warn):
+
+class AdminApiTarget(RouteTarget):
+    """Routes behind an APISIX Admin API (``admin_url``), read on first use and each read once.
+
+    The client is built from the Admin API options; ``option_prefix`` is ``"admin_"`` where a module
+    names its Admin API connection options so (``options.ADMIN_API_READ_ARGUMENT_SPEC``). ``secrets``:
+    more texts the client masks; ``client``: an ``AdminClient`` to use instead (tests)."""
+
+    def __init__(self, params, warn, option_prefix="", agent=None, secrets=(), client=None):
         self.params = params
         self.warn = warn
         set_file_options = [name for name in FILE_ONLY_OPTIONS if params.get(name)]
@@ -80,64 +96,94 @@ class AdminApiTarget:
             raise ModuleError(
                 "%s only apply to route files (path), not to the Admin API (admin_url)" % ", ".join(set_file_options)
             )
-        self.client = AdminClient(
-            params["admin_url"],
-            admin_key=params.get("admin_key"),
-            validate_certs=params["validate_certs"],
-            ca_path=params.get("ca_path"),
-            timeout=params["timeout"],
-            secrets=_secrets(params),
-        )
-        self.routes = {}  # route id -> route object read by plan()
+        if client is None:
+            more = dict(agent=agent) if agent else {}
+            options = client_options(params, option_prefix)
+            client = AdminClient(secrets=_secrets(params) + list(secrets), **dict(options, **more))
+        self.client = client
+        self.routes = {}  # route id -> route object, as read (one GET each, or the list)
+        self._listed = None  # every route id, once listed
         self.configs = {}  # route id -> the config to write there (with the unmanaged keys kept)
+        self.unmanaged = {}  # route id -> key paths of its config that the module does not manage
         self.v2 = False
 
     # --- reading --------------------------------------------------------------------
-
-    def load(self):
-        """Nothing to read up front: routes are read one by one (or listed for patterns)."""
 
     def _read(self, path, what, parse):
         value, v2 = self.client.read(path, what, parse)
         self.v2 = self.v2 or v2
         return value
 
-    def resolve(self, entries, selectors):
-        if selectors:
+    @property
+    def where(self):
+        return self.client.base
+
+    @property
+    def source(self):
+        return "Admin API %s" % self.client.url("/routes")
+
+    def route_ids(self):
+        """``GET /routes`` once; every route it lists is kept (no second GET of it)."""
+        if self._listed is None:
+            self._listed = []
+            for route in self._read("/routes", "GET routes", envelope.parse_list):
+                if isinstance(route, dict) and route.get("id") is not None:
+                    self._listed.append(str(route["id"]))
+                    self.routes.setdefault(str(route["id"]), route)
+        return list(self._listed)
+
+    def _route(self, route_id):
+        if route_id not in self.routes:
+            what = "GET route '%s'" % route_id
+            self.routes[route_id] = self._read(route_path(route_id), what, envelope.parse_item)
+        return self.routes[route_id]
+
+    def plugin_state(self, route_id):
+        config = plugin_config_of(self._route(route_id))
+        return PluginState(active=config is not None, config=config)
+
+    def check_routes(self, route_ids, version):
+        """Every route is read (a missing one fails, 404); the server's answers must fit ``version``."""
+        for route_id in route_ids:
+            self._route(route_id)
+        if not self.v2 and version < (3, 0, 0):
             raise ModuleError(
-                "route_selector=%s only applies to route files (path): on the Admin API (admin_url) no block is "
-                "commented out; name the routes in routes (ids or patterns such as '*-secured')" % ",".join(selectors)
+                "the Admin API at %s answers as APISIX 3.x, but apisix_version is %s: give the server's version "
+                "(the switch-off flag and the write method depend on it). Nothing was written."
+                % (self.client.base, self.params.get("apisix_version"))
             )
-        all_ids = []
-        if any(select.is_pattern(entry) for entry in entries):
-            what = "GET routes"
-            all_ids = [str(route.get("id")) for route in self._read("/routes", what, envelope.parse_list)]
-            all_ids = [rid for rid in all_ids if rid != "None"]
-        return select.resolve(entries, selectors, all_ids, [], "Admin API %s" % self.client.url("/routes"))
+
+    def secret_texts(self):
+        found = set(self.client.secrets)
+        for route in self.routes.values():
+            config = plugin_config_of(route)
+            found.update(masking.secret_values(config) if isinstance(config, dict) else ())
+        return found
+
+    def extra_result(self):
+        return dict(admin_url=self.client.base)
+
+    # --- planning -------------------------------------------------------------------
 
     def plan(self, route_ids, config, version):
-        """GET every route and check it before anything is written; the :class:`RoutePlan` of each."""
+        """Read every route and check it before anything is written; the :class:`RoutePlan` of each."""
         state = self.params["state"]
         keep = (self.params.get("unmanaged_keys") or "keep") == "keep"
-        plans, owned, extra_keys = [], [], {}
-        for route_id in route_ids:
-            what = "GET route '%s'" % route_id
-            route = self._read(route_path(route_id), what, envelope.parse_item)
-            marks = ownership.controller_marks(route)
+        plans, owned = [], []
+        for route_id, found in self.states(route_ids, version):
+            marks = ownership.controller_marks(self.routes[route_id])
             if marks:
                 owned.append("'%s' (%s)" % (route_id, ", ".join(marks)))
-            self.routes[route_id] = route
-            plugins = route.get("plugins") if isinstance(route.get("plugins"), dict) else {}
-            current = plugins.get(oidc.PLUGIN_NAME)
-            before = compare.state_of(current, version)
+            current = found.active_config
+            before = found.block(version)
             if state == "absent":
-                plans.append(RoutePlan(route_id, before, "absent", current is not None, current))
+                plans.append(RoutePlan(route_id, before, "absent", found.active, current))
             else:
                 want, paths = unmanaged.merge(
                     current, config, version, keep, compare.stored_default(self.params["apisix_version"])
                 )
                 if paths:
-                    extra_keys[route_id] = paths
+                    self.unmanaged[route_id] = paths
                     if keep:
                         self._check_kept(route_id, want, paths)
                 self.configs[route_id] = want
@@ -149,16 +195,14 @@ class AdminApiTarget:
                 "Admin API edits on its next sync; set openid-connect in the ApisixRoute resource instead. "
                 "Nothing was written." % ("; ".join(owned), self.client.base)
             )
-        if not self.v2 and version < (3, 0, 0):
-            raise ModuleError(
-                "the Admin API at %s answers as APISIX 3.x, but apisix_version is %s: give the server's version "
-                "(the switch-off flag and the write method depend on it). Nothing was written."
-                % (self.client.base, self.params["apisix_version"])
-            )
-        message = unmanaged.warning(extra_keys, keep, where=self.client.base)
-        if message:
-            self.warn(message)
         return plans
+
+    def notes(self, route_ids, version):
+        """Keys of the routes' configs the module does not manage (the Admin API holds nothing else to say)."""
+        message = unmanaged.warning(
+            self.unmanaged, (self.params.get("unmanaged_keys") or "keep") == "keep", where=self.client.base
+        )
+        return [message] if message else []
 
     def _check_kept(self, route_id, config, paths):
         """The config with the kept keys must still be valid for the release (nothing is written otherwise)."""
@@ -176,16 +220,6 @@ class AdminApiTarget:
                     "; ".join(errors),
                 )
             )
-
-    @property
-    def changed(self):
-        return None  # the plans say
-
-    def extra_result(self):
-        return dict(admin_url=self.client.base)
-
-    def warn_after_plan(self, route_ids, version):
-        """Nothing beyond the routes is read on the Admin API."""
 
     # --- diff -----------------------------------------------------------------------
 
@@ -254,8 +288,7 @@ class AdminApiTarget:
                 "writing openid-connect on route '%s': %s; whether it was written is unknown, read back: %s"
                 % (route_id, timeout.msg, exc.msg)
             ) from None
-        plugins = route.get("plugins") if isinstance(route.get("plugins"), dict) else {}
-        current = plugins.get(oidc.PLUGIN_NAME)
+        current = plugin_config_of(route)
         if config is None:
             written = current is None
         else:

@@ -20,6 +20,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.err
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import MappingNode, ScalarNode
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.render import render_entry, render_inline
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState
 
 _MEMORY_RE = re.compile(r"[ \t]*:[ \t]*(?P<mark># )(?P<value>\{[ \t]*\}|~|null|Null|NULL)(?:[ \t]|$)")
 _BARE_MEMORY_RE = re.compile(r"[ \t]*:[ \t]*(?P<mark> #)$")
@@ -54,16 +55,16 @@ class RouteFile:
         return sorted(rid for rid, found in self.doc.by_id.items() if len(found) > 1)
 
     def plugin_state(self, rid, name):
-        """``{'active': bool, 'config': data or None, 'commented': int}`` for one route."""
+        """The ``target.PluginState`` of plugin ``name`` on route ``rid``."""
         route = locate.route(self.doc, rid)
         plugins_key, plugins = locate.plugins(self.doc, rid, route)
         _key, value = locate.block(self.doc, rid, plugins, name)
         _range, copies = commented.of_route(self.doc, route, plugins_key, name)
-        return {
-            "active": value is not None,
-            "config": self.doc.data(value, rid, "%s block" % name) if value is not None else None,
-            "commented": len(copies),
-        }
+        return PluginState(
+            active=value is not None,
+            config=self.doc.data(value, rid, "%s block" % name) if value is not None else None,
+            commented=len(copies),
+        )
 
     def commented_config(self, rid, name):
         """What the first commented-out copy of ``name`` on route ``rid`` holds (None: none, or unreadable)."""

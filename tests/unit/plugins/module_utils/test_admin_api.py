@@ -10,6 +10,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selecto
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import client as api
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import compare, envelope, ownership
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.target import uses_put
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 ROUTE = {"id": "r1", "uri": "/r1", "plugins": {"key-auth": {"key": "k"}}}
@@ -148,12 +149,17 @@ def test_unmanaged_keys_inside_a_mapping_the_module_sets_and_nested_defaults():
     assert _unmanaged(None, desired, "3.18") == (desired, []) and _unmanaged(stored, None, "3.18") == (None, [])
 
 
+def _api_state(config):
+    return PluginState(active=config is not None, config=config)
+
+
 def test_state_of_route_plugin():
-    assert compare.state_of(None, (3, 18, 0)) == "absent"
-    assert compare.state_of(DESIRED, (3, 18, 0)) == "present"
-    assert compare.state_of(dict(DESIRED, _meta={"disable": True}), (3, 18, 0)) == "disabled"
-    assert compare.state_of(dict(DESIRED, disable=True), (2, 15, 0)) == "disabled"
-    assert compare.state_of(dict(DESIRED, disable=True), (3, 18, 0)) == "present"  # 2.x flag, ignored by 3.x
+    assert _api_state(None).block((3, 18, 0)) == "absent"
+    assert _api_state(DESIRED).block((3, 18, 0)) == "present"
+    assert _api_state(dict(DESIRED, _meta={"disable": True})).block((3, 18, 0)) == "disabled"
+    assert _api_state(dict(DESIRED, disable=True)).block((2, 15, 0)) == "disabled"
+    assert _api_state(dict(DESIRED, disable=True)).block((3, 18, 0)) == "present"  # 2.x flag, ignored by 3.x
+    assert PluginState(active=False, config=None, commented=2).block((3, 18, 0)) == "commented"  # route files only
 
 
 def test_write_method_per_release():

@@ -295,7 +295,7 @@ def test_named_routes_open_ones_fail_with_require_secured(tmp_path):
     assert "failed" not in result
     assert (
         _by_route(result)["plain"]["status"] == "open"
-        and "no openid-connect block" in _by_route(result)["plain"]["reason"]
+        and "no openid-connect plugin" in _by_route(result)["plain"]["reason"]
     )
     result, _hidden, _warnings = _run(path, FakeKeycloak(), routes=["secured", "plain"], require_secured=True)
     assert result["failed"] and result["failed_routes"] == ["plain"] and "(require_secured)" in result["msg"]
@@ -319,7 +319,8 @@ def test_a_numeric_password_is_refused_and_a_file_without_blocks_warns(tmp_path)
     path.write_text("routes:\n  - id: a\n    uri: /a\n#END\n")
     result, _hidden, warnings = _run(str(path), FakeKeycloak())
     assert result["routes"] == [] and len(result["table"]) == 1
-    assert warnings and "no route under routes has an openid-connect block" in warnings[0]
+    assert warnings and warnings[0].startswith("%s (under routes): " % path)
+    assert "no route has an openid-connect block" in warnings[0]
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import oidc_check as oc
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import oidc_routes
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import envelope
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api import target as admin_target
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import AdminClient, Response
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 from ansible_collections.cx.api_auth.plugins.modules import apisix_oidc_check
 
@@ -121,7 +121,7 @@ def test_listed_routes_are_read_one_by_one_and_one_without_the_plugin_is_open(v2
     assert admin.sent == [("GET", "/routes/secured"), ("GET", "/routes/plain"), ("GET", "/routes/bare")]
     routes = _by_route(result)
     assert list(routes) == ["secured", "plain", "bare"] and routes["secured"][0] == "ok"
-    assert routes["plain"] == routes["bare"] == ("open", oidc_routes.NO_PLUGIN)
+    assert routes["plain"] == routes["bare"] == ("open", oc.NO_PLUGIN)
     result, _hidden, _warnings = _run(
         FakeAdmin(_answers(_routes(v2), v2)),
         routes=routes,
@@ -147,26 +147,29 @@ def test_a_wrong_secret_on_the_admin_api_fails_the_route_naming_it():
     assert "not-the-secret-42" in hidden
 
 
-def test_selection_from_list_answers_pure():
-    routes, v2 = envelope.parse_list({"action": "get", "node": {"dir": True, "nodes": {}}})
-    assert (oidc_routes.api_selected(routes), v2) == ([], True)
-    routes, v2 = envelope.parse_list({"list": [_node(route) for route in _routes()], "total": 4})
-    assert [rid for rid, _info in oidc_routes.api_selected(routes)] == ["secured", "switched-off"] and v2 is False
+def _selected(answers):
+    target = admin_target.AdminApiTarget(dict(admin_url="http://gw:9180"), print, client=FakeAdmin(answers))
+    return target.resolve([], ["openid_connect_block"], required=False), target
+
+
+def test_selection_from_list_answers():
+    selected, target = _selected({"/routes": (200, {"action": "get", "node": {"dir": True, "nodes": {}}})})
+    assert (selected, target.v2) == ([], True)
+    selected, target = _selected(_answers(_routes(), False))
+    assert selected == ["secured", "switched-off"] and target.v2 is False
     nameless = [{"uri": "/x", "plugins": {"openid-connect": BLOCK}}, {"id": 7, "plugins": {"openid-connect": BLOCK}}]
-    assert [rid for rid, _info in oidc_routes.api_selected(nameless)] == ["7"]
-    assert oidc_routes.api_plugin_state({"id": "x", "plugins": None}) == {
-        "active": False,
-        "config": None,
-        "commented": 0,
-        "missing": oidc_routes.NO_PLUGIN,
-    }
+    selected, target = _selected({"/routes": (200, {"list": [{"value": route} for route in nameless], "total": 2})})
+    assert selected == ["7"] and target.client.sent == [("GET", "/routes")]
+    assert admin_target.plugin_config_of({"id": "x", "plugins": None}) is None
+    assert PluginState(active=False, config=None).block((3, 11, 0)) == "absent"
 
 
 def test_no_route_with_the_plugin_warns_naming_the_admin_api():
     admin = FakeAdmin(_answers([r for r in _routes() if r["id"] in ("plain", "bare")], False))
     result, _hidden, warnings = _run(admin)
     assert result["routes"] == [] and len(result["table"]) == 1
-    assert warnings == [BASE + "/routes: no route has an openid-connect plugin"]
+    assert len(warnings) == 1 and warnings[0].startswith("Admin API %s/routes: " % BASE)
+    assert "no route has an openid-connect block" in warnings[0]
 
 
 @pytest.mark.parametrize(
@@ -222,7 +225,7 @@ def test_the_admin_api_client_is_built_from_the_admin_options(monkeypatch):
             built.update(kwargs)
             super().__init__(_answers(_routes(), False))
 
-    monkeypatch.setattr(oidc_routes, "AdminClient", Recording)
+    monkeypatch.setattr(admin_target, "AdminClient", Recording)
     params = dict(
         admin_url="https://gw:9180",
         admin_key=ADMIN_KEY,

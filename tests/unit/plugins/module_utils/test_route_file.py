@@ -28,6 +28,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.ren
     render_scalar,
 )
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState
 
 from ...fixtures.apisix import gen_route_files as gen
 
@@ -229,7 +230,7 @@ def _states(text, name=OIDC):
 @pytest.mark.parametrize("text", [HELM, STANDALONE], ids=["helm", "standalone"])
 def test_sample_enable_then_remove_restores_bytes(text):
     states = _states(text)
-    plain = [route_id for route_id, state in states.items() if not state["active"] and not state["commented"]]
+    plain = [route_id for route_id, state in states.items() if not state.active and not state.commented]
     assert len(plain) >= 1
     for route_id in plain:
         new, changed = edit(text, [route_id])
@@ -284,7 +285,7 @@ def test_helm_sample_guide_style_rendering():
 
 
 def test_helm_sample_commented_block_replaced_in_place_and_commented_back():
-    assert _states(HELM)["orders-main-secured"] == {"active": False, "config": None, "commented": 1}
+    assert _states(HELM)["orders-main-secured"] == PluginState(False, None, 1)
     new, _changed = edit(HELM, ["orders-main-secured"], config=SAMPLE_BLOCK)
     assert_surgical(HELM, new, ["orders-main-secured"])
     assert_data(HELM, new, ["orders-main-secured"], SAMPLE_BLOCK)
@@ -292,7 +293,7 @@ def test_helm_sample_commented_block_replaced_in_place_and_commented_back():
     assert "#" not in route  # no stale commented copy left
     assert route.index("openid-connect:") < route.index("proxy-rewrite:")
     state = _states(new)["orders-main-secured"]
-    assert state["active"] and state["commented"] == 0
+    assert state.active and state.commented == 0
     back, _changed = edit(new, ["orders-main-secured"], op="unset", style="comment")
     assert back == HELM
 
@@ -406,7 +407,7 @@ def test_generated_set_is_surgical_and_idempotent(case, want):
     new, changed = edit(text, ids, config=want)
     assert_surgical(text, new, ids)
     assert_data(text, new, ids, want)
-    assert changed == [not (s["active"] and same(s["config"], want)) for s in states.values()]
+    assert changed == [not (s.active and same(s.config, want)) for s in states.values()]
     again, changed_again = edit(new, ids, config=want)
     assert again == new and not any(changed_again)
 
@@ -417,7 +418,7 @@ def test_generated_enable_then_remove_restores_bytes(case):
     plain = [
         route_id
         for route_id, state in _states(text).items()
-        if not state["active"] and not state["commented"] and "plugins: {}" not in _route_text(text, route_id)
+        if not state.active and not state.commented and "plugins: {}" not in _route_text(text, route_id)
     ]
     assert plain
     new, _changed = edit(text, plain)
@@ -439,16 +440,16 @@ def test_generated_unset(case, style):
     states = _states(text)
     ids = list(states)
     new, changed = edit(text, ids, op="unset", style=style)
-    assert changed == [s["active"] for s in states.values()]
+    assert changed == [s.active for s in states.values()]
     assert_surgical(text, new, ids)
     assert_data(text, new, ids, None)
     after = _states(new)
     for route_id, state in states.items():
-        assert not after[route_id]["active"]
-        if style == "comment" and state["active"]:
-            assert after[route_id]["commented"] == 1
+        assert not after[route_id].active
+        if style == "comment" and state.active:
+            assert after[route_id].commented == 1
         else:
-            assert after[route_id]["commented"] == state["commented"]
+            assert after[route_id].commented == state.commented
     again, changed_again = edit(new, ids, op="unset", style=style)
     assert again == new and not any(changed_again)
 
@@ -458,7 +459,7 @@ def test_generated_enable_replaces_commented_copies(case):
     text = _generated(case)
     ids = list(_states(text))
     new, _changed = edit(text, ids)
-    assert all(s["active"] and s["commented"] == 0 for s in _states(new).values())
+    assert all(s.active and s.commented == 0 for s in _states(new).values())
     assert not re.search(r"(?m)^#\s*openid-connect:", new)
 
 
@@ -479,7 +480,7 @@ def test_generated_styles_cover_the_cases():
             steps.add(len(match.group(2)) - len(match.group(1)))
     assert {2, 3, 4} <= steps
     states = [state for text in texts for state in _states(text).values()]
-    assert any(state["active"] for state in states) and any(state["commented"] for state in states)
+    assert any(state.active for state in states) and any(state.commented for state in states)
 
 
 # --- layouts ------------------------------------------------------------------------
@@ -634,7 +635,7 @@ def test_comment_style_comments_out_a_bare_plugins_line_left_empty():
         == "routes:\n- id: a\n#  plugins:\n#    openid-connect:\n#      client_id: x # kept\n#      bearer_only: true\n- id: b\n"
     )
     assert "plugins" not in yaml.safe_load(new)["routes"][0]
-    assert _states(new)["a"] == {"active": False, "config": None, "commented": 1}
+    assert _states(new)["a"] == PluginState(False, None, 1)
     again, changed = edit(new, ["a"], config={"client_id": "x", "bearer_only": True})
     assert changed == [True] and again == text  # the original bytes come back
     other, _changed = edit(new, ["a"], config={"client_id": "y"})
@@ -652,7 +653,7 @@ def test_enabling_replaces_a_commented_out_plugins_range():
         "routes:\n- id: a\n  uri: /a\n#  plugins:\n#    openid-connect:\n#      client_id: cim\n"
         "#      client_secret: %s\n- id: b\n  uri: /b\n" % old
     )
-    assert _states(text)["a"] == {"active": False, "config": None, "commented": 1}
+    assert _states(text)["a"] == PluginState(False, None, 1)
     new, changed = edit(text, ["a"], config={"client_id": "x"})
     assert changed == [True] and old not in new
     assert (
@@ -676,7 +677,7 @@ def test_prose_comments_are_not_commented_blocks():
         "routes:\n- id: a\n  plugins:\n#      openid-connect: see wiki\n#    openid-connect:\n#      -- ask the team\n"
         "    cors: {}\n"
     )
-    assert _states(text)["a"]["commented"] == 0
+    assert _states(text)["a"].commented == 0
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
     assert new == (
         'routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: "x"\n#      openid-connect: see wiki\n'
@@ -689,7 +690,7 @@ def test_several_commented_copies_collapse_into_one():
         "routes:\n- id: a\n  plugins:\n#    openid-connect:\n#      client_id: old1\n    cors: {}\n"
         "#    openid-connect:\n#      client_id: old2\n    # openid-connect: (indented comment, not a copy)\n"
     )
-    assert _states(text)["a"]["commented"] == 2
+    assert _states(text)["a"].commented == 2
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
     assert new == (
         "routes:\n- id: a\n  plugins:\n    openid-connect:\n      client_id: x\n    cors: {}\n"
@@ -1163,12 +1164,12 @@ def test_commented_blocks_in_any_style_are_recognised(style, where):
     before = {"first": (), "middle": ("    cors: {}",), "last": ("    cors: {}",), "alone": ()}[where]
     after = {"first": ("    cors: {}",), "middle": ("    cors: {}",), "last": (), "alone": ()}[where]
     text = _commented_route(style, before, after)
-    assert _states(text)["a"] == {"active": False, "config": None, "commented": 1}
-    assert _states(text)["b"]["commented"] == 0
+    assert _states(text)["a"] == PluginState(False, None, 1)
+    assert _states(text)["b"].commented == 0
     # enabling replaces the commented copy: one block, no old secret left
     new, changed = edit(text, ["a"], config={"client_id": "x"})
     assert changed == [True] and OLD_SECRET not in new and new.count("openid-connect") == 1
-    assert _states(new)["a"] == {"active": True, "config": {"client_id": "x"}, "commented": 0}
+    assert _states(new)["a"] == PluginState(True, {"client_id": "x"}, 0)
     assert_data(text, new, ["a"], {"client_id": "x"})
     # the same config as the copy's: the copy's own lines come back uncommented
     same_config, _changed = edit(text, ["a"], config={"client_id": "cim", "client_secret": OLD_SECRET})
@@ -1176,7 +1177,7 @@ def test_commented_blocks_in_any_style_are_recognised(style, where):
     assert "#" not in same_config.replace("  plugins: #\n", "")  # a bare plugins: keeps a mark of it
     # an active block beside a commented copy: commenting it out drops the older copy
     both = text.replace("  plugins:\n", "  plugins:\n    openid-connect:\n      client_id: new\n", 1)
-    assert _states(both)["a"]["active"] and _states(both)["a"]["commented"] == 1
+    assert _states(both)["a"].active and _states(both)["a"].commented == 1
     commented, _changed = edit(both, ["a"], op="unset", style="comment")
     assert OLD_SECRET not in commented and commented.count("openid-connect:") == 1
     assert "#    openid-connect:\n#      client_id: new\n" in commented
@@ -1190,7 +1191,7 @@ def test_commented_plugins_range_in_any_style_is_recognised(style):
     else:
         head = "#  plugins:"
     text = "\n".join(["routes:", "- id: a", "  uri: /a", head] + block + ["- id: b", "  uri: /b", ""])
-    assert _states(text)["a"] == {"active": False, "config": None, "commented": 1}, text
+    assert _states(text)["a"] == PluginState(False, None, 1), text
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
     assert OLD_SECRET not in new and new.count("plugins:") == 1 and "#" not in new
     assert_data(text, new, ["a"], {"client_id": "x"})
@@ -1204,7 +1205,7 @@ def test_indented_comments_that_are_not_copies_stay():
         "    # openid-connect: see the wiki\n"  # prose
         "    cors: {}\n"
     )
-    assert _states(text)["a"]["commented"] == 0
+    assert _states(text)["a"].commented == 0
     new, _changed = edit(text, ["a"], config={"client_id": "x"})
     assert "      # openid-connect:\n      #   client_id: nested\n    # openid-connect: see the wiki\n" in new
 
@@ -1234,7 +1235,7 @@ CHART_DATA = {"enable": True, "client_id": "cim", "client_secret": "old", "audie
     ],
 )
 def test_enable_then_comment_out_gives_back_the_copy(where, text):
-    assert _states(text)["a"]["commented"] == 1, where
+    assert _states(text)["a"].commented == 1, where
     same_config, _changed = edit(text, ["a"], config=CHART_DATA)
     assert "      # authz-keycloak:\n      #   enable: true\n" in same_config
     assert edit(same_config, ["a"], op="unset", style="comment")[0] == text

@@ -1,0 +1,120 @@
+# Copyright: CX platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a target of ``apisix_route_oidc`` and ``apisix_oidc_check`` is, and the state of one route's plugin.
+
+Two targets implement :class:`RouteTarget`: a route file (``file_target.FileTarget``) and the APISIX
+Admin API (``admin_api.target.AdminApiTarget``); ``targets.make_target`` picks the one the options
+name. Both modules read routes through it: which routes (:meth:`RouteTarget.resolve`, the rules of
+``selectors``) and the :class:`PluginState` of each (:meth:`RouteTarget.states`); ``apisix_route_oidc``
+also plans, diffs and writes through it (``runner``).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any
+
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
+
+PRESENT, DISABLED, COMMENTED, ABSENT = "present", "disabled", "commented", "absent"
+
+
+@dataclass(frozen=True)
+class PluginState:
+    """The ``openid-connect`` plugin of one route as read: ``active`` (an active block: uncommented in a
+    file, set on the Admin API), its ``config`` (None without one) and how many ``commented``-out copies
+    the route holds (route files only; the Admin API has none)."""
+
+    active: bool = False
+    config: Any = None
+    commented: int = 0
+
+    @property
+    def has_block(self):
+        """A block, active or commented out: what ``route_selector: [openid_connect_block]`` picks."""
+        return self.active or self.commented > 0
+
+    @property
+    def active_config(self):
+        """The active block's config, None without one."""
+        return self.config if self.active else None
+
+    def block(self, version):
+        """``present``, ``disabled`` (switched off with the flag of ``version``), ``commented`` or ``absent``."""
+        if self.active:
+            return DISABLED if isinstance(self.config, dict) and oidc.is_disabled(self.config, version) else PRESENT
+        return COMMENTED if self.commented else ABSENT
+
+
+def ignores_enable(config, version):
+    """A block with ``enable: false`` that stock APISIX runs anyway."""
+    return isinstance(config, dict) and config.get("enable") is False and not oidc.is_disabled(config, version)
+
+
+class RouteTarget(abc.ABC):
+    """Where routes live. Reading (both modules): :meth:`route_ids`, :meth:`plugin_state`, :meth:`check_routes`,
+    :meth:`secret_texts`; through them :meth:`resolve` and :meth:`states`. Changing (``apisix_route_oidc``):
+    :meth:`plan`, :meth:`notes`, :meth:`diff`, :meth:`write`. Nothing is read before the first of them."""
+
+    @property
+    @abc.abstractmethod
+    def where(self):
+        """The file or the Admin API's base URL: how results and messages name the target."""
+
+    @property
+    @abc.abstractmethod
+    def source(self):
+        """Where the routes are listed, for messages about the selection."""
+
+    @abc.abstractmethod
+    def route_ids(self):
+        """Every route id of the target, in its order."""
+
+    @abc.abstractmethod
+    def plugin_state(self, route_id):
+        """The :class:`PluginState` of route ``route_id``."""
+
+    @abc.abstractmethod
+    def check_routes(self, route_ids, version):
+        """Fail, naming them, unless every id names one route and the target fits ``version``."""
+
+    @abc.abstractmethod
+    def secret_texts(self):
+        """Every credential text the routes read so far hold (to mask)."""
+
+    @abc.abstractmethod
+    def extra_result(self):
+        """The result keys that name the target."""
+
+    @abc.abstractmethod
+    def plan(self, route_ids, config, version):
+        """The ``route_plan.RoutePlan`` of each route for ``config`` (None: take the plugin away)."""
+
+    @abc.abstractmethod
+    def notes(self, route_ids, version):
+        """Warnings about what :meth:`plan` found beside the plans (keys the module does not manage...)."""
+
+    @abc.abstractmethod
+    def diff(self, plans, config):
+        """One masked before/after entry per changed route."""
+
+    @abc.abstractmethod
+    def write(self, plans, config, version, check_mode):
+        """Write the changed routes (not in check mode); extra result keys."""
+
+    def resolve(self, entries, selectors, required=True):
+        """The route ids ``routes`` (``entries``) and ``route_selector`` (``selectors``) name, by the rules of
+        ``selectors``. ``required``: a selector that picks nothing fails (else it picks nothing)."""
+        all_ids = self.route_ids() if any(select.is_pattern(entry) for entry in entries) else []
+        selected = []
+        if selectors:
+            selected = [rid for rid in dict.fromkeys(self.route_ids()) if self.plugin_state(rid).has_block]
+        return select.resolve(entries, selectors, all_ids, selected, self.source, required)
+
+    def states(self, route_ids, version):
+        """``(route id, PluginState)`` of each route, after :meth:`check_routes`."""
+        self.check_routes(route_ids, version)
+        return [(route_id, self.plugin_state(route_id)) for route_id in route_ids]
