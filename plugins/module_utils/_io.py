@@ -234,3 +234,31 @@ def write_file(path, data, stamp, replace, backup=False):
             os.unlink(backup_file)
     _sync_directory(directory)
     return backup_file
+
+
+def stage_file(path, data, mode=0o644):
+    """Write ``data`` (bytes) to a new synced temporary file beside ``path`` and return its path.
+
+    Nothing is replaced: the caller renames it over ``path`` (after staging the other files of a set), or
+    removes it. ModuleError naming ``path`` if it cannot be written (then no temporary file is left).
+    """
+    real = os.path.realpath(path)
+    directory, base = os.path.split(real)
+    tmp = None
+    try:
+        handle, tmp = _temporary(directory, base)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+    except Exception as exc:  # pylint: disable=broad-except
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise ModuleError(_write_error(path, real, exc)) from None
+    return tmp
+
+
+def sync_directory(directory):
+    """Sync ``directory`` (after renames in it), where the file system can."""
+    _sync_directory(directory)
