@@ -32,8 +32,7 @@ NO_RESULT = (
 )
 _TENANT_FIX = "fix the error above, then run the playbook again for this tenant (--limit %s)"
 _OPEN_FIX = (
-    "if the route must be secured: select it in apisix_api_auth_routes and run site.yml; "
-    "a public route may stay open"
+    "if the route must be secured: select it in apisix_api_auth_routes and run site.yml; a public route may stay open"
 )
 
 # The guide's audience mapper: these settings (the audience is the gateway's client).
@@ -182,7 +181,9 @@ def _keycloak_problems(facts):
         if not mapper["present"]:
             problems.append("audience mapper %s is missing" % (mapper["name"] or ""))
         elif not mapper["matches_guide"]:
-            problems.append("audience mapper %s differs from the guide (%s)" % (mapper["name"], ", ".join(mapper["differs"])))
+            problems.append(
+                "audience mapper %s differs from the guide (%s)" % (mapper["name"], ", ".join(mapper["differs"]))
+            )
     user = facts.get("customer_user")
     if user is not None:
         if not user["present"]:
@@ -193,7 +194,9 @@ def _keycloak_problems(facts):
             if user["email_verified"] is False:
                 problems.append("customer user %s has no verified e-mail" % user["username"])
             if user["missing_roles"]:
-                problems.append("customer user %s lacks role(s) %s" % (user["username"], ", ".join(user["missing_roles"])))
+                problems.append(
+                    "customer user %s lacks role(s) %s" % (user["username"], ", ".join(user["missing_roles"]))
+                )
     return problems
 
 
@@ -358,7 +361,9 @@ def _tenant_dict(tenant):
         elif route["state"] == OPEN:
             route["fix"] = _OPEN_FIX
         if route["live"] in ("stale", "missing"):
-            live_fix = "the cluster does not serve this route as written (%s): apply the chart (helm upgrade)" % route["live"]
+            live_fix = (
+                "the cluster does not serve this route as written (%s): apply the chart (helm upgrade)" % route["live"]
+            )
             route["fix"] = "%s; %s" % (route["fix"], live_fix) if route["fix"] else live_fix
         routes.append(route)
     routes.sort(key=lambda item: _RANK[item["state"]])  # stable: the check's order within a state

@@ -62,7 +62,11 @@ def _keycloak_lines(tenant):
                 % (
                     user["username"],
                     "enabled" if user["enabled"] else "DISABLED" if user["enabled"] is False else "enabled unknown",
-                    "verified" if user["email_verified"] else "NOT verified" if user["email_verified"] is False else "unknown",
+                    "verified"
+                    if user["email_verified"]
+                    else "NOT verified"
+                    if user["email_verified"] is False
+                    else "unknown",
                     ", ".join(user["roles"]) or "none",
                     " (missing: %s)" % ", ".join(user["missing_roles"]) if user["missing_roles"] else "",
                 )
@@ -90,7 +94,9 @@ def render_markdown(report):
     out.append("## Summary")
     out.append("")
     for tenant in report["tenants"]:
-        out.append("- %s %s" % ("**FAILED**" if tenant["status"] == model.FAILED else "ok", _cell(model.summary_line(tenant))))
+        out.append(
+            "- %s %s" % ("**FAILED**" if tenant["status"] == model.FAILED else "ok", _cell(model.summary_line(tenant)))
+        )
     for tenant in report["tenants"]:
         out.extend(["", "## %s" % _cell(tenant["name"]), ""])
         out.append(
@@ -113,7 +119,10 @@ def render_markdown(report):
                 where = " ".join(part for part in (route["uri"] or "", ", ".join(route["hosts"])) if part)
                 out.append(
                     "| %s | %s | %s | %s | %s | %s |"
-                    % tuple(_cell(value) for value in (route["id"], route["state"], route["live"], where, route["reason"], route["fix"]))
+                    % tuple(
+                        _cell(value)
+                        for value in (route["id"], route["state"], route["live"], where, route["reason"], route["fix"])
+                    )
                 )
         else:
             out.append("No route was checked.")
@@ -134,7 +143,9 @@ def render_junit(report):
         for key in ("realm", "keycloak_url", "keycloak_version", "apisix_version"):
             ET.SubElement(props, "property", name=key, value=_xml_text(tenant[key] or ""))
         cases = []
-        case = ET.Element("testcase", classname=_xml_text("%s" % tenant["name"]), name="tenant %s" % _xml_text(tenant["name"]))
+        case = ET.Element(
+            "testcase", classname=_xml_text("%s" % tenant["name"]), name="tenant %s" % _xml_text(tenant["name"])
+        )
         problems = ([tenant["error"]] if tenant["error"] else []) + tenant["keycloak_problems"]
         if problems:
             failure = ET.SubElement(case, "failure", message=_xml_text("; ".join(problems)), type="tenant")
@@ -148,7 +159,9 @@ def render_junit(report):
             elif route["state"] == model.OPEN:
                 ET.SubElement(case, "skipped", message=_xml_text("open: %s" % (route["reason"] or "no authentication")))
             out = ET.SubElement(case, "system-out")
-            out.text = _xml_text("state %s, live %s: %s" % (route["state"], route["live"] or "-", route["reason"] or ""))
+            out.text = _xml_text(
+                "state %s, live %s: %s" % (route["state"], route["live"] or "-", route["reason"] or "")
+            )
             cases.append(case)
         suite_failures = sum(1 for item in cases if item.find("failure") is not None)
         suite_skipped = sum(1 for item in cases if item.find("skipped") is not None)
@@ -205,10 +218,20 @@ def render_html(report):
         "<style>%s</style></head><body>" % _STYLE,
         "<h1>API authentication report</h1>",
         '<p class="meta">Generated %s by %s%s</p>'
-        % (_h(meta["generated_at"]), _h(_versions(report)), " (run started %s)" % _h(meta["started_at"]) if meta["started_at"] else ""),
+        % (
+            _h(meta["generated_at"]),
+            _h(_versions(report)),
+            " (run started %s)" % _h(meta["started_at"]) if meta["started_at"] else "",
+        ),
         '<p id="totals">%d tenant(s), %d failed; routes: <span class="badge secured">%d secured</span> '
         '<span class="badge open">%d open</span> <span class="badge failed">%d failed</span></p>'
-        % (summary["tenants"], summary["tenants_failed"], routes[model.SECURED], routes[model.OPEN], routes[model.FAILED]),
+        % (
+            summary["tenants"],
+            summary["tenants_failed"],
+            routes[model.SECURED],
+            routes[model.OPEN],
+            routes[model.FAILED],
+        ),
         '<h2>Summary</h2><table id="summary"><thead><tr><th>Tenant</th><th>Realm</th><th>Keycloak</th>'
         "<th>Secured</th><th>Open</th><th>Failed</th><th>Status</th></tr></thead><tbody>",
     ]
@@ -216,7 +239,7 @@ def render_html(report):
         counts = tenant["counts"]
         out.append(
             '<tr class="tenant-%s" data-tenant="%s"><td><a href="#tenant-%s">%s</a></td><td>%s</td><td>%s</td>'
-            "<td>%d</td><td>%d</td><td>%d</td><td class=\"state\">%s</td></tr>"
+            '<td>%d</td><td>%d</td><td>%d</td><td class="state">%s</td></tr>'
             % (
                 "failed" if tenant["status"] == model.FAILED else "ok",
                 _h(tenant["name"]),
@@ -232,7 +255,9 @@ def render_html(report):
         )
     out.append("</tbody></table>")
     for tenant in report["tenants"]:
-        out.append('<section class="tenant" id="tenant-%s" data-tenant="%s">' % (_h(tenant["name"]), _h(tenant["name"])))
+        out.append(
+            '<section class="tenant" id="tenant-%s" data-tenant="%s">' % (_h(tenant["name"]), _h(tenant["name"]))
+        )
         out.append("<h2>%s</h2>" % _h(tenant["name"]))
         out.append(
             '<p class="meta">Realm <code>%s</code> at %s; %s; host(s) %s</p>'
