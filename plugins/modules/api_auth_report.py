@@ -29,10 +29,12 @@ author:
 options:
   dest:
     description:
-      - The report directory, created when missing. A relative path is relative to the directory
-        C(ansible-playbook) runs in. RV(dest) returns the absolute path.
+      - The report directory, created when missing. Give an absolute path (C(playbooks/report.yml) does:
+        C(cx-api-auth-report) under the directory C(ansible-playbook) is started in); a relative one is relative to
+        the module's working directory, which for a local connection is the playbook's directory. RV(dest) returns
+        the absolute path.
     type: path
-    default: cx-api-auth-report
+    required: true
   hosts:
     description:
       - One entry per inventory host, as C(playbooks/report.yml) gathers it from C(hostvars) (the facts contract
@@ -142,7 +144,7 @@ def main():
     """Run the module."""
     module = AnsibleModule(
         argument_spec=dict(
-            dest=dict(type="path", default="cx-api-auth-report"),
+            dest=dict(type="path", required=True),
             hosts=dict(type="list", elements="dict", default=[]),
             secrets=dict(type="list", elements="str", default=[], no_log=True),
             started_at=dict(type="str"),
