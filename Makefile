@@ -19,7 +19,7 @@ KC_VERSIONS ?= 26.7.3 19.0.1
 # version), each test in realms of its own; a test file stays on one worker (module fixtures).
 INTEGRATION_JOBS ?= 2
 
-.PHONY: help venv venv-run collections lint sanity units integration molecule build-check test demo benchmark-keycloak clean
+.PHONY: help venv venv-run collections browser lint sanity units integration molecule build-check test demo benchmark-keycloak clean
 
 help:
 	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build)"
@@ -63,8 +63,12 @@ units: venv
 
 # One Keycloak per version and one Kubernetes API server for the whole stage (tools/with_keycloak.sh,
 # tools/with_cluster.sh); inside `make test` the sessions of the whole suite are reused.
-integration: collections
+integration: collections browser
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_cluster.sh bash tools/with_keycloak.sh $(PY) -m pytest tests/integration -q -rA -n $(INTEGRATION_JOBS) --dist loadfile --durations=15
+
+# Debian's chromium and chromium-driver for the report's browser test (apt-get when missing; cheap when there).
+browser:
+	bash tools/browser.sh >/dev/null
 
 molecule: collections
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_cluster.sh bash tools/with_keycloak.sh bash tools/molecule.sh
