@@ -29,10 +29,10 @@ author:
 options:
   dest:
     description:
-      - The report directory, created when missing. Give an absolute path (C(playbooks/report.yml) does:
-        C(cx-api-auth-report) under the directory C(ansible-playbook) is started in); a relative one is relative to
-        the module's working directory, which for a local connection is the playbook's directory. RV(dest) returns
-        the absolute path.
+      - The report directory, created when missing.
+      - Give an absolute path, as C(playbooks/report.yml) does (C(cx-api-auth-report) in the directory
+        C(ansible-playbook) is started in). A relative one is relative to the module's working directory, which
+        for a local connection is the playbook's directory. RV(dest) returns the absolute path.
     type: path
     required: true
   hosts:
