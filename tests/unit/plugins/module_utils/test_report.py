@@ -271,3 +271,30 @@ def test_dest_that_is_a_file(tmp_path):
 def test_collection_version_is_galaxy_yml_s():
     galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
     assert model.COLLECTION_VERSION == galaxy["version"]
+
+
+def test_site_run_routes_from_the_apply_result():
+    """Without a check (site.yml): a written block is secured (not verified), any other state is open."""
+    host = {
+        "name": "acme",
+        "groups": ["keycloak_admin", "apisix_gateway"],
+        "keycloak_realm": "acme",
+        "apply": {
+            "changed": True,
+            "routes": [
+                {"id": "orders", "before": "absent", "after": "present", "uri": "/orders/*", "hosts": ["api.acme"]},
+                {"id": "docs", "before": "present", "after": "disabled"},
+            ],
+        },
+    }
+    (tenant,) = model.build([host])["tenants"]
+    assert [(route["id"], route["state"]) for route in tenant["routes"]] == [("docs", "open"), ("orders", "secured")]
+    assert "run verify" in tenant["routes"][1]["reason"]
+    assert tenant["routes"][1]["uri"] == "/orders/*" and tenant["routes"][1]["hosts"] == ["api.acme"]
+    assert tenant["status"] == "ok"
+
+
+def test_a_failed_apply_or_check_is_the_tenant_s_error():
+    host = {"name": "acme", "groups": ["apisix_gateway"], "verify": {"failed": True, "msg": "cannot read /x.yaml"}}
+    (tenant,) = model.build([host])["tenants"]
+    assert tenant["status"] == "failed" and tenant["error"] == "verify: cannot read /x.yaml"
