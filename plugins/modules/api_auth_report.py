@@ -38,8 +38,8 @@ options:
   hosts:
     description:
       - One entry per inventory host, as C(playbooks/report.yml) gathers it from C(hostvars) (the facts contract
-        is in that playbook's header). A host in group C(keycloak_admin), or with O(hosts[].keycloak), is a
-        tenant; a gateway host belongs to the tenant of the same host, of O(hosts[].keycloak_host), or of the
+        is in that playbook's header). A host in group C(keycloak_admin), or with C(keycloak), is a
+        tenant; a gateway host belongs to the tenant of the same host, of C(keycloak_host), or of the
         same realm. Hosts in neither group and without results are left out.
       - "Keys read: C(name), C(groups), C(keycloak_realm), C(keycloak_url), C(client_id), C(mapper_name),
         C(customer_username), C(customer_roles), C(keycloak_version), C(gateway_realm), C(gateway_keycloak_url),

@@ -40,7 +40,7 @@ def _check(*routes):
         "routes": [
             {"route": rid, "status": status, "reason": reason, "client_id": "cim"} for rid, status, reason in routes
         ],
-        "failed_routes": [rid for rid, status, _ in routes if status == "failed"],
+        "failed_routes": [rid for rid, status, _reason in routes if status == "failed"],
         "msg": "checked",
     }
 
@@ -222,7 +222,7 @@ def test_default_directory_and_previous_report(tmp_path):
     )
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory), str(playbook)]
     outputs = []
-    for _ in range(2):
+    for _run in range(2):
         proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600, check=False)
         outputs.append(proc.stdout + proc.stderr)
     dest = work / "cx-api-auth-report"
