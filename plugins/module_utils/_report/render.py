@@ -34,6 +34,8 @@ def _cell(value):
 def _versions(report, tenant=None):
     meta = report["report"]
     parts = ["%s %s" % (meta["collection"], meta["collection_version"])]
+    if tenant is None and meta.get("playbook"):
+        parts[0] += " (playbook %s)" % meta["playbook"]
     if tenant is not None:
         parts.append("Keycloak %s" % (tenant["keycloak_version"] or "unknown"))
         parts.append("APISIX %s" % (tenant["apisix_version"] or "unknown"))

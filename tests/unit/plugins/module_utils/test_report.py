@@ -123,9 +123,13 @@ def test_junit_holds_control_characters():
 
 
 def test_markdown():
-    text = render.render_markdown(_report()).decode()
+    text = render.render_markdown(_report(playbook="verify")).decode()
     lines = text.splitlines()
     assert lines[0] == "# API authentication report"
+    assert lines[2].startswith(
+        "Generated 2026-12-05T07:00:00Z by cx.api_auth %s (playbook verify). 3 tenant(s), 2 failed"
+        % (model.COLLECTION_VERSION)
+    )
     summary = [line for line in lines if line.startswith("- ")]
     assert summary[:3] == [
         "- **FAILED** globex (realm globex): 1 route(s) secured, 0 open, 1 failed",
