@@ -89,7 +89,11 @@ def _verify(tmp_path, tenant, emulator, key=None, **extra):
     results = tmp_path / ("results-%d.json" % len(list(tmp_path.glob("results-*.json"))))
     rc, output = _play("verify", inventory, env=dict(RESULTS_ENV, CX_RESULT_FILE=str(results)))
     # every task result as Ansible holds it (with the module's invocation) is checked like the printed output
-    args = json.loads(results.read_text().splitlines()[0])["invocation"]["module_args"]
+    # (the check's result: the results before it are the role's includes and facts)
+    every = [json.loads(line) for line in results.read_text().splitlines()]
+    args = [
+        r["invocation"]["module_args"] for r in every if "url_map" in r.get("invocation", {}).get("module_args", {})
+    ][0]
     assert args["admin_url"] == emulator.url and args["admin_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert "path" not in args or args["path"] is None
     return rc, output + "\n" + results.read_text(), emulator.requests[first:]
