@@ -61,22 +61,22 @@ sanity: venv
 units: venv
 	$(PY) -m pytest tests/unit -q
 
-# One Keycloak per version for the whole stage (tools/with_keycloak.sh); inside `make test`
-# the session of the whole suite is reused.
+# One Keycloak per version and one Kubernetes API server for the whole stage (tools/with_keycloak.sh,
+# tools/with_cluster.sh); inside `make test` the sessions of the whole suite are reused.
 integration: collections
-	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh $(PY) -m pytest tests/integration -q -rA -n $(INTEGRATION_JOBS) --dist loadfile --durations=15
+	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_cluster.sh bash tools/with_keycloak.sh $(PY) -m pytest tests/integration -q -rA -n $(INTEGRATION_JOBS) --dist loadfile --durations=15
 
 molecule: collections
-	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh bash tools/molecule.sh
+	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_cluster.sh bash tools/with_keycloak.sh bash tools/molecule.sh
 
 build-check: collections
 	bash tools/build_check.sh
 
-# The Keycloak servers boot in the background while lint, sanity and the unit tests run;
-# integration and molecule share them (a realm each) and they stop when the suite ends.
-# tools/stages.sh prints each stage's time at the end.
+# The Keycloak servers boot, and the Kubernetes API server is built (first time) and started, in the
+# background while lint, sanity and the unit tests run; integration and molecule share them (a realm,
+# a namespace each) and they stop when the suite ends. tools/stages.sh prints each stage's time at the end.
 test: collections
-	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_keycloak.sh \
+	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_cluster.sh bash tools/with_keycloak.sh \
 	  bash tools/stages.sh lint sanity units integration molecule build-check
 
 demo: venv-run

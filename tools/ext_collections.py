@@ -14,6 +14,7 @@ CLI: ``python tools/ext_collections.py`` (run with the virtual environment's Pyt
 prints the collections root.
 """
 
+import fcntl
 import os
 import re
 import shutil
@@ -57,8 +58,19 @@ def _wheel(version):
 
 
 def ensure(base=None):
-    """Extract every collection of ``COLLECTIONS`` into the collections root (once); return the root."""
+    """Extract every collection of ``COLLECTIONS`` into the collections root (once); return the root.
+
+    Concurrent callers (pytest-xdist workers) wait for each other on a lock beside the collections.
+    """
     base = base or collection_link.ensure()
+    os.makedirs(base, exist_ok=True)
+    with open(os.path.join(base, ".ext_collections.lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _extract(base)
+    return base
+
+
+def _extract(base):
     version = ansible_version()
     for collection in COLLECTIONS:
         target = os.path.join(base, "ansible_collections", collection)
@@ -81,7 +93,6 @@ def ensure(base=None):
             os.replace(os.path.join(staging, prefix), target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return base
 
 
 if __name__ == "__main__":

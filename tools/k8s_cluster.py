@@ -10,10 +10,23 @@ Each cluster lives in a directory of its own (``--dir``): certificates, a static
 process groups of their own and are stopped by pid (``stop``), also after a failed start. Pods never
 run (no kubelet): helm releases and ConfigMaps are stored for real, nothing waits for pods.
 
+One cluster serves a whole test session (``tools/with_cluster.sh``): the environment variable
+``CX_K8S_STATE`` is the absolute path of its ``state.json`` (keys ``kubeconfig``, ``kubeconfig_viewer``,
+``helm``, ``server``, ``ca``, ``pids``, ``dir``; ``ready`` once it answers). The wrapper builds and starts
+it in the background (``session-start``, which records its pid, and any error, in ``starter.json`` beside
+``state.json`` and the build's output in ``build.log``); consumers (the integration tests' ``k8s_cluster``
+fixture, tools/molecule.sh, a scenario's create step) wait for it (``wait``/:func:`shared`), isolate
+themselves in namespaces of their own and never stop it; the wrapper stops it by pid at the end.
+
 CLI::
 
-    python3 tools/k8s_cluster.py start --dir DIR    # prints the state JSON
+    python3 tools/k8s_cluster.py start --dir DIR          # prints the state JSON
     python3 tools/k8s_cluster.py stop --dir DIR
+    python3 tools/k8s_cluster.py session-start --dir DIR  # build if needed, start; errors in DIR/starter.json
+    python3 tools/k8s_cluster.py status                   # CX_K8S_STATE: ready|starting|failed|down (rc 0|0|1|2)
+    python3 tools/k8s_cluster.py wait                     # waits for CX_K8S_STATE, prints its state JSON
+    python3 tools/k8s_cluster.py acquire --dir DIR        # CX_K8S_STATE's cluster, else one started in DIR
+                                                          # (prints the state JSON with "owned")
 """
 
 import argparse
@@ -28,20 +41,42 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kc.process import free_port, kill_group, tail
+from kc.process import alive, free_port, kill_group, tail
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = "CX_K8S_STATE"
+# How long a consumer waits for the session's cluster: the first build of kube-apiserver takes about
+# 10 minutes on 2 cores (longer while the rest of the suite runs); a dead starter ends the wait at once.
+WAIT_TIMEOUT = 2700
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not be built, started or reached (the message says which and where to look)."""
 
 
 def _log(message):
     sys.stderr.write("[k8s] %s\n" % message)
 
 
-def binaries():
-    """``{kube-apiserver, etcd, helm}``: paths of the cached binaries (built on first use)."""
-    cache = subprocess.run(
-        ["bash", os.path.join(ROOT, "tools", "k8s", "build.sh")], check=True, capture_output=True, text=True
-    ).stdout.strip()
+def binaries(build_log=None, build_nice=0):
+    """``{kube-apiserver, etcd, helm}``: paths of the cached binaries (built on first use).
+
+    The build's progress and errors go to ``build_log`` (appended) when given; a failed build raises
+    :class:`ClusterError` with the end of its output. ``build_nice`` lowers the build's priority
+    (the session's background build yields to the suite's own stages).
+    """
+    build = ["nice", "-n", str(build_nice)] if build_nice else []
+    build += ["bash", os.path.join(ROOT, "tools", "k8s", "build.sh")]
+    if build_log:
+        with open(build_log, "ab") as log:
+            proc = subprocess.run(build, stdout=subprocess.PIPE, stderr=log, text=True, check=False)
+        output = tail(build_log, 25)
+    else:
+        proc = subprocess.run(build, capture_output=True, text=True, check=False)
+        output = "\n".join(proc.stderr.splitlines()[-25:])
+    if proc.returncode != 0:
+        raise ClusterError("tools/k8s/build.sh failed (rc %d):\n%s" % (proc.returncode, output))
+    cache = proc.stdout.strip()
     version = os.environ.get("CX_K8S_VERSION", "1.34.2")
     helm = os.environ.get("CX_HELM_VERSION", "3.21.4")
     return {
@@ -110,11 +145,15 @@ def _ready(url, ca, token, timeout):
     return False
 
 
-def start(workdir, timeout=120):
-    """Start etcd and kube-apiserver in ``workdir``; return the state (also written to state.json)."""
+def start(workdir, timeout=120, build_log=None, build_nice=0):
+    """Start etcd and kube-apiserver in ``workdir``; return the state (also written to state.json).
+
+    ``state.json`` is written as soon as a process is spawned (so that ``stop`` finds it) and gets
+    ``ready: true`` once the API server answers and both kubeconfigs are written.
+    """
     workdir = os.path.abspath(workdir)
     os.makedirs(workdir, exist_ok=True)
-    bins = binaries()
+    bins = binaries(build_log, build_nice)
     certs = _certificates(workdir)
     admin_token, viewer_token = secrets.token_hex(16), secrets.token_hex(16)
     tokens = os.path.join(workdir, "tokens.csv")
@@ -128,8 +167,7 @@ def start(workdir, timeout=120):
     state_file = os.path.join(workdir, "state.json")
 
     def save():
-        with open(state_file, "w", encoding="utf-8") as handle:
-            json.dump(state, handle, indent=2)
+        _write_json(state_file, state)  # atomic: consumers poll it
 
     etcd_log, api_log = os.path.join(workdir, "etcd.log"), os.path.join(workdir, "kube-apiserver.log")
     state["pids"].append(_spawn([
@@ -153,9 +191,11 @@ def start(workdir, timeout=120):
     save()
     if not _ready(state["server"], certs["ca"], admin_token, timeout):
         stop(workdir)
-        raise RuntimeError("kube-apiserver did not become ready in %d s:\n%s" % (timeout, tail(api_log, 40)))
+        raise ClusterError("kube-apiserver did not become ready in %d s:\n%s" % (timeout, tail(api_log, 40)))
     _kubeconfig(state["kubeconfig"], state["server"], certs["ca"], admin_token, "admin")
     _kubeconfig(state["kubeconfig_viewer"], state["server"], certs["ca"], viewer_token, "viewer")
+    state["ready"] = True
+    save()
     return state
 
 
@@ -170,16 +210,143 @@ def stop(workdir):
         kill_group(pid, server_dir=os.path.abspath(workdir), timeout=15)
 
 
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path, data):
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(tmp, path)
+
+
+def answers(state, timeout=5):
+    """Does the API server of ``state`` answer ``/readyz`` (as admin) within ``timeout`` s?"""
+    config = _read_json(state.get("kubeconfig") or "") or {}
+    try:
+        token = config["users"][0]["user"]["token"]
+    except (KeyError, IndexError, TypeError):
+        return False
+    return _ready(state["server"], state["ca"], token, timeout)
+
+
+def session_start(workdir):
+    """Build (if needed) and start the session's cluster in ``workdir`` (``tools/with_cluster.sh``, in the background).
+
+    ``starter.json`` records this process's pid (the wrapper wrote it to ``starter.pid`` already), and the
+    error if the build or the start fails, for the
+    consumers waiting in :func:`wait`; the build's output goes to ``build.log`` and it runs at a lower
+    priority (the cluster itself does not).
+    """
+    workdir = os.path.abspath(workdir)
+    os.makedirs(workdir, exist_ok=True)
+    marker = os.path.join(workdir, "starter.json")
+    _write_json(marker, {"pid": os.getpid(), "error": None})
+    try:
+        return start(workdir, build_log=os.path.join(workdir, "build.log"), build_nice=10)
+    except (ClusterError, OSError, subprocess.CalledProcessError) as err:
+        _write_json(marker, {"pid": os.getpid(), "error": str(err)})
+        raise
+
+
+def status(path):
+    """``(word, detail)`` of the cluster whose state file is ``path``.
+
+    ``ready`` (detail: the state) when it answers; ``starting`` while its starter runs; ``failed`` when
+    the starter recorded an error; ``down`` otherwise (none there, or it no longer answers).
+    """
+    state = _read_json(path)
+    starter = _read_json(os.path.join(os.path.dirname(path), "starter.json")) or {}
+    if starter.get("error"):
+        return "failed", starter["error"]
+    if state and state.get("ready") and answers(state):
+        return "ready", state
+    pid = starter.get("pid") or _read_json(os.path.join(os.path.dirname(path), "starter.pid"))
+    if isinstance(pid, int) and alive(pid):
+        return "starting", "starter pid %s" % pid
+    if state and state.get("ready"):
+        return "down", "the cluster of %s does not answer at %s" % (path, state.get("server"))
+    return "down", "no cluster was started at %s" % path
+
+
+def wait(path=None, timeout=None):
+    """The state of the session's cluster (``CX_K8S_STATE`` or ``path``), once it answers.
+
+    Waits while it is being built and started; raises :class:`ClusterError` when its start failed,
+    its starter died, or ``timeout`` (default ``WAIT_TIMEOUT``, env ``CX_K8S_WAIT_TIMEOUT``) passes.
+    """
+    path = path or os.environ.get(ENV)
+    if not path:
+        raise ClusterError("%s is not set: no session cluster to wait for" % ENV)
+    if timeout is None:
+        timeout = int(os.environ.get("CX_K8S_WAIT_TIMEOUT") or WAIT_TIMEOUT)
+    deadline, said = time.time() + timeout, False
+    while True:
+        word, detail = status(path)
+        if word == "ready":
+            return detail
+        if word == "failed":
+            raise ClusterError("the session's Kubernetes cluster did not start (%s=%s): %s" % (ENV, path, detail))
+        if word == "down":
+            raise ClusterError("the session's Kubernetes cluster (%s=%s) is not running: %s" % (ENV, path, detail))
+        if time.time() > deadline:
+            raise ClusterError("the session's Kubernetes cluster (%s=%s) was not ready in %d s" % (ENV, path, timeout))
+        if not said:
+            _log("waiting for the session's cluster (%s; a first build logs to %s)"
+                 % (detail, os.path.join(os.path.dirname(path), "build.log")))  # fmt: skip
+            said = True
+        time.sleep(2)
+
+
+def shared():
+    """The state of the session's cluster when ``CX_K8S_STATE`` is set (waiting for it), else None."""
+    return wait() if os.environ.get(ENV) else None
+
+
+def acquire(workdir):
+    """``(state, owned)``: the session's cluster, else one started in ``workdir`` (owned: stop it after)."""
+    state = shared()
+    if state is not None:
+        return state, False
+    return start(workdir), True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("--dir", required=True)
+    parser.add_argument("action", choices=["start", "stop", "session-start", "status", "wait", "acquire"])
+    parser.add_argument("--dir", help="the cluster's directory (start, stop, session-start, acquire)")
     args = parser.parse_args(argv)
-    if args.action == "start":
-        print(json.dumps(start(args.dir), indent=2))
-    else:
-        stop(args.dir)
+    if args.action in ("start", "stop", "session-start", "acquire") and not args.dir:
+        parser.error("%s needs --dir" % args.action)
+    try:
+        if args.action == "start":
+            print(json.dumps(start(args.dir), indent=2))
+        elif args.action == "stop":
+            stop(args.dir)
+        elif args.action == "session-start":
+            session_start(args.dir)
+        elif args.action == "status":
+            path = os.environ.get(ENV)
+            word, detail = status(path) if path else ("down", "%s is not set" % ENV)
+            print(word)
+            if word in ("failed", "down"):
+                _log(detail)
+            return {"ready": 0, "starting": 0, "failed": 1}.get(word, 2)
+        elif args.action == "wait":
+            print(json.dumps(wait(), indent=2))
+        else:
+            state, owned = acquire(args.dir)
+            print(json.dumps(dict(state, owned=owned), indent=2))
+    except ClusterError as err:
+        _log(str(err))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,9 +2,11 @@
 # Copyright: CX platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Run every molecule scenario under extensions/molecule (molecule's collection layout),
-# from the collection root, so that molecule uses extensions/molecule/config.yml as the
-# base config of every scenario.
+# Run every molecule scenario under extensions/molecule (molecule's collection layout), or the
+# ones named (bash tools/molecule.sh site_kc26 ...), from the collection root, so that molecule
+# uses extensions/molecule/config.yml as the base config of every scenario.
+# Inside a cluster session (tools/with_cluster.sh) CX_K8S_STATE reaches every scenario (molecule
+# passes the environment on to ansible-playbook); it waits here until that cluster answers.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # The scenarios import cx.api_auth.site: expose this checkout as the collection.
@@ -12,6 +14,16 @@ ANSIBLE_COLLECTIONS_PATH=$(python3 "$root/tools/collection_link.py")
 export ANSIBLE_COLLECTIONS_PATH
 cd "$root"
 scenarios=$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' 2>/dev/null | xargs -r -n1 basename | sort)
+if [ "$#" -gt 0 ]; then
+  for scenario in "$@"; do
+    grep -qx -- "$scenario" <<<"$scenarios" || { echo "molecule: no scenario $scenario under extensions/molecule" >&2; exit 2; }
+  done
+  scenarios=$(printf '%s\n' "$@")
+fi
+if [ -n "${CX_K8S_STATE:-}" ]; then
+  export CX_K8S_STATE
+  python3 "$root/tools/k8s_cluster.py" wait >/dev/null || { echo "molecule: no Kubernetes cluster (see above)" >&2; exit 1; }
+fi
 if [ -z "$scenarios" ]; then
   echo "molecule: no scenarios under extensions/molecule"
   exit 0

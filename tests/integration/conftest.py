@@ -21,6 +21,19 @@
 * ``start_emulator`` (function): a factory ``start_emulator(version="3.18", **kwargs)`` of seeded APISIX
   Admin API emulators (tests/support, see ``_admin_api.seeded``), stopped after the test, which then fails
   if any of them received a ``PATCH .../plugins`` (it would replace every plugin of the route).
+* ``k8s_cluster`` (session): the state dict of a real Kubernetes API server (tools/k8s_cluster.py: keys
+  ``kubeconfig`` (admin), ``kubeconfig_viewer`` (no rights), ``helm``, ``server``, ``ca``, ``pids``,
+  ``dir``): the test session's shared one when ``CX_K8S_STATE`` names it (tools/with_cluster.sh; waits
+  while it is built), which it never stops; else one started for these tests, stopped at the end (also
+  on failure, Ctrl-C and SIGTERM). ``CX_K8S_STATE`` names it and helm's directory is first on ``PATH``
+  for the ``ansible``/``helm`` processes the tests start (kubernetes.core.helm runs ``helm`` from PATH).
+* ``k8s_api`` (session): a ``kubernetes.client.CoreV1Api`` as the cluster's admin.
+* ``k8s_namespace`` (function): a fresh namespace of the test's own (its name), deleted after the
+  test. There is no kube-controller-manager, so a deleted namespace stays ``Terminating`` with its
+  objects (readable, no new ones) until the cluster stops; names are unique, nothing collides.
+
+The collections the tests need beside this one (kubernetes.core, tools/ext_collections.py) are
+extracted when this file is imported, so a direct pytest run has them too.
 
 Every test that uses ``keycloak`` gets the ``keycloak`` marker (``-m 'not keycloak'`` skips
 them). This directory is a package: test files import ``from ._runner import run_module``
@@ -30,9 +43,14 @@ and ``from .helpers import ...``; ``tools/`` (the ``kc`` package) is on pytest's
 
 import atexit
 import os
+import re
+import secrets
 import signal
 import sys
 
+import collection_link
+import ext_collections
+import k8s_cluster as k8s_tool
 import pytest
 from kc import session
 from kc.errors import KeycloakServerError
@@ -63,14 +81,19 @@ def _selected_servers():
 
 
 SELECTED = _selected_servers()
+ext_collections.ensure(collection_link.ensure())  # kubernetes.core beside cx.api_auth (as `make collections`)
 
 # Servers this process started and has not stopped yet.
 _RUNNING = []
+# Directories of the Kubernetes clusters this process started and has not stopped yet.
+_K8S_RUNNING = []
 # (version, url, seconds to start, JDK) of every server started, for the summary.
 _STARTED = []
 
 
 def _stop_running():
+    while _K8S_RUNNING:
+        k8s_tool.stop(_K8S_RUNNING.pop())
     while _RUNNING:
         server = _RUNNING.pop()
         try:
@@ -98,14 +121,35 @@ if _PREVIOUS_SIGTERM in (signal.SIG_DFL, None):
 LONGEST_FIRST = ("test_readme.py",)
 
 
+def pytest_configure(config):  # pylint: disable=unused-argument
+    """Decide once, in the controlling process, whether the Kubernetes tests come last (see below).
+
+    pytest-xdist workers inherit the decision through the environment: each worker sorts its items,
+    and they must all collect the same order.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        path = os.environ.get(k8s_tool.ENV)
+        starting = bool(path) and k8s_tool.status(path)[0] == "starting"
+        os.environ["CX_K8S_TESTS_LAST"] = "1" if starting else ""
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
-    """Mark every test that needs a real Keycloak with ``keycloak``; the longest file first."""
+    """Mark the tests that need a real Keycloak (``keycloak``) or Kubernetes (``k8s``); the longest file first.
+
+    While the session's cluster is still being built, the tests that need it come last, so that the
+    build overlaps the others.
+    """
     for item in items:
         if "keycloak" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.keycloak)
+        if "k8s_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.k8s)
     if os.environ.get("PYTEST_XDIST_WORKER"):  # alone, pytest keeps its order: one server start per version
-        items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)  # stable: keeps the order otherwise
+        later = bool(os.environ.get("CX_K8S_TESTS_LAST"))
+        items.sort(  # stable: keeps the order otherwise
+            key=lambda item: (item.path.name not in LONGEST_FIRST, later and item.get_closest_marker("k8s") is not None)
+        )
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -213,3 +257,53 @@ def start_emulator():
         emulator.stop()
     for emulator in started:
         assert plugins_patches(emulator) == [], "PATCH .../plugins was sent: it replaces every plugin of the route"
+
+
+@pytest.fixture(scope="session")
+def k8s_cluster(tmp_path_factory):
+    """The state of a real Kubernetes API server: the session's (``CX_K8S_STATE``), else one of these tests' own."""
+    try:
+        state = k8s_tool.shared()
+    except k8s_tool.ClusterError as err:
+        pytest.fail(str(err), pytrace=False)
+    owned = state is None
+    if owned:
+        workdir = str(tmp_path_factory.mktemp("k8s"))
+        _K8S_RUNNING.append(workdir)
+        try:
+            state = k8s_tool.start(workdir)
+        except k8s_tool.ClusterError as err:
+            _K8S_RUNNING.remove(workdir)
+            k8s_tool.stop(workdir)
+            pytest.fail("the Kubernetes API server did not start: %s" % err, pytrace=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(k8s_tool.ENV, os.path.join(state["dir"], "state.json"))
+        patch.setenv("PATH", os.path.dirname(state["helm"]) + os.pathsep + os.environ.get("PATH", ""))
+        try:
+            yield state
+        finally:
+            if owned and state["dir"] in _K8S_RUNNING:
+                _K8S_RUNNING.remove(state["dir"])
+                k8s_tool.stop(state["dir"])
+
+
+@pytest.fixture(scope="session")
+def k8s_api(k8s_cluster):  # pylint: disable=redefined-outer-name
+    """A ``kubernetes.client.CoreV1Api`` as the cluster's admin."""
+    from kubernetes import client, config  # pylint: disable=import-outside-toplevel  # only the k8s tests need it
+
+    api = config.new_client_from_config(config_file=k8s_cluster["kubeconfig"])
+    yield client.CoreV1Api(api)
+    api.close()
+
+
+@pytest.fixture
+def k8s_namespace(k8s_api, request):  # pylint: disable=redefined-outer-name
+    """The name of a fresh namespace of this test's own, deleted after it (see the module's docstring)."""
+    from kubernetes import client  # pylint: disable=import-outside-toplevel
+
+    stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().replace("test_", "", 1)).strip("-")[:40].strip("-")
+    name = "t-%s-%s" % (stem or "test", secrets.token_hex(3))
+    k8s_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    k8s_api.delete_namespace(name)

@@ -96,3 +96,10 @@ def resolve(entries, selectors, all_ids, selected_ids, source):
         )
     resolved.extend(selected_ids)
     return list(dict.fromkeys(resolved))
+
+
+# The selection options as an option group (documented by the doc fragment cx.api_auth.apisix_route_selection).
+SELECTION_ARGUMENT_SPEC = dict(
+    routes=dict(type="list", elements="str"),
+    route_selector=dict(type="list", elements="str", choices=list(SELECTORS)),
+)
