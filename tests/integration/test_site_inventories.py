@@ -287,7 +287,19 @@ def test_the_apisix_role_alone_runs_the_read_only_checks_itself_before_the_route
         "  roles:\n    - role: cx.api_auth.apisix_api_auth\n"
     )
     host = dict(_gw_vars(tenant, path), apisix_api_auth_client_secret=STALE)
-    inventory = _write(tmp_path, {"apisix_gateway": {"gateway": host}}, _shared(tenant.kc))
+    # alone, the role reads no keycloak_api_auth_* variable (the playbooks hand those over): its own are needed
+    rc, output = run_playbook(
+        str(playbook), _write(tmp_path, {"apisix_gateway": {"gateway": host}}, _shared(tenant.kc))
+    )
+    text = " ".join(output.split())
+    assert rc != 0 and "apisix_api_auth_keycloak_admin_password are needed" in text, output[-3000:]
+    assert path.read_bytes() == before
+    host.update(
+        apisix_api_auth_keycloak_admin_url=tenant.kc.url,
+        apisix_api_auth_keycloak_admin_username=tenant.kc.admin_user,
+        apisix_api_auth_keycloak_admin_password=tenant.kc.admin_password,
+    )
+    inventory = _write(tmp_path, {"apisix_gateway": {"gateway": host}}, _shared(tenant.kc), name="own.yml")
     rc, output = run_playbook(str(playbook), inventory, diff=True)
     text = " ".join(output.split())
     assert rc != 0 and "is not the secret Keycloak" in text and "The routes were not changed." in text, output[-3000:]

@@ -89,7 +89,11 @@ def _verify(tmp_path, tenant, emulator, key=None, **extra):
     results = tmp_path / ("results-%d.json" % len(list(tmp_path.glob("results-*.json"))))
     rc, output = _play("verify", inventory, env=dict(RESULTS_ENV, CX_RESULT_FILE=str(results)))
     # every task result as Ansible holds it (with the module's invocation) is checked like the printed output
-    args = json.loads(results.read_text().splitlines()[0])["invocation"]["module_args"]
+    # (the check's result: the results before it are the role's includes and facts)
+    every = [json.loads(line) for line in results.read_text().splitlines()]
+    args = [
+        r["invocation"]["module_args"] for r in every if "url_map" in r.get("invocation", {}).get("module_args", {})
+    ][0]
     assert args["admin_url"] == emulator.url and args["admin_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert "path" not in args or args["path"] is None
     return rc, output + "\n" + results.read_text(), emulator.requests[first:]
@@ -134,9 +138,12 @@ def test_verify_on_the_admin_api_reports_ok_failed_and_open(customer, emulator, 
     assert rows[PUBLIC][:2] == ("open", "-") and "no openid-connect plugin" in rows[PUBLIC][2]
     _clean(output, tenant, STALE, *keys)
 
-    # the right secret again: the run passes (open routes only fail with require_secured)
+    # the right secret again: the switched-off route fails while the tenant's state is present (the inventory
+    # wants it secured), and is only reported with the state disabled (as after disable)
     _clean(_set_oidc(tmp_path, emulator, tenant, [WRONG]), tenant, *keys)
     rc, output, requests = _verify(tmp_path, tenant, emulator)
+    assert rc != 0 and OFF in output[output.rindex("Every checked route passes") :], output[-4000:]
+    rc, output, requests = _verify(tmp_path, tenant, emulator, apisix_api_auth_state="disabled")
     assert rc == 0, output[-4000:]
     assert {rid: row[0] for rid, row in _rows(output).items()} == {
         "orders-main-secured": "ok",
