@@ -225,7 +225,7 @@ def _write_json(path, data):
     os.replace(tmp, path)
 
 
-def answers(state, timeout=5):
+def answers(state, timeout=15):
     """Does the API server of ``state`` answer ``/readyz`` (as admin) within ``timeout`` s?"""
     config = _read_json(state.get("kubeconfig") or "") or {}
     try:

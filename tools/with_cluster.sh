@@ -36,7 +36,8 @@ child=""
 # shellcheck disable=SC2329  # run by the traps below
 on_signal() {
   if [ -n "$child" ]; then
-    kill "-$1" "$child" 2>/dev/null || true
+    # Ctrl-C reached the command already (same process group); a SIGTERM may be this script's alone
+    [ "$1" = INT ] || kill "-$1" "$child" 2>/dev/null || true
     wait "$child" 2>/dev/null || true
   fi
   exit "$2"
@@ -59,9 +60,13 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-# The command runs as a child the shell waits for, so that a signal to this script alone (a CI
-# timeout's SIGTERM) is handled at once: passed on to the command, then the cluster is stopped.
-"$@" <&0 &
+# The command runs as a child the shell waits for, so that a SIGTERM to this script alone (a CI
+# timeout's) is handled at once: passed on to the command, then the cluster is stopped. The subshell
+# gives it back the Ctrl-C (SIGINT) and SIGQUIT that bash takes from background commands, and stdin.
+(
+  trap - INT QUIT
+  exec "$@"
+) <&0 &
 child=$!
 rc=0
 wait "$child" || rc=$?

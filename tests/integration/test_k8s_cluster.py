@@ -51,27 +51,37 @@ def _env_without_session(**extra):
     return env
 
 
-@pytest.mark.parametrize("ending, rc", [("pass", 0), ("fail", 3), ("hang", 143)], ids=["passes", "fails", "sigterm"])
-def test_wrapper_starts_a_cluster_and_stops_it_by_pid(ending, rc):
-    """The wrapper starts a cluster for the command and stops it at the end, also on failure and on SIGTERM."""
+@pytest.mark.parametrize(
+    "ending, interrupt, rc",
+    [("pass", None, 0), ("fail", None, 3), ("hang", "SIGTERM to the wrapper", 143), ("hang", "Ctrl-C", 130)],
+    ids=["passes", "fails", "sigterm", "ctrl-c"],
+)
+def test_wrapper_starts_a_cluster_and_stops_it_by_pid(ending, interrupt, rc):
+    """The wrapper starts a cluster for the command and stops it at the end, also on failure, SIGTERM and Ctrl-C."""
     proc = subprocess.Popen(  # pylint: disable=consider-using-with  # read line by line, then signalled
         ["bash", WRAPPER, sys.executable, "-c", REPORT, ending],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=_env_without_session(),
+        start_new_session=True,  # a process group as a terminal's foreground job has one
     )
+    report = None
     try:
         line = proc.stdout.readline()
         assert line, "the wrapped command reported nothing: %s" % proc.stderr.read()
         report = json.loads(line)
-        if ending == "hang":
+        if interrupt == "Ctrl-C":  # the terminal sends SIGINT to the whole foreground process group
+            os.killpg(proc.pid, signal.SIGINT)
+        elif interrupt:
             proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=90) == rc
+        assert proc.wait(timeout=90) == rc, proc.stderr.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # the wrapper failed this test: leave nothing running
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            if report:
+                k8s_tool.stop(report["state"]["dir"])
     state = report["state"]
     assert report["answers"] is True
     assert report["env"] == os.path.join(state["dir"], "state.json")
@@ -81,6 +91,30 @@ def test_wrapper_starts_a_cluster_and_stops_it_by_pid(ending, rc):
     assert len(state["pids"]) == 2
     assert [pid for pid in state["pids"] if alive(pid)] == [], "etcd and kube-apiserver are stopped"
     assert not os.path.exists(state["dir"]), "the cluster's directory is removed"
+
+
+def test_nested_wrapper_waits_for_the_cluster_still_starting():
+    """`make test` runs `make integration` inside the session: the inner wrapper takes the cluster being started."""
+    script = 'echo "$CX_K8S_STATE"; python3 "%s" status; exec bash "%s" "%s" -c "$1" pass' % (
+        os.path.join(ROOT, "tools", "k8s_cluster.py"),
+        WRAPPER,
+        sys.executable,
+    )
+    proc = subprocess.run(
+        ["bash", WRAPPER, "bash", "-c", script, "nested", REPORT],
+        capture_output=True,
+        text=True,
+        env=_env_without_session(),
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    outer, word, line = proc.stdout.splitlines()
+    assert word == "starting"
+    report = json.loads(line)
+    assert report["env"] == outer, "the inner wrapper started no cluster of its own"
+    assert report["answers"] is True
+    assert [pid for pid in report["state"]["pids"] if alive(pid)] == []
 
 
 def test_wrapper_reuses_the_sessions_cluster(k8s_cluster, tmp_path):
