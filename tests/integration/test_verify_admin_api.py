@@ -126,9 +126,13 @@ def test_verify_on_the_admin_api_reports_ok_failed_and_open(customer, emulator, 
     assert_mentions(" ".join(output.split()), "%s/apisix/admin" % emulator.url, "route '%s'" % WRONG, "stale")
     _clean(output, tenant, STALE, *keys)
 
-    # named routes are read one by one; one without the plugin is open
+    # named routes are read one by one; one without the plugin is open (reported: require_secured off)
     rc, output, requests = _verify(
-        tmp_path, tenant, emulator, apisix_api_auth_verify_routes=["orders-main-secured", PUBLIC]
+        tmp_path,
+        tenant,
+        emulator,
+        apisix_api_auth_verify_routes=["orders-main-secured", PUBLIC],
+        apisix_api_auth_verify_require_secured=False,
     )
     assert rc == 0, output[-4000:]
     assert requests == [("GET", "/apisix/admin/routes/orders-main-secured"), ("GET", "/apisix/admin/routes/" + PUBLIC)]
