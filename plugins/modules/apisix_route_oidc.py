@@ -9,8 +9,9 @@ DOCUMENTATION = r"""
 module: apisix_route_oidc
 short_description: Switch APISIX openid-connect on or off for routes in route files or through the Admin API
 description:
-  - Adds, updates, disables, comments out or removes the C(openid-connect) plugin block of APISIX routes kept in a file,
-    as the CX "API Authentication - Configuration Guide" does by hand, for many routes in one run with a single write.
+  - Adds, updates, disables, comments out or removes the C(openid-connect) plugin block of APISIX routes kept in a
+    route file or behind the Admin API, as the CX "API Authentication - Configuration Guide" does by hand, for many
+    routes in one run (a route file with a single write).
   - Two targets, one behaviour. A route file (O(path)) or the APISIX Admin API of a gateway in traditional mode
     (O(admin_url), routes in etcd). Both plan every route first (before, after, changed, masked diff), so check mode,
     diff, the result and warnings are the same whatever the target; nothing is written until every route's plan is

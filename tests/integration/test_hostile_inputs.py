@@ -284,3 +284,24 @@ def test_a_referenced_value_that_is_one_whole_expression_is_taken_as_meant(tmp_p
     _rc, output = run_playbook("cx.api_auth.site", inventory, env={"CX_TEST_CUSTOMER": CUSTOMER})
     assert "Mark it !unsafe" not in output and "Audience mapper on the dedicated scope" in output, output[-3000:]
     assert CUSTOMER not in output
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        {"apisix_api_auth_routes_file": '""'},
+        {"apisix_api_auth_admin_url": "http://127.0.0.1:9"},
+        {"apisix_api_auth_admin_url": "http://127.0.0.1:9", "apisix_api_auth_admin_key": "0775312"},
+    ],
+    ids=["no-target", "admin-api-without-key", "numeric-admin-key"],
+)
+def test_one_target_a_routes_file_or_the_admin_api_with_its_key(tmp_path, lines):
+    """The target rule of the role (apisix_api_auth__target) and its check agree: neither target, or the Admin API
+    without a text key, is refused in the first play, naming both variables, before anything changes."""
+    inventory, path = _tenant(tmp_path, **lines)
+    before = path.read_bytes()
+    rc, output = run_playbook("cx.api_auth.site", inventory)
+    text = " ".join(output.split())
+    assert rc != 0 and "Set apisix_api_auth_routes_file" in text and "apisix_api_auth_admin_key" in text, output[-3000:]
+    assert "Audience mapper on the dedicated scope" not in output  # Keycloak was never touched
+    assert path.read_bytes() == before

@@ -3,9 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The README's commands, run exactly as written, in a new shell, on a fresh copy of the checkout.
 
-Every ``console`` block of README.md carries a marker comment on the line before it:
-``<!-- readme-test: NAME -->``. The blocks are parsed out of README.md here (so the README
-and this test cannot drift) and each named block is run as one bash script in a new shell:
+Every ``console`` block of README.md (and of benchmarks/README.md, which it links to) carries a marker comment
+on the line before it: ``<!-- readme-test: NAME -->``. The blocks are parsed out of those files here (so the
+READMEs and this test cannot drift) and each named block is run as one bash script in a new shell:
 the machine's environment without what the test harness adds (this checkout's venv on
 PATH, ``ANSIBLE_*``, ``CX_*``), on a pseudo-terminal that answers the vault password
 prompts as an installer types them. Two things stand in for the installer's hands:
@@ -38,6 +38,8 @@ from .helpers import seed_tenant
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "README.md")
 ROOT = os.path.dirname(README)
+# every file whose console blocks are run or checked here: the README and the pages it links to
+READMES = [README, os.path.join(ROOT, "benchmarks", "README.md")]
 MARKER = re.compile(r"^<!-- readme-test: (?P<name>[\w-]+) -->$")
 VAULT_PASSWORD = "Readme-Vault-Pass-7391"
 # What the EDITOR stand-in does (tests/integration/readme_editor.py reads it from the environment).
@@ -57,17 +59,24 @@ def console_blocks(text):
     return blocks
 
 
+def all_console_blocks():
+    """The console blocks of every file of ``READMES``, in that order."""
+    blocks = []
+    for path in READMES:
+        with open(path, encoding="utf-8") as handle:
+            blocks.extend(console_blocks(handle.read()))
+    return blocks
+
+
 def readme_block(name):
-    with open(README, encoding="utf-8") as handle:
-        found = [lines for block, lines in console_blocks(handle.read()) if block == name]
-    assert len(found) == 1, "README.md has %d console blocks marked %r" % (len(found), name)
+    found = [lines for block, lines in all_console_blocks() if block == name]
+    assert len(found) == 1, "the READMEs have %d console blocks marked %r" % (len(found), name)
     return "\n".join(found[0]) + "\n"
 
 
 def test_every_console_block_is_marked():
-    with open(README, encoding="utf-8") as handle:
-        blocks = console_blocks(handle.read())
-    assert blocks, "README.md has no console blocks"
+    blocks = all_console_blocks()
+    assert blocks, "the READMEs have no console blocks"
     unmarked = [lines[0] for name, lines in blocks if name is None]
     assert not unmarked, "console blocks without a readme-test marker: %r" % unmarked
     assert sorted(block[0] for block in blocks) == ["benchmark", "disable", "emulator", "make", "setup", "tenant"]
