@@ -126,9 +126,13 @@ def test_verify_on_the_admin_api_reports_ok_failed_and_open(customer, emulator, 
     assert_mentions(" ".join(output.split()), "%s/apisix/admin" % emulator.url, "route '%s'" % WRONG, "stale")
     _clean(output, tenant, STALE, *keys)
 
-    # named routes are read one by one; one without the plugin is open
+    # named routes are read one by one; one without the plugin is open (reported: require_secured off)
     rc, output, requests = _verify(
-        tmp_path, tenant, emulator, apisix_api_auth_verify_routes=["orders-main-secured", PUBLIC]
+        tmp_path,
+        tenant,
+        emulator,
+        apisix_api_auth_verify_routes=["orders-main-secured", PUBLIC],
+        apisix_api_auth_verify_require_secured=False,
     )
     assert rc == 0, output[-4000:]
     assert requests == [("GET", "/apisix/admin/routes/orders-main-secured"), ("GET", "/apisix/admin/routes/" + PUBLIC)]
@@ -139,7 +143,10 @@ def test_verify_on_the_admin_api_reports_ok_failed_and_open(customer, emulator, 
     _clean(output, tenant, STALE, *keys)
 
     # a glob selects as in apisix_route_oidc: matched against the ids GET /routes lists, with no GET of each
-    rc, output, requests = _verify(tmp_path, tenant, emulator, apisix_api_auth_verify_routes=["*-secured"])
+    # (the state disabled: the switched-off route is reported, not failed)
+    rc, output, requests = _verify(
+        tmp_path, tenant, emulator, apisix_api_auth_verify_routes=["*-secured"], apisix_api_auth_state="disabled"
+    )
     assert rc == 0, output[-4000:]
     assert requests == [("GET", "/apisix/admin/routes")]
     secured = [r["id"] for r in ROUTES if r["id"].endswith("-secured")]
@@ -149,9 +156,12 @@ def test_verify_on_the_admin_api_reports_ok_failed_and_open(customer, emulator, 
     }
     _clean(output, tenant, STALE, *keys)
 
-    # the right secret again: the run passes (open routes only fail with require_secured)
+    # the right secret again: the switched-off route fails while the tenant's state is present (the inventory
+    # wants it secured), and is only reported with the state disabled (as after disable)
     _clean(_set_oidc(tmp_path, emulator, tenant, [WRONG]), tenant, *keys)
     rc, output, requests = _verify(tmp_path, tenant, emulator)
+    assert rc != 0 and OFF in output[output.rindex("Every checked route passes") :], output[-4000:]
+    rc, output, requests = _verify(tmp_path, tenant, emulator, apisix_api_auth_state="disabled")
     assert rc == 0, output[-4000:]
     assert {rid: row[0] for rid, row in _rows(output).items()} == {
         "orders-main-secured": "ok",

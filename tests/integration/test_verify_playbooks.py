@@ -242,14 +242,28 @@ def test_disable_comments_the_blocks_out_and_verify_reports_them_open(tenant, de
     assert text.count("#         openid-connect:") >= len(SECURED)
     _clean(output, tenant)
 
+    # the inventory still wants the tenant secured (apisix_api_auth_state present): the open routes fail, named
     rc, output = _play("verify", _inventory(tmp_path, tenant, path))
-    assert rc == 0, output[-4000:]
+    assert rc != 0, output[-4000:]
     rows = _rows(output)
     assert {rid: rows[rid][0] for rid in SECURED} == dict.fromkeys(SECURED, "open")
-    assert "commented out" in rows["files-main"][2]
+    failure = output[output.rindex("Every checked route passes") :]
+    assert all(rid in failure for rid in SECURED), failure[-3000:]
     _clean(output, tenant)
 
-    rc, output = _play("verify", _inventory(tmp_path, tenant, path, apisix_api_auth_verify_require_secured=True))
+    # the tenant's state absent or disabled (as after disable): the open routes are reported without failing
+    for state in ("absent", "disabled"):
+        rc, output = _play("verify", _inventory(tmp_path, tenant, path, apisix_api_auth_state=state))
+        assert rc == 0, output[-4000:]
+        rows = _rows(output)
+        assert {rid: rows[rid][0] for rid in SECURED} == dict.fromkeys(SECURED, "open")
+        assert "commented out" in rows["files-main"][2]
+        _clean(output, tenant)
+
+    inventory = _inventory(
+        tmp_path, tenant, path, apisix_api_auth_state="absent", apisix_api_auth_verify_require_secured=True
+    )
+    rc, output = _play("verify", inventory)
     assert rc != 0 and "require_secured" in output
 
 
