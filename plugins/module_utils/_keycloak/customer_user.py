@@ -861,6 +861,31 @@ def _recheck(user, plan, outcome, applied):
         applied.append("updated the user (requiredActions)")
 
 
+def details(plan, password_changed, check_mode):
+    """What the run changes on the user, for its ``msg``: attribute and role names, never a value.
+
+    ``" (changed enabled, email; granted role(s) 'api-user'; set the password)"``; in check mode the verbs are
+    in the present (``"Would update ... (change enabled; grant role(s) 'api-user')"``); ``""`` when there is nothing.
+    """
+    present = 0 if not check_mode else 1
+    parts = []
+    if plan.changes and not plan.create and not plan.delete:
+        parts.append("%s %s" % (("changed", "change")[present], ", ".join(sorted(plan.changes))))
+    if plan.roles_to_create:
+        parts.append("%s realm role(s) %s" % (("created", "create")[present], _quoted(plan.roles_to_create)))
+    if plan.roles_to_add:
+        parts.append("%s role(s) %s" % (("granted", "grant")[present], _quoted(plan.roles_to_add)))
+    if plan.roles_to_remove:
+        parts.append("%s role(s) %s" % (("revoked", "revoke")[present], _quoted(plan.roles_to_remove)))
+    if password_changed and not plan.delete:
+        parts.append("set the password")
+    return " (%s)" % "; ".join(parts) if parts else ""
+
+
+def _quoted(names):
+    return ", ".join("'%s'" % name for name in sorted(names))
+
+
 def run(connection, params, check_mode, diff, warn):
     """The runner of ``keycloak_customer_user`` (see ``_runner.run_module``).
 
@@ -915,7 +940,8 @@ def run(connection, params, check_mode, diff, warn):
         view["id"] = user_id
     result = {
         "changed": plan.changed,
-        "msg": change_message(target(params), params["state"], state.user is not None, plan.changed, check_mode),
+        "msg": change_message(target(params), params["state"], state.user is not None, plan.changed, check_mode)
+        + details(plan, password_changed, check_mode),
         "user": view,
         "roles_added": sorted(plan.roles_to_add),
         "roles_removed": sorted(plan.roles_to_remove),
