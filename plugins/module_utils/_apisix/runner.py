@@ -26,8 +26,8 @@ def _ids(route_ids, limit=10):
     return quoted(route_ids, limit)
 
 
-_DONE = {"present": "enabled", "disabled": "disabled", "absent": "absent"}
-_DOING = {"present": "enabled", "disabled": "disabled", "absent": "removed"}
+_DONE = {"present": "enabled on", "disabled": "disabled on", "absent": "absent from"}
+_DOING = {"present": "enabled on", "disabled": "disabled on", "absent": "removed from"}
 
 
 def message(where, state, plans, check_mode, total=None):
@@ -39,24 +39,21 @@ def message(where, state, plans, check_mode, total=None):
     groups = {}
     for plan in plans:
         if plan.changed:
-            verb = "updated" if plan.before == plan.after else _DOING[state]
+            verb = "updated on" if plan.before == plan.after else _DOING[state]
             groups.setdefault(verb, []).append(plan.route_id)
     unchanged = [plan.route_id for plan in plans if not plan.changed]
     if not plans:
-        text = "no route selected, nothing to change"
+        text = "no route selected, nothing changed"
     elif not groups:
-        text = "openid-connect already %s on all %d route(s) selected (%s), nothing to change" % (
-            _DONE[state],
-            len(unchanged),
-            _ids(unchanged),
-        )
+        shown = _ids(unchanged)
+        text = "openid-connect already %s the %d route(s) selected (%s)" % (_DONE[state], len(unchanged), shown)
     else:
         text = "openid-connect %s%s" % (
             "would be " if check_mode else "",
-            " and ".join("%s on %d route(s) (%s)" % (verb, len(ids), _ids(ids)) for verb, ids in groups.items()),
+            " and ".join("%s %d route(s) (%s)" % (verb, len(ids), _ids(ids)) for verb, ids in groups.items()),
         )
         if unchanged:
-            text += ", %d already %s" % (len(unchanged), _DONE[state])
+            text += ", %d already %s" % (len(unchanged), _DONE[state].rsplit(" ", 1)[0])
     others = (total or 0) - len({plan.route_id for plan in plans})
     if total is not None and others > 0:
         text += ", %d other route(s) untouched" % others
