@@ -282,3 +282,29 @@ def test_apisix_live_routes_msg_counts_the_routes(capsys, check):
         "'b' stale (openid-connect differs at client_secret); 'c' missing"
     )
     assert_one_line(result, lr.SECRET, lr.OTHER_SECRET)
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check mode", "run"])
+def test_keycloak_customer_user_msg_counts_the_pending_action_dropped_after_the_recheck(make_keycloak, capsys, check):
+    """Keycloak 19 checks no password of a disabled user: the module checks it once it enabled the user, and
+    its pending UPDATE_PASSWORD goes then (not in the plan's changes): the msg says so too."""
+    keycloak = make_keycloak(version="19.0.1")
+    keycloak.add_role("customer")
+    keycloak.add_user(
+        "customer",
+        password=PASSWORD,
+        roles=["customer", "offline_access", "uma_authorization"],
+        enabled=False,
+        emailVerified=True,
+        email="c@x.y",
+        firstName="c",
+        lastName="x",
+        requiredActions=["UPDATE_PASSWORD"],
+    )
+    ansible_warnings._global_warnings.clear()  # pylint: disable=protected-access
+    guide = {"realm": "expertflow", "password": PASSWORD}
+    result, failed = run_module_main(capsys, customer_module, guide, (PASSWORD,), check)
+    assert not failed and result["msg"] == "%s user 'customer' in realm 'expertflow' (%s enabled, requiredActions)" % (
+        ("Would update", "change") if check else ("Updated", "changed")
+    )
+    assert_one_line(result, PASSWORD)
