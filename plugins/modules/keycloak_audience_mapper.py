@@ -269,7 +269,8 @@ client_scope_id:
 msg:
   description:
     - One line saying what the module did (or would do in check mode), naming the mapper, its client or
-      client scope and the realm; or that the mapper is up to date (already absent).
+      client scope and the realm, for an update also the names of the settings it changes (not their
+      values); or that the mapper is up to date (already absent).
   returned: always
   type: str
   sample: "Created mapper 'fix-audience' on client 'cim' in realm 'expertflow'"

@@ -157,13 +157,13 @@ def test_update_absent_and_check_mode(tenant_realm):
     before = t.snapshot()
     where = "mapper 'fix-audience' on client 'cim' in realm '%s'" % t.realm
     check = run_ok(t.args(add_to_id_token=False), check=True, diff=True)
-    assert check["changed"] is True and check["msg"] == "Would update " + where
+    assert check["changed"] is True and check["msg"] == "Would update %s (change id.token.claim)" % where
     assert check["diff"]["before"]["config"]["id.token.claim"] == "true"
     assert check["diff"]["after"]["config"]["id.token.claim"] == "false"
     assert t.snapshot() == before, "check mode wrote to the server"
 
     result = run_ok(t.args(add_to_id_token=False))
-    assert result["changed"] is True and result["msg"] == "Updated " + where
+    assert result["changed"] is True and result["msg"] == "Updated %s (changed id.token.claim)" % where
     stored = t.mapper()
     assert stored["id"] == created["id"], "the mapper must be updated in place"
     assert stored["config"]["id.token.claim"] == "false"

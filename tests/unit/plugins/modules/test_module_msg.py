@@ -13,11 +13,13 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import one_line, run_module
 from ansible_collections.cx.api_auth.plugins.modules import apisix_live_routes, keycloak_client_secret_info
+from ansible_collections.cx.api_auth.plugins.modules import keycloak_audience_mapper as mapper_module
 from ansible_collections.cx.api_auth.plugins.modules import keycloak_customer_user as customer_module
 
 from ...fakes import CIM_SECRET
 from ..module_utils import test_live_routes as lr
 from ..module_utils import test_oidc_check as oc_tests
+from ..module_utils.test_audience_mapper import GUIDE_CONFIG_26
 from ..module_utils.test_customer_user import OTHER_PASSWORD, PASSWORD
 from ._module_harness import run_module_main
 from .test_apisix_route_oidc import PLUGIN_ARGS, SECRET, _copy
@@ -172,6 +174,49 @@ def test_run_module_puts_any_msg_on_one_line():
     run_module(module, lambda *_args: {"changed": False, "msg": "a\nb\r\tc"}, "x")
     assert module.exited["msg"] == "a\\x0ab\\x0d\\x09c"
     assert one_line("plain text, 'quoted'") == "plain text, 'quoted'"
+
+
+# --- keycloak_audience_mapper -------------------------------------------------------------------
+
+MAPPER = "mapper 'fix-audience' on client 'cim' in realm 'expertflow'"
+MAPPER_CASES = {
+    "create, check mode": (False, {}, True, "Would create " + MAPPER),
+    "create": (False, {}, False, "Created " + MAPPER),
+    "no change": (True, {}, False, "Mapper 'fix-audience' on client 'cim' in realm 'expertflow' is up to date"),
+    "no change, check mode": (
+        True,
+        {},
+        True,
+        "Mapper 'fix-audience' on client 'cim' in realm 'expertflow' is up to date",
+    ),
+    "update, check mode": (
+        True,
+        dict(add_to_id_token=False, included_client_audience="account"),
+        True,
+        "Would update %s (change id.token.claim, included.client.audience)" % MAPPER,
+    ),
+    "update": (True, dict(add_to_access_token=False), False, "Updated %s (changed access.token.claim)" % MAPPER),
+    "delete, check mode": (True, dict(state="absent"), True, "Would delete " + MAPPER),
+    "delete": (True, dict(state="absent"), False, "Deleted " + MAPPER),
+    "absent": (
+        False,
+        dict(state="absent"),
+        False,
+        "Mapper 'fix-audience' on client 'cim' in realm 'expertflow' is already absent",
+    ),
+}
+
+
+@pytest.mark.parametrize("exists, args, check, expected", list(MAPPER_CASES.values()), ids=list(MAPPER_CASES))
+def test_keycloak_audience_mapper_msg(keycloak, capsys, exists, args, check, expected):
+    if exists:
+        keycloak.put_mapper(keycloak.uuid_of("cim"), "fix-audience", GUIDE_CONFIG_26)
+    ansible_warnings._global_warnings.clear()  # pylint: disable=protected-access
+    result, failed = run_module_main(
+        capsys, mapper_module, dict(realm="expertflow", client_id="cim", **args), check=check
+    )
+    assert not failed and result["msg"] == expected
+    assert_one_line(result)
 
 
 # --- keycloak_customer_user ---------------------------------------------------------------------
