@@ -20,6 +20,7 @@ Any other exception becomes a failure with its type and text, never a traceback
 from __future__ import annotations
 
 import inspect
+import re
 
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
@@ -36,6 +37,11 @@ def change_message(what, state, existed, changed, check_mode):
     if check_mode:
         return "Would %s %s" % (verb, what)
     return "%sd %s" % (verb.capitalize(), what)
+
+
+def one_line(text):
+    """``text`` on one line: a line break or other control character (from a route id, a name) escaped."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda match: "\\x%02x" % ord(match.group()), str(text))
 
 
 def _no_traceback(module):
@@ -71,4 +77,6 @@ def run_module(module, runner, what, scrub=None):
     except Exception as exc:  # pylint: disable=broad-except
         message = "%s failed: %s: %s" % (what, type(exc).__name__, _text(exc))
         module.fail_json(msg=scrub(message), **_no_traceback(module))
+    if "msg" in result:  # the one line a run shows at the default verbosity
+        result = dict(result, msg=one_line(scrub(result["msg"])))
     module.exit_json(**result)

@@ -259,9 +259,11 @@ failed_routes:
 msg:
   description:
     - Summary, or the failing routes with their reasons. It starts with the file, or with the Admin API's base URL.
+    - One line; the summary counts the routes per state and names the open ones (the first ten).
   returned: always
   type: str
-  sample: "/opt/cx/apisix/values.yaml: 3 route(s) checked as the gateway does (2 ok, 1 open, 0 failed)"
+  sample: "/opt/cx/apisix/values.yaml: 3 route(s) checked as the gateway does (2 ok, 1 open, 0 failed);
+    open: 'catchall'"
 """
 
 import functools

@@ -384,6 +384,18 @@ backup_file:
   returned: changed and O(backup=true), not in check mode
   type: str
   sample: /opt/cx/helm-values/apisix-values.yaml.2361.2026-01-02@10:11:12~
+msg:
+  description:
+    - One line saying what the run did to the routes it selected, or what it would do in check mode
+      (C(would be enabled on)). It starts with the file, or with the Admin API's base URL, then per
+      action (C(enabled on), C(updated on), C(disabled on), C(removed from)) the count and the route ids
+      (the first ten), the count of selected routes that already had the wanted state, and the count of
+      the target's other routes, left untouched (when known without another request to the Admin API).
+    - Never holds a secret (credentials in URLs are masked).
+  returned: success
+  type: str
+  sample: "/opt/cx/apisix/values.yaml: openid-connect enabled on 2 route(s) ('files-main', 'portal-main'),
+    1 already enabled, 7 other route(s) untouched"
 """
 
 import functools

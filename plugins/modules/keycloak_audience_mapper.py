@@ -267,7 +267,10 @@ client_scope_id:
   type: str
   sample: 3297f815-5867-4c93-9123-95998a82ae63
 msg:
-  description: What the module did (or would do in check mode).
+  description:
+    - One line saying what the module did (or would do in check mode), naming the mapper, its client or
+      client scope and the realm, for an update also the names of the settings it changes (not their
+      values); or that the mapper is up to date (already absent).
   returned: always
   type: str
   sample: "Created mapper 'fix-audience' on client 'cim' in realm 'expertflow'"

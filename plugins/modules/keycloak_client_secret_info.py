@@ -150,7 +150,9 @@ compare_url_fixed:
   type: str
   sample: http://keycloak.ef-external.svc
 msg:
-  description: What the module found.
+  description:
+    - One line saying what the module found, naming the client and the realm; with O(compare_url),
+      whether that URL has the server's base path (else the URL to use). Never holds the secret.
   returned: always
   type: str
   sample: "Read the secret of client 'cim' in realm 'expertflow'"

@@ -369,10 +369,15 @@ password_changed:
   type: bool
   sample: true
 msg:
-  description: What the module did (or would do in check mode).
+  description:
+    - One line saying what the module did (or would do in check mode), naming the user and the realm,
+      then in brackets the attributes changed (names only), the realm roles created, granted and revoked,
+      and whether the password was set; or that the user is up to date (already absent).
+    - Never holds the password or an attribute's value.
   returned: always
   type: str
-  sample: "Created user 'customer' in realm 'expertflow'"
+  sample: "Updated user 'customer' in realm 'expertflow' (changed enabled; granted role(s) 'customer';
+    set the password)"
 """
 
 from functools import partial

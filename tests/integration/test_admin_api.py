@@ -50,6 +50,13 @@ def test_enable_check_diff_rerun_and_nothing_else_changes(tmp_path, start_emulat
     assert rc == 0, output[-3000:]
     assert result["changed"] is True and emulator.writes() == []  # check mode: GET only
     assert result["routes_selected"] == ["admin-backend-secured", "orders-main-secured", "files-main"]
+    ids = "'admin-backend-secured', 'orders-main-secured', 'files-main'"
+    others = len(ROUTES) - 3  # the glob listed every route: the rest are counted as untouched
+    assert result["msg"] == "%s: openid-connect would be enabled on 3 route(s) (%s), %d other route(s) untouched" % (
+        emulator.url + "/apisix/admin",
+        ids,
+        others,
+    )
     assert [entry["before_header"] for entry in result["diff"]] == [
         "%s/apisix/admin/routes/%s (route %s)" % (emulator.url, rid, rid) for rid in result["routes_selected"]
     ]
@@ -62,6 +69,11 @@ def test_enable_check_diff_rerun_and_nothing_else_changes(tmp_path, start_emulat
     rc, output, result = play(tmp_path, args, diff=True, verbosity=3)
     assert rc == 0 and result["changed"] is True, output[-3000:]
     assert [r["changed"] for r in result["routes"]] == [True, True, True]
+    assert result["msg"] == "%s: openid-connect enabled on 3 route(s) (%s), %d other route(s) untouched" % (
+        emulator.url + "/apisix/admin",
+        ids,
+        others,
+    )
     _no_secret(emulator, output, json.dumps(result))
     for rid in TARGETS:
         after = emulator.stored(rid)
@@ -79,6 +91,12 @@ def test_enable_check_diff_rerun_and_nothing_else_changes(tmp_path, start_emulat
     rc, output, result = play(tmp_path, args, diff=True)
     assert rc == 0 and result["changed"] is False and emulator.writes() == [], output[-3000:]
     assert "changed=0" in output
+    assert result["msg"] == "%s: openid-connect already enabled on the 3 route(s) selected (%s), %d other %s" % (
+        emulator.url + "/apisix/admin",
+        ids,
+        others,
+        "route(s) untouched",
+    )
 
 
 @pytest.mark.parametrize("version", ["3.18", "3.11", "2.15"])
@@ -91,6 +109,9 @@ def test_disabled_then_absent_keep_everything_else(tmp_path, start_emulator, ver
     rc, output, result = play(tmp_path, dict(args, state="disabled"), diff=True, verbosity=3)
     assert rc == 0 and result["changed"] is True, output[-3000:]
     assert [(r["before"], r["after"]) for r in result["routes"]] == [("present", "disabled")] * 3
+    ids = "'orders-main-secured', 'files-main', 'admin-backend-secured'"
+    # no glob: the routes were read one by one, the others are not counted (no GET /routes for a message)
+    assert result["msg"] == "%s: openid-connect disabled on 3 route(s) (%s)" % (emulator.url + "/apisix/admin", ids)
     for rid in TARGETS:
         block = emulator.stored(rid)["plugins"]["openid-connect"]
         assert (block["disable"] if emulator.v2 else block["_meta"]["disable"]) is True
@@ -103,6 +124,10 @@ def test_disabled_then_absent_keep_everything_else(tmp_path, start_emulator, ver
     absent["apisix_version"] = args["apisix_version"]
     rc, output, result = play(tmp_path, absent, check=True, diff=True)
     assert rc == 0 and result["changed"] is True
+    assert result["msg"] == "%s: openid-connect would be removed from 3 route(s) (%s)" % (
+        emulator.url + "/apisix/admin",
+        ids,
+    )
     assert all(entry["after"] == "" and '"client_secret": "********"' in entry["before"] for entry in result["diff"])
     rc, output, result = play(tmp_path, absent, diff=True, verbosity=3)
     assert rc == 0 and result["changed"] is True
@@ -114,6 +139,10 @@ def test_disabled_then_absent_keep_everything_else(tmp_path, start_emulator, ver
     rc, output, result = play(tmp_path, absent)
     assert rc == 0 and result["changed"] is False and emulator.writes() == []
     assert [(r["before"], r["after"]) for r in result["routes"]] == [("absent", "absent")] * 3
+    assert result["msg"] == "%s: openid-connect already absent from the 3 route(s) selected (%s)" % (
+        emulator.url + "/apisix/admin",
+        ids,
+    )
 
 
 def test_3_11_path_leaves_client_secret_intact_where_patch_would_corrupt_it(tmp_path, start_emulator):

@@ -110,7 +110,8 @@ def test_create_check_rerun_and_token_effect(tenant_realm):
 
     check = run_ok(t.args(), check=True, diff=True)
     assert check["changed"] is True
-    assert_mentions(check["msg"], "would create", "mapper 'fix-audience'", "client 'cim'", "realm '%s'" % t.realm)
+    where = "mapper 'fix-audience' on client 'cim' in realm '%s'" % t.realm
+    assert check["msg"] == "Would create " + where
     assert check["diff"]["before"] == {}
     assert check["mapper"]["config"]["included.client.audience"] == "cim"
     assert check["mapper"]["config"]["id.token.claim"] == "true"
@@ -118,7 +119,7 @@ def test_create_check_rerun_and_token_effect(tenant_realm):
     assert t.snapshot() == before, "check mode wrote to the server"
 
     result = run_ok(t.args(), diff=True)
-    assert result["changed"] is True
+    assert result["changed"] is True and result["msg"] == "Created " + where
     stored = t.mapper()
     assert result["mapper"] == stored
     assert result["diff"] == {"before": {}, "after": without_id(stored)}  # the id is the server's alone
@@ -142,10 +143,10 @@ def test_create_check_rerun_and_token_effect(tenant_realm):
     assert "cim" in audiences(access)
 
     again = run_ok(t.args(), diff=True)
-    assert again["changed"] is False
+    assert again["changed"] is False and again["msg"] == "Mapper %s is up to date" % where[len("mapper ") :]
     assert again["mapper"] == stored
     assert again["diff"]["before"] == again["diff"]["after"]
-    assert run_ok(t.args(), check=True)["changed"] is False
+    assert run_ok(t.args(), check=True)["msg"] == again["msg"]
     assert t.mapper() == stored
 
 
@@ -154,14 +155,15 @@ def test_update_absent_and_check_mode(tenant_realm):
     created = run_ok(t.args())["mapper"]
 
     before = t.snapshot()
+    where = "mapper 'fix-audience' on client 'cim' in realm '%s'" % t.realm
     check = run_ok(t.args(add_to_id_token=False), check=True, diff=True)
-    assert check["changed"] is True
+    assert check["changed"] is True and check["msg"] == "Would update %s (change id.token.claim)" % where
     assert check["diff"]["before"]["config"]["id.token.claim"] == "true"
     assert check["diff"]["after"]["config"]["id.token.claim"] == "false"
     assert t.snapshot() == before, "check mode wrote to the server"
 
     result = run_ok(t.args(add_to_id_token=False))
-    assert result["changed"] is True
+    assert result["changed"] is True and result["msg"] == "Updated %s (changed id.token.claim)" % where
     stored = t.mapper()
     assert stored["id"] == created["id"], "the mapper must be updated in place"
     assert stored["config"]["id.token.claim"] == "false"
@@ -172,17 +174,17 @@ def test_update_absent_and_check_mode(tenant_realm):
 
     before = t.snapshot()
     check = run_ok(t.args(state="absent"), check=True, diff=True)
-    assert check["changed"] is True and check["mapper"] is None
+    assert check["changed"] is True and check["mapper"] is None and check["msg"] == "Would delete " + where
     assert check["diff"] == {"before": without_id(stored), "after": {}}
     assert t.snapshot() == before, "check mode wrote to the server"
 
     result = run_ok(t.args(state="absent"))
-    assert result["changed"] is True
+    assert result["changed"] is True and result["msg"] == "Deleted " + where
     assert t.mapper() is None
     access = t.tokens()[0]
     assert "cim" not in audiences(access)
     again = run_ok(t.args(state="absent"))
-    assert again["changed"] is False
+    assert again["changed"] is False and again["msg"] == "Mapper %s is already absent" % where[len("mapper ") :]
     assert run_ok(t.args(state="absent"), check=True)["changed"] is False
 
 

@@ -115,8 +115,14 @@ def test_guide_steps_create_rerun_and_token_roles(tenant):
 
 
 def test_result_and_diff_content(tenant):
+    where = "user 'customer' in realm '%s'" % tenant.realm
+    details = "realm role(s) 'customer'; %s role(s) 'customer', 'offline_access', 'uma_authorization'; set the password"
+    predicted = tenant.run(check=True, password=PASSWORD)[0]
+    assert ok(predicted)["msg"] == "Would create %s (create %s)" % (where, details % "grant")
     result = tenant.run(diff=True, password=PASSWORD)[0]
     ok(result)
+    assert result["msg"] == "Created %s (created %s)" % (where, details % "granted")
+    assert PASSWORD not in result["msg"]
     uid = tenant.user()["id"]
     roles = sorted(GUIDE_ROLES | {"default-roles-%s" % tenant.realm})
     assert result["user"] == {
@@ -137,6 +143,8 @@ def test_result_and_diff_content(tenant):
     assert after.pop("password") == "set"
     assert after == {k: v for k, v in result["user"].items() if k != "id"}
     assert_mentions(result["msg"], "created", "user 'customer'", "realm '%s'" % tenant.realm)
+    for check in (False, True):
+        assert ok(tenant.run(check=check, password=PASSWORD)[0])["msg"] == "User %s is up to date" % where[5:]
 
 
 def test_password_history_rerun_and_password_change(tenant):
@@ -151,12 +159,15 @@ def test_password_history_rerun_and_password_change(tenant):
     ok(predicted)
     assert predicted["changed"] is True and predicted["password_changed"] is True
     assert predicted["diff"]["after"]["password"] == "changed" and "password" not in predicted["diff"]["before"]
+    assert predicted["msg"] == "Would update user 'customer' in realm '%s' (set the password)" % tenant.realm
     assert tenant.snapshot() == before
     assert tenant.grant(USER, PASSWORD)[0] == 200
 
     result = tenant.run(diff=True, password=NEW_PASSWORD)[0]
     ok(result)
     assert result["changed"] is True and result["password_changed"] is True
+    assert result["msg"] == "Updated user 'customer' in realm '%s' (set the password)" % tenant.realm
+    assert NEW_PASSWORD not in result["msg"] and PASSWORD not in result["msg"]
     assert result["diff"] == predicted["diff"]
     assert tenant.grant(USER, PASSWORD)[0] != 200
     assert GUIDE_ROLES <= set(tenant.access_claims(NEW_PASSWORD)["realm_access"]["roles"])
@@ -185,10 +196,14 @@ def test_temporary_password_and_disabled_user_are_repaired(tenant):
     ok(predicted)
     assert predicted["changed"] is True and tenant.snapshot() == before
     assert predicted["diff"]["after"]["required_actions"] == []
+    details = "emailVerified, enabled, requiredActions; %s realm role(s) 'customer'; %s role(s) 'customer', 'uma_authorization'"
+    where = "user 'customer' in realm '%s'" % tenant.realm
+    assert predicted["msg"] == "Would update %s (change %s)" % (where, details % ("create", "grant"))
 
     result = tenant.run(diff=True, password=PASSWORD)[0]
     ok(result)
     assert result["password_changed"] is False  # the password worked: not re-set
+    assert result["msg"] == "Updated %s (changed %s)" % (where, details % ("created", "granted"))
     assert tenant.snapshot()["credentials"] == before["credentials"]
     user = tenant.kc.rest("GET", "realms/%s/users/%s" % (tenant.realm, uid))
     assert user["enabled"] is True and user["requiredActions"] == []
@@ -212,6 +227,11 @@ def test_check_mode_predicts_an_update_and_writes_nothing(tenant):
     assert predicted["roles_added"] == ["customer", "uma_authorization"]
     assert predicted["roles_removed"] == ["legacy"] and predicted["roles_created"] == ["customer"]
     assert predicted["diff"]["before"]["realm_roles"] == ["default-roles-%s" % tenant.realm, "legacy", "offline_access"]
+    assert predicted["msg"] == (
+        "Would update user 'customer' in realm '%s' (change email, emailVerified, firstName, lastName; "
+        "create realm role(s) 'customer'; "
+        "grant role(s) 'customer', 'uma_authorization'; revoke role(s) 'legacy'; set the password)" % tenant.realm
+    )
 
     result = tenant.run(diff=True, **args)[0]
     ok(result)

@@ -71,6 +71,9 @@ class FileTarget(RouteTarget):
     def extra_result(self):
         return dict(routes_key=self.doc.routes_key)
 
+    def known_route_count(self):
+        return len(set(self.doc.route_ids()))
+
     # --- planning -------------------------------------------------------------------
 
     def plan(self, route_ids, config, version):

@@ -433,4 +433,7 @@ def run(params, check_mode, diff, warn, hide=None, http=None, admin=None):  # py
             **result,
         )
     result["msg"] = "%s: %d route(s) checked as the gateway does (%s)" % (where, len(entries), counts)
+    still_open = [item["route"] for item in entries if item["status"] == OPEN]
+    if still_open:
+        result["msg"] += "; open: %s" % quoted(still_open, 10)
     return result

@@ -26,6 +26,40 @@ def _ids(route_ids, limit=10):
     return quoted(route_ids, limit)
 
 
+_DONE = {"present": "enabled on", "disabled": "disabled on", "absent": "absent from"}
+_DOING = {"present": "enabled on", "disabled": "disabled on", "absent": "removed from"}
+
+
+def message(where, state, plans, check_mode, total=None):
+    """The module's one-line ``msg``: what changed (or would in check mode) on which routes, with counts.
+
+    ``"/srv/values.yaml: openid-connect enabled on 2 route(s) ('a', 'b'), 1 already enabled,
+    4 other route(s) untouched"``; ``total``: how many routes the target holds, if known.
+    """
+    groups = {}
+    for plan in plans:
+        if plan.changed:
+            verb = "updated on" if plan.before == plan.after else _DOING[state]
+            groups.setdefault(verb, []).append(plan.route_id)
+    unchanged = [plan.route_id for plan in plans if not plan.changed]
+    if not plans:
+        text = "no route selected, nothing changed"
+    elif not groups:
+        shown = _ids(unchanged)
+        text = "openid-connect already %s the %d route(s) selected (%s)" % (_DONE[state], len(unchanged), shown)
+    else:
+        text = "openid-connect %s%s" % (
+            "would be " if check_mode else "",
+            " and ".join("%s %d route(s) (%s)" % (verb, len(ids), _ids(ids)) for verb, ids in groups.items()),
+        )
+        if unchanged:
+            text += ", %d already %s" % (len(unchanged), _DONE[state].rsplit(" ", 1)[0])
+    others = (total or 0) - len({plan.route_id for plan in plans})
+    if total is not None and others > 0:
+        text += ", %d other route(s) untouched" % others
+    return "%s: %s" % (where, text)
+
+
 def desired_config(params, label, warn):
     """``(version tuple, config or None, notes)``: the block to write, validated for ``apisix_version``, and
     what stock APISIX will make of it (notes, to warn about when the block is written). ``label`` names
@@ -91,6 +125,7 @@ def _run(params, check_mode, diff, warn, replace):
     if changed and diff:
         result["diff"] = target.diff(plans, config)
     result.update(target.write(plans, config, version, check_mode))
+    result["msg"] = message(target.where, params["state"], plans, check_mode, target.known_route_count())
     return result
 
 

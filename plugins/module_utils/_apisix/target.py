@@ -105,6 +105,10 @@ class RouteTarget(abc.ABC):
     def write(self, plans, config, version, check_mode):
         """Write the changed routes (not in check mode); extra result keys."""
 
+    def known_route_count(self):
+        """How many routes the target holds, when that is known without another request (else None)."""
+        return None
+
     def resolve(self, entries, selectors, required=True):
         """The route ids ``routes`` (``entries``) and ``route_selector`` (``selectors``) name, by the rules of
         ``selectors``. ``required``: a selector that picks nothing fails (else it picks nothing)."""

@@ -570,6 +570,18 @@ def _properties_if_needed(connection, params, current):
     return offered_properties(server_info, target(params))
 
 
+def changed_settings(mapper_plan, check_mode):
+    """For the ``msg`` of an update: ``" (changed id.token.claim)"``, the names of the settings the write
+    changes (not their values; not the keys the server adds by itself)."""
+    if mapper_plan.action != "update":
+        return ""
+    before, payload = mapper_plan.before or {}, mapper_plan.payload or {}
+    names = sorted(key for key in payload if key not in ("config", "id") and before.get(key) != payload[key])
+    old, new = before.get("config") or {}, payload.get("config") or {}
+    names += sorted(key for key in new if old.get(key) != new[key])
+    return " (%s %s)" % ("change" if check_mode else "changed", ", ".join(names)) if names else ""
+
+
 def run(connection, params, check_mode, diff, warn):
     """The runner of ``keycloak_audience_mapper`` (see ``_runner.run_module``).
 
@@ -599,7 +611,8 @@ def run(connection, params, check_mode, diff, warn):
         mapper = apply(owner, mapper_plan, params["name"])
     result = {
         "changed": mapper_plan.changed,
-        "msg": change_message(target(params), params["state"], current is not None, mapper_plan.changed, check_mode),
+        "msg": change_message(target(params), params["state"], current is not None, mapper_plan.changed, check_mode)
+        + changed_settings(mapper_plan, check_mode),
         "mapper": mapper,
         "client_uuid": owner.uuid if owner.kind == "client" else None,
         "client_scope_id": owner.uuid if owner.kind == "client scope" else None,

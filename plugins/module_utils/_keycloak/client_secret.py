@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
 
@@ -161,4 +162,9 @@ def run(connection, params, check_mode, diff, warn):  # pylint: disable=unused-a
         ok, fixed = path_check(compare_url, server_path)
         result["compare_url_path_ok"] = ok
         result["compare_url_fixed"] = fixed
+        result["msg"] += (
+            "; compare_url has the server's base path"
+            if ok
+            else "; compare_url does not have the server's base path: use %s" % masking.mask_urls(fixed)
+        )
     return result

@@ -861,6 +861,36 @@ def _recheck(user, plan, outcome, applied):
         applied.append("updated the user (requiredActions)")
 
 
+def details(plan, password_changed, check_mode, action_kept=False):
+    """What the run changes on the user, for its ``msg``: attribute and role names, never a value.
+
+    ``" (changed enabled, email; granted role(s) 'api-user'; set the password)"``; in check mode the verbs are
+    in the present (``"Would update ... (change enabled; grant role(s) 'api-user')"``); ``""`` when there is nothing.
+    A pending UPDATE_PASSWORD dropped once a disabled user's password is rechecked counts as a change of
+    ``requiredActions``, unless the recheck could not be made (``action_kept``).
+    """
+    present = 0 if not check_mode else 1
+    parts = []
+    changes = set(plan.changes)
+    if plan.drop_action_after_recheck and not action_kept:
+        changes.add("requiredActions")
+    if changes and not plan.create and not plan.delete:
+        parts.append("%s %s" % (("changed", "change")[present], ", ".join(sorted(changes))))
+    if plan.roles_to_create:
+        parts.append("%s realm role(s) %s" % (("created", "create")[present], _quoted(plan.roles_to_create)))
+    if plan.roles_to_add:
+        parts.append("%s role(s) %s" % (("granted", "grant")[present], _quoted(plan.roles_to_add)))
+    if plan.roles_to_remove:
+        parts.append("%s role(s) %s" % (("revoked", "revoke")[present], _quoted(plan.roles_to_remove)))
+    if password_changed and not plan.delete:
+        parts.append("set the password")
+    return " (%s)" % "; ".join(parts) if parts else ""
+
+
+def _quoted(names):
+    return ", ".join("'%s'" % name for name in sorted(names))
+
+
 def run(connection, params, check_mode, diff, warn):
     """The runner of ``keycloak_customer_user`` (see ``_runner.run_module``).
 
@@ -884,6 +914,7 @@ def run(connection, params, check_mode, diff, warn):
         warn(REENABLED % (params["username"], params["realm"], "is disabled and would be enabled by this run"))
     after = dict(plan.after)
     password_changed = plan.set_password
+    action_kept = False
     user_id = (state.user or {}).get("id")
     view = dict(after)
     if plan.delete and not check_mode:
@@ -898,6 +929,7 @@ def run(connection, params, check_mode, diff, warn):
             if outcome.password_set_on_recheck:
                 after["password"] = PASSWORD_CHANGED
                 password_changed = True
+            action_kept = outcome.action_kept
             if outcome.action_kept:
                 after["required_actions"] = sorted(set(after["required_actions"]) | {UPDATE_PASSWORD_ACTION})
         end = user.read(user_id)
@@ -915,7 +947,8 @@ def run(connection, params, check_mode, diff, warn):
         view["id"] = user_id
     result = {
         "changed": plan.changed,
-        "msg": change_message(target(params), params["state"], state.user is not None, plan.changed, check_mode),
+        "msg": change_message(target(params), params["state"], state.user is not None, plan.changed, check_mode)
+        + details(plan, password_changed, check_mode, action_kept),
         "user": view,
         "roles_added": sorted(plan.roles_to_add),
         "roles_removed": sorted(plan.roles_to_remove),

@@ -163,6 +163,10 @@ class AdminApiTarget(RouteTarget):
     def extra_result(self):
         return dict(admin_url=self.client.base)
 
+    def known_route_count(self):
+        """Known once ``GET /routes`` listed them (a pattern in ``routes``); no request of its own."""
+        return None if self._listed is None else len(set(self._listed))
+
     # --- planning -------------------------------------------------------------------
 
     def plan(self, route_ids, config, version):

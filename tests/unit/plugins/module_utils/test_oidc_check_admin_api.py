@@ -109,7 +109,10 @@ def test_without_routes_every_listed_route_with_the_plugin_is_checked(v2, versio
     assert routes["secured"][0] == "ok" and "active at introspection with client 'cim'" in routes["secured"][1]
     assert routes["switched-off"] == ("open", "openid-connect is switched off (%s: true): no authentication" % flag)
     assert result["admin_url"] == BASE and "routes_key" not in result
-    assert result["msg"] == BASE + ": 2 route(s) checked as the gateway does (1 ok, 1 open, 0 failed)"
+    assert (
+        result["msg"]
+        == BASE + ": 2 route(s) checked as the gateway does (1 ok, 1 open, 0 failed); open: 'switched-off'"
+    )
     assert SECRET in hidden and PASSWORD in hidden
 
 

@@ -59,7 +59,9 @@ def test_update_and_delete_messages(keycloak, capsys):
     args = dict(GUIDE, add_to_id_token=False)
     assert run_main(capsys, args, check=True)[0]["msg"].startswith("Would update mapper 'fix-audience'")
     result = run_main(capsys, args)[0]
-    assert result["msg"] == "Updated mapper 'fix-audience' on client 'cim' in realm 'expertflow'"
+    assert (
+        result["msg"] == "Updated mapper 'fix-audience' on client 'cim' in realm 'expertflow' (changed id.token.claim)"
+    )
     assert result["mapper"]["config"]["id.token.claim"] == "false"
     absent = dict(GUIDE, state="absent")
     assert run_main(capsys, absent, check=True)[0]["msg"].startswith("Would delete mapper 'fix-audience'")

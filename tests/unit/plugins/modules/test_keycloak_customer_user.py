@@ -17,6 +17,15 @@ from ..module_utils.test_customer_user import OTHER_PASSWORD, PASSWORD
 from ._module_harness import run_module_main, warnings_of
 
 GUIDE = {"realm": "expertflow", "password": PASSWORD}
+ROLES = "'customer', 'offline_access', 'uma_authorization'"
+CREATE_DETAILS = " (create realm role(s) 'customer'; grant role(s) %s; set the password)" % ROLES
+CREATED_DETAILS = " (created realm role(s) 'customer'; granted role(s) %s; set the password)" % ROLES
+PROFILE = "email, emailVerified, firstName, lastName"
+UPDATE_DETAILS = " (change %s; create realm role(s) 'customer'; grant role(s) %s; set the password)" % (PROFILE, ROLES)
+UPDATED_DETAILS = " (changed %s; created realm role(s) 'customer'; granted role(s) %s; set the password)" % (
+    PROFILE,
+    ROLES,
+)
 
 
 def run_main(capsys, args, check=False, diff=False):
@@ -38,13 +47,13 @@ def test_no_option_name_or_alias_clashes():
 def test_guide_user_check_mode_create_rerun(keycloak, capsys):
     result, failed = run_main(capsys, GUIDE, check=True, diff=True)
     assert not failed and result["changed"] is True
-    assert result["msg"] == "Would create user 'customer' in realm 'expertflow'"
+    assert result["msg"] == "Would create user 'customer' in realm 'expertflow'" + CREATE_DETAILS
     assert result["diff"]["after"]["password"] == "set"
     assert keycloak.writes == [] and len(keycloak.logins) == 1
 
     result, failed = run_main(capsys, GUIDE)
     assert not failed and result["changed"] is True and result["password_changed"] is True
-    assert result["msg"] == "Created user 'customer' in realm 'expertflow'"
+    assert result["msg"] == "Created user 'customer' in realm 'expertflow'" + CREATED_DETAILS
     assert "diff" not in result
     assert result["user"]["realm_roles"] == [
         "customer",
@@ -62,10 +71,13 @@ def test_guide_user_check_mode_create_rerun(keycloak, capsys):
 def test_update_and_delete_messages(keycloak, capsys):
     keycloak.add_user("customer", password=OTHER_PASSWORD)
     result = run_main(capsys, GUIDE, check=True, diff=True)[0]
-    assert result["msg"] == "Would update user 'customer' in realm 'expertflow'"
+    assert result["msg"] == "Would update user 'customer' in realm 'expertflow'" + UPDATE_DETAILS
     assert result["diff"]["after"]["password"] == "changed"
     result = run_main(capsys, GUIDE)[0]
-    assert result["msg"] == "Updated user 'customer' in realm 'expertflow'" and result["password_changed"] is True
+    assert (
+        result["msg"] == "Updated user 'customer' in realm 'expertflow'" + UPDATED_DETAILS
+        and result["password_changed"] is True
+    )
     absent = {"realm": "expertflow", "state": "absent"}
     assert run_main(capsys, absent, check=True)[0]["msg"] == "Would delete user 'customer' in realm 'expertflow'"
     result = run_main(capsys, absent)[0]
