@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import collection_link
 import pytest
@@ -23,6 +24,9 @@ COLLECTIONS_ROOT = collection_link.ensure(collection_link.ROOT)
 if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS_ROOT
+# The report of every site/verify run a test starts (playbooks/report.yml) goes to a directory of this process's
+# own, not into the checkout (each xdist worker has its own)
+os.environ["CX_API_AUTH_REPORT_DIR"] = tempfile.mkdtemp(prefix="cx-api-auth-report-")
 
 
 @pytest.fixture(scope="session")

@@ -269,8 +269,11 @@ def test_check_mode_shows_the_resolved_route_list_before_anything_is_written(tmp
     rc, output = run_playbook(str(tmp_path / "apisix.yml"), inventory, check=True)
     assert rc == 0, output[-3000:]
     text = " ".join(output.split())
-    assert "TASK [cx.api_auth.apisix_api_auth : The routes acted on, patterns and selectors resolved]" in text
-    assert "present on 3 route(s): orders-main-secured, admin-backend-secured, files-main" in text, output[-3000:]
+    assert "TASK [cx.api_auth.apisix_api_auth : The tenant's routes]" in text
+    assert (
+        "openid-connect would be enabled on 3 route(s) ('orders-main-secured', 'admin-backend-secured', 'files-main')"
+        in text
+    ), output[-3000:]
     assert path.read_bytes() == before and SECRET not in output
 
 

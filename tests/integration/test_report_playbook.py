@@ -220,6 +220,7 @@ def test_default_directory_and_previous_report(tmp_path):
     env = dict(
         os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCALHOST_WARNING="0", PWD=str(work)
     )
+    env.pop("CX_API_AUTH_REPORT_DIR", None)  # the suite's (tests/conftest.py)
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory), str(playbook)]
     outputs = []
     for _run in range(2):
@@ -230,6 +231,12 @@ def test_default_directory_and_previous_report(tmp_path):
     assert sorted(os.listdir(dest)) == sorted(list(FILES) + [name + ".prev" for name in FILES])
     assert not (tmp_path / "cx-api-auth-report").exists() and not (ROOT / "playbooks" / "cx-api-auth-report").exists()
     assert json.loads((dest / "report.json.prev").read_text())["summary"]["tenants"] == 3
+    # CX_API_AUTH_REPORT_DIR (a CI job's) comes before the shell's directory
+    elsewhere = tmp_path / "elsewhere"
+    proc = subprocess.run(
+        cmd, cwd=work, env=dict(env, CX_API_AUTH_REPORT_DIR=str(elsewhere)), capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0 and sorted(os.listdir(elsewhere)) == sorted(FILES), proc.stdout[-3000:]
 
 
 def test_check_mode_writes_nothing(tmp_path):
