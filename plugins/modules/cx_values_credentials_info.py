@@ -62,7 +62,8 @@ attributes:
       - cx.api_auth.cx
 notes:
   - The key paths name list entries by their C(name)
-    (V(web-channel-manager.extraEnvVars[name=KEYCLOAK_PASSWORD_CUSTOMER].value)) and a key of JSON inside a string in braces (V(efConnectionVars.KEYCLOAK_CREDENTIALS{secret})).
+    (V(web-channel-manager.extraEnvVars[name=KEYCLOAK_PASSWORD_CUSTOMER].value)) and a key of JSON inside a string in
+    braces (V(efConnectionVars.KEYCLOAK_CREDENTIALS{secret})).
   - A value that is a Helm template (C({{ ... }})) is reported as V(unknown), not compared.
 seealso:
   - module: cx.api_auth.keycloak_client_secret_info
