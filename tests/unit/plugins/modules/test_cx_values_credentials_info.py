@@ -7,6 +7,7 @@ import json
 import pathlib
 
 import pytest
+import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cx.api_auth.plugins.module_utils._cx.places import PUBLISHED_CIM_SECRET
@@ -49,3 +50,8 @@ def test_main_fails_naming_the_missing_file(capsys, tmp_path):
     missing = str(tmp_path / "nope.yaml")
     out, result, failed = run_main(capsys, dict(files=[missing], cim_secret=KC_SECRET))
     assert failed and missing in result["msg"] and KC_SECRET not in out
+
+
+def test_the_module_is_in_the_cx_action_group():
+    runtime = yaml.safe_load((FIXTURES.parents[3] / "meta" / "runtime.yml").read_text(encoding="utf-8"))
+    assert runtime["action_groups"]["cx"] == ["cx_values_credentials_info"]
