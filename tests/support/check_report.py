@@ -16,7 +16,8 @@ failing the script (exit 1, every problem listed):
   values of the run, the route file's foreign credentials) in any of the four files, the run's output or
   the log of every playbook of the scenario;
 - report.html in Debian's headless chromium (selenium, chromium-driver): every tenant and every route
-  state on the rendered page; a screenshot is saved where --screenshot says and its path printed.
+  state on the rendered page; a screenshot is saved where --screenshot says (its path printed), with a copy
+  of the four files next to it.
 
 Run by verify.yml with the Python that runs ansible-playbook (the venv's: selenium, PyYAML).
 """
@@ -289,6 +290,8 @@ def main(argv=None):
         printed[path] = pathlib.Path(path).read_text(encoding="utf-8")
     check_secrets(printed, [secret for secret in secrets if secret], problems)
     check_page(args.report_dir / "report.html", report, args.screenshot, problems)
+    for name in FILES:  # next to the screenshot, to look at after the run
+        shutil.copy(args.report_dir / name, pathlib.Path(args.screenshot).parent / name)
 
     summary = report["summary"]
     if problems:
