@@ -239,7 +239,12 @@ def check_page(page, report, screenshot, problems):
             if tenant["error"]:
                 problems.check(tenant["error"] in sections[0].text, "%s: its error is not on the page" % tenant["name"])
         problems.check({"secured", "failed"} <= seen, "route states on the page: %s" % sorted(seen))
-        driver.set_window_size(1400, max(1100, driver.execute_script("return document.body.scrollHeight")))
+        # the whole page in one picture (headless chromium keeps the window at the screen's height)
+        height = max(1100, driver.execute_script("return document.documentElement.scrollHeight"))
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1400, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
         pathlib.Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
         problems.check(driver.save_screenshot(str(screenshot)), "no screenshot")
         problems.check(pathlib.Path(screenshot).stat().st_size > 10000, "the screenshot is (almost) empty")
