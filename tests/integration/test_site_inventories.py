@@ -11,6 +11,7 @@
   the first play: a failure leaves Keycloak and the route file as they were.
 """
 
+import json
 import os
 import shutil
 import sys
@@ -240,9 +241,19 @@ def test_one_failing_tenant_of_three_stops_only_itself_and_its_gateway_step(make
     else:  # the gateway's given client secret is stale: refused in the first play
         extra = {failing: {"apisix_api_auth_client_secret": STALE}}
     inventory = _tenants_inventory(tmp_path, tenants, paths, shape, extra)
-    rc, output = _play("site", inventory, env={"ANSIBLE_FORKS": "5"})
+    report_dir = tmp_path / "report"
+    rc, output = _play(
+        "site", inventory, env={"ANSIBLE_FORKS": "5"}, extra_vars={"cx_api_auth_report_dir": str(report_dir)}
+    )
     assert rc != 0
     recap = output.split("PLAY RECAP")[-1]
+    # the report has the failed tenant with the error that stopped it (also when it failed in the first play)
+    reported = json.loads((report_dir / "report.json").read_text())
+    errors = {tenant["realm"]: tenant["error"] for tenant in reported["tenants"]}
+    assert errors[tenants[0].realm] is None and errors[tenants[1].realm] is None, errors
+    assert ("password" if fault == "keycloak-step" else "secret") in errors[tenants[2].realm], errors
+    if shape == "one-host":  # (two hosts: the gateway host stopped by the APISIX play's pre-check has none)
+        assert "no result" not in errors[tenants[2].realm], errors
     for index in (0, 1):
         _converged(tenants[index], paths[index])
     for line in recap.splitlines():
