@@ -271,8 +271,8 @@ def test_check_mode_shows_the_resolved_route_list_before_anything_is_written(tmp
     text = " ".join(output.split())
     assert "TASK [cx.api_auth.apisix_api_auth : The tenant's routes]" in text
     assert (
-        "openid-connect would be enabled on 3 route(s) ('orders-main-secured', 'admin-backend-secured', 'files-main')"
-        in text
+        "openid-connect would be enabled on 2 route(s) ('orders-main-secured', 'admin-backend-secured') and updated on"
+        " 1 route(s) ('files-main')" in text
     ), output[-3000:]
     assert path.read_bytes() == before and SECRET not in output
 

@@ -156,12 +156,13 @@ def run_in_pty(script, cwd, env, timeout=900):
 
 
 def recaps(output):
-    """``[{ok, changed, failed, ...}]`` of every PLAY RECAP line of every host, in order."""
+    """``[{ok, changed, failed, ...}]`` of every PLAY RECAP line of every host but localhost (where the run's
+    report is written), in order."""
     found = []
     for line in output.splitlines():
-        match = re.match(r"^\S+\s+: (ok=.*)$", line.strip())
-        if match:
-            found.append({k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))})
+        match = re.match(r"^(\S+)\s+: (ok=.*)$", line.strip())
+        if match and match.group(1) != "localhost":
+            found.append({k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))})
     return found
 
 
