@@ -240,13 +240,13 @@ def test_tenant_commands_as_written(installed, keycloak):
         assert verify["changed"] == 0 and verify["failed"] == 0
         # one line per tenant from each role at the default verbosity: what the modules did (check, run, rerun)
         lines = re.findall(r'"msg": "(Realm [^"]*)"', output)
-        keycloak = [line for line in lines if "mapper 'fix-audience'" in line.lower()]
-        assert len(keycloak) == 3, lines
+        kc_lines = [line for line in lines if "mapper 'fix-audience'" in line.lower()]
+        assert len(kc_lines) == 3, lines
         assert re.match(
-            r"Realm \S+: Would (create|update) mapper .*; Would (create|update) user 'customer'", keycloak[0]
+            r"Realm \S+: Would (create|update) mapper .*; Would (create|update) user 'customer'", kc_lines[0]
         )
-        assert re.match(r"Realm \S+: (Created|Updated) mapper .*; (Created|Updated) user 'customer'", keycloak[1])
-        assert re.match(r"Realm \S+: Mapper .* is up to date; User 'customer' .* is up to date", keycloak[2])
+        assert re.match(r"Realm \S+: (Created|Updated) mapper .*; (Created|Updated) user 'customer'", kc_lines[1])
+        assert re.match(r"Realm \S+: Mapper .* is up to date; User 'customer' .* is up to date", kc_lines[2])
         gateway = [line for line in lines if "openid-connect" in line]
         assert len(gateway) == 3 and "would be enabled on" in gateway[0] and "already enabled" in gateway[2], lines
         # the example inventory chooses routes by rule: the commented-out block and the active one
