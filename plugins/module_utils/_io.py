@@ -213,11 +213,7 @@ def write_file(path, data, stamp, replace, backup=False):
     tmp = None
     written = False
     try:
-        handle, tmp = _temporary(directory, base)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+        tmp = _synced_temporary(directory, base, data)
         _check_unchanged(path, stamp)
         if backup:
             backup_file = _backup(real)
@@ -236,6 +232,21 @@ def write_file(path, data, stamp, replace, backup=False):
     return backup_file
 
 
+def _synced_temporary(directory, base, data):
+    """A new temporary file beside ``base`` in ``directory`` holding ``data``, flushed and fsynced; its path.
+    Removed again if the write fails."""
+    handle, tmp = _temporary(directory, base)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
 def stage_file(path, data, mode=0o644):
     """Write ``data`` (bytes) to a new synced temporary file beside ``path`` and return its path.
 
@@ -246,11 +257,7 @@ def stage_file(path, data, mode=0o644):
     directory, base = os.path.split(real)
     tmp = None
     try:
-        handle, tmp = _temporary(directory, base)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+        tmp = _synced_temporary(directory, base, data)
         os.chmod(tmp, mode)
     except Exception as exc:  # pylint: disable=broad-except
         if tmp is not None and os.path.exists(tmp):
