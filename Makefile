@@ -53,6 +53,7 @@ lint: collections
 	ruff format --no-cache --check .
 	ansible-lint --nocolor
 	antsibull-changelog lint
+	antsibull-docs lint-collection-docs --plugin-docs .
 
 sanity: venv
 	rm -rf tests/output
