@@ -19,12 +19,13 @@ KC_VERSIONS ?= 26.7.3 19.0.1
 # version), each test in realms of its own; a test file stays on one worker (module fixtures).
 INTEGRATION_JOBS ?= 2
 
-.PHONY: help venv venv-run collections browser lint sanity units integration molecule build-check test demo benchmark-keycloak clean
+.PHONY: help venv venv-run collections browser lint sanity units integration molecule build-check docs test demo benchmark-keycloak clean
 
 help:
 	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build)"
 	@echo "make demo   - set up and run the main job against a local Keycloak"
-	@echo "make lint | sanity | units | integration | molecule | build-check - one stage"
+	@echo "make lint | sanity | units | integration | molecule | build-check | docs - one stage"
+	@echo "make docs   - the collection's HTML docs (antsibull-docs + sphinx, offline) in build/docs/build/html"
 	@echo "make benchmark-keycloak - this collection's role against community.general's modules (not in make test)"
 
 # venv: what the whole suite needs (requirements/test.txt); venv-run: what running the
@@ -77,12 +78,17 @@ molecule: collections
 build-check: collections
 	bash tools/build_check.sh
 
+# The HTML docs as community collections publish theirs (antsibull-docs sphinx-init + sphinx-build, every
+# warning an error), offline (docs/sphinx/conf_offline.py), into build/docs/build/html (ignored by git).
+docs: collections
+	bash tools/build_docs.sh
+
 # The Keycloak servers boot, and the Kubernetes API server is built (first time) and started, in the
 # background while lint, sanity and the unit tests run; integration and molecule share them (a realm,
 # a namespace each) and they stop when the suite ends. tools/stages.sh prints each stage's time at the end.
 test: collections
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_cluster.sh bash tools/with_keycloak.sh \
-	  bash tools/stages.sh lint sanity units integration molecule build-check
+	  bash tools/stages.sh lint sanity units integration molecule build-check docs
 
 demo: venv-run
 	bash tools/demo.sh
