@@ -41,6 +41,8 @@ ROOT = os.path.dirname(README)
 # every file whose console blocks are run or checked here: the README and the pages it links to
 READMES = [README, os.path.join(ROOT, "benchmarks", "README.md")]
 MARKER = re.compile(r"^<!-- readme-test: (?P<name>[\w-]+) -->$")
+# the requirements.yml examples of the release install (```yaml blocks), used by the `release` block
+REQUIREMENTS_MARKER = re.compile(r"^<!-- readme-requirements: (?P<name>[\w-]+) -->$", re.M)
 VAULT_PASSWORD = "Readme-Vault-Pass-7391"
 # What the EDITOR stand-in does (tests/integration/readme_editor.py reads it from the environment).
 EDITOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "readme_editor.py")
@@ -79,7 +81,15 @@ def test_every_console_block_is_marked():
     assert blocks, "the READMEs have no console blocks"
     unmarked = [lines[0] for name, lines in blocks if name is None]
     assert not unmarked, "console blocks without a readme-test marker: %r" % unmarked
-    assert sorted(block[0] for block in blocks) == ["benchmark", "disable", "emulator", "make", "setup", "tenant"]
+    assert sorted(block[0] for block in blocks) == [
+        "benchmark",
+        "disable",
+        "emulator",
+        "make",
+        "release",
+        "setup",
+        "tenant",
+    ]
 
 
 def test_make_block_is_what_ci_runs():
@@ -357,3 +367,97 @@ def test_benchmark_block_is_the_make_target():
     finally:
         sys.path.pop(0)
     assert (args.keycloak, args.tenants, args.repeat) == ("start", "1,10,30", 3)  # the figures' T and median of 3
+
+
+def readme_requirements(name):
+    """The text of the README's ``requirements.yml`` example NAME: the ```yaml block under its marker."""
+    with open(README, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    found = [index for index, line in enumerate(lines) if line.strip() == "<!-- readme-requirements: %s -->" % name]
+    assert len(found) == 1, "the README has %d requirements.yml examples marked %r" % (len(found), name)
+    start = found[0] + 1
+    assert lines[start] == "```yaml", "the marker %r is not above a yaml block" % name
+    return "\n".join(lines[start + 1 : lines.index("```", start + 1)]) + "\n"
+
+
+def test_every_requirements_example_is_marked():
+    with open(README, encoding="utf-8") as handle:
+        names = sorted(REQUIREMENTS_MARKER.findall(handle.read()))
+    assert names == ["git", "tarball"]
+
+
+def _pin(path, package):
+    with open(path, encoding="utf-8") as handle:
+        pins = [line.split("==", 1)[1].strip() for line in handle if line.startswith(package + "==")]
+    assert len(pins) == 1, "%s pins %s %d times" % (path, package, len(pins))
+    return pins[0]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    """The release as an installer gets it: the tarball built from a fresh copy of the checkout, and a git
+    repository of that copy with the version's tag."""
+    tmp_path = tmp_path_factory.mktemp("release")
+    repository = tmp_path / "cx-api-auth"
+    fresh_copy(str(repository))
+    galaxy = os.path.join(os.path.dirname(sys.executable), "ansible-galaxy")
+    subprocess.run(
+        [galaxy, "collection", "build", str(repository), "--output-path", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
+        version = yaml.safe_load(handle)["version"]
+    git = ["git", "-C", str(repository), "-c", "user.name=readme-test", "-c", "user.email=readme-test@example.invalid"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "release"], ["tag", version]):
+        subprocess.run(git + args, check=True, capture_output=True)
+    return tmp_path, repository, version
+
+
+@pytest.mark.parametrize("source", ["tarball", "git"])
+def test_release_install_as_written(release, tmp_path, source):
+    """The README's install without a clone: its requirements.yml example (the tarball as written; the git one
+    with the test's repository for the example's path), then its ``release`` block as written, in a new shell."""
+    built, repository, version = release
+    text = readme_requirements(source)
+    (entry,) = yaml.safe_load(text)["collections"]
+    if source == "tarball":
+        assert entry == {"name": "./cx-api_auth-%s.tar.gz" % version, "type": "file"}, entry
+        shutil.copy(built / os.path.basename(entry["name"]), tmp_path)
+    else:
+        assert entry["type"] == "git" and entry["name"].startswith("git+file:///"), entry
+        assert str(entry["version"]) == version, "the git example is not pinned to the release %s" % version
+        text = text.replace(entry["name"], "git+file://%s" % repository)
+    (tmp_path / "requirements.yml").write_text(text)
+    block = readme_block("release")
+    # the block's ansible-core is the one the suite tests (requirements/run.txt)
+    said = re.search(r"^pip install ansible-core==(\S+)$", block, re.M)
+    assert said and said.group(1) == _pin(os.path.join(ROOT, "requirements", "run.txt"), "ansible-core"), block
+    python = subprocess.run(
+        ["bash", os.path.join(ROOT, "tools", "find_python.sh")], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    env = new_shell_environment(tmp_path, PYTHON=python)
+
+    rc, output = run_in_pty(block, str(tmp_path), env)
+    assert rc == 0, "the README's release install failed (rc %d):\n%s" % (rc, output[-6000:])
+
+    collection = tmp_path / "ansible-home" / "collections" / "ansible_collections" / "cx" / "api_auth"
+    with open(collection / "MANIFEST.json", encoding="utf-8") as handle:
+        assert json.load(handle)["collection_info"]["version"] == version
+    shipped = collection / "meta" / "ee-requirements.txt"
+    with open(os.path.join(ROOT, "meta", "ee-requirements.txt"), "rb") as handle:
+        assert shipped.read_bytes() == handle.read()
+    assert not (collection / "requirements").exists() and not (collection / "tools").exists()
+    assert re.search(r"cx\.api_auth\.keycloak_api_auth", output), output[-2000:]
+    # the modules' Python packages, as the one list pins them, in the environment that runs ansible
+    installed = subprocess.run(
+        [
+            str(tmp_path / ".venv" / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m, keycloak, yaml; print(m.version('python-keycloak'))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert installed == _pin(shipped, "python-keycloak")

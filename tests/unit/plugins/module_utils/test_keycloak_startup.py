@@ -101,9 +101,9 @@ def test_connections_build_no_async_client():
 
 
 def test_the_stand_ins_are_applied_only_to_a_tested_release():
-    """The installed release (the one requirements/run.txt pins) is patched; the pin and the gate agree."""
+    """The installed release (the one meta/ee-requirements.txt pins) is patched; the pin and the gate agree."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
-    with open(os.path.join(root, "requirements", "run.txt"), encoding="utf-8") as handle:
+    with open(os.path.join(root, "meta", "ee-requirements.txt"), encoding="utf-8") as handle:
         pinned = [line.split("==", 1)[1].strip() for line in handle if line.startswith("python-keycloak==")]
     found = run(
         """
