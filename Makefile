@@ -22,7 +22,7 @@ INTEGRATION_JOBS ?= 2
 .PHONY: help venv venv-run collections browser lint sanity units integration molecule build-check docs test demo benchmark-keycloak clean
 
 help:
-	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build)"
+	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build, docs)"
 	@echo "make demo   - set up and run the main job against a local Keycloak"
 	@echo "make lint | sanity | units | integration | molecule | build-check | docs - one stage"
 	@echo "make docs   - the collection's HTML docs (antsibull-docs + sphinx, offline) in build/docs/build/html"

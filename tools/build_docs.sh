@@ -21,6 +21,10 @@ antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error --no
   --dest-dir "$dest" cx.api_auth >/dev/null
 cat "$root/docs/sphinx/conf_offline.py" >>"$dest/conf.py"
 cp "$root/docs/sphinx/antsibull-docs.cfg" "$dest/antsibull-docs.cfg"
+if ! grep -Eq '^sphinx-build .* -W( |$)' "$dest/build.sh"; then
+  echo "FAIL: the build.sh of antsibull-docs sphinx-init no longer makes warnings errors (-W): $dest/build.sh" >&2
+  exit 1
+fi
 
 export http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
   HTTPS_PROXY=http://127.0.0.1:9 no_proxy="" NO_PROXY=""
