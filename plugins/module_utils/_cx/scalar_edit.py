@@ -21,19 +21,11 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file imp
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.render import render_scalar
 from ansible_collections.cx.api_auth.plugins.module_utils._cx.values_check import scalars
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
-from ansible_collections.cx.api_auth.plugins.module_utils._masking import SECRET_MASK
 
 Edit = namedtuple("Edit", "start end text value")
 """Replace ``text[start:end]`` of the file by ``text``; the scalar then holds ``value`` (decoded)."""
 
 _WS = " \t\r\n"
-
-
-def masked(text: str) -> str:
-    """``text`` (the source of a value) masked whole, its quotes kept."""
-    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
-        return text[0] + SECRET_MASK + text[0]
-    return SECRET_MASK
 
 
 def _skip(text: str, index: int) -> int:

@@ -22,12 +22,13 @@ import os
 from typing import Any, Callable
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import places as table
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import scalar_edit, values_check
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
-from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secrets, mask_text
+from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secrets
 
 NEW, PREVIOUS, OTHER = "new", "previous", "other"
 REWRITTEN, KEPT, LEFT = "rewritten", "kept", "left"
@@ -132,15 +133,15 @@ def _diff(file: _File, secrets: Secrets) -> dict[str, str]:
         first = max(i for i in range(len(lines)) if starts[i] <= edit.start)
         last = max(i for i in range(len(lines)) if starts[i] < max(edit.end, edit.start + 1))
         head, tail = file.text[starts[first] : edit.start], file.text[edit.end : starts[last + 1]]
-        before.append(head + scalar_edit.masked(file.text[edit.start : edit.end]) + tail)
-        after.append(head + scalar_edit.masked(edit.text) + tail)
+        before.append(head + masking.mask_source(file.text[edit.start : edit.end]) + tail)
+        after.append(head + masking.mask_source(edit.text) + tail)
         notes.append("# %s (line %d) changed (values not shown)\n" % (item.entry["path"], item.entry["line"]))
     values = secrets.values
     return dict(
         before_header=file.path,
         after_header=file.path,
-        before=mask_text("".join(before), values),
-        after=mask_text("".join(after) + "".join(notes), values),
+        before=masking.mask_text("".join(before), values),
+        after=masking.mask_text("".join(after) + "".join(notes), values),
     )
 
 
