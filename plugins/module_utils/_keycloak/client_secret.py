@@ -109,6 +109,12 @@ def _read_secret(connection, client):
     return secret
 
 
+def read_secret(connection, client):
+    """The secret Keycloak holds for ``client`` (a representation), masked from then on; KeycloakModuleError when
+    it has none."""
+    return _read_secret(connection, client)
+
+
 def _discovery(connection):
     """The realm's discovery document as served through ``auth_keycloak_url``."""
     what = "reading the discovery document of realm '%s'" % connection.realm
