@@ -225,7 +225,8 @@ def _write(changing: list[_File], entries, secrets: Secrets, replace: Replace, b
             if backup:
                 backups[file.path] = _io.backup(file.path)
             try:
-                replace(staged.pop(file.path), os.path.realpath(file.path))
+                replace(staged[file.path], os.path.realpath(file.path))
+                del staged[file.path]
             except Exception as exc:  # pylint: disable=broad-except  # atomic_move raises Exception
                 text = _os_text(exc)
                 raise ModuleError("cannot write the values file %s: %s" % (file.path, text)) from None
