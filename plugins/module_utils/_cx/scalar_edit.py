@@ -130,15 +130,16 @@ def _values(root: Any) -> list[tuple[str, str, Any]]:
     return [(path, node.tag, node) for path, node in scalars(root)]
 
 
-def verify(source: str, old_text: str, old_root: Any, new_text: str, edits: list[tuple[Any, Edit]]) -> None:
-    """Parse ``new_text`` again: it must hold what ``old_text`` held, but the values ``edits`` rewrote."""
+def verify(source: str, old_text: str, old_root: Any, new_text: str, edits: list[tuple[Any, Edit]]) -> Any:
+    """Parse ``new_text`` again: it must hold what ``old_text`` held, but the values ``edits`` rewrote, on the same
+    lines; its node tree."""
     try:
         new_root = nodes.compose(new_text)
     except nodes.yaml.YAMLError:
         new_root = None
     old, new = _values(old_root), _values(new_root)
     wanted = {id(item.node): change.value for item, change in edits}
-    problem = new_root is None or len(old) != len(new)
+    problem = new_root is None or len(old) != len(new) or len(old_text.splitlines()) != len(new_text.splitlines())
     if not problem:
         for (old_path, old_tag, old_node), (new_path, new_tag, new_node) in zip(old, new):
             edited = id(old_node) in wanted
@@ -151,3 +152,14 @@ def verify(source: str, old_text: str, old_root: Any, new_text: str, edits: list
             "internal error: the rewritten %s would not hold the same data but the values rewritten; nothing "
             "was written" % source
         )
+    return new_root
+
+
+def value_spans(root: Any, first: int, last: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of every value scalar under ``root`` that has characters on lines ``first``..``last``
+    (0-based), in text order."""
+    return sorted(
+        (node.start_mark.index, node.end_mark.index)
+        for _path, _tag, node in _values(root)
+        if node.start_mark.line <= last and node.end_mark.line >= first and node.end_mark.index > node.start_mark.index
+    )

@@ -51,6 +51,7 @@ class _File:
         self.found: list[values_check.Found] = []
         self.edits: list[tuple[values_check.Found, scalar_edit.Edit]] = []
         self.new_text = text
+        self.new_root: Any = None
         self.written = False
 
     @property
@@ -122,26 +123,45 @@ def _plan(item: values_check.Found, expected: dict[str, Any], patterns, used: se
     return target, ""
 
 
-def _diff(file: _File, secrets: Secrets) -> dict[str, str]:
-    """Before and after of the lines a file's edits touch, every value rewritten masked, a note per place."""
-    lines = file.text.splitlines(True)
+def _masked_lines(text: str, root: Any, numbers: list[int]) -> str:
+    """Lines ``numbers`` (0-based) of ``text`` with every value on them masked (the keys kept)."""
+    lines = text.splitlines(True)
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
-    before, after, notes = [], [], []
-    for item, edit in sorted(file.edits, key=lambda pair: pair[1].start):
-        first = max(i for i in range(len(lines)) if starts[i] <= edit.start)
-        last = max(i for i in range(len(lines)) if starts[i] < max(edit.end, edit.start + 1))
-        head, tail = file.text[starts[first] : edit.start], file.text[edit.end : starts[last + 1]]
-        before.append(head + masking.mask_source(file.text[edit.start : edit.end]) + tail)
-        after.append(head + masking.mask_source(edit.text) + tail)
-        notes.append("# %s (line %d) changed (values not shown)\n" % (item.entry["path"], item.entry["line"]))
+    out = []
+    for number in numbers:
+        begin, end = starts[number], starts[number] + len(lines[number].rstrip("\r\n"))
+        pieces, at = [], begin
+        for start, stop in scalar_edit.value_spans(root, number, number):
+            start, stop = max(start, begin), min(stop, end)
+            if start < at or start >= stop:
+                continue
+            pieces.append(text[at:start])
+            pieces.append(masking.mask_source(text[start:stop]))
+            at = stop
+        pieces.append(text[at : starts[number + 1]])
+        out.append("".join(pieces))
+    return "".join(out)
+
+
+def _diff(file: _File, secrets: Secrets) -> dict[str, str]:
+    """Before and after of the lines a file's edits touch, with every value on them masked (edited or not: a
+    line may hold others), and a line per place rewritten saying so."""
+    numbers = set()
+    for item, _edit in file.edits:
+        numbers.update(range(item.node.start_mark.line, item.node.end_mark.line + 1))
+    numbers = sorted(number for number in numbers if number < len(file.text.splitlines(True)))
+    notes = "".join(
+        "# %s (line %d) changed (values not shown)\n" % (item.entry["path"], item.entry["line"])
+        for item, _edit in sorted(file.edits, key=lambda pair: pair[1].start)
+    )
     values = secrets.values
     return dict(
         before_header=file.path,
         after_header=file.path,
-        before=masking.mask_text("".join(before), values),
-        after=masking.mask_text("".join(after) + "".join(notes), values),
+        before=masking.mask_text(_masked_lines(file.text, file.root, numbers), values),
+        after=masking.mask_text(_masked_lines(file.new_text, file.new_root, numbers) + notes, values),
     )
 
 
@@ -287,7 +307,8 @@ def run(
             target, why = _plan(item, expected, patterns, used)
             role = entry["role"]
             entry["before"] = entry.pop("status")
-            entry["generation"] = _generation(item.value, target or expected.get(role), expected["previous"], role)
+            reference = expected[table.CIM_SECRET] if role == table.UNKNOWN else expected[role]
+            entry["generation"] = _generation(item.value, reference, expected["previous"], role)
             entry["action"] = LEFT
             entry["after"] = entry["before"]
             if target is not None and item.value == target:
@@ -305,7 +326,7 @@ def run(
             entries.append(entry)
         if file.edits:
             file.new_text = text_edits.apply()
-            scalar_edit.verify(file.path, file.text, file.root, file.new_text, file.edits)
+            file.new_root = scalar_edit.verify(file.path, file.text, file.root, file.new_text, file.edits)
             if diff:
                 diffs.append(_diff(file, secrets))
     for given, _compiled in patterns:
