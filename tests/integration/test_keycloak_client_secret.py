@@ -90,7 +90,7 @@ def test_regenerated_needs_force_and_changes_every_run(make_tenant):
     assert held(tenant) == TENANT_SECRET
 
     seen = {TENANT_SECRET}
-    for _ in range(2):
+    for _run in range(2):
         result, output = run_module(MODULE, tenant.args(state="regenerated", force=True, return_secret=True))
         assert result["failed"] is False and result["changed"] is True, output
         assert result["client_secret"] == held(tenant) and result["client_secret"] not in seen
