@@ -196,32 +196,18 @@ backup_files:
   type: dict
 """
 
-import functools
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import values_rewrite
-from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
+from ansible_collections.cx.api_auth.plugins.module_utils._cx.module import run_values_module
 
 
 def main():
     """Run the module."""
-    module = AnsibleModule(
-        argument_spec=dict(
-            files=dict(type="list", elements="path", required=True),
-            customer_username=dict(type="str"),
-            customer_password=dict(type="str", no_log=True),
-            cim_secret=dict(type="str", no_log=True),
-            previous_cim_secret=dict(type="str", no_log=True),
-            rewrite_unknown=dict(type="list", elements="str", default=[]),
-            backup=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    run_module(
-        module,
-        functools.partial(values_rewrite.run, hide=module.no_log_values.add, replace=module.atomic_move),
+    run_values_module(
+        values_rewrite.run,
         "Keeping the CX values files in step",
+        previous_cim_secret=dict(type="str", no_log=True),
+        rewrite_unknown=dict(type="list", elements="str", default=[]),
+        backup=dict(type="bool", default=False),
     )
 
 

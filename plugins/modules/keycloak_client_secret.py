@@ -24,18 +24,6 @@ description:
 author:
   - CX platform engineering (!UNKNOWN)
 options:
-  realm:
-    description:
-      - The realm that holds the client (the tenant realm), for example V(expertflow).
-      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
-        C(%), whitespace or a control character is refused before any request.
-    type: str
-    required: true
-  client_id:
-    description:
-      - The C(clientId) of the client (not its internal id).
-    type: str
-    default: cim
   state:
     description:
       - V(rotated_from_default) regenerates the secret when it is the CX charts' published default.
@@ -62,6 +50,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - cx.api_auth.keycloak_client
   - cx.api_auth.keycloak
   - cx.api_auth.keycloak.module
   - ansible.builtin.action_common_attributes
@@ -75,14 +64,6 @@ attributes:
   diff_mode:
     support: none
     details: A secret has no diff that could be shown.
-  platform:
-    platforms: all
-    details:
-      - Runs wherever python-keycloak is installed; talks to Keycloak over HTTP(S).
-  action_group:
-    support: full
-    membership:
-      - cx.api_auth.keycloak
 notes:
   - The admin needs the C(view-clients) and C(manage-clients) roles of C(realm-management) in O(realm) (or the
     master realm's C(admin)).
@@ -153,18 +134,9 @@ previous_client_secret:
   sample: "********"
 """
 
-from functools import partial
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak import client_secret_rotation
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.connection import KeycloakConnection
-from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import (
-    REQUIRED_ONE_OF,
-    REQUIRED_TOGETHER,
-    keycloak_argument_spec,
-)
-from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.module import run_keycloak_module
+from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import keycloak_argument_spec
 
 
 def argument_spec():
@@ -181,15 +153,7 @@ def argument_spec():
 
 def main():
     """Run the module."""
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-        required_one_of=REQUIRED_ONE_OF,
-        required_together=REQUIRED_TOGETHER,
-    )
-    what = client_secret_rotation.target(module.params)
-    connection = KeycloakConnection(module.params, module.params["realm"], what)
-    run_module(module, partial(client_secret_rotation.run, connection), "Regenerating " + what, scrub=connection.scrub)
+    run_keycloak_module(argument_spec(), client_secret_rotation, "Regenerating")
 
 
 if __name__ == "__main__":

@@ -15,10 +15,8 @@ import pathlib
 import sys
 
 from ._runner import run_playbook
+from .test_cx_values_credentials import FIXTURES, PUBLISHED
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "unit" / "fixtures" / "cx"
-PUBLISHED = "ef61df80-061c-4c29-b9ac-387e6bf67052"
 NEW_SECRET = "Kc-new-cim-secret-integ-7w2"
 VAULT_PASSWORD = "Vault-cust-pass-integ-3k"
 FILE_PASSWORD = "File-only-cust-pass-integ-5j"

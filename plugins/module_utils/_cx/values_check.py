@@ -68,12 +68,17 @@ def _load(path):
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ModuleError("the values file %s is not UTF-8 (byte %d)" % (path, exc.start)) from None
+    return parse(path, text)
+
+
+def parse(path, text):
+    """The node tree of the values file ``path`` whose text is ``text`` (None when empty); ModuleError naming the
+    file, the line and the column, never the line's text (it may hold a secret)."""
     try:
         return nodes.compose(text)
     except nodes.yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
-        # the problem text only, never the snippet of the line (it may hold a secret)
         raise ModuleError(
             "the values file %s is not valid YAML: %s%s" % (path, getattr(exc, "problem", None) or "error", where)
         ) from None
@@ -178,8 +183,9 @@ def check_file(source, root, expected):
     return [item.entry for item in find(source, root, expected)]
 
 
-def run(params, check_mode, diff, warn, hide=None):  # pylint: disable=unused-argument
-    """Check every file of ``params['files']``; the result never holds a value read or given.
+def run(params, check_mode, diff, warn, hide=None, replace=None):  # pylint: disable=unused-argument
+    """Check every file of ``params['files']``; the result never holds a value read or given (``replace`` is
+    not used: nothing is written).
 
     The values given are masked (``hide``: Ansible's no_log values) in the key paths and notes; the values
     read from the files never enter the result (a file's password may be a common word such as the

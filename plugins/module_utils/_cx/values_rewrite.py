@@ -23,7 +23,6 @@ from typing import Any, Callable
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import places as table
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import scalar_edit, values_check
@@ -47,7 +46,7 @@ class _File:
         if text.startswith("\ufeff"):
             self.bom, text = "\ufeff", text[1:]
         self.text = text
-        self.root = _compose(path, text)
+        self.root = values_check.parse(path, text)
         self.found: list[values_check.Found] = []
         self.edits: list[tuple[values_check.Found, scalar_edit.Edit]] = []
         self.new_text = text
@@ -57,18 +56,6 @@ class _File:
     @property
     def changes(self) -> bool:
         return self.new_text != self.text
-
-
-def _compose(path: str, text: str) -> Any:
-    try:
-        return nodes.compose(text)
-    except nodes.yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
-        # the problem text only, never the snippet of the line (it may hold a secret)
-        raise ModuleError(
-            "the values file %s is not valid YAML: %s%s" % (path, getattr(exc, "problem", None) or "error", where)
-        ) from None
 
 
 def _patterns(paths: list[str]) -> list[tuple[str, Any]]:

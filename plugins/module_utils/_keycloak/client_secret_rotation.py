@@ -90,14 +90,7 @@ def run(connection: Any, params: dict[str, Any], check_mode: bool, diff: bool, w
     connection.secrets.add(params.get("rotate_from"))
     connection.open()
     client_id, realm = params["client_id"], params["realm"]
-    client = connection.get_client(client_id)
-    if client is None:
-        raise KeycloakModuleError(
-            "Client '%s' does not exist in realm '%s' on Keycloak at %s" % (client_id, realm, connection.url)
-        )
-    problem = client_secret.refusal(client, realm)
-    if problem:
-        raise KeycloakModuleError("Cannot manage %s on Keycloak at %s: %s" % (target(params), connection.url, problem))
+    client = client_secret.confidential_client(connection, params, "Cannot manage")
     before = client_secret.read_secret(connection, client)
     published = client_secret.same_secret(before, PUBLISHED_CIM_SECRET)
     due = _due(state, before, params.get("rotate_from"))

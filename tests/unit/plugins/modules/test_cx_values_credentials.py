@@ -3,16 +3,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of plugins/modules/cx_values_credentials.py through ``main()`` (AnsibleModule, atomic_move)."""
 
-import json
 import os
 import pathlib
 import stat
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cx.api_auth.plugins.module_utils._cx.places import PUBLISHED_CIM_SECRET
 from ansible_collections.cx.api_auth.plugins.modules import cx_values_credentials as module
+
+from . import _module_harness as harness
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "cx"
 NAMES = ("ef-cx-values.yaml", "qm-values.yaml", "gateway-values.yaml")
@@ -30,18 +30,7 @@ def files_in(tmp_path):
 
 
 def run_main(capsys, args, check=False, diff=False):
-    module_args = dict(args)
-    if check:
-        module_args["_ansible_check_mode"] = True
-    if diff:
-        module_args["_ansible_diff"] = True
-    with patch_module_args(module_args):
-        with pytest.raises(SystemExit) as exit_info:
-            module.main()
-    out = capsys.readouterr().out
-    for value in (NEW_SECRET, VAULT_PASSWORD, PUBLISHED_CIM_SECRET):
-        assert value not in out
-    return json.loads(out), exit_info.value.code != 0
+    return harness.run_main(capsys, module, args, (NEW_SECRET, VAULT_PASSWORD, PUBLISHED_CIM_SECRET), check, diff)
 
 
 def args_for(files, **extra):
