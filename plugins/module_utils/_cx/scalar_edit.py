@@ -26,6 +26,7 @@ Edit = namedtuple("Edit", "start end text value")
 """Replace ``text[start:end]`` of the file by ``text``; the scalar then holds ``value`` (decoded)."""
 
 _WS = " \t\r\n"
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]  # public, but not in the stubs
 
 
 def _skip(text: str, index: int) -> int:
@@ -47,7 +48,7 @@ def json_span(text: str, key: str) -> tuple[int, int] | None:
         while index < len(text) and text[index] != "}":
             if text[index] != '"':
                 return None
-            name, index = json.decoder.scanstring(text, index + 1)
+            name, index = _scanstring(text, index + 1)
             index = _skip(text, index)
             if index >= len(text) or text[index] != ":":
                 return None

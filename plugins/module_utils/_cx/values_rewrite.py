@@ -135,10 +135,10 @@ def _masked_lines(text: str, root: Any, numbers: list[int]) -> str:
 def _diff(file: _File, secrets: Secrets) -> dict[str, str]:
     """Before and after of the lines a file's edits touch, with every value on them masked (edited or not: a
     line may hold others), and a line per place rewritten saying so."""
-    numbers = set()
+    touched: set[int] = set()
     for item, _edit in file.edits:
-        numbers.update(range(item.node.start_mark.line, item.node.end_mark.line + 1))
-    numbers = sorted(number for number in numbers if number < len(file.text.splitlines(True)))
+        touched.update(range(item.node.start_mark.line, item.node.end_mark.line + 1))
+    numbers = sorted(number for number in touched if number < len(file.text.splitlines(True)))
     notes = "".join(
         "# %s (line %d) changed (values not shown)\n" % (item.entry["path"], item.entry["line"])
         for item, _edit in sorted(file.edits, key=lambda pair: pair[1].start)
@@ -182,8 +182,10 @@ def _writable(path: str) -> str | None:
 
 def _os_text(exc: BaseException) -> str:
     """The text of the OSError behind ``exc`` (``atomic_move`` raises Exception from it), else of ``exc``."""
-    seen = exc
-    while seen is not None and not isinstance(seen, OSError):
+    seen: BaseException | None = exc
+    for _depth in range(20):  # a chain of causes, never a loop
+        if seen is None or isinstance(seen, OSError):
+            break
         seen = seen.__cause__ or seen.__context__
     if isinstance(seen, OSError) and seen.strerror:
         return seen.strerror
