@@ -410,3 +410,33 @@ def test_the_published_default_warns(tmp_path):
 )
 def test_json_span_finds_the_value_json_loads_keeps(text, key, span):
     assert scalar_edit.json_span(text, key) == span
+
+
+def test_a_symlinked_file_is_written_through_its_link(tmp_path):
+    real_dir, link_dir = tmp_path / "real", tmp_path / "links"
+    real_dir.mkdir()
+    link_dir.mkdir()
+    real = copy(real_dir, names=("qm-values.yaml",))[0]
+    link = link_dir / "qm-values.yaml"
+    link.symlink_to(real)
+    result, _w, _h = run([str(link)])
+    assert result["changed"] is True and link.is_symlink()
+    assert NEW_SECRET in pathlib.Path(real).read_text(encoding="utf-8")
+    assert os.listdir(link_dir) == ["qm-values.yaml"]
+
+
+def test_a_file_changed_by_another_writer_midway_is_not_overwritten(tmp_path):
+    files = copy(tmp_path, names=("ef-cx-values.yaml", "qm-values.yaml"))
+
+    def replace(src, dest):
+        os.replace(src, dest)
+        with open(files[1], "a", encoding="utf-8") as handle:  # another writer, after the first file
+            handle.write("# edited meanwhile\n")
+
+    with pytest.raises(ModuleError) as failure:
+        run(files, previous_cim_secret=PUBLISHED, replace=replace)
+    assert failure.value.msg.startswith("%s changed on disk while the module was editing it" % files[1])
+    assert "%s rewritten" % files[0] in failure.value.msg and "%s as it was" % files[1] in failure.value.msg
+    assert pathlib.Path(files[1]).read_text(encoding="utf-8").endswith("# edited meanwhile\n")
+    assert PUBLISHED in pathlib.Path(files[1]).read_text(encoding="utf-8")
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
