@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import places as table
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import scalar_edit, values_check
@@ -290,6 +291,7 @@ def run(
     diffs = []
     for file in files:
         file.found = values_check.find(file.path, file.root, expected)
+        shared = nodes.shared_nodes(file.root, file.text) if file.root is not None else set()
         text_edits = Edits(file.text)
         for item in file.found:
             entry = dict(item.entry)
@@ -303,6 +305,12 @@ def run(
             if target is not None and item.value == target:
                 entry["action"], entry["after"] = KEPT, values_check.SAME
             elif target is not None:
+                if id(item.node) in shared:
+                    raise ModuleError(
+                        "%s: %s (line %d) is an anchor (&) that other keys use through an alias (*): rewriting it "
+                        "would change them too; give the place a value of its own and run again, nothing was written"
+                        % (file.path, secrets.scrub(entry["path"]), entry["line"])
+                    )
                 edit = scalar_edit.edit(file.text, item.node, item.json_key, target, file.path, entry["path"])
                 file.edits.append((item, edit))
                 text_edits.add(edit.start, edit.end, edit.text, entry["path"])

@@ -440,3 +440,29 @@ def test_a_file_changed_by_another_writer_midway_is_not_overwritten(tmp_path):
     assert pathlib.Path(files[1]).read_text(encoding="utf-8").endswith("# edited meanwhile\n")
     assert PUBLISHED in pathlib.Path(files[1]).read_text(encoding="utf-8")
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_an_anchor_or_a_tag_before_the_value_stays(tmp_path):
+    path = tmp_path / "values.yaml"
+    text = (
+        "efConnectionVars:\n"
+        "  KEYCLOAK_CLIENT_DB_ID: &db %s\n"
+        '  KEYCLOAK_CREDENTIALS: !!str \'{"secret": "%s"}\'\n' % (PUBLISHED, PUBLISHED)
+    )
+    path.write_text(text, encoding="utf-8")
+    result, _w, _h = run([str(path)])
+    assert result["msg"] == "2 places rewritten in 1 file, 0 of unknown role left"
+    assert path.read_text(encoding="utf-8") == text.replace(PUBLISHED, NEW_SECRET)
+
+
+def test_an_anchor_used_through_an_alias_is_refused_naming_the_place(tmp_path):
+    path = tmp_path / "values.yaml"
+    text = "efConnectionVars:\n  KEYCLOAK_CLIENT_DB_ID: &db %s\nqm:\n  CLIENT_DB_ID: *db\n" % PUBLISHED
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ModuleError) as failure:
+        run([str(path)])
+    assert failure.value.msg.startswith(
+        "%s: efConnectionVars.KEYCLOAK_CLIENT_DB_ID (line 2) is an anchor (&) that other keys use through an alias"
+        % path
+    )
+    assert path.read_text(encoding="utf-8") == text
