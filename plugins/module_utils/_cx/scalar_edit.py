@@ -88,7 +88,8 @@ def edit(text: str, node: Any, json_key: str | None, value: str, source: str, pa
     """The :class:`Edit` that makes scalar ``node`` of ``text`` hold ``value`` (or its JSON key ``json_key``
     hold it). ModuleError naming ``source`` and ``path`` when it cannot be done in place."""
     start, end = node.start_mark.index, node.end_mark.index
-    start += _PROPERTIES.match(text, start, end).end() - start  # an anchor or a tag before the value stays
+    properties = _PROPERTIES.match(text, start, end)  # an anchor or a tag before the value stays
+    start = properties.end() if properties else start
     original = text[start:end]
     style = node.style or None
     one_line = "\n" not in original and "\r" not in original
