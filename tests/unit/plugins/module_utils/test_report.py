@@ -95,6 +95,28 @@ def test_gateway_host_of_its_own_belongs_to_the_tenant_of_its_realm():
     assert tenant["name"] == "acme-kc" and tenant["hosts"] == ["acme-kc", "acme-gw"] and len(tenant["routes"]) == 3
 
 
+def test_a_host_given_twice_is_listed_once_with_its_last_facts():
+    """A second report play in the same run (site's, then verify's) gathered every host again."""
+    earlier, later = hosts()[:3], hosts()[:3]
+    for host in earlier:
+        host.update(verify=None, keycloak=None, error="an earlier report's fact")
+    report = model.build(earlier + later)
+    assert {tenant["name"]: tenant["hosts"] for tenant in report["tenants"]} == {
+        "acme": ["acme"],
+        "globex": ["globex"],
+        "initech": ["initech"],
+    }
+    assert model.build(later)["tenants"] == report["tenants"]
+    two_hosts = [
+        {"name": "acme-kc", "groups": ["keycloak_admin"], "keycloak_realm": "acme", "keycloak": hosts()[0]["keycloak"]},
+        {"name": "acme-gw", "groups": ["apisix_gateway"], "gateway_realm": "acme", "verify": hosts()[0]["verify"]},
+    ]
+    (tenant,) = model.build(two_hosts + two_hosts)["tenants"]
+    assert tenant["hosts"] == ["acme-kc", "acme-gw"]
+    markdown = render.render_markdown(model.build(two_hosts + two_hosts)).decode()
+    assert "host(s) acme-kc, acme-gw." in markdown
+
+
 def test_json():
     report = _report()
     assert json.loads(render.render_json(report)) == report
