@@ -117,6 +117,38 @@ def test_a_host_given_twice_is_listed_once_with_its_last_facts():
     assert "host(s) acme-kc, acme-gw." in markdown
 
 
+def test_each_route_s_uris_and_hosts_from_the_check_reach_every_file():
+    """The check's per-route ``uris``/``hosts`` (apisix_oidc_check) in report.json, .md, .xml and .html."""
+    host_list = hosts()
+    orders, public, files = host_list[0]["verify"]["routes"]
+    orders.update(uris=["/orders/*", "/orders"], hosts=["api.acme.invalid"])
+    public.update(uris=["/docs/*"], hosts=[])
+    files.update(uris=[], hosts=[])
+    report = model.build(host_list)
+    acme = [tenant for tenant in report["tenants"] if tenant["name"] == "acme"][0]
+    places = {route["id"]: (route["uri"], route["hosts"]) for route in acme["routes"]}
+    assert places == {
+        "orders": ("/orders/*, /orders", ["api.acme.invalid"]),
+        "public-docs": ("/docs/*", []),
+        "files": (None, []),
+    }
+    files_ = render.render_all(report)
+    assert json.loads(files_["report.json"]) == report
+    assert "| orders | secured | live | /orders/*, /orders api.acme.invalid |" in files_["report.md"].decode()
+    assert "| public-docs | open | - | /docs/* |" in files_["report.md"].decode()
+    root = ET.fromstring(files_["report.xml"])
+    out = {
+        case.get("name"): case.find("system-out").text
+        for suite in root.findall("testsuite")
+        if suite.get("name") == "acme"
+        for case in suite.findall("testcase")
+        if case.find("system-out") is not None
+    }
+    assert "uri /orders/*, /orders, hosts api.acme.invalid" in out["route orders"]
+    assert "uri /docs/*, hosts -" in out["route public-docs"]
+    assert "<td>/orders/*, /orders api.acme.invalid</td>" in files_["report.html"].decode()
+
+
 def test_json():
     report = _report()
     assert json.loads(render.render_json(report)) == report
