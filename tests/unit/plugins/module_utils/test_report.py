@@ -356,3 +356,75 @@ def test_a_failed_apply_or_check_is_the_tenant_s_error():
     host = {"name": "acme", "groups": ["apisix_gateway"], "verify": {"failed": True, "msg": "cannot read /x.yaml"}}
     (tenant,) = model.build([host])["tenants"]
     assert tenant["status"] == "failed" and tenant["error"] == "verify: cannot read /x.yaml"
+
+
+def _readme_excerpt():
+    """The lines of README.md's excerpt of report.md (the markdown block after the report-excerpt marker)."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    (start,) = [index for index, line in enumerate(lines) if line.startswith("<!-- report-excerpt:")]
+    assert lines[start + 1] == "```markdown"
+    end = lines.index("```", start + 2)
+    return lines[start + 2 : end]
+
+
+def test_the_readme_s_excerpt_is_what_the_report_renders():
+    """Every line of README.md's excerpt of report.md is a line of a report rendered from a run like it
+    ("..." stands for the rest of a cell), and the README says where the files go and what a rerun keeps."""
+
+    def routes(*items):
+        return [
+            {"route": rid, "status": status, "reason": reason, "client_id": "cim", "uris": [uri], "hosts": [host]}
+            for rid, status, reason, uri, host in items
+        ]
+
+    ok = "token of 'customer' active at introspection with client 'cim', scope openid email profile, RS256, aud has 'cim'"
+    refused = (
+        "Keycloak refused client 'cim' with the route's client_secret (HTTP 401, unauthorized_client: Invalid client "
+        "or Invalid client credentials): the route holds a wrong or stale secret"
+    )
+    common = {
+        "groups": ["keycloak_admin", "apisix_gateway"],
+        "keycloak_url": "https://sso.example.com/auth",
+        "keycloak_version": "26.7.3",
+        "apisix_version": "3.11",
+        "client_id": "cim",
+    }
+    host_list = [
+        dict(
+            common,
+            name="acme",
+            keycloak_realm="acme",
+            verify={
+                "routes": routes(
+                    ("orders-main-secured", "ok", ok, "/orders/*", "cx.example.com"),
+                    ("files-main", "ok", ok, "/files/*", "cx.example.com"),
+                )
+            },
+        ),
+        dict(
+            common,
+            name="globex",
+            keycloak_realm="globex",
+            verify={
+                "failed": True,
+                "failed_routes": ["files-main"],
+                "routes": routes(
+                    ("orders-main-secured", "ok", ok, "/orders/*", "cx.example.com"),
+                    ("files-main", "failed", refused, "/files/*", "cx.example.com"),
+                ),
+            },
+        ),
+    ]
+    rendered = render.render_markdown(model.build(host_list)).decode().splitlines()
+    excerpt = _readme_excerpt()
+    assert len([line for line in excerpt if line.startswith("| ")]) == 3
+    for line in excerpt:
+        pieces = [piece.strip() for piece in line.split("...")]
+        assert any(all(piece in candidate for piece in pieces) for candidate in rendered), line
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for said in (
+        "`cx_api_auth_report_dir` (inventory or `-e`), else `$CX_API_AUTH_REPORT_DIR`, else `./cx-api-auth-report/`",
+        "`report.json.prev`, `report.md.prev`, `report.xml.prev` and `report.html.prev`",
+        "`cx_api_auth_report_keep_previous: false` keeps none",
+    ):
+        assert said in text, said
