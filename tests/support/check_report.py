@@ -51,14 +51,14 @@ class Problems(list):
         return condition
 
 
-def _oidc_routes(path):
-    """The ids of the routes of a Helm values file that carry openid-connect (uncommented)."""
+def _routes_of(path):
+    """Every route (a mapping with an ``id`` and ``plugins``) of a Helm values file, in order."""
     found = []
 
     def walk(node):
         if isinstance(node, dict):
-            if "id" in node and isinstance(node.get("plugins"), dict) and "openid-connect" in node["plugins"]:
-                found.append(str(node["id"]))
+            if "id" in node and isinstance(node.get("plugins"), dict):
+                found.append(node)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -69,9 +69,13 @@ def _oidc_routes(path):
     return found
 
 
+def _oidc_routes(path):
+    """The ids of the routes of a Helm values file that carry openid-connect (uncommented)."""
+    return [str(route["id"]) for route in _routes_of(path) if "openid-connect" in route["plugins"]]
+
+
 def _route_places(path):
     """``{route id: (uri text, hosts)}`` of every route of a Helm values file, as the report shows them."""
-    found = {}
 
     def texts(node, *keys):
         values = []
@@ -80,18 +84,10 @@ def _route_places(path):
             values.extend(item for item in (value if isinstance(value, list) else [value]) if isinstance(item, str))
         return list(dict.fromkeys(item for item in values if item))
 
-    def walk(node):
-        if isinstance(node, dict):
-            if "id" in node and isinstance(node.get("plugins"), dict):
-                found[str(node["id"])] = (", ".join(texts(node, "uri", "uris")) or None, texts(node, "host", "hosts"))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8")))
-    return found
+    return {
+        str(route["id"]): (", ".join(texts(route, "uri", "uris")) or None, texts(route, "host", "hosts"))
+        for route in _routes_of(path)
+    }
 
 
 def _admin_get(record, token, path):
