@@ -50,7 +50,9 @@ options:
         M(cx.api_auth.keycloak_customer_user) result), C(error) (a string or a failed result) and C(failed)
         (the host failed or was unreachable in the run)."
       - A tenant without any result, and not marked failed, appears failed with the error that the run stopped
-        before its steps ended.
+        before its steps ended. A host given twice counts once, with its last entry.
+      - A route's URI and hosts are the C(uris) and C(hosts) of its entry in C(verify) (or C(uri)/C(host) of
+        an entry that has them).
     type: list
     elements: dict
     default: []

@@ -241,6 +241,16 @@ routes:
           for an open route.
       type: str
       sample: http://keycloak.ef-external.svc/auth/realms/expertflow/.well-known/openid-configuration
+    uris:
+      description: Where the route matches, its C(uri) and C(uris) as read (text only); empty without them.
+      type: list
+      elements: str
+      sample: [/files/*]
+    hosts:
+      description: The route's C(host) and C(hosts) as read (text only); empty without them.
+      type: list
+      elements: str
+      sample: []
 table:
   description: The report to print, a header line and one line per route (route, status, C(aud) has the client, reason).
   returned: always

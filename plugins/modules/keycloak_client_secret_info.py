@@ -120,6 +120,14 @@ issuer:
   returned: success
   type: str
   sample: https://sso.example.com/auth/realms/expertflow
+server_version:
+  description:
+    - The Keycloak server's version (C(systemInfo.version) of C(GET admin/serverinfo)), for the run's report.
+    - V(null) when the admin may not read it (Keycloak shows it to admins of C(master)) or it cannot be read; that
+      never fails the module.
+  returned: success
+  type: str
+  sample: 26.2.5
 compare_url_path_ok:
   description: Whether the path of O(compare_url) is RV(base_path) (trailing slashes do not count).
   returned: success, when O(compare_url) is given

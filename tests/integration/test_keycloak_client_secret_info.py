@@ -47,3 +47,10 @@ def test_read_compare_and_compare_url_are_said_in_one_line(tenant, check):
         right,
     )
     assert tenant.client_secret not in result["msg"] and "\n" not in result["msg"]
+
+
+def test_the_server_s_version_is_returned_for_the_run_s_report(tenant):
+    """The admin of master reads the server info once: its version is the one the report shows."""
+    result, output = run_module(MODULE, tenant.args(client_id="cim"))
+    assert result["failed"] is False, output
+    assert result["server_version"] == tenant.kc.version

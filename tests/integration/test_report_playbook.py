@@ -239,6 +239,31 @@ def test_default_directory_and_previous_report(tmp_path):
     assert sorted(os.listdir(elsewhere)) == sorted(FILES), proc.stdout[-3000:]  # rc 2: initech fails on purpose
 
 
+def test_a_run_that_reports_twice_lists_every_host_once(tmp_path):
+    """site then verify in one run (report_run.yml of molecule tenants): the second report play starts from
+    nothing of the first one (its hosts, its secrets, its failed hosts); every host is listed once."""
+    inventory, playbook = _inventory(tmp_path)
+    twice = tmp_path / "twice.yml"
+    twice.write_text(
+        RUN + "\n- name: The report again (verify's, after site's)\n  ansible.builtin.import_playbook: "
+        "cx.api_auth.report\n"
+    )
+    dest = tmp_path / "out"
+    rc, output = run_playbook(str(twice), inventory, extra_vars={"cx_api_auth_report_dir": str(dest)})
+    assert rc == 2, output
+    report = json.loads((dest / "report.json").read_text())
+    assert {tenant["name"]: tenant["hosts"] for tenant in report["tenants"]} == {
+        "acme": ["acme"],
+        "globex": ["globex"],
+        "initech": ["initech"],
+    }
+    assert report == dict(json.loads((dest / "report.json.prev").read_text()), report=report["report"])
+    for name in ("report.md", "report.html"):
+        text = (dest / name).read_text()
+        assert "acme, acme" not in text and "initech, initech" not in text, name
+    del playbook
+
+
 def test_check_mode_writes_nothing(tmp_path):
     inventory, playbook = _inventory(tmp_path)
     dest = tmp_path / "out"

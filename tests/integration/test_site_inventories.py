@@ -254,9 +254,17 @@ def test_one_failing_tenant_of_three_stops_only_itself_and_its_gateway_step(make
     reported = json.loads((report_dir / "report.json").read_text())
     errors = {tenant["realm"]: tenant["error"] for tenant in reported["tenants"]}
     assert errors[tenants[0].realm] is None and errors[tenants[1].realm] is None, errors
+    # the Keycloak version (read by the first play with the client secret) and each host once, per tenant
+    versions = {tenant["realm"]: tenant["keycloak_version"] for tenant in reported["tenants"]}
+    assert versions[tenants[0].realm] == versions[tenants[1].realm] == tenants[0].kc.version, versions
+    for tenant in reported["tenants"]:
+        assert len(tenant["hosts"]) == len(set(tenant["hosts"])) == (1 if shape == "one-host" else 2), tenant
     assert ("password" if fault == "keycloak-step" else "secret") in errors[tenants[2].realm], errors
-    if shape == "one-host":  # (two hosts: the gateway host stopped by the APISIX play's pre-check has none)
-        assert "no result" not in errors[tenants[2].realm], errors
+    # every host of the failed tenant says why it stopped (two hosts: the gateway host stopped by the APISIX play's
+    # pre-check, or by the first play's check of its tenant's other host, too)
+    assert "no result" not in errors[tenants[2].realm], errors
+    if shape == "two-hosts":
+        assert "The tenant of realm '%s' stops here" % tenants[2].realm in errors[tenants[2].realm], errors
     for index in (0, 1):
         _converged(tenants[index], paths[index])
     for line in recap.splitlines():

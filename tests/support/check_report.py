@@ -51,14 +51,14 @@ class Problems(list):
         return condition
 
 
-def _oidc_routes(path):
-    """The ids of the routes of a Helm values file that carry openid-connect (uncommented)."""
+def _routes_of(path):
+    """Every route (a mapping with an ``id`` and ``plugins``) of a Helm values file, in order."""
     found = []
 
     def walk(node):
         if isinstance(node, dict):
-            if "id" in node and isinstance(node.get("plugins"), dict) and "openid-connect" in node["plugins"]:
-                found.append(str(node["id"]))
+            if "id" in node and isinstance(node.get("plugins"), dict):
+                found.append(node)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -67,6 +67,27 @@ def _oidc_routes(path):
 
     walk(yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8")))
     return found
+
+
+def _oidc_routes(path):
+    """The ids of the routes of a Helm values file that carry openid-connect (uncommented)."""
+    return [str(route["id"]) for route in _routes_of(path) if "openid-connect" in route["plugins"]]
+
+
+def _route_places(path):
+    """``{route id: (uri text, hosts)}`` of every route of a Helm values file, as the report shows them."""
+
+    def texts(node, *keys):
+        values = []
+        for key in keys:
+            value = node.get(key)
+            values.extend(item for item in (value if isinstance(value, list) else [value]) if isinstance(item, str))
+        return list(dict.fromkeys(item for item in values if item))
+
+    return {
+        str(route["id"]): (", ".join(texts(route, "uri", "uris")) or None, texts(route, "host", "hosts"))
+        for route in _routes_of(path)
+    }
 
 
 def _admin_get(record, token, path):
@@ -122,6 +143,23 @@ def check_json(report, record, problems):
                 sorted(states) == sorted(in_file),
                 "%s: routes %s, the route file has %s" % (name, sorted(states), in_file),
             )
+            # where each route matches: the route file's uri(s) and host(s), never empty here
+            places = _route_places(tenant_record["routes_file"])
+            for route in tenant["routes"]:
+                problems.check(
+                    route["uri"] and (route["uri"], route["hosts"]) == places.get(route["id"]),
+                    "%s/%s: uri %r hosts %r, the route file has %r"
+                    % (name, route["id"], route["uri"], route["hosts"], places.get(route["id"])),
+                )
+        # each host once (a tenant is a realm; its hosts listed once, also after site's report then verify's)
+        problems.check(tenant["hosts"] == [name], "%s: hosts %s" % (name, tenant["hosts"]))
+        # the Keycloak version, read by site's first play (not for initech: its admin login fails there)
+        want = None if name == "initech" else record["version"]
+        problems.check(
+            tenant["keycloak_version"] == want,
+            "%s: Keycloak version %r, not %r" % (name, tenant["keycloak_version"], want),
+        )
+        problems.check(tenant["apisix_version"] == "3.11", "%s: APISIX version %r" % (name, tenant["apisix_version"]))
     problems.check(
         report["summary"] == {"tenants": 3, "tenants_failed": 2, "routes": totals},
         "summary %s, tenants say %s" % (report["summary"], totals),

@@ -61,6 +61,9 @@ class FileTarget(RouteTarget):
     def plugin_state(self, route_id):
         return self.doc.plugin_state(route_id, oidc.PLUGIN_NAME)
 
+    def route_place(self, route_id):
+        return self.doc.route_place(route_id)
+
     def check_routes(self, route_ids, version):
         """Exact ids are checked here: each must name exactly one route of the file."""
         self.doc.check_targets(route_ids)

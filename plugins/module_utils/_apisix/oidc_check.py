@@ -406,7 +406,10 @@ def run(params, check_mode, diff, warn, hide=None, http=None, admin=None):  # py
         http = openid.Transport(
             validate_certs, params.get("keycloak_ca_path"), params.get("keycloak_timeout") or 10, KEYCLOAK_OPTIONS
         )
-    entries = [check_one(rid, state, params, http, secrets, version) for rid, state in chosen]
+    # each with where the route matches (uris, hosts: read from the route, never from a plugin)
+    entries = [
+        dict(check_one(rid, state, params, http, secrets, version), **target.route_place(rid)) for rid, state in chosen
+    ]
 
     failed = [item for item in entries if item["status"] == FAILED]
     if params.get("require_secured"):

@@ -49,6 +49,23 @@ class PluginState:
         return COMMENTED if self.commented else ABSENT
 
 
+# Where a route matches requests, as the report shows it: (result key, the route's keys it is read from).
+PLACE_KEYS = (("uris", ("uri", "uris")), ("hosts", ("host", "hosts")))
+
+
+def route_place(route):
+    """``{"uris": [...], "hosts": [...]}`` of a route object (a dict with APISIX's ``uri``/``uris`` and
+    ``host``/``hosts``): only non-empty texts, each once, in order; never a plugin's config."""
+    place = {}
+    for name, keys in PLACE_KEYS:
+        values = []
+        for key in keys:
+            value = route.get(key) if isinstance(route, dict) else None
+            values.extend(item for item in (value if isinstance(value, list) else [value]) if isinstance(item, str))
+        place[name] = list(dict.fromkeys(item for item in values if item))
+    return place
+
+
 def ignores_enable(config, version):
     """A block with ``enable: false`` that stock APISIX runs anyway."""
     return isinstance(config, dict) and config.get("enable") is False and not oidc.is_disabled(config, version)
@@ -108,6 +125,10 @@ class RouteTarget(abc.ABC):
     def known_route_count(self):
         """How many routes the target holds, when that is known without another request (else None)."""
         return None
+
+    def route_place(self, route_id):  # pylint: disable=unused-argument
+        """Where route ``route_id`` (already read) matches requests: :func:`route_place` of it."""
+        return route_place(None)
 
     def resolve(self, entries, selectors, required=True):
         """The route ids ``routes`` (``entries``) and ``route_selector`` (``selectors``) name, by the rules of

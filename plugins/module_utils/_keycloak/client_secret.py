@@ -141,6 +141,19 @@ def _discovery(connection):
     return document if isinstance(document, dict) else {}
 
 
+def server_version(connection):
+    """The server's version (``systemInfo.version`` of ``GET admin/serverinfo``), None when this admin may not read
+    it or it cannot be read: only the run's report shows it, so it never fails the module."""
+    try:
+        with connection.errors("reading the server info"):
+            info = connection.admin.get_server_info()
+    except KeycloakModuleError:
+        return None
+    system = info.get("systemInfo") if isinstance(info, dict) else None
+    version = system.get("version") if isinstance(system, dict) else None
+    return version if isinstance(version, str) and version else None
+
+
 def run(connection, params, check_mode, diff, warn):  # pylint: disable=unused-argument
     """The runner of ``keycloak_client_secret_info`` (see ``_runner.run_module``)."""
     require_text(params, SECRET_OPTIONS + ("client_secret",), target(params))
@@ -164,6 +177,7 @@ def run(connection, params, check_mode, diff, warn):  # pylint: disable=unused-a
         base_path=server_path,
         realm_url="%s/realms/%s" % (connection.url, quote(realm, safe="")),
         issuer=document.get("issuer"),
+        server_version=server_version(connection),
         msg=(
             "The given secret of client '%s' in realm '%s' is the one Keycloak holds" % (client_id, realm)
             if given is not None

@@ -290,7 +290,12 @@ def _now():
 def build(hosts, secrets=(), started_at=None, playbook=None, hide=None, now=None):
     """The report (a dict of plain data, every string masked) of ``hosts`` (one dict per inventory host)."""
     tenants = {}
-    hosts = [_dict(host) for host in _list(hosts) if _dict(host).get("name") is not None]
+    # one entry per host (a host given twice, e.g. gathered again by a second report play of the run: the last)
+    by_name = {}
+    for host in _list(hosts):
+        if _dict(host).get("name") is not None:
+            by_name[_text(_dict(host)["name"])] = _dict(host)
+    hosts = list(by_name.values())
     for host in hosts:
         if _is_keycloak_host(host):
             name = _text(host["name"])
@@ -375,7 +380,7 @@ def _tenant_dict(tenant):
         "keycloak_url": tenant.keycloak_url,
         "keycloak_version": tenant.keycloak_version,
         "apisix_version": tenant.apisix_version,
-        "hosts": tenant.hosts,
+        "hosts": list(dict.fromkeys(tenant.hosts)),
         "status": FAILED if failed else "ok",
         "error": "; ".join(errors) if errors else None,
         "fix": _TENANT_FIX % tenant.name if errors else None,

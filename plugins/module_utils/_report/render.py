@@ -162,7 +162,14 @@ def render_junit(report):
                 ET.SubElement(case, "skipped", message=_xml_text("open: %s" % (route["reason"] or "no authentication")))
             out = ET.SubElement(case, "system-out")
             out.text = _xml_text(
-                "state %s, live %s: %s" % (route["state"], route["live"] or "-", route["reason"] or "")
+                "state %s, live %s, uri %s, hosts %s: %s"
+                % (
+                    route["state"],
+                    route["live"] or "-",
+                    route["uri"] or "-",
+                    ", ".join(route["hosts"]) or "-",
+                    route["reason"] or "",
+                )
             )
             cases.append(case)
         suite_failures = sum(1 for item in cases if item.find("failure") is not None)

@@ -39,7 +39,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.opti
 )
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState, RouteTarget
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState, RouteTarget, route_place
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 # Releases whose PATCH re-encrypts client_secret (fixed in 3.18.0): write with GET + PUT there.
@@ -141,6 +141,9 @@ class AdminApiTarget(RouteTarget):
     def plugin_state(self, route_id):
         config = plugin_config_of(self._route(route_id))
         return PluginState(active=config is not None, config=config)
+
+    def route_place(self, route_id):
+        return route_place(self._route(route_id))
 
     def check_routes(self, route_ids, version):
         """Every route is read (a missing one fails, 404); the server's answers must fit ``version``."""

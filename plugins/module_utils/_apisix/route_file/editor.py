@@ -20,7 +20,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.err
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import MappingNode, ScalarNode
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.render import render_entry, render_inline
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PLACE_KEYS, PluginState, route_place
 
 _MEMORY_RE = re.compile(r"[ \t]*:[ \t]*(?P<mark># )(?P<value>\{[ \t]*\}|~|null|Null|NULL)(?:[ \t]|$)")
 _BARE_MEMORY_RE = re.compile(r"[ \t]*:[ \t]*(?P<mark> #)$")
@@ -65,6 +65,21 @@ class RouteFile:
             config=self.doc.data(value, rid, "%s block" % name) if value is not None else None,
             commented=len(copies),
         )
+
+    def route_place(self, rid):
+        """``target.route_place`` of route ``rid``: its ``uri``/``uris`` and ``host``/``hosts`` keys only (a key
+        that cannot be read as data is left out)."""
+        route = locate.route(self.doc, rid)
+        data = {}
+        for _name, keys in PLACE_KEYS:
+            for key in keys:
+                pairs = nodes.mapping_get(route, key)
+                if pairs:
+                    try:
+                        data[key] = nodes.construct(pairs[-1][1])
+                    except nodes.yaml.YAMLError:
+                        continue
+        return route_place(data)
 
     def commented_config(self, rid, name):
         """What the first commented-out copy of ``name`` on route ``rid`` holds (None: none, or unreadable)."""

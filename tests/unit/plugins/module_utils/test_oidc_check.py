@@ -254,6 +254,60 @@ def test_every_route_with_a_block_is_checked_by_default(tmp_path):
     assert all(url.startswith(REACHABLE) for _method, url in keycloak.calls)
 
 
+PLACES = """\
+routes:
+  - id: one
+    uri: /a/*
+    host: a.example.invalid
+    plugins:
+#      openid-connect:
+#        client_secret: "%(secret)s"
+      proxy-rewrite:
+        uri: /rewritten
+  - id: many
+    uris: [/b/*, /c]
+    hosts: [b.example.invalid, c.example.invalid]
+    plugins:
+      openid-connect:
+        discovery: "%(gw)s/realms/r/.well-known/openid-configuration"
+        client_id: cim
+        client_secret: "%(secret)s"
+        _meta:
+          disable: true
+  - id: both
+    uri: /d
+    uris: [/d, /e]
+    host: d.example.invalid
+    hosts: [e.example.invalid]
+    plugins:
+#      openid-connect: {}
+      key-auth: {}
+  - id: nowhere
+    plugins:
+#      openid-connect: {}
+      key-auth: {}
+  - id: odd
+    uri: [1, /f, ""]
+    hosts: {a: b}
+    plugins:
+#      openid-connect: {}
+      key-auth: {}
+"""
+
+
+def test_each_route_says_where_it_matches_from_the_route_never_a_plugin(tmp_path):
+    """uri/uris and host/hosts of the route itself (the report's URI / hosts column); a plugin's uri is not."""
+    result, _hidden, _warnings = _run(_file(tmp_path, text=PLACES), FakeKeycloak())
+    places = {item["route"]: (item["uris"], item["hosts"]) for item in result["routes"]}
+    assert places == {
+        "one": (["/a/*"], ["a.example.invalid"]),
+        "many": (["/b/*", "/c"], ["b.example.invalid", "c.example.invalid"]),
+        "both": (["/d", "/e"], ["d.example.invalid", "e.example.invalid"]),
+        "nowhere": ([], []),
+        "odd": (["/f"], []),
+    }
+
+
 def test_a_wrong_secret_fails_the_route_naming_it(tmp_path):
     result, _hidden, _warnings = _run(_file(tmp_path, secret="not-the-secret-42"), FakeKeycloak())
     assert result["failed"] and result["failed_routes"] == ["secured"]

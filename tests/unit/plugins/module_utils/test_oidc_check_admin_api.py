@@ -134,6 +134,28 @@ def test_listed_routes_are_read_one_by_one_and_one_without_the_plugin_is_open(v2
     assert result["failed"] and result["failed_routes"] == ["plain", "bare"] and "(require_secured)" in result["msg"]
 
 
+@pytest.mark.parametrize("v2", [False, True])
+@pytest.mark.parametrize("listed", [False, True])
+def test_each_route_says_where_it_matches(v2, listed):
+    """uri/uris and host/hosts of the route object as the Admin API gives it (listed or read one by one)."""
+    routes = _routes(v2)
+    routes[0].update(host="a.example.invalid", uris=["/a/*", "/a2"])
+    routes[1].update(uri=None, uris=["/c/*"], hosts=["c.example.invalid", 7])
+    routes[1]["plugins"]["openid-connect"]["uri"] = "/not-the-route-s"
+    admin = FakeAdmin(_answers(routes, v2))
+    chosen = ["secured", "switched-off", "bare"] if listed else None
+    result, _hidden, _warnings = _run(admin, routes=chosen, apisix_version="2.15" if v2 else "3.11")
+    places = {item["route"]: (item["uris"], item["hosts"]) for item in result["routes"]}
+    expected = {
+        "secured": (["/a/*", "/a2"], ["a.example.invalid"]),
+        "switched-off": (["/c/*"], ["c.example.invalid"]),
+        "bare": (["/e/*"], []),
+    }
+    if not listed:
+        del expected["bare"]  # no openid-connect: not checked unless named
+    assert places == expected
+
+
 def test_a_2x_flag_on_a_3x_server_does_not_switch_the_plugin_off():
     # 3.x ignores a top-level disable: the block is checked like any other (here it passes)
     admin = FakeAdmin(_answers(_routes(v2=True), v2=False))

@@ -95,6 +95,60 @@ def test_gateway_host_of_its_own_belongs_to_the_tenant_of_its_realm():
     assert tenant["name"] == "acme-kc" and tenant["hosts"] == ["acme-kc", "acme-gw"] and len(tenant["routes"]) == 3
 
 
+def test_a_host_given_twice_is_listed_once_with_its_last_facts():
+    """A second report play in the same run (site's, then verify's) gathered every host again."""
+    earlier, later = hosts()[:3], hosts()[:3]
+    for host in earlier:
+        host.update(verify=None, keycloak=None, error="an earlier report's fact")
+    report = model.build(earlier + later)
+    assert {tenant["name"]: tenant["hosts"] for tenant in report["tenants"]} == {
+        "acme": ["acme"],
+        "globex": ["globex"],
+        "initech": ["initech"],
+    }
+    assert model.build(later)["tenants"] == report["tenants"]
+    two_hosts = [
+        {"name": "acme-kc", "groups": ["keycloak_admin"], "keycloak_realm": "acme", "keycloak": hosts()[0]["keycloak"]},
+        {"name": "acme-gw", "groups": ["apisix_gateway"], "gateway_realm": "acme", "verify": hosts()[0]["verify"]},
+    ]
+    (tenant,) = model.build(two_hosts + two_hosts)["tenants"]
+    assert tenant["hosts"] == ["acme-kc", "acme-gw"]
+    markdown = render.render_markdown(model.build(two_hosts + two_hosts)).decode()
+    assert "host(s) acme-kc, acme-gw." in markdown
+
+
+def test_each_route_s_uris_and_hosts_from_the_check_reach_every_file():
+    """The check's per-route ``uris``/``hosts`` (apisix_oidc_check) in report.json, .md, .xml and .html."""
+    host_list = hosts()
+    orders, public, files = host_list[0]["verify"]["routes"]
+    orders.update(uris=["/orders/*", "/orders"], hosts=["api.acme.invalid"])
+    public.update(uris=["/docs/*"], hosts=[])
+    files.update(uris=[], hosts=[])
+    report = model.build(host_list)
+    acme = [tenant for tenant in report["tenants"] if tenant["name"] == "acme"][0]
+    places = {route["id"]: (route["uri"], route["hosts"]) for route in acme["routes"]}
+    assert places == {
+        "orders": ("/orders/*, /orders", ["api.acme.invalid"]),
+        "public-docs": ("/docs/*", []),
+        "files": (None, []),
+    }
+    files_ = render.render_all(report)
+    assert json.loads(files_["report.json"]) == report
+    assert "| orders | secured | live | /orders/*, /orders api.acme.invalid |" in files_["report.md"].decode()
+    assert "| public-docs | open | - | /docs/* |" in files_["report.md"].decode()
+    root = ET.fromstring(files_["report.xml"])
+    out = {
+        case.get("name"): case.find("system-out").text
+        for suite in root.findall("testsuite")
+        if suite.get("name") == "acme"
+        for case in suite.findall("testcase")
+        if case.find("system-out") is not None
+    }
+    assert "uri /orders/*, /orders, hosts api.acme.invalid" in out["route orders"]
+    assert "uri /docs/*, hosts -" in out["route public-docs"]
+    assert "<td>/orders/*, /orders api.acme.invalid</td>" in files_["report.html"].decode()
+
+
 def test_json():
     report = _report()
     assert json.loads(render.render_json(report)) == report
@@ -302,3 +356,75 @@ def test_a_failed_apply_or_check_is_the_tenant_s_error():
     host = {"name": "acme", "groups": ["apisix_gateway"], "verify": {"failed": True, "msg": "cannot read /x.yaml"}}
     (tenant,) = model.build([host])["tenants"]
     assert tenant["status"] == "failed" and tenant["error"] == "verify: cannot read /x.yaml"
+
+
+def _readme_excerpt():
+    """The lines of README.md's excerpt of report.md (the markdown block after the report-excerpt marker)."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    (start,) = [index for index, line in enumerate(lines) if line.startswith("<!-- report-excerpt:")]
+    assert lines[start + 1] == "```markdown"
+    end = lines.index("```", start + 2)
+    return lines[start + 2 : end]
+
+
+def test_the_readme_s_excerpt_is_what_the_report_renders():
+    """Every line of README.md's excerpt of report.md is a line of a report rendered from a run like it
+    ("..." stands for the rest of a cell), and the README says where the files go and what a rerun keeps."""
+
+    def routes(*items):
+        return [
+            {"route": rid, "status": status, "reason": reason, "client_id": "cim", "uris": [uri], "hosts": [host]}
+            for rid, status, reason, uri, host in items
+        ]
+
+    ok = "token of 'customer' active at introspection with client 'cim', scope openid email profile, RS256, aud has 'cim'"
+    refused = (
+        "Keycloak refused client 'cim' with the route's client_secret (HTTP 401, unauthorized_client: Invalid client "
+        "or Invalid client credentials): the route holds a wrong or stale secret"
+    )
+    common = {
+        "groups": ["keycloak_admin", "apisix_gateway"],
+        "keycloak_url": "https://sso.example.com/auth",
+        "keycloak_version": "26.7.3",
+        "apisix_version": "3.11",
+        "client_id": "cim",
+    }
+    host_list = [
+        dict(
+            common,
+            name="acme",
+            keycloak_realm="acme",
+            verify={
+                "routes": routes(
+                    ("orders-main-secured", "ok", ok, "/orders/*", "cx.example.com"),
+                    ("files-main", "ok", ok, "/files/*", "cx.example.com"),
+                )
+            },
+        ),
+        dict(
+            common,
+            name="globex",
+            keycloak_realm="globex",
+            verify={
+                "failed": True,
+                "failed_routes": ["files-main"],
+                "routes": routes(
+                    ("orders-main-secured", "ok", ok, "/orders/*", "cx.example.com"),
+                    ("files-main", "failed", refused, "/files/*", "cx.example.com"),
+                ),
+            },
+        ),
+    ]
+    rendered = render.render_markdown(model.build(host_list)).decode().splitlines()
+    excerpt = _readme_excerpt()
+    assert len([line for line in excerpt if line.startswith("| ")]) == 3
+    for line in excerpt:
+        pieces = [piece.strip() for piece in line.split("...")]
+        assert any(all(piece in candidate for piece in pieces) for candidate in rendered), line
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for said in (
+        "`cx_api_auth_report_dir` (inventory or `-e`), else `$CX_API_AUTH_REPORT_DIR`, else `./cx-api-auth-report/`",
+        "`report.json.prev`, `report.md.prev`, `report.xml.prev` and `report.html.prev`",
+        "`cx_api_auth_report_keep_previous: false` keeps none",
+    ):
+        assert said in text, said

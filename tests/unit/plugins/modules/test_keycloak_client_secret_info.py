@@ -3,6 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of plugins/modules/keycloak_client_secret_info.py through ``main()`` on the fake Keycloak."""
 
+import pytest
+
 from ansible_collections.cx.api_auth.plugins.modules import keycloak_client_secret_info as module
 
 from ...fakes import CIM_SECRET, URL
@@ -54,6 +56,26 @@ def test_a_server_under_auth(make_keycloak, capsys):
     result, failed = run_module_main(capsys, module, args)
     assert not failed and result["base_path"] == "/auth" and result["compare_url_path_ok"] is True
     assert result["issuer"] == URL + "/auth/realms/expertflow"
+
+
+@pytest.mark.parametrize(
+    "version, fail, expected",
+    [
+        ("26.7.3", None, "26.7.3"),
+        ("19.0.1", None, "19.0.1"),
+        ("26.7.3", (403, {"error": "HTTP 403 Forbidden"}), None),  # an admin who may not read the server info
+        ("26.7.3", (500, {"error": "unknown_error"}), None),
+        ("", None, None),  # a server info without the version (Keycloak leaves it out for a realm's admin)
+    ],
+)
+def test_the_server_s_version_for_the_report_never_fails_the_module(make_keycloak, capsys, version, fail, expected):
+    keycloak = make_keycloak(version=version)
+    if fail:
+        keycloak.fail["get_server_info"] = fail
+    result, failed = run_main(capsys, {}, printed_secrets=())  # the secret read is returned (the caller's no_log)
+    assert not failed and result["server_version"] == expected
+    assert result["client_secret"] == CIM_SECRET
+    assert len([call for call in keycloak.calls if call[0] == "get_server_info"]) == 1  # read once
 
 
 def test_a_disabled_client_is_refused_and_its_secret_not_read(keycloak, capsys):
