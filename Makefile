@@ -11,6 +11,8 @@ VENV        ?= .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.requirements-stamp
 RUN_STAMP   := $(VENV)/.run-requirements-stamp
+# every package pinned, transitive ones too (`make lock` refreshes it)
+LOCK        := requirements/constraints.txt
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(shell python3 tools/collection_link.py)
 # Keycloak versions the integration tests run against (see tools/kc_server.py).
@@ -19,12 +21,13 @@ KC_VERSIONS ?= 26.7.3 19.0.1
 # version), each test in realms of its own; a test file stays on one worker (module fixtures).
 INTEGRATION_JOBS ?= 2
 
-.PHONY: help venv venv-run collections browser lint sanity units integration molecule build-check test demo benchmark-keycloak clean
+.PHONY: help venv venv-run lock collections browser lint sanity units integration molecule build-check test demo benchmark-keycloak clean
 
 help:
 	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build)"
 	@echo "make demo   - set up and run the main job against a local Keycloak"
 	@echo "make lint | sanity | units | integration | molecule | build-check - one stage"
+	@echo "make lock   - refresh requirements/constraints.txt (every package pinned) after changing requirements/*.txt"
 	@echo "make benchmark-keycloak - this collection's role against community.general's modules (not in make test)"
 
 # venv: what the whole suite needs (requirements/test.txt); venv-run: what running the
@@ -36,13 +39,23 @@ $(PY):
 	base=$$(bash tools/find_python.sh); echo "creating $(VENV) with $$base"; "$$base" -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 
-$(STAMP): requirements/test.txt requirements/run.txt | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements/test.txt
+$(STAMP): requirements/test.txt requirements/run.txt $(LOCK) | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements/test.txt -c $(LOCK)
 	@touch $@ $(RUN_STAMP)
 
-$(RUN_STAMP): requirements/run.txt | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements/run.txt
+$(RUN_STAMP): requirements/run.txt $(LOCK) | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements/run.txt -c $(LOCK)
 	@touch $@
+
+# lock: refresh requirements/constraints.txt (every transitive package pinned) from a new virtual
+# environment installed from requirements/test.txt alone; run it after changing requirements/*.txt.
+lock:
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; base=$$(bash tools/find_python.sh); \
+	"$$base" -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip; \
+	"$$tmp/venv/bin/python" -m pip install --disable-pip-version-check -q -r requirements/test.txt; \
+	{ sed -n '/^#/!q;p' $(LOCK); "$$tmp/venv/bin/python" -m pip freeze --exclude-editable; } > "$$tmp/lock.txt"; \
+	mv "$$tmp/lock.txt" $(LOCK); echo "$(LOCK): $$(grep -c '==' $(LOCK)) packages pinned"
 
 # kubernetes.core (the apply step) from the pinned ansible package, beside the collection; cheap when done.
 collections: venv
