@@ -13,6 +13,12 @@ STAMP       := $(VENV)/.requirements-stamp
 RUN_STAMP   := $(VENV)/.run-requirements-stamp
 # every package pinned, transitive ones too (`make lock` refreshes it)
 LOCK        := requirements/constraints.txt
+# the oldest supported ansible-core's venv (`make compat`): Python 3.11, requirements/compat.txt
+COMPAT_VENV   ?= .venv-compat
+COMPAT_PY     := $(COMPAT_VENV)/bin/python
+COMPAT_STAMP  := $(COMPAT_VENV)/.requirements-stamp
+COMPAT_LOCK   := requirements/constraints-compat.txt
+COMPAT_PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo /usr/bin/python3.11)
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(shell python3 tools/collection_link.py)
 # Keycloak versions the integration tests run against (see tools/kc_server.py).
@@ -21,12 +27,12 @@ KC_VERSIONS ?= 26.7.3 19.0.1
 # version), each test in realms of its own; a test file stays on one worker (module fixtures).
 INTEGRATION_JOBS ?= 2
 
-.PHONY: help venv venv-run lock collections browser lint sanity units integration molecule build-check test demo benchmark-keycloak clean
+.PHONY: help venv venv-run lock compat collections browser lint sanity units integration molecule build-check test demo benchmark-keycloak clean
 
 help:
 	@echo "make test   - set up the venv and run the whole suite (lint, sanity, unit, integration, molecule, build)"
 	@echo "make demo   - set up and run the main job against a local Keycloak"
-	@echo "make lint | sanity | units | integration | molecule | build-check - one stage"
+	@echo "make lint | sanity | units | compat | integration | molecule | build-check - one stage"
 	@echo "make lock   - refresh requirements/constraints.txt (every package pinned) after changing requirements/*.txt"
 	@echo "make benchmark-keycloak - this collection's role against community.general's modules (not in make test)"
 
@@ -48,14 +54,25 @@ $(RUN_STAMP): requirements/run.txt $(LOCK) | $(PY)
 	@touch $@
 
 # lock: refresh requirements/constraints.txt (every transitive package pinned) from a new virtual
-# environment installed from requirements/test.txt alone; run it after changing requirements/*.txt.
+# environment installed from requirements/test.txt alone, and the compat venv's lock the same way from
+# requirements/compat.txt; run it after changing requirements/*.txt.
 lock:
-	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; base=$$(bash tools/find_python.sh); \
-	"$$base" -m venv "$$tmp/venv"; \
-	"$$tmp/venv/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip; \
-	"$$tmp/venv/bin/python" -m pip install --disable-pip-version-check -q -r requirements/test.txt; \
-	{ sed -n '/^#/!q;p' $(LOCK); "$$tmp/venv/bin/python" -m pip freeze --exclude-editable; } > "$$tmp/lock.txt"; \
-	mv "$$tmp/lock.txt" $(LOCK); echo "$(LOCK): $$(grep -c '==' $(LOCK)) packages pinned"
+	bash tools/lock.sh "$$(bash tools/find_python.sh)" requirements/test.txt $(LOCK)
+	bash tools/lock.sh "$(COMPAT_PYTHON)" requirements/compat.txt $(COMPAT_LOCK)
+
+# compat: the oldest ansible-core the collection supports (requirements/compat.txt, meta/runtime.yml's
+# requires_ansible) in a second venv on Python 3.11: the unit tests, then the Admin API playbook path
+# (ansible-playbook of that release against the emulator: enable, check, diff, rerun; no secret printed).
+$(COMPAT_STAMP): requirements/compat.txt $(COMPAT_LOCK)
+	[ -x $(COMPAT_PY) ] || { echo "creating $(COMPAT_VENV) with $(COMPAT_PYTHON)"; "$(COMPAT_PYTHON)" -m venv $(COMPAT_VENV); }
+	$(COMPAT_PY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(COMPAT_PY) -m pip install --disable-pip-version-check -q -r requirements/compat.txt -c $(COMPAT_LOCK)
+	@touch $@
+
+compat: collections $(COMPAT_STAMP)
+	PATH="$(abspath $(COMPAT_VENV))/bin:$$PATH" $(COMPAT_PY) -m pytest tests/unit -q -n 2
+	PATH="$(abspath $(COMPAT_VENV))/bin:$$PATH" $(COMPAT_PY) -m pytest tests/integration/test_admin_api.py -q \
+	  -k "enable_check_diff_rerun or credentials_in_urls"
 
 # kubernetes.core (the apply step) from the pinned ansible package, beside the collection; cheap when done.
 collections: venv
@@ -94,7 +111,7 @@ build-check: collections
 # a namespace each) and they stop when the suite ends. tools/stages.sh prints each stage's time at the end.
 test: collections
 	KC_VERSIONS="$(KC_VERSIONS)" bash tools/with_cluster.sh bash tools/with_keycloak.sh \
-	  bash tools/stages.sh lint sanity units integration molecule build-check
+	  bash tools/stages.sh lint sanity units compat integration molecule build-check
 
 demo: venv-run
 	bash tools/demo.sh
