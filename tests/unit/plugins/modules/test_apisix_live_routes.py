@@ -13,7 +13,6 @@ from ansible_collections.cx.api_auth.plugins.modules import apisix_live_routes
 
 from ..module_utils.test_live_routes import BLOCK, OTHER_SECRET, SECRET, _changed, configmap, rendered, route
 
-
 # ansible-core 2.21+ echoes the arguments when asked to (inject_invocation); older releases always do
 ECHO = {"_ansible_inject_invocation": True} if "inject_invocation" in PASS_VARS else {}
 
