@@ -26,7 +26,7 @@ URL_ARGS = [
 ]
 
 
-@pytest.mark.parametrize("url_args", URL_ARGS, ids=lambda args: "-".join(args))
+@pytest.mark.parametrize("url_args", URL_ARGS, ids="-".join)
 @pytest.mark.parametrize("check", [True, False], ids=["check", "run"])
 def test_url_credentials_are_masked_in_the_invocation(tmp_path, capsys, url_args, check):
     args = dict(PLUGIN_ARGS, routes=["files-main"], **ECHO, **url_args)
