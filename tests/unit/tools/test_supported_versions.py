@@ -54,3 +54,10 @@ def test_sanity_gets_the_modules_python_floor():
     # the modules' library needs it: python-keycloak's own floor (its metadata: ">=3.10,<4")
     needed = re.search(r">=\s*(\d+\.\d+)", metadata.metadata("python-keycloak")["Requires-Python"]).group(1)
     assert tuple(map(int, floor.split("."))) == tuple(map(int, needed.split(".")))
+
+
+def test_sanity_is_not_pinned_to_one_python():
+    """`make sanity` lets ansible-test pick every Python of tests/config.yml's range (no --python)."""
+    makefile = _read("Makefile")
+    recipe = makefile[makefile.index("\nsanity:") :].split("\n\n")[0]
+    assert "run_ansible_test.py sanity --venv" in recipe and "--python" not in recipe
