@@ -19,6 +19,7 @@ downloaded from a CI file server this machine cannot reach. This wrapper:
 Usage: tools/run_ansible_test.py sanity --venv --python 3.12 [more ansible-test args]
 """
 
+import glob
 import os
 import re
 import shutil
@@ -85,13 +86,36 @@ def lay_out(base):
     return dest
 
 
+def interpreters(base):
+    """A directory of ``python3.N`` links to the pyenv installs, for ``PATH``: pyenv's shims of the versions
+    not selected fail (exit 127), so sanity would stop at them instead of testing each Python the modules
+    support (tests/config.yml). Without pyenv, None (the interpreters on ``PATH`` serve as they are)."""
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found = {}
+    for version in sorted(glob.glob(os.path.join(root, "versions", "3.*", "bin", "python3.*"))):
+        name = os.path.basename(version)
+        if re.fullmatch(r"python3\.\d+", name) and os.access(version, os.X_OK):
+            found[name] = version
+    if not found:
+        return None
+    directory = os.path.join(base, "interpreters")
+    os.makedirs(directory)
+    for name, target in found.items():
+        os.symlink(target, os.path.join(directory, name))
+    return directory
+
+
 def main(argv):
     write_stand_ins()
     base = tempfile.mkdtemp(prefix="cx-api-auth-ansible-test-")
     try:
         dest = lay_out(base)
         binary = os.path.join(os.path.dirname(sys.executable), "ansible-test")
-        return subprocess.call([binary] + argv, cwd=dest)
+        env = dict(os.environ)
+        extra = interpreters(base)
+        if extra:
+            env["PATH"] = extra + os.pathsep + env.get("PATH", "")
+        return subprocess.call([binary] + argv, cwd=dest, env=env)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -107,6 +107,25 @@ def mask_urls(text):
     return _URL_USERINFO_RE.sub(_userinfo_sub, text)
 
 
+def url_credentials(value):
+    """The credentials of every URL in ``value`` (strings, dicts, lists: a module's parameters): each
+    password, or the user of a URL without one (often a token), as :func:`mask_urls` hides them."""
+    found = set()
+    if isinstance(value, str):
+        for match in _URL_USERINFO_RE.finditer(value) if "@" in value else ():
+            user, colon, password = match.group("info").partition(":")
+            found.add(password if colon else user)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found.update(url_credentials(key), url_credentials(item))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found.update(url_credentials(item))
+    found.discard("")
+    found.discard(SECRET_MASK)
+    return found
+
+
 def mask_urls_in(value):
     """A copy of ``value`` (a result, a config: dicts, lists, strings) with :func:`mask_urls` applied to every
     string in it, keys included."""

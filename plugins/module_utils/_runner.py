@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import re
 
+from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 
@@ -70,6 +71,10 @@ def run_module(module, runner, what, scrub=None):
     of ``no_log`` options are masked by Ansible itself.
     """
     scrub = scrub or (lambda text: text)
+    # Credentials inside URL options (keycloak_url, admin_url, proxy URLs) are no_log values too: ansible-core
+    # echoes the arguments as `invocation` (up to 2.20 always, from 2.21 with inject_invocation), masked by these.
+    for secret in masking.url_credentials(module.params):
+        module.no_log_values.add(secret)
     try:
         result = runner(module.params, module.check_mode, module._diff, module.warn)
     except ModuleError as exc:

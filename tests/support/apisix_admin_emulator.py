@@ -27,9 +27,10 @@ collection's facts, for what ``apisix_route_oidc`` touches:
   ``POST /_emulator/slow`` ``{"route", "seconds", "reads", "apply"}`` or ``--slow ROUTE=SECONDS`` at
   start); with ``reads``, every GET of that route after the slow write is slow too (the read-back fails);
   with ``apply: false`` the write is not applied (answered 504 after the seconds);
-* plugin validation: ``openid-connect`` against the real schema of the release (the repo's
-  ``plugin_config``/``schema`` facts), 400 ``failed to check the configuration of plugin
-  openid-connect err: ...``; unknown plugins 400 ``unknown plugin [x]``;
+* plugin validation: ``openid-connect`` with ``jsonschema`` against APISIX's own schema of the release
+  (``apisix_plugin_schema``: defaults filled first, then validated, then check_schema's rules in code;
+  never the collection's validator), 400 ``failed to check the configuration of plugin
+  openid-connect err: property "timeout" validation failed: ...``; unknown plugins 400 ``unknown plugin [x]``;
 * per ``--version``: before 3.14 the ``openid-connect`` schema defaults are stored (a GET
   returns them); from 3.10 to 3.17 any PATCH of a route that carries ``openid-connect``
   re-encrypts ``client_secret`` (a GET then returns the ciphertext, as the real bug does).
@@ -66,13 +67,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_ROOT = os.path.dirname(os.path.dirname(_HERE))
-sys.path.insert(0, os.path.join(_ROOT, "tools"))
-import collection_link  # noqa: E402
-
-sys.path.insert(0, collection_link.ensure(_ROOT))
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc  # noqa: E402
-from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts  # noqa: E402
+sys.path.insert(0, _HERE)  # run as a script too (CLI below)
+import apisix_plugin_schema as plugin_schema  # noqa: E402  (jsonschema, APISIX's own schema: not the module's validator)
 
 PREFIX = "/apisix/admin"
 KNOWN_PLUGINS = (
@@ -220,12 +216,11 @@ class Emulator:
                 raise _Reply(
                     400, {"error_msg": "failed to check the configuration of plugin %s err: wrong type" % name}
                 )
-            if name == oidc.PLUGIN_NAME:
-                errors, _notes = oidc.validate_config(conf, self.apisix_version)
-                if errors:
+            if name == plugin_schema.PLUGIN:
+                error, _filled = plugin_schema.check(conf, self.apisix_version)
+                if error:
                     raise _Reply(
-                        400,
-                        {"error_msg": "failed to check the configuration of plugin %s err: %s" % (name, errors[0])},
+                        400, {"error_msg": "failed to check the configuration of plugin %s err: %s" % (name, error)}
                     )
 
     def _check_route(self, route_id, conf):
@@ -240,10 +235,10 @@ class Emulator:
         self._check_plugins(conf.get("plugins", {}))
 
     def _store_defaults(self, conf):
-        block = (conf.get("plugins") or {}).get(oidc.PLUGIN_NAME)
+        block = (conf.get("plugins") or {}).get(plugin_schema.PLUGIN)
         if self.stores_defaults and isinstance(block, dict):
-            _version, tag, _notes = oidc.resolve_version(self.apisix_version)
-            for key, value in facts.DEFAULTS.get(tag, {}).items():
+            # the top-level defaults the release history records (the module compares those)
+            for key, value in plugin_schema.stored_defaults(plugin_schema.release_tag(self.apisix_version)).items():
                 block.setdefault(key, copy.deepcopy(value))
 
     def _commit(self, route_id, conf, created):
@@ -368,7 +363,7 @@ class Emulator:
         if self._conflicts.get(route_id):
             self._conflicts[route_id] -= 1
             raise _Reply(503, {"error_msg": "value changed before overwritten"})
-        block = (value.get("plugins") or {}).get(oidc.PLUGIN_NAME)
+        block = (value.get("plugins") or {}).get(plugin_schema.PLUGIN)
         if self.reencrypts and isinstance(block, dict) and isinstance(block.get("client_secret"), str):
             block["client_secret"] = _encrypt(block["client_secret"])  # the 3.10-3.17 bug
         node, _status = self._commit(route_id, value, False)

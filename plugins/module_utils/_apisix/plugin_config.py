@@ -287,7 +287,8 @@ def build_config(params, disabled=False, enable_key=None):
 _TYPES = {
     "string": lambda v: isinstance(v, str),
     "boolean": lambda v: isinstance(v, bool),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    # JSON schema's (and APISIX's Lua) integer: any whole number, 3.0 too (YAML or JSON may write it so)
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "array": lambda v: isinstance(v, (list, tuple)),
     "object": lambda v: isinstance(v, dict),
