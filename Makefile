@@ -46,11 +46,11 @@ $(PY):
 	base=$$(bash tools/find_python.sh); echo "creating $(VENV) with $$base"; "$$base" -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 
-$(STAMP): requirements/test.txt requirements/run.txt $(LOCK) | $(PY)
+$(STAMP): requirements/test.txt requirements/run.txt meta/ee-requirements.txt $(LOCK) | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements/test.txt -c $(LOCK)
 	@touch $@ $(RUN_STAMP)
 
-$(RUN_STAMP): requirements/run.txt $(LOCK) | $(PY)
+$(RUN_STAMP): requirements/run.txt meta/ee-requirements.txt $(LOCK) | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements/run.txt -c $(LOCK)
 	@touch $@
 
