@@ -51,6 +51,7 @@ collections: venv
 lint: collections
 	ruff check --no-cache .
 	ruff format --no-cache --check .
+	mypy
 	ansible-lint --nocolor
 	antsibull-changelog lint
 
