@@ -10,7 +10,7 @@ there; only then, outside check mode, it is written (``_io.write_file``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
@@ -133,8 +133,7 @@ class FileTarget(RouteTarget):
         duplicates = doc.duplicate_ids()
         if duplicates:
             found.append("%s has duplicate route ids under %s: %s" % (path, doc.routes_key, quoted(duplicates, 10)))
-        assert self.text is not None  # read with self.doc
-        if doc.routes_key == "routes" and not self.text.rstrip().endswith("#END"):
+        if doc.routes_key == "routes" and not cast(str, self.text).rstrip().endswith("#END"):  # read with self.doc
             found.append(
                 "%s has top-level routes but does not end with #END: APISIX in standalone mode does not load it "
                 "until it does" % path
@@ -175,13 +174,12 @@ class FileTarget(RouteTarget):
             for name in _io.remove_stale_temporaries(self.path):
                 self.warn("removed %s, a temporary file left beside %s by an interrupted run" % (name, self.path))
         if any(plan.changed for plan in plans) and not check_mode:
-            # planned (the new text) for a module that writes (apisix_route_oidc passes module.atomic_move)
-            assert self._new_text is not None and self.replace is not None
+            # planned (the new text), by a module that writes (apisix_route_oidc passes module.atomic_move)
             backup_file = _io.write_file(
                 self.path,
-                (self._bom + self._new_text).encode("utf-8"),
+                (self._bom + cast(str, self._new_text)).encode("utf-8"),
                 self._stamp,
-                self.replace,
+                cast("Callable[[str, str], object]", self.replace),
                 backup=self.params["backup"],
             )
             if backup_file:

@@ -21,7 +21,7 @@ only route ids, key paths, states and names; the message goes through the projec
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
@@ -292,7 +292,7 @@ def run(  # pylint: disable=unused-argument
     rendered_routes, problem = _routes(rendered_text, "the chart's ConfigMap %s (%s)" % (rendered_cm.where, key))
     if problem:
         raise ModuleError(problem)
-    assert rendered_routes is not None  # no problem: the routes were read
+    rendered_routes = cast("dict[str, Route]", rendered_routes)  # no problem: the routes were read
 
     live_routes, checks, problems = _read_live(live_cm, where, key, release, namespace, rendered_text)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
@@ -379,7 +379,7 @@ def plan(params: Params, current: Mapper | None, properties: Properties | None) 
         if current is None:
             return MapperPlan(None, before, {})
         return MapperPlan("delete", before, {}, mapper_id=current["id"])
-    assert properties is not None  # needed for state=present
+    properties = cast("Properties", properties)  # needed for state=present
     desired, managed, warnings = desired_config(params, properties)
     if current is None:
         payload = build_create_payload(params["name"], desired, create_defaults(params, properties))
@@ -484,8 +484,8 @@ def check_audience_client(connection: KeycloakConnection, params: Params, owner:
         audience = params.get("client_id")
     if owner.kind == "client" and audience == owner.representation.get("clientId"):
         return
-    assert audience is not None  # validate_params: a client scope needs an audience option
-    if connection.get_client(audience) is None:
+    # validate_params: a client scope needs an audience option
+    if connection.get_client(cast(str, audience)) is None:
         raise KeycloakModuleError(
             "included_client_audience '%s' names no client in realm '%s' (mapper '%s' of %s)"
             % (audience, params["realm"], params["name"], owner.label)
@@ -532,17 +532,18 @@ def _write(owner: Owner, mapper_plan: MapperPlan, name: str) -> None:
     otherwise KeycloakModuleError "unknown, read back: ..." with ``changed`` (it may have been written).
     """
     create = mapper_plan.action == "create"
-    action, mapper_id = mapper_plan.action, mapper_plan.mapper_id
-    payload = mapper_plan.payload or {}  # None for a delete
-    assert action is not None  # a plan that changes something
+    # a plan that changes something: its action, the id of the mapper it updates or deletes, what it writes
+    action, mapper_id, payload = (
+        cast(str, mapper_plan.action),
+        cast(str, mapper_plan.mapper_id),
+        cast("Mapper", mapper_plan.payload),
+    )
     try:
         if mapper_plan.action == "delete":
-            assert mapper_id is not None
             owner.delete(mapper_id, name)
         elif create:
             owner.create(payload)
         else:
-            assert mapper_id is not None
             owner.update(mapper_id, payload)
     except KeycloakModuleError as exc:
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
@@ -167,9 +167,8 @@ def run(  # pylint: disable=unused-argument
     if given is None:
         result["client_secret"] = secret
     if compare_url:
-        checked = path_check(compare_url, server_path)
-        assert checked is not None  # an http(s) URL with a host: refused before anything was read otherwise
-        ok, fixed = checked
+        # an http(s) URL with a host: refused before anything was read otherwise
+        ok, fixed = cast("tuple[bool, str]", path_check(compare_url, server_path))
         result["compare_url_path_ok"] = ok
         result["compare_url_fixed"] = fixed
         result["msg"] += (

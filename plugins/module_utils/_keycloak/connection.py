@@ -35,7 +35,7 @@ import time
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -461,11 +461,10 @@ class KeycloakConnection:
         for secret in (password, client_secret):
             self.secrets.add(secret)
         what = "checking the password of user '%s' in realm '%s'" % (username, self.realm)
-        assert self._server_url is not None  # checked by open()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             openid = KeycloakOpenID(
-                server_url=self._server_url,
+                server_url=cast(str, self._server_url),  # an http(s) URL: open() refuses any other
                 realm_name=path_segment(self.realm),
                 client_id=client_id,
                 client_secret_key=client_secret,

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
@@ -819,13 +819,13 @@ def apply(user: CustomerUser, plan: UserPlan, state: UserState) -> Outcome:
             outcome = Outcome(user.create(plan.changes))
             applied.append("created the user" + (" with its password" if plan.set_password else ""))
         else:
-            assert state.user is not None  # not plan.create: the user exists
-            outcome = Outcome(state.user["id"])
+            current = cast("Rep", state.user)  # not plan.create: the user exists
+            outcome = Outcome(current["id"])
             if plan.set_password:
                 user.set_password(outcome.user_id)
                 applied.append("set the password")
             if plan.changes:
-                user.update(outcome.user_id, state.user, plan.changes)
+                user.update(outcome.user_id, current, plan.changes)
                 applied.append("updated the user (%s)" % ", ".join(sorted(plan.changes)))
         if plan.recheck:
             _recheck(user, plan, outcome, applied)

@@ -25,20 +25,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 
 _CONFIG_RE = re.compile(r"""^(?:-[ \t]|(?:"[^"]*"|'[^']*'|[A-Za-z_][A-Za-z0-9_.-]*)[ \t]*:(?:[ \t]|$))""")
 
 if TYPE_CHECKING:
+    from typing import Optional
+
     from yaml.nodes import MappingNode, Node
 
     from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.layout import Doc
     from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Lines
 
     # a comment line: (marker column, content column or None when blank, the text after the marker)
-    Parts = tuple[int, int | None, str]
+    Parts = tuple[int, Optional[int], str]
     Head = tuple[int, int, str]  # the parts of a header line, which has content
 
 
@@ -161,9 +163,7 @@ def plugins_range(doc: Doc, route_node: MappingNode) -> tuple[int, int] | None:
 
 def copies_in(doc: Doc, first: int, last: int, name: str) -> list[tuple[int, int]]:
     """Commented-out ``name`` blocks inside the commented ``plugins:`` range ``first``..``last``."""
-    head = parts(doc.lines.content(first))
-    assert head is not None and head[1] is not None  # first heads the commented range
-    inner = head[1]
+    inner = cast("Head", parts(doc.lines.content(first)))[1]  # first heads the commented range
     found: list[tuple[int, int]] = []
     line = first + 1
     while line <= last:
@@ -204,8 +204,7 @@ def uncomment(doc: Doc, first: int, last: int, column: int) -> list[str] | None:
     key sits at ``column``: each line's content moved by what moves the header's. A line commented
     by ``#`` at column 0 just loses that ``#`` when the header does (so that prepending it again
     gives back its bytes); blank commented lines become empty. None if a line would not fit."""
-    head = parts(doc.lines.content(first))
-    assert head is not None and head[1] is not None  # first heads the commented copy
+    head = cast("Head", parts(doc.lines.content(first)))  # first heads the commented copy
     shift = head[1] - column
     out: list[str] = []
     for line in range(first, last + 1):
@@ -256,8 +255,5 @@ def data_of(doc: Doc, first: int, last: int, name: str) -> Any:
 def natural_column(doc: Doc, line: int) -> int:
     """The column the key of the copy headed at ``line`` had before it was commented out: after a ``#``
     at column 0, one left of its content; else where the ``#`` is."""
-    found = parts(doc.lines.content(line))
-    assert found is not None  # line heads a commented copy
-    marker, content, _body = found
-    assert content is not None
+    marker, content, _body = cast("Head", parts(doc.lines.content(line)))  # line heads a commented copy
     return content - 1 if marker == 0 else marker

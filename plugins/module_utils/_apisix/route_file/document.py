@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import (
@@ -168,7 +168,7 @@ class Document:
                     % (self.source, " and ".join(key for key, _node in hits))
                 )
             found, node = hits[0]
-        assert node is not None  # _walk raised, or hits hold the nodes found
+        node = cast("Node", node)  # _walk raised, or hits hold the nodes found
         if nodes.is_null(node):
             raise RouteFileError("%s: %s holds no routes (line %d)" % (self.source, found, self.line(node)))
         if not isinstance(node, SequenceNode):

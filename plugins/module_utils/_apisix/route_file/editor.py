@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import (
     commented,
@@ -239,9 +239,8 @@ class RouteFile:
                 hits = nodes.mapping_get(node, part) if isinstance(node, MappingNode) and not node.flow_style else []
                 node = hits[0][1] if len(hits) == 1 else None
             if isinstance(node, MappingNode) and not node.flow_style and node.value:
-                assert fragment is not None  # node is in it
                 try:
-                    edits = update_mapping(fragment, node, config, step)
+                    edits = update_mapping(cast(Fragment, fragment), node, config, step)  # node is in it
                 except Regenerate:
                     edits = None
         if edits is None:
@@ -251,8 +250,7 @@ class RouteFile:
                 % (self.source, rid, path[-1], first + 1, last + 1)
             )
             return None
-        assert fragment is not None  # the edits are edits of it
-        text = Edits(fragment.text)
+        text = Edits(cast(Fragment, fragment).text)  # the edits are edits of it
         for start, end, new in edits:
             text.add(start, end, new, rid)
         return text.apply()[: -len(doc.newline)].split(doc.newline)
@@ -390,7 +388,7 @@ class RouteFile:
             found = self.doc.by_id.get(rid) if rid is not None else None
             if not edits or not found or found[0] is not route:
                 continue
-            assert rid is not None and isinstance(route, MappingNode)  # a route with an id
+            rid, route = cast(str, rid), cast(MappingNode, route)  # a route with an id
             spans = [self._span(item) for item in edits]
             plugins_key, plugins = locate.plugins(self.doc, rid, route)
             block_key, _value = locate.block(self.doc, rid, plugins, self._expect[rid][2])
@@ -472,10 +470,9 @@ def update_mapping(doc: Doc, node: MappingNode, desired: Mapping[str, Any], step
         if name not in names:
             added.extend(render_entry(name, want, column, step))
     if added:
-        assert last_line is not None  # node holds keys
         text = doc.newline.join(added)
-        if doc.lines.has_break(last_line):
-            position = doc.lines.next_start(last_line)
+        if doc.lines.has_break(cast(int, last_line)):  # node holds keys
+            position = doc.lines.next_start(cast(int, last_line))
             edits.append((position, position, text + doc.newline))
         elif last_line in layout.block_scalar_ends(doc):
             raise Regenerate()

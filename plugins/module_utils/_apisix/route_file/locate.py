@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import RouteFileError
@@ -91,10 +91,8 @@ def route(doc: Document, rid: str) -> MappingNode:
     found = doc.by_id.get(rid)
     if not found or len(found) > 1:
         check_targets(doc, [rid])
-    assert found  # check_targets raised otherwise
-    node = found[0]
-    assert isinstance(node, MappingNode)  # a route with an id is a mapping (nodes.route_id)
-    return node
+    # check_targets raised unless it is one route; a route with an id is a mapping (nodes.route_id)
+    return cast("list[MappingNode]", found)[0]
 
 
 def no_merge(doc: Document, rid: str, node: MappingNode, what: str) -> None:
