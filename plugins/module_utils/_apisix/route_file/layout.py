@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.document import Document, Fragment
 
-    # (an alias is evaluated by the checkers of older Pythons, such as sanity's pylint: no X | Y here)
+    # (older Pythons' checkers, sanity's pylint among them, read an alias as run-time code: Union, not X | Y)
     Doc = Union[Document, Fragment]  # what the layout rules read: a route file, or a block parsed on its own
 
 
