@@ -621,8 +621,8 @@ def run(connection: KeycloakConnection, params: Params, check_mode: bool, diff: 
     mapper_plan = plan(params, current, properties)
     for warning in mapper_plan.warnings:
         warn(warning)
-    if mapper_plan.action is not None:  # mapper_plan.changed
-        require_configure(owner, mapper_plan.action, params["name"])
+    if mapper_plan.changed:
+        require_configure(owner, cast(str, mapper_plan.action), params["name"])
     mapper = copy.deepcopy(mapper_plan.after) or None
     if mapper_plan.changed and not check_mode:
         mapper = apply(owner, mapper_plan, params["name"])
