@@ -82,6 +82,7 @@ collections: venv
 lint: collections
 	ruff check --no-cache .
 	ruff format --no-cache --check .
+	mypy
 	ansible-lint --nocolor
 	antsibull-changelog lint
 	antsibull-docs lint-collection-docs --plugin-docs .

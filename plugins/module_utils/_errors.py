@@ -11,14 +11,16 @@ extra keys for the failed result (for example ``changed`` or ``routes``).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ModuleError(Exception):
     """A failure with a message fit for ``fail_json(msg=...)``: names what and where, no secret."""
 
-    def __init__(self, msg, **result):
+    def __init__(self, msg: str, **result: Any) -> None:
         super().__init__(msg)
         self.msg = msg
         self.result = result
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.msg

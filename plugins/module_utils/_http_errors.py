@@ -20,12 +20,14 @@ from __future__ import annotations
 import json
 import ssl
 import sys
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 # The options a message names, by what they do; a plugin whose options are named otherwise passes its own.
 KEYCLOAK_OPTIONS = {"ca_path": "ca_path", "validate_certs": "validate_certs", "timeout": "connection_timeout"}
 
 
-def decode(value):
+def decode(value: object) -> str:
     """``value`` (bytes, str, anything) as text; ``""`` for None."""
     if value is None:
         return ""
@@ -34,7 +36,7 @@ def decode(value):
     return str(value)
 
 
-def display_url(url):
+def display_url(url: object) -> str:
     """``url`` without trailing slash and without a ``user:password@`` part."""
     url = str(url or "").strip().rstrip("/")
     scheme, sep, rest = url.partition("://")
@@ -44,7 +46,7 @@ def display_url(url):
     return url
 
 
-def error_text(value, limit=300):
+def error_text(value: object, limit: int = 300) -> str:
     """A server's error body (bytes, str, JSON or HTML) as one short readable line.
 
     ``{"error":"invalid_grant","error_description":"Invalid user credentials"}`` gives
@@ -52,7 +54,7 @@ def error_text(value, limit=300):
     page ``(HTML page)``; anything else is returned trimmed to one line of at most ``limit`` characters.
     """
     text = decode(value).strip()
-    parsed = None
+    parsed: Any = None
     if text.startswith("{"):
         try:
             parsed = json.loads(text)
@@ -73,10 +75,10 @@ def error_text(value, limit=300):
     return text
 
 
-def _causes(exc):
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
     """``exc`` and every exception it was caused by, raised while handling, or wraps."""
-    seen = set()
-    todo = [exc]
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
     while todo:
         current = todo.pop(0)
         if current is None or id(current) in seen:
@@ -90,7 +92,7 @@ def _causes(exc):
             todo.append(reason)
 
 
-def _instance_of(causes, *names):
+def _instance_of(causes: Sequence[BaseException], *names: str) -> bool:
     """Whether a cause is an instance of one of the ``requests.exceptions`` classes ``names``.
 
     Only once requests is loaded (python-keycloak loads it): before, no exception can be one of them.
@@ -102,7 +104,7 @@ def _instance_of(causes, *names):
     return any(isinstance(cause, classes) for cause in causes)
 
 
-def _tls_reason(causes, lowered):
+def _tls_reason(causes: Sequence[BaseException], lowered: str) -> str:
     for cause in causes:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return "certificate verify failed: %s" % (decode(cause.verify_message) or "unknown reason")
@@ -114,7 +116,9 @@ def _tls_reason(causes, lowered):
     return "certificate verify failed" if "certificate verify failed" in lowered else "TLS handshake failed"
 
 
-def transport_problem(exc, url, server="Keycloak", options=None):
+def transport_problem(
+    exc: BaseException, url: str | None, server: str = "Keycloak", options: Mapping[str, str] | None = None
+) -> str | None:
     """What kept ``exc`` from reaching ``server`` at ``url`` (no HTTP answer), or ``None``.
 
     Recognises TLS failures, connection refused, timeouts and unknown hosts, raised by the standard
@@ -157,7 +161,9 @@ def transport_problem(exc, url, server="Keycloak", options=None):
     return None
 
 
-def transport_message(exc, url, server="Keycloak", options=None):
+def transport_message(
+    exc: BaseException, url: str | None, server: str = "Keycloak", options: Mapping[str, str] | None = None
+) -> str:
     """:func:`transport_problem`, or for anything else that ended the exchange without an answer (a broken
     HTTP answer, a bad URL) the same sentence with the exception's class (its text may hold the request)."""
     problem = transport_problem(exc, url, server, options)
@@ -167,7 +173,7 @@ def transport_message(exc, url, server="Keycloak", options=None):
     return problem
 
 
-def sent_without_answer(exc):
+def sent_without_answer(exc: BaseException) -> bool:
     """Whether the request of ``exc`` may have reached the server although no answer came.
 
     A read timeout or a connection dropped after the request was sent: the server may have done what

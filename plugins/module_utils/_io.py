@@ -20,23 +20,29 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
 _TMP_SUFFIX = ".cx-api-auth.tmp"
+
+if TYPE_CHECKING:
+    # what tells that a file changed: (mtime in ns, size, inode)
+    Signature = tuple[int, int, int]
 
 
 class FileChanged(ModuleError):
     """The file changed on disk since it was read: nothing was written."""
 
 
-def signature(path):
+def signature(path: str) -> Signature:
     """What tells that the file changed: mtime (ns), size and inode (after symlinks)."""
     info = os.stat(path)
     return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
-def read_text(path, what="file"):
+def read_text(path: str, what: str = "file") -> tuple[str, Signature]:
     """``(text, signature)`` of UTF-8 file ``path``; ModuleError naming the path otherwise."""
     if not os.path.exists(path):
         raise ModuleError("%s %s does not exist" % (what, path))
@@ -54,9 +60,9 @@ def read_text(path, what="file"):
         raise ModuleError("%s %s is not UTF-8 text (byte %d)" % (what, path, exc.start)) from None
 
 
-def _check_unchanged(path, stamp):
+def _check_unchanged(path: str, stamp: Signature | None) -> None:
     try:
-        now = signature(path)
+        now: Signature | str = signature(path)
     except OSError as exc:
         now = str(exc)
     if now != stamp:
@@ -66,12 +72,12 @@ def _check_unchanged(path, stamp):
         )
 
 
-def _temporary(directory, base):
+def _temporary(directory: str, base: str) -> tuple[int, str]:
     """A new temporary file (mode 0600) beside the target: ``(fd, path)``."""
     return tempfile.mkstemp(dir=directory, prefix=".%s.%d." % (base, os.getpid()), suffix=_TMP_SUFFIX)
 
 
-def _sync_directory(directory):
+def _sync_directory(directory: str) -> None:
     try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -84,7 +90,7 @@ def _sync_directory(directory):
         os.close(dir_fd)
 
 
-def _alive(pid):
+def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -94,12 +100,12 @@ def _alive(pid):
     return True
 
 
-def remove_stale_temporaries(path):
+def remove_stale_temporaries(path: str) -> list[str]:
     """Remove temporary files that an earlier, killed writer of ``path`` left; return their names."""
     real = os.path.realpath(path)
     directory, base = os.path.split(real)
     pattern = re.compile(r"^\.%s\.(\d+)\..*%s$" % (re.escape(base), re.escape(_TMP_SUFFIX)))
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(directory)
     except OSError:
@@ -116,7 +122,7 @@ def remove_stale_temporaries(path):
     return removed
 
 
-def _backup(real):
+def _backup(real: str) -> str:
     """Copy ``real`` to ``<file>.<pid>.<time>~`` through a synced temporary file and a rename."""
     directory, base = os.path.split(real)
     target = "%s.%d.%s~" % (real, os.getpid(), time.strftime("%Y-%m-%d@%H:%M:%S"))
@@ -133,15 +139,15 @@ def _backup(real):
     return target
 
 
-def backup(path):
+def backup(path: str) -> str:
     """A backup copy of the file ``path`` beside it (``<file>.<pid>.<time>~``, written by a synced temporary file
     and a rename); its path."""
     return _backup(os.path.realpath(path))
 
 
-def _os_error(exc):
+def _os_error(exc: BaseException | None) -> OSError | None:
     """The OSError behind ``exc`` (itself, or what it was raised from: ``atomic_move`` wraps it), or None."""
-    seen = set()
+    seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, OSError):
             return exc
@@ -150,9 +156,9 @@ def _os_error(exc):
     return None
 
 
-def _mount_points():
+def _mount_points() -> set[str]:
     """The mount points of this process's mount namespace (Linux), or an empty set."""
-    points = set()
+    points: set[str] = set()
     try:
         with open("/proc/self/mountinfo", "rb") as handle:
             for line in handle:
@@ -164,7 +170,7 @@ def _mount_points():
     return points
 
 
-def is_mount_point(real):
+def is_mount_point(real: str) -> bool:
     """Whether the file ``real`` is a mount point of its own (a bind-mounted file, a ConfigMap subPath)."""
     try:
         if os.stat(real).st_dev != os.stat(os.path.dirname(real)).st_dev:
@@ -181,7 +187,7 @@ _MOUNT_HINT = (
 )
 
 
-def _write_error(path, real, exc):
+def _write_error(path: str, real: str, exc: BaseException) -> str:
     """The message of a failed write of ``path``: the errno's name and text, and a hint for the usual causes."""
     cause = _os_error(exc)
     if cause is None:
@@ -203,7 +209,13 @@ def _write_error(path, real, exc):
     return text + "; the file is as it was"
 
 
-def write_file(path, data, stamp, replace, backup=False):
+def write_file(
+    path: str,
+    data: bytes,
+    stamp: Signature | None,
+    replace: Callable[[str, str], object],
+    backup: bool = False,
+) -> str | None:
     """Replace the file ``path`` (read with signature ``stamp``) by ``data`` (bytes).
 
     ``replace(src, dest)`` renames the temporary file over the file: a module passes
@@ -216,7 +228,7 @@ def write_file(path, data, stamp, replace, backup=False):
     real = os.path.realpath(path)
     directory, base = os.path.split(real)
     backup_file = None
-    tmp = None
+    tmp: str | None = None
     written = False
     try:
         tmp = _synced_temporary(directory, base, data)
@@ -238,7 +250,7 @@ def write_file(path, data, stamp, replace, backup=False):
     return backup_file
 
 
-def _synced_temporary(directory, base, data):
+def _synced_temporary(directory: str, base: str, data: bytes) -> str:
     """A new temporary file beside ``base`` in ``directory`` holding ``data``, flushed and fsynced; its path.
     Removed again if the write fails."""
     handle, tmp = _temporary(directory, base)
@@ -253,7 +265,7 @@ def _synced_temporary(directory, base, data):
     return tmp
 
 
-def stage_file(path, data, mode=0o644):
+def stage_file(path: str, data: bytes, mode: int = 0o644) -> str:
     """Write ``data`` (bytes) to a new synced temporary file beside ``path`` and return its path.
 
     Nothing is replaced: the caller renames it over ``path`` (after staging the other files of a set), or
@@ -272,6 +284,6 @@ def stage_file(path, data, mode=0o644):
     return tmp
 
 
-def sync_directory(directory):
+def sync_directory(directory: str) -> None:
     """Sync ``directory`` (after renames in it), where the file system can."""
     _sync_directory(directory)

@@ -18,18 +18,20 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, overload
 
 SECRET_MASK = "********"
 # What Ansible itself shows for a no_log option's value.
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
-def hide_params(params, names):
+def hide_params(params: dict[str, Any], names: Iterable[str]) -> None:
     """Replace the values of ``names`` in ``params`` (in place) by :data:`NO_LOG_PLACEHOLDER`."""
     params.update({name: NO_LOG_PLACEHOLDER for name in names})
 
 
-def _secret_paths():
+def _secret_paths() -> tuple[tuple[str, ...], Callable[[Any, str], Any]]:
     # imported when first needed: the lookup masks through this unit and needs no APISIX plugin schema
     from ansible_collections.cx.api_auth.plugins.module_utils._apisix import (  # pylint: disable=import-outside-toplevel
         plugin_config,
@@ -45,13 +47,13 @@ class Secrets:
     it too wherever it would print it.
     """
 
-    def __init__(self, values=(), hide=None):
-        self._values = set()
+    def __init__(self, values: Iterable[object] = (), hide: Callable[[str], object] | None = None) -> None:
+        self._values: set[str] = set()
         self._hide = hide
         for value in values:
             self.add(value)
 
-    def add(self, value):
+    def add(self, value: object) -> None:
         """Mask ``value`` (any non-empty value but a boolean) from now on."""
         if value is None or isinstance(value, bool):
             return
@@ -62,11 +64,17 @@ class Secrets:
                 self._hide(text)
 
     @property
-    def values(self):
+    def values(self) -> list[str]:
         """The values masked, longest first."""
         return sorted(self._values, key=len, reverse=True)
 
-    def scrub(self, text, limit=None):
+    @overload
+    def scrub(self, text: None, limit: int | None = None) -> None: ...
+
+    @overload
+    def scrub(self, text: str | bytes, limit: int | None = None) -> str: ...
+
+    def scrub(self, text: str | bytes | None, limit: int | None = None) -> str | None:
         """``text`` (str or bytes) with every secret and the credentials of every URL masked.
 
         ``limit``: at most that many characters (cut with ``...``), counted after masking.
@@ -89,7 +97,7 @@ class Secrets:
 _URL_USERINFO_RE = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^\s/?#\"'\\<>{}\[\]]*)@")
 
 
-def _userinfo_sub(match):
+def _userinfo_sub(match: re.Match[str]) -> str:
     info = match.group("info")
     user, colon, _password = info.partition(":")
     if colon:
@@ -99,7 +107,7 @@ def _userinfo_sub(match):
     return "%s%s@" % (match.group("scheme"), SECRET_MASK)  # a user alone is often a token
 
 
-def mask_urls(text):
+def mask_urls(text: str) -> str:
     """``text`` with the credentials of every URL in it masked: ``http://user:********@proxy:3128`` (a user
     without a password, often a token, is masked whole: ``https://********@host``). Other text stays exact."""
     if not isinstance(text, str) or "@" not in text:
@@ -107,7 +115,7 @@ def mask_urls(text):
     return _URL_USERINFO_RE.sub(_userinfo_sub, text)
 
 
-def url_credentials(value):
+def url_credentials(value: Any) -> set[str]:
     """The credentials of every URL in ``value`` (strings, dicts, lists: a module's parameters): each
     password, or the user of a URL without one (often a token), as :func:`mask_urls` hides them."""
     found = set()
@@ -126,7 +134,7 @@ def url_credentials(value):
     return found
 
 
-def mask_urls_in(value):
+def mask_urls_in(value: Any) -> Any:
     """A copy of ``value`` (a result, a config: dicts, lists, strings) with :func:`mask_urls` applied to every
     string in it, keys included."""
     if isinstance(value, str):
@@ -138,7 +146,7 @@ def mask_urls_in(value):
     return value
 
 
-def mask_config(config):
+def mask_config(config: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``config`` with every credential replaced by ``SECRET_MASK``, also inside URLs."""
     masked = mask_urls_in(copy.deepcopy(config))
     for path in _secret_paths()[0]:
@@ -151,7 +159,7 @@ def mask_config(config):
     return masked
 
 
-def changed_secrets(before, after):
+def changed_secrets(before: object, after: object) -> list[str]:
     """The credential paths (``client_secret``, ``session.secret`` ...) whose value differs between two configs.
 
     Masked, such a change looks the same on both sides of a diff: :func:`secret_change_note` says it.
@@ -162,14 +170,14 @@ def changed_secrets(before, after):
     return [path for path in paths if get_path(before, path) != get_path(after, path)]
 
 
-def secret_change_note(paths, comment="#"):
+def secret_change_note(paths: Sequence[str], comment: str = "#") -> str:
     """A line that names the credentials that changed (never their values), for the after side of a diff."""
     if not paths:
         return ""
     return "%s %s changed (values not shown)\n" % (comment, ", ".join(paths))
 
 
-def secret_values(config):
+def secret_values(config: dict[str, Any]) -> list[str]:
     """The credential strings in ``config`` (to mask them wherever they appear)."""
     values = []
     paths, get_path = _secret_paths()
@@ -180,7 +188,7 @@ def secret_values(config):
     return values
 
 
-def _quoted_forms(value):
+def _quoted_forms(value: str) -> set[str]:
     forms = {value}
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     forms.add(escaped)
@@ -195,7 +203,7 @@ _VALUE_PATTERN = r"\"(?:[^\"\\\r\n]|\\.)*\"|'(?:[^'\r\n]|'')*'"
 
 
 @functools.cache
-def _key_patterns():
+def _key_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """``(line, flow, block header)`` patterns of a credential key's value, compiled when first used."""
     keys = sorted({path.rsplit(".", 1)[-1] for path in _secret_paths()[0]}, key=len, reverse=True)
     key = (
@@ -220,35 +228,43 @@ def _key_patterns():
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 
 
-def _masked_value(value):
+def _masked_value(value: str) -> str:
     if value.startswith(('"', "'")):
         return value[0] + SECRET_MASK + value[0]
     return SECRET_MASK
 
 
-def mask_source(text):
+def mask_source(text: str) -> str:
     """The source text of one YAML value masked whole, its quotes kept (``'x'`` -> ``'********'``)."""
     return _masked_value(text)
 
 
-def _line_sub(match):
+def _line_sub(match: re.Match[str]) -> str:
     value = match.group("value")
     if value in ("|", ">", "|-", ">-", "|+", ">+") or value.strip("\"'") == SECRET_MASK:
         return match.group(0)
     return match.group("lead") + _masked_value(value) + (match.group("tail") or "") + match.group("trail")
 
 
-def _flow_sub(match):
+def _flow_sub(match: re.Match[str]) -> str:
     return match.group("lead") + _masked_value(match.group("value"))
 
 
-def _body_indent(line):
+def _body_indent(line: str) -> int:
     """Indentation of a line once a leading run of ``#`` (commented-out config) is taken off."""
     body = line.lstrip(" \t").lstrip("#")
     return len(body) - len(body.lstrip(" \t")) + (len(line) - len(line.lstrip(" \t")))
 
 
-def mask_text(text, values=()):
+@overload
+def mask_text(text: None, values: Iterable[object] = ()) -> None: ...
+
+
+@overload
+def mask_text(text: str, values: Iterable[object] = ()) -> str: ...
+
+
+def mask_text(text: str | None, values: Iterable[object] = ()) -> str | None:
     """Mask credentials in YAML text (a diff side).
 
     Every occurrence of ``values`` (also in YAML-quoted form) is replaced, and so is the
@@ -260,15 +276,15 @@ def mask_text(text, values=()):
     if text is None:
         return text
     text = mask_urls(text)
-    forms = set()
+    forms: set[str] = set()
     for value in values:
         if isinstance(value, str) and value:
             forms.update(form for form in _quoted_forms(value) if form)
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, SECRET_MASK)
     line_re, flow_re, header_re = _key_patterns()
-    out = []
-    scalar_indent = None
+    out: list[str] = []
+    scalar_indent: int | None = None
     for line in _LINE_RE.findall(text):
         if not line:
             continue

@@ -21,12 +21,21 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
+if TYPE_CHECKING:  # names for annotations only (never evaluated at run time: the modules' Python floor)
+    Params = dict[str, Any]
+    Result = dict[str, Any]
+    Warn = Callable[[str], None]
+    # (params, check_mode, diff, warn) -> result, as run_module calls it
+    Runner = Callable[[Params, bool, bool, Warn], Result]
 
-def change_message(what, state, existed, changed, check_mode):
+
+def change_message(what: str, state: str, existed: bool, changed: bool, check_mode: bool) -> str:
     """``"Would create mapper 'x' on ..."``, ``"Updated ..."``, ``"... is up to date"``.
 
     ``what`` names the object and where it is (``"mapper 'x' on client 'cim' in realm 'r'"``),
@@ -40,12 +49,12 @@ def change_message(what, state, existed, changed, check_mode):
     return "%sd %s" % (verb.capitalize(), what)
 
 
-def one_line(text):
+def one_line(text: object) -> str:
     """``text`` on one line: a line break or other control character (from a route id, a name) escaped."""
     return re.sub(r"[\x00-\x1f\x7f]", lambda match: "\\x%02x" % ord(match.group()), str(text))
 
 
-def _no_traceback(module):
+def _no_traceback(module: Any) -> dict[str, str]:
     """``{"exception": ""}`` where ``fail_json`` would otherwise add the pending traceback (2.19+)."""
     try:
         parameter = inspect.signature(module.fail_json).parameters.get("exception")
@@ -56,14 +65,14 @@ def _no_traceback(module):
     return {}
 
 
-def _text(exc):
+def _text(exc: BaseException) -> str:
     text = exc.args[0] if len(exc.args) == 1 else str(exc)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return str(text)
 
 
-def run_module(module, runner, what, scrub=None):
+def run_module(module: Any, runner: Runner, what: str, scrub: Callable[[str], str] | None = None) -> None:
     """Run ``runner`` for ``module`` and exit: ``exit_json`` with its result or ``fail_json``.
 
     ``what`` starts the message of an unexpected exception (``"<what> failed: TypeError: ..."``);

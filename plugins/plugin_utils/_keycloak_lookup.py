@@ -13,21 +13,26 @@ the modules' doc fragment ``cx.api_auth.keycloak`` (``auth_keycloak_url``, ``aut
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import LOGIN_OPTIONS
 
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secrets
+
 
 class KeycloakLookupBase(LookupBase):
     """A lookup with the connection options of the Keycloak modules."""
 
-    def connection_params(self, variables=None, **kwargs):
+    def connection_params(self, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         """The options of this call (``kwargs``, then the variables), by the modules' option names."""
         self.set_options(var_options=variables, direct=kwargs)
         return {name: self.get_option(name) for name in LOGIN_OPTIONS}
 
-    def failed(self, exc, secrets):
+    def failed(self, exc: Exception, secrets: Secrets) -> AnsibleLookupError:
         """The AnsibleLookupError for ``exc`` (a ModuleError of the access layer): its message, named after the
         lookup and masked by ``secrets`` (``_masking.Secrets``)."""
         return AnsibleLookupError(secrets.scrub("%s: %s" % (self._load_name.rsplit(".", 1)[-1], exc)))

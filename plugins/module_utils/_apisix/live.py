@@ -20,6 +20,9 @@ only route ids, key paths, states and names; the message goes through the projec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import (
@@ -30,6 +33,11 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.loc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import LOADER, same, yaml
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PluginState
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
+
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
+
+    Route = dict[str, Any]  # a route of the standalone apisix.yaml
 
 PLUGIN = "openid-connect"
 END_MARKER = "#END"
@@ -43,20 +51,22 @@ _V3 = (3, 0, 0)  # the switch-off flag of the block state: _meta.disable
 class _ConfigMap:
     """A ConfigMap resource (dict) reduced to what the comparison reads."""
 
-    def __init__(self, resource, namespace):
-        metadata = resource.get("metadata") if isinstance(resource.get("metadata"), dict) else {}
+    def __init__(self, resource: dict[str, Any], namespace: str | None) -> None:
+        metadata: Any = resource.get("metadata") if isinstance(resource.get("metadata"), dict) else {}
         self.name = metadata.get("name")
         self.namespace = metadata.get("namespace") or namespace
-        self.labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
-        self.annotations = metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else {}
-        self.data = resource.get("data") if isinstance(resource.get("data"), dict) else {}
+        self.labels: dict[str, Any] = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
+        self.annotations: dict[str, Any] = (
+            metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else {}
+        )
+        self.data: Any = resource.get("data") if isinstance(resource.get("data"), dict) else {}
 
     @property
-    def where(self):
+    def where(self) -> str:
         return "%s/%s" % (self.namespace, self.name) if self.namespace else str(self.name)
 
 
-def _yaml_problem(exc):
+def _yaml_problem(exc: BaseException) -> str:
     """Where a YAML text fails to parse, never what it holds (the text has secrets)."""
     mark = getattr(exc, "problem_mark", None)
     if mark is None:
@@ -64,7 +74,7 @@ def _yaml_problem(exc):
     return "not valid YAML (line %d, column %d)" % (mark.line + 1, mark.column + 1)
 
 
-def _rendered_configmap(rendered, name, namespace):
+def _rendered_configmap(rendered: object, name: str, namespace: str | None) -> _ConfigMap:
     if not isinstance(rendered, str) or not rendered.strip():
         raise ModuleError(
             "rendered is empty: give the manifests kubernetes.core.helm_template renders (its stdout) for the release"
@@ -73,11 +83,11 @@ def _rendered_configmap(rendered, name, namespace):
         documents = [doc for doc in yaml.load_all(rendered, Loader=LOADER) if doc is not None]
     except yaml.YAMLError as exc:
         raise ModuleError("rendered (the chart's manifests) is %s" % _yaml_problem(exc)) from None
-    kinds = []
+    kinds: list[str] = []
     for doc in documents:
         if not isinstance(doc, dict):
             continue
-        metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        metadata: Any = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         kinds.append("%s/%s" % (doc.get("kind"), metadata.get("name")))
         if doc.get("kind") == "ConfigMap" and metadata.get("name") == name:
             return _ConfigMap(doc, namespace)
@@ -87,7 +97,7 @@ def _rendered_configmap(rendered, name, namespace):
     raise ModuleError("the chart renders no ConfigMap '%s' (configmap_name); it renders %s" % (name, shown))
 
 
-def _live_configmap(live, name, namespace):
+def _live_configmap(live: Any, name: str, namespace: str | None) -> _ConfigMap | None:
     """The live ConfigMap named ``name`` of ``live`` (a k8s_info item or its ``resources`` list), or None."""
     if live in (None, "", {}, []):
         return None
@@ -106,7 +116,7 @@ def _live_configmap(live, name, namespace):
     return named[0]
 
 
-def _routes(text, where):
+def _routes(text: str, where: str) -> tuple[dict[str, Route] | None, str | None]:
     """``{id: route}`` of an ``apisix.yaml`` text, in its order (None when the text is not valid YAML)."""
     try:
         doc = yaml.load(text, Loader=LOADER)
@@ -115,20 +125,20 @@ def _routes(text, where):
     routes = doc.get("routes") if isinstance(doc, dict) else None
     if (doc is not None and not isinstance(doc, dict)) or (routes is not None and not isinstance(routes, list)):
         return None, "%s is not an APISIX standalone configuration (no routes list)" % where
-    by_id = {}
+    by_id: dict[str, Route] = {}
     for route in routes or []:
         if isinstance(route, dict) and route.get("id") is not None:
             by_id.setdefault(str(route["id"]), route)
     return by_id, None
 
 
-def block_of(route):
+def block_of(route: object) -> Any:
     """The ``openid-connect`` config of a route (None without one)."""
     plugins = route.get("plugins") if isinstance(route, dict) else None
     return plugins.get(PLUGIN) if isinstance(plugins, dict) else None
 
 
-def differences(rendered, live, path=()):
+def differences(rendered: object, live: object, path: tuple[str, ...] = ()) -> list[str]:
     """Dotted key paths where the two block configs differ (keys only, never a value)."""
     if rendered is None and live is None:
         return []
@@ -137,7 +147,7 @@ def differences(rendered, live, path=()):
     if live is None:
         return ["%s (not live)" % ".".join(path or (PLUGIN,))]
     if isinstance(rendered, dict) and isinstance(live, dict):
-        out = []
+        out: list[str] = []
         for key in list(rendered) + [key for key in live if key not in rendered]:
             here = path + (str(key),)
             if key not in live:
@@ -150,10 +160,10 @@ def differences(rendered, live, path=()):
     return [] if same(rendered, live) else [".".join(path or (PLUGIN,))]
 
 
-def _released_by(configmap, release, namespace):
+def _released_by(configmap: _ConfigMap, release: str, namespace: str | None) -> str | None:
     """None when ``configmap`` is the release's; else what says it is not."""
     key, value = HELM_MANAGED_BY
-    wrong = []
+    wrong: list[str] = []
     if configmap.labels.get(key) != value:
         wrong.append("label %s is not %s" % (key, value))
     if configmap.annotations.get(RELEASE_NAME) != release:
@@ -163,12 +173,17 @@ def _released_by(configmap, release, namespace):
     return "; ".join(wrong) or None
 
 
-def _select(params, rendered_routes, live_routes, source):
+def _select(
+    params: Params,
+    rendered_routes: Mapping[str, Route],
+    live_routes: Mapping[str, Route] | None,
+    source: str,
+) -> list[str]:
     entries, selectors = select.check_entries(params)
     all_ids = list(rendered_routes)
     unknown = [entry for entry in entries if not select.is_pattern(entry) and entry not in rendered_routes]
     if unknown:
-        close = []
+        close: list[str] = []
         for rid in unknown:
             close.extend(match for match in close_ids(rid, all_ids) if match not in close)
         raise ModuleError(
@@ -195,14 +210,16 @@ def _select(params, rendered_routes, live_routes, source):
     return select.resolve(entries, selectors, all_ids, selected, source)
 
 
-def _block_state(block):
+def _block_state(block: object) -> str:
     """``present``, ``disabled`` or ``absent``: a block of a rendered document (no comments there)."""
     return PluginState(active=block is not None, config=block).block(_V3)
 
 
-def _route_report(rid, rendered_routes, live_routes):
+def _route_report(
+    rid: str, rendered_routes: Mapping[str, Route], live_routes: Mapping[str, Route] | None
+) -> dict[str, Any]:
     rendered_block = block_of(rendered_routes[rid])
-    report = {"id": rid, "rendered_block": _block_state(rendered_block)}
+    report: dict[str, Any] = {"id": rid, "rendered_block": _block_state(rendered_block)}
     if live_routes is None or rid not in live_routes:
         report.update(live=MISSING, live_block=None, differs=[])
         return report
@@ -212,8 +229,8 @@ def _route_report(rid, rendered_routes, live_routes):
     return report
 
 
-def _secret_values(rendered_routes, live_routes):
-    values = []
+def _secret_values(rendered_routes: Mapping[str, Route], live_routes: Mapping[str, Route] | None) -> list[str]:
+    values: list[str] = []
     for routes in (rendered_routes, live_routes or {}):
         for route in routes.values():
             block = block_of(route)
@@ -222,7 +239,7 @@ def _secret_values(rendered_routes, live_routes):
     return values
 
 
-def _route_line(report):
+def _route_line(report: Mapping[str, Any]) -> str:
     if report["live"] == MISSING:
         return "'%s' missing" % report["id"]
     if report["differs"][0].startswith(PLUGIN + " "):  # the whole block on one side only
@@ -230,13 +247,15 @@ def _route_line(report):
     return "'%s' stale (%s differs at %s)" % (report["id"], PLUGIN, ", ".join(report["differs"]))
 
 
-def _read_live(live_cm, where, key, release, namespace, rendered_text):
+def _read_live(
+    live_cm: _ConfigMap | None, where: str, key: str, release: str, namespace: str | None, rendered_text: str
+) -> tuple[dict[str, Route] | None, dict[str, bool | None], list[str]]:
     """``(routes or None, checks, problems)`` of the live ConfigMap: its routes, the result keys
     ``end_marker``/``rendered_by_release``/``data_in_sync`` and what is wrong with it, one text each."""
-    checks = {"end_marker": None, "rendered_by_release": None, "data_in_sync": None}
+    checks: dict[str, bool | None] = {"end_marker": None, "rendered_by_release": None, "data_in_sync": None}
     if live_cm is None:
         return None, checks, ["there is no ConfigMap %s in the cluster" % where]
-    problems = []
+    problems: list[str] = []
     not_released = _released_by(live_cm, release, namespace)
     checks["rendered_by_release"] = not_released is None
     if not_released:
@@ -253,7 +272,9 @@ def _read_live(live_cm, where, key, release, namespace, rendered_text):
     return live_routes, checks, problems + ([problem] if problem else [])
 
 
-def run(params, check_mode=False, diff=False, warn=None):  # pylint: disable=unused-argument
+def run(  # pylint: disable=unused-argument
+    params: Params, check_mode: bool = False, diff: bool = False, warn: Warn | None = None
+) -> Result:
     """The module's result (see apisix_live_routes' RETURN); raises :class:`ModuleError`."""
     name = params["configmap_name"]
     key = params["configmap_key"]
@@ -271,6 +292,7 @@ def run(params, check_mode=False, diff=False, warn=None):  # pylint: disable=unu
     rendered_routes, problem = _routes(rendered_text, "the chart's ConfigMap %s (%s)" % (rendered_cm.where, key))
     if problem:
         raise ModuleError(problem)
+    rendered_routes = cast("dict[str, Route]", rendered_routes)  # no problem: the routes were read
 
     live_routes, checks, problems = _read_live(live_cm, where, key, release, namespace, rendered_text)
 

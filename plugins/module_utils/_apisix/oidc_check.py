@@ -29,6 +29,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
@@ -49,13 +51,26 @@ KEYCLOAK_OPTIONS = {
     "validate_certs": "keycloak_validate_certs",
     "timeout": "keycloak_timeout",
 }
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.client import AdminClient
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import (
+        Config,
+        PluginState,
+        RouteTarget,
+        Version,
+    )
+    from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secrets
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
+
 _ENV_RE = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::=([^}]*))?\}\}")
 
 
 class CheckFailed(Exception):
     """One route fails the check; ``reason`` says why (no secret in it)."""
 
-    def __init__(self, reason, aud_has_client=None):
+    def __init__(self, reason: str, aud_has_client: bool | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.aud_has_client = aud_has_client
@@ -64,14 +79,14 @@ class CheckFailed(Exception):
 # --- pure parts -----------------------------------------------------------------------
 
 
-def map_url(url, url_map):
+def map_url(url: str, url_map: Mapping[str, object] | None) -> tuple[str, bool]:
     """``url`` with the longest matching prefix of ``url_map`` (gateway URL -> reachable URL) replaced.
 
     A prefix matches the whole URL or up to a ``/``, ``?`` or ``#`` (``http://kc/auth`` matches
     ``http://kc/auth/realms/x`` but not ``http://kc/authz``); trailing slashes of both sides do
     not count. Returns ``(url, mapped)``.
     """
-    best = None
+    best: tuple[str, str] | None = None
     for prefix, target in (url_map or {}).items():
         stem = str(prefix).rstrip("/")
         if not stem:
@@ -84,13 +99,13 @@ def map_url(url, url_map):
     return best[1] + url[len(best[0]) :], True
 
 
-def resolve_env(value, what, environ=None):
+def resolve_env(value: Any, what: str, environ: Mapping[str, str] | None = None) -> Any:
     """``value`` with APISIX's ``${{VAR}}`` / ``${{VAR:=default}}`` references resolved from ``environ``."""
     if not isinstance(value, str):
         return value
     environ = os.environ if environ is None else environ
 
-    def replace(match):
+    def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in environ:
             return environ[name]
@@ -104,7 +119,7 @@ def resolve_env(value, what, environ=None):
     return _ENV_RE.sub(replace, value)
 
 
-def as_list(value):
+def as_list(value: object) -> list[str]:
     """A claim or setting that may be one string or a list, as a list of strings."""
     if value is None:
         return []
@@ -113,7 +128,7 @@ def as_list(value):
     return [str(value)]
 
 
-def introspection_problem(answer, client_id):
+def introspection_problem(answer: object, client_id: str) -> str | None:
     """Why an introspection answer does not let the token through, or None."""
     if not isinstance(answer, dict):
         return "the introspection endpoint answered no JSON object"
@@ -126,7 +141,7 @@ def introspection_problem(answer, client_id):
     return None
 
 
-def scope_problem(scope, required):
+def scope_problem(scope: object, required: object) -> str | None:
     """Why ``scope`` (space-separated) lacks a required scope, or None."""
     have = str(scope or "").split()
     missing = [name for name in as_list(required) if name not in have]
@@ -139,7 +154,7 @@ def scope_problem(scope, required):
     return None
 
 
-def alg_problem(alg, expected):
+def alg_problem(alg: str | None, expected: object) -> str | None:
     """Why the token's ``alg`` is not one of ``expected`` (string or list; empty: any), or None."""
     allowed = as_list(expected)
     if allowed and alg not in allowed:
@@ -150,12 +165,12 @@ def alg_problem(alg, expected):
     return None
 
 
-def audience(aud, client_id):
+def audience(aud: object, client_id: str) -> bool:
     """Whether ``client_id`` is in ``aud`` (a string or a list)."""
     return client_id in as_list(aud)
 
 
-def table(results):
+def table(results: Sequence[Mapping[str, Any]]) -> list[str]:
     """The report, one line per route after a header: route, status, whether aud has the client, reason."""
     width = max([len("ROUTE")] + [len(str(item["route"])) for item in results])
     lines = ["%-*s  %-6s  %-6s  %s" % (width, "ROUTE", "STATUS", "AUD", "DETAIL")]
@@ -171,7 +186,7 @@ def table(results):
 NO_PLUGIN = "the route has no openid-connect plugin: no authentication"
 
 
-def block_off(state, version):
+def block_off(state: PluginState, version: Version) -> str | None:
     """Why a route's openid-connect plugin (a ``target.PluginState``) does not authenticate, or None when it does."""
     block = state.block(version)
     if block == route_target.COMMENTED:
@@ -189,22 +204,22 @@ def block_off(state, version):
 class RouteCheck:
     """The checks of one route's openid-connect ``config`` (a dict), with ``params`` and ``http``."""
 
-    def __init__(self, config, params, http, secrets):
+    def __init__(self, config: Config, params: Params, http: openid.Transport, secrets: Secrets) -> None:
         self.config = config
         self.params = params
         self.http = http
         self.secrets = secrets
-        self.client_id = None
+        self.client_id: Any = None
 
     @staticmethod
-    def _ask(what, call, *args):
+    def _ask(what: str, call: Callable[..., T], *args: Any) -> T:
         """``call(*args)`` (an ``openid`` endpoint): its answer; CheckFailed naming ``what`` without one."""
         try:
             return call(*args)
         except TransportError as exc:
             raise CheckFailed("%s: %s" % (what, exc)) from None
 
-    def _url(self, value, what):
+    def _url(self, value: str, what: str) -> str:
         mapped, _hit = map_url(value, self.params.get("url_map"))
         if "{{" in mapped:
             raise CheckFailed(
@@ -215,7 +230,7 @@ class RouteCheck:
             raise CheckFailed("%s %s is no http(s) URL" % (what, display_url(mapped)))
         return mapped
 
-    def _client_auth(self, secret):
+    def _client_auth(self, secret: str) -> tuple[dict[str, str], dict[str, str]]:
         method = (
             self.config.get("introspection_endpoint_auth_method")
             or self.config.get("token_endpoint_auth_method")
@@ -230,7 +245,7 @@ class RouteCheck:
         self.secrets.add(headers.get("Authorization"))
         return fields, headers
 
-    def discovery(self):
+    def discovery(self) -> tuple[str, dict[str, Any]]:
         raw = self.config.get("discovery")
         if not isinstance(raw, str) or not raw:
             raise CheckFailed("the openid-connect block has no discovery URL")
@@ -246,7 +261,7 @@ class RouteCheck:
             raise CheckFailed("discovery %s is no OpenID Connect discovery document" % display_url(url))
         return url, document
 
-    def run(self):
+    def run(self) -> tuple[str, bool]:
         """``(reason, aud_has_client)`` of a route that passes; CheckFailed otherwise."""
         config = self.config
         if config.get("bearer_only") is not True:
@@ -338,7 +353,9 @@ class RouteCheck:
 AGENT = "cx.api_auth.apisix_oidc_check"  # the Admin API client's User-Agent
 
 
-def read_routes(params, secrets, warn, version, admin=None):
+def read_routes(
+    params: Params, secrets: Secrets, warn: Warn, version: Version, admin: AdminClient | None = None
+) -> tuple[RouteTarget, list[tuple[str, PluginState]]]:
     """``(target, [(route id, PluginState)])``: the routes to check, selected and read as ``apisix_route_oidc``
     does (``routes``: ids and glob patterns; ``route_selector``; neither: every route with a block, which on
     the Admin API is every route with the plugin). Every credential read is added to ``secrets``."""
@@ -355,9 +372,11 @@ def read_routes(params, secrets, warn, version, admin=None):
     return target, chosen
 
 
-def check_one(rid, state, params, http, secrets, version):
+def check_one(
+    rid: str, state: PluginState, params: Params, http: openid.Transport, secrets: Secrets, version: Version
+) -> dict[str, Any]:
     """The report entry of one route (``state``: its ``target.PluginState``)."""
-    entry = dict(route=rid, status=OK, reason="", aud_has_client=None, client_id=None, discovery=None)
+    entry: dict[str, Any] = dict(route=rid, status=OK, reason="", aud_has_client=None, client_id=None, discovery=None)
     off = block_off(state, version)
     if off:
         entry.update(status=OPEN, reason=off)
@@ -378,7 +397,15 @@ def check_one(rid, state, params, http, secrets, version):
     return entry
 
 
-def run(params, check_mode, diff, warn, hide=None, http=None, admin=None):  # pylint: disable=unused-argument
+def run(  # pylint: disable=unused-argument
+    params: Params,
+    check_mode: bool,
+    diff: bool,
+    warn: Warn,
+    hide: Callable[[str], object] | None = None,
+    http: openid.Transport | None = None,
+    admin: AdminClient | None = None,
+) -> Result:
     """The module's work: read the routes, check every selected one, report; ModuleError when one fails.
 
     ``http`` (Keycloak) and ``admin`` (the Admin API client) are replaced by tests.

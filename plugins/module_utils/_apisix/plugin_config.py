@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import require_realm
+
+if TYPE_CHECKING:
+    Config = dict[str, Any]  # an openid-connect plugin config
+    Schema = dict[str, Any]  # a JSON schema (APISIX's subset)
 
 PLUGIN_NAME = "openid-connect"
 DEFAULT_APISIX_VERSION = "3.11"
@@ -96,11 +102,11 @@ class PluginConfigError(ModuleError, ValueError):
     """Bad options or an invalid config; the message names the key, never a secret value."""
 
 
-def _tuple(tag):
+def _tuple(tag: str) -> tuple[int, ...]:
     return tuple(int(part) for part in (tag.split(".") + ["0", "0"])[:3])
 
 
-def resolve_version(version):
+def resolve_version(version: object) -> tuple[tuple[int, int, int], str, list[str]]:
     """Map an APISIX version string to ``(version_tuple, facts_tag, notes)``.
 
     ``facts_tag`` is the newest sampled release tag not newer than ``version``;
@@ -129,7 +135,7 @@ def resolve_version(version):
     return wanted, usable[-1], notes
 
 
-def known_properties(tag):
+def known_properties(tag: str) -> set[str]:
     """Top-level keys the plugin schema of release ``tag`` declares (injected keys included)."""
     keys = set(facts.BASE_PROPERTIES)
     for each in facts.TAGS[1:]:
@@ -141,23 +147,23 @@ def known_properties(tag):
     return keys
 
 
-def _injected(tag):
+def _injected(tag: str) -> dict[str, Any]:
     return facts.INJECTED["2" if _tuple(tag) < (3, 0, 0) else "3"]
 
 
-def _property_schema(key, tag):
+def _property_schema(key: str, tag: str) -> Schema:
     injected = _injected(tag)
     if key in injected:
         return injected[key]
     return facts.SCHEMA["properties"].get(key)
 
 
-def disable_flag(version_tuple):
+def disable_flag(version_tuple: tuple[int, ...]) -> tuple[str, ...]:
     """Where the switch-off flag lives: ``("_meta", "disable")`` in 3.x, ``("disable",)`` in 2.x."""
     return ("disable",) if version_tuple < (3, 0, 0) else ("_meta", "disable")
 
 
-def is_disabled(config, version_tuple):
+def is_disabled(config: object, version_tuple: tuple[int, ...]) -> bool:
     """True when ``config`` is switched off by APISIX's injected disable flag."""
     node = config
     for part in disable_flag(version_tuple):
@@ -167,7 +173,7 @@ def is_disabled(config, version_tuple):
     return node is True
 
 
-def get_path(config, path):
+def get_path(config: object, path: str) -> Any:
     node = config
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -176,7 +182,7 @@ def get_path(config, path):
     return node
 
 
-def _merge(base, extra, where, conflicts):
+def _merge(base: dict[str, Any], extra: Mapping[str, Any], where: str, conflicts: list[str]) -> None:
     """Deep-merge ``extra`` into ``base``; record the dotted paths both set."""
     for key, value in extra.items():
         path = "%s.%s" % (where, key) if where else key
@@ -188,7 +194,7 @@ def _merge(base, extra, where, conflicts):
             base[key] = copy.deepcopy(value)
 
 
-def discovery_url(keycloak_url, realm):
+def discovery_url(keycloak_url: str, realm: str) -> str:
     """The Keycloak discovery document URL of ``realm``.
 
     ``keycloak_url`` is the base URL the realms hang off: with ``/auth`` for Keycloak
@@ -200,7 +206,7 @@ def discovery_url(keycloak_url, realm):
     return "%s/realms/%s/.well-known/openid-configuration" % (base.rstrip("/"), quote(realm, safe=""))
 
 
-def build_config(params, disabled=False, enable_key=None):
+def build_config(params: Mapping[str, Any], disabled: bool = False, enable_key: bool | None = None) -> Config:
     """Return the plugin config (a dict in the guide's key order) from module options.
 
     ``params`` holds the options of ``OIDC_PLUGIN_ARGUMENT_SPEC``. ``disabled`` adds
@@ -236,7 +242,7 @@ def build_config(params, disabled=False, enable_key=None):
             % ", ".join(leaked)
         )
 
-    config = {}
+    config: Config = {}
     if enable_key is not None:
         config["enable"] = bool(enable_key)
     realm = params.get("realm")
@@ -257,7 +263,7 @@ def build_config(params, disabled=False, enable_key=None):
         elif params.get(key) is not None and params.get(key) != "":
             config[key] = params[key]
 
-    conflicts = []
+    conflicts: list[str] = []
     _merge(config, extra, "", conflicts)
     _merge(config, secret, "", conflicts)
     if conflicts:
@@ -284,7 +290,7 @@ def build_config(params, disabled=False, enable_key=None):
 
 # --- validation ---------------------------------------------------------------------
 
-_TYPES = {
+_TYPES: dict[str, Callable[[object], bool]] = {
     "string": lambda v: isinstance(v, str),
     "boolean": lambda v: isinstance(v, bool),
     # JSON schema's (and APISIX's Lua) integer: any whole number, 3.0 too (YAML or JSON may write it so)
@@ -296,18 +302,18 @@ _TYPES = {
 }
 
 
-def _is_secret(path):
+def _is_secret(path: str) -> bool:
     return path in SECRET_PATHS
 
 
-def _show(path, value):
+def _show(path: str, value: object) -> str:
     if _is_secret(path):
         return "(value hidden)"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _with_defaults(value, schema):
+def _with_defaults(value: object, schema: Schema) -> object:
     if not isinstance(value, dict):
         return value
     filled = dict(value)
@@ -317,7 +323,7 @@ def _with_defaults(value, schema):
     return filled
 
 
-def _check(value, schema, path, errors):
+def _check(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
     """Validate ``value`` against the JSON-schema subset APISIX's schemas use."""
     where = path or "(config)"
     kind = schema.get("type")
@@ -364,7 +370,7 @@ def _check(value, schema, path, errors):
     if "if" in schema:
         # Evaluated with schema defaults filled in: a missing `storage` means the
         # default "cookie", not "any value" (which plain JSON schema would assume).
-        probe = []
+        probe: list[str] = []
         _check(_with_defaults(value, schema), schema["if"], path, probe)
         if not probe and "then" in schema:
             _check(value, schema["then"], path, errors)
@@ -384,7 +390,7 @@ def _check(value, schema, path, errors):
                 errors.append("%s: does not match any allowed form" % where)
 
 
-def validate_config(config, version):
+def validate_config(config: object, version: object) -> tuple[list[str], list[str]]:
     """Validate ``config`` for APISIX ``version``; return ``(errors, warnings)``.
 
     Errors are what APISIX would reject (the route would be refused or skipped);
@@ -392,7 +398,7 @@ def validate_config(config, version):
     Messages name keys, never secret values.
     """
     version_tuple, tag, warnings = resolve_version(version)
-    errors = []
+    errors: list[str] = []
     if not isinstance(config, dict):
         return ["the plugin config must be a mapping"], warnings
     known = known_properties(tag)
@@ -430,7 +436,7 @@ def validate_config(config, version):
             if key in config:
                 errors.append("%s: is rejected by APISIX %s (use the par/dpop objects)" % (key, tag))
 
-    ignored = []
+    ignored: list[str] = []
     for key in config:
         if key in known:
             _check(config[key], _property_schema(key, tag), key, errors)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RoutePlan:
     """One route: ``before``/``after`` state of its openid-connect plugin (``present``, ``disabled``,
@@ -12,13 +14,13 @@ class RoutePlan:
 
     __slots__ = ("after", "before", "changed", "current", "route_id")
 
-    def __init__(self, route_id, before, after, changed, current=None):
+    def __init__(self, route_id: str, before: str, after: str, changed: bool, current: Any = None) -> None:
         self.route_id = route_id
         self.before = before
         self.after = after
         self.changed = changed
         self.current = current
 
-    def report(self):
+    def report(self) -> dict[str, Any]:
         """The entry of the module's ``routes`` result."""
         return dict(id=self.route_id, before=self.before, after=self.after, changed=self.changed)

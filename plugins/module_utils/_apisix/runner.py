@@ -13,6 +13,9 @@ plan as the real run, so they are the same for both targets.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import selectors as select
@@ -21,8 +24,15 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.targets import make_target
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_plan import RoutePlan
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import Config, Version
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
 
-def _ids(route_ids, limit=10):
+    Replace = Callable[[str, str], object]  # how a new route file takes the old one's place (module.atomic_move)
+
+
+def _ids(route_ids: Sequence[str], limit: int = 10) -> str:
     return quoted(route_ids, limit)
 
 
@@ -30,13 +40,13 @@ _DONE = {"present": "enabled on", "disabled": "disabled on", "absent": "absent f
 _DOING = {"present": "enabled on", "disabled": "disabled on", "absent": "removed from"}
 
 
-def message(where, state, plans, check_mode, total=None):
+def message(where: str, state: str, plans: Sequence[RoutePlan], check_mode: bool, total: int | None = None) -> str:
     """The module's one-line ``msg``: what changed (or would in check mode) on which routes, with counts.
 
     ``"/srv/values.yaml: openid-connect enabled on 2 route(s) ('a', 'b'), 1 already enabled,
     4 other route(s) untouched"``; ``total``: how many routes the target holds, if known.
     """
-    groups = {}
+    groups: dict[str, list[str]] = {}
     for plan in plans:
         if plan.changed:
             verb = "updated on" if plan.before == plan.after else _DOING[state]
@@ -60,7 +70,7 @@ def message(where, state, plans, check_mode, total=None):
     return "%s: %s" % (where, text)
 
 
-def desired_config(params, label, warn):
+def desired_config(params: Params, label: str, warn: Warn) -> tuple[Version, Config | None, list[str]]:
     """``(version tuple, config or None, notes)``: the block to write, validated for ``apisix_version``, and
     what stock APISIX will make of it (notes, to warn about when the block is written). ``label`` names
     the routes asked for in messages."""
@@ -84,7 +94,7 @@ def desired_config(params, label, warn):
     return version, config, notes
 
 
-def _warn_unsecured(route_ids, params, warn):
+def _warn_unsecured(route_ids: Sequence[str], params: Params, warn: Warn) -> None:
     unsecured = [route_id for route_id in route_ids if "unsecured" in route_id.lower()]
     if unsecured and params["state"] != "absent":
         warn(
@@ -93,7 +103,7 @@ def _warn_unsecured(route_ids, params, warn):
         )
 
 
-def _run(params, check_mode, diff, warn, replace):
+def _run(params: Params, check_mode: bool, diff: bool, warn: Warn, replace: Replace) -> Result:
     """The module's work, unmasked (see :func:`run`); returns its result."""
     entries, selectors = select.check_entries(params)
     target = make_target(params, warn, replace)
@@ -129,13 +139,13 @@ def _run(params, check_mode, diff, warn, replace):
     return result
 
 
-def run(params, check_mode, diff, warn, replace):
+def run(params: Params, check_mode: bool, diff: bool, warn: Warn, replace: Replace) -> Result:
     """The module's work; returns its result. ``replace``: how a new route file takes the old one's place
     (``module.atomic_move``). Whatever it prints (result, diff, warnings, the message and result of a
     failure) has the credentials of every URL masked (``masking.mask_urls``): a proxy or discovery URL with
     ``user:password@``, from the options or from a block read from the target."""
 
-    def masked_warn(text):
+    def masked_warn(text: str) -> None:
         warn(masking.mask_urls(text))
 
     try:

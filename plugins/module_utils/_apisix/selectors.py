@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
@@ -42,11 +44,11 @@ ROUTE_ID_RE = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
 _PATTERN_RE = re.compile(r"^[a-zA-Z0-9_.*?\[\]!-]{1,200}$")
 
 
-def is_pattern(entry):
+def is_pattern(entry: str) -> bool:
     return any(char in entry for char in _PATTERN_CHARS)
 
 
-def _id_problem(route_id, pattern=False):
+def _id_problem(route_id: str, pattern: bool = False) -> str:
     if route_id != route_id.strip():
         return 'it starts or ends with a space (routes given as one string "a, b"? give a YAML list)'
     if not route_id:
@@ -58,7 +60,7 @@ def _id_problem(route_id, pattern=False):
     return "it holds %s" % ", ".join(repr(char) for char in bad)
 
 
-def check_entries(params, default_selectors=()):
+def check_entries(params: Mapping[str, Any], default_selectors: Iterable[str] = ()) -> tuple[list[str], list[str]]:
     """The ``routes`` elements once each, in the order given, each a valid id or pattern, and the selectors
     (``default_selectors`` when neither is given). Fails on none at all, and on selectors with ``admin_url``."""
     entries = list(dict.fromkeys(params.get("routes") or []))
@@ -72,7 +74,7 @@ def check_entries(params, default_selectors=()):
         selectors = list(default_selectors)
     if not entries and not selectors:
         raise ModuleError("routes must name at least one route id or pattern (or give route_selector)")
-    wrong = []
+    wrong: list[str] = []
     for entry in entries:
         pattern = is_pattern(entry)
         if not (_PATTERN_RE if pattern else ROUTE_ID_RE).match(entry):
@@ -85,7 +87,7 @@ def check_entries(params, default_selectors=()):
     return entries, selectors
 
 
-def label(entries, selectors):
+def label(entries: Sequence[str], selectors: Sequence[str]) -> str:
     """How the asked-for routes are named in messages before they are resolved."""
     shown = quoted(entries, 10) if entries else ""
     if selectors:
@@ -96,12 +98,19 @@ def label(entries, selectors):
 NO_BLOCK = "no route has an openid-connect block, active or commented out"
 
 
-def resolve(entries, selectors, all_ids, selected_ids, source, required=True):
+def resolve(
+    entries: Sequence[str],
+    selectors: Sequence[str],
+    all_ids: Sequence[str],
+    selected_ids: Sequence[str],
+    source: str,
+    required: bool = True,
+) -> list[str]:
     """The route ids to act on. ``all_ids``: every id of the target in its order (only read when a
     pattern is given); ``selected_ids``: the ids the selectors pick, in order; ``source`` names the target.
     ``required``: selectors that pick nothing fail (``apisix_oidc_check``'s default selection does not)."""
-    resolved = []
-    unmatched = []
+    resolved: list[str] = []
+    unmatched: list[str] = []
     for entry in entries:
         if is_pattern(entry):
             matches = [rid for rid in all_ids if fnmatch.fnmatchcase(rid, entry)]

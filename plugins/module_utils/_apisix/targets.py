@@ -5,11 +5,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.admin_api.target import AdminApiTarget
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.file_target import FileTarget
 
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import RouteTarget
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Warn
 
-def make_target(params, warn, replace=None, **admin_api):
+
+def make_target(
+    params: Mapping[str, Any], warn: Warn, replace: Callable[[str, str], object] | None = None, **admin_api: Any
+) -> RouteTarget:
     """``admin_url``: the Admin API (``admin_api``: ``AdminApiTarget``'s keyword arguments: the option prefix,
     the agent, more secrets, a client); else ``path``, the route file (``replace``: how a new file takes the old
     one's place, ``module.atomic_move``). Nothing is read yet."""

@@ -21,26 +21,32 @@ is not taken for a hand-added key (``admin_api.compare.stored_default``).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.locate import quoted
+
+if TYPE_CHECKING:
+    KeyPath = tuple[str, ...]  # a key path in a plugin config: ("session", "secret")
+    IsDefault = Callable[[KeyPath, Any], bool]  # (key path, value) -> whether the server stored it by itself
 
 CHOICES = ("keep", "remove")
 _MANAGED = frozenset(oidc._DIRECT_OPTIONS) | {"enable"}  # pylint: disable=protected-access
 
 
-def _never_default(_path, _value):
+def _never_default(_path: KeyPath, _value: object) -> bool:
     return False
 
 
-def managed_paths(version):
+def managed_paths(version: tuple[int, ...]) -> set[KeyPath]:
     """The dotted key paths the module's options write, as tuples."""
     return {(key,) for key in _MANAGED} | {tuple(oidc.disable_flag(version))}
 
 
-def _leaves(value, path, is_default):
+def _leaves(value: object, path: KeyPath, is_default: IsDefault) -> list[KeyPath]:
     if isinstance(value, dict) and value:
-        out = []
+        out: list[KeyPath] = []
         for key, item in value.items():
             here = path + (str(key),)
             if not is_default(here, item):
@@ -49,7 +55,15 @@ def _leaves(value, path, is_default):
     return [path]
 
 
-def _merge(existing, desired, path, managed, keep, found, is_default):  # pylint: disable=too-many-arguments
+def _merge(  # pylint: disable=too-many-arguments
+    existing: Mapping[str, Any],
+    desired: dict[str, Any],
+    path: KeyPath,
+    managed: set[KeyPath],
+    keep: bool,
+    found: list[KeyPath],
+    is_default: IsDefault,
+) -> dict[str, Any]:
     out = copy.deepcopy(desired)
     for key, value in existing.items():
         here = path + (str(key),)
@@ -74,26 +88,32 @@ def _merge(existing, desired, path, managed, keep, found, is_default):  # pylint
     return out
 
 
-def merge(existing, desired, version, keep=True, is_default=None):
+def merge(
+    existing: object,
+    desired: Any,
+    version: tuple[int, ...],
+    keep: bool = True,
+    is_default: IsDefault | None = None,
+) -> tuple[Any, list[str]]:
     """``(config to write, unmanaged key paths)``: ``desired`` plus (``keep``) the keys of ``existing``
     that the module does not manage; the paths are dotted strings, in the block's order. ``is_default``
     (key path tuple, value -> bool) names values that are no hand-added keys (neither kept nor listed)."""
     if not isinstance(existing, dict) or not isinstance(desired, dict):
         return desired, []
-    found = []
+    found: list[KeyPath] = []
     config = _merge(existing, desired, (), managed_paths(version), keep, found, is_default or _never_default)
     return config, [".".join(path) for path in found]
 
 
-def warning(found, keep, where=None, limit=10):
+def warning(found: Mapping[str, Sequence[str]], keep: bool, where: str | None = None, limit: int = 10) -> str | None:
     """The one warning of a run about unmanaged keys (``found``: route id -> key paths), or None;
     ``where`` (the Admin API's URL) is named when given."""
-    found = [(route_id, paths) for route_id, paths in found.items() if paths]
-    if not found:
+    pairs = [(route_id, paths) for route_id, paths in found.items() if paths]
+    if not pairs:
         return None
-    shown = "; ".join("route %s: %s" % (quoted([route_id]), ", ".join(paths)) for route_id, paths in found[:limit])
-    if len(found) > limit:
-        shown += "; and %d more route(s)" % (len(found) - limit)
+    shown = "; ".join("route %s: %s" % (quoted([route_id]), ", ".join(paths)) for route_id, paths in pairs[:limit])
+    if len(pairs) > limit:
+        shown += "; and %d more route(s)" % (len(pairs) - limit)
     if where:
         shown = "at %s: %s" % (where, shown)
     if keep:

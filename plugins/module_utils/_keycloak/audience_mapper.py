@@ -29,12 +29,21 @@ or deleted; the client itself is never PUT, so other mappers cannot be lost.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import require_realm
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
+
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.connection import KeycloakConnection
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
+
+    Mapper = dict[str, Any]  # a ProtocolMapperRepresentation
+    Properties = Sequence[tuple[str, Any]]  # the audience mapper settings a server offers: (name, defaultValue)
 
 PROTOCOL = "openid-connect"
 MAPPER_TYPE = "oidc-audience-mapper"
@@ -93,14 +102,14 @@ DISABLED_CLIENT = (
 )
 
 
-def owner_label(params):
+def owner_label(params: Params) -> str:
     """``"client 'cim' in realm 'r'"`` or ``"client scope 's' in realm 'r'"``."""
     if params.get("client_id") is not None:
         return "client '%s' in realm '%s'" % (params["client_id"], params["realm"])
     return "client scope '%s' in realm '%s'" % (params["client_scope"], params["realm"])
 
 
-def target(params):
+def target(params: Params) -> str:
     """What the module manages: ``"mapper 'fix-audience' on client 'cim' in realm 'r'"``."""
     return "mapper '%s' on %s" % (params["name"], owner_label(params))
 
@@ -108,7 +117,7 @@ def target(params):
 # --------------------------------------------------------------------------- parameters
 
 
-def validate_params(params):
+def validate_params(params: Params) -> None:
     """Check what AnsibleModule cannot express, before anything is sent; raise KeycloakModuleError."""
     require_realm(params.get("realm"), "realm", KeycloakModuleError)  # one path segment (realm.py)
     for option in (
@@ -137,7 +146,7 @@ def validate_params(params):
 # --------------------------------------------------------------------------- normalisation
 
 
-def normalise_value(value, flag=False):
+def normalise_value(value: object, flag: bool = False) -> str | None:
     """``value`` the way Keycloak stores a mapper config value, or None for "absent".
 
     Keycloak stores config values as strings and drops empty ones, so None and empty strings
@@ -156,10 +165,10 @@ def normalise_value(value, flag=False):
     return text
 
 
-def normalise_config(config, keys):
+def normalise_config(config: Mapping[str, Any] | None, keys: Iterable[str]) -> dict[str, str]:
     """The normalised values of ``keys`` in ``config`` (absent and empty keys left out)."""
     config = config or {}
-    result = {}
+    result: dict[str, str] = {}
     for key in keys:
         value = normalise_value(config.get(key), flag=key in _FLAG_KEYS)
         if value is not None:
@@ -167,7 +176,7 @@ def normalise_config(config, keys):
     return result
 
 
-def offered_properties(server_info, what):
+def offered_properties(server_info: Mapping[str, Any] | None, what: str) -> Properties:
     """The config keys the server's ``oidc-audience-mapper`` offers: ``[(name, defaultValue)]``.
 
     Read from ``protocolMapperTypes["openid-connect"]`` of ``GET admin/serverinfo``; ``what``
@@ -191,7 +200,7 @@ def offered_properties(server_info, what):
     )
 
 
-def desired_config(params, properties):
+def desired_config(params: Params, properties: Properties) -> tuple[dict[str, str | None], list[str], list[str]]:
     """``(desired, managed_keys, warnings)`` for state=present.
 
     ``desired`` maps config keys to the normalised values the mapper must have (a key of
@@ -201,9 +210,9 @@ def desired_config(params, properties):
     when the mapper is created: see :func:`create_defaults`.
     """
     offered = dict(properties)
-    desired = {}
+    desired: dict[str, str | None] = {}
     managed = [KEY_CLIENT_AUDIENCE, KEY_CUSTOM_AUDIENCE]
-    warnings = []
+    warnings: list[str] = []
     if params.get("included_custom_audience") is not None:
         desired[KEY_CUSTOM_AUDIENCE] = normalise_value(params["included_custom_audience"])
     else:
@@ -228,13 +237,13 @@ def desired_config(params, properties):
     return desired, managed, warnings
 
 
-def create_defaults(params, properties):
+def create_defaults(params: Params, properties: Properties) -> dict[str, str]:
     """The config a new mapper gets for the optional flags the user left unset.
 
     The server's own default (``defaultValue`` in the server info) where it offers the flag, as
     the admin console does; nothing where it does not.
     """
-    defaults = {}
+    defaults: dict[str, str] = {}
     offered = dict(properties)
     for option, key in OPTIONAL_FLAGS:
         if params.get(option) is None and key in offered:
@@ -246,7 +255,7 @@ def create_defaults(params, properties):
 # --------------------------------------------------------------------------- comparison and payloads
 
 
-def find_mapper(mappers, name, label):
+def find_mapper(mappers: Iterable[Mapper] | None, name: str, label: str) -> Mapper | None:
     """The OpenID Connect audience mapper called ``name`` in ``mappers``, or None.
 
     Mappers are matched by name and protocol, as Keycloak keeps them apart: a mapper of another
@@ -269,19 +278,19 @@ def find_mapper(mappers, name, label):
     return found
 
 
-def differences(current, desired, managed_keys):
+def differences(current: Mapper | None, desired: Mapping[str, str | None], managed_keys: Sequence[str]) -> list[str]:
     """The managed keys whose normalised values differ between ``current`` and ``desired``."""
     have = normalise_config((current or {}).get("config"), managed_keys)
     return [key for key in managed_keys if have.get(key) != desired.get(key)]
 
 
-def _ordered(config):
+def _ordered(config: Mapping[str, Any]) -> dict[str, Any]:
     """``config`` with the audience keys first in a fixed order (readable diffs), empty values out."""
     keys = [key for key in _KEY_ORDER if key in config] + sorted(key for key in config if key not in _KEY_ORDER)
     return {key: config[key] for key in keys if config[key] is not None}
 
 
-def build_create_payload(name, desired, defaults):
+def build_create_payload(name: str, desired: Mapping[str, str | None], defaults: Mapping[str, str]) -> Mapper:
     """The ProtocolMapperRepresentation POSTed for a new mapper."""
     return {
         "name": name,
@@ -292,7 +301,7 @@ def build_create_payload(name, desired, defaults):
     }
 
 
-def server_additions(config, properties):
+def server_additions(config: Mapping[str, Any], properties: Properties | None) -> dict[str, str]:
     """The config keys Keycloak adds by itself when it stores ``config`` (see :data:`SERVER_FILLED`).
 
     ``properties`` are the server's audience mapper settings (:func:`offered_properties`): only a
@@ -300,14 +309,14 @@ def server_additions(config, properties):
     """
     if KEY_INTROSPECTION not in dict(properties or ()):
         return {}
-    added = {}
+    added: dict[str, str] = {}
     for key, source in SERVER_FILLED:
         if normalise_value(config.get(key)) is None and normalise_value(config.get(source)) is not None:
             added[key] = "true" if config[source] == "true" else "false"
     return added
 
 
-def stored(payload, properties):
+def stored(payload: Mapper, properties: Properties | None) -> Mapper:
     """The mapper as the server stores ``payload``: empty values dropped, :func:`server_additions` added."""
     result = copy.deepcopy(payload)
     config = {key: value for key, value in (payload.get("config") or {}).items() if normalise_value(value) is not None}
@@ -316,12 +325,12 @@ def stored(payload, properties):
     return result
 
 
-def diff_view(mapper):
+def diff_view(mapper: Mapper | None) -> Mapper:
     """``mapper`` as the diff shows it: without the ``id`` only the server assigns (``{}`` for none)."""
     return {key: copy.deepcopy(value) for key, value in (mapper or {}).items() if key != "id"}
 
 
-def build_update_payload(current, desired, managed_keys):
+def build_update_payload(current: Mapper, desired: Mapping[str, str | None], managed_keys: Sequence[str]) -> Mapper:
     """The representation PUT to update ``current`` in place.
 
     Keys the server added or that are not managed are kept as they are; managed keys get the
@@ -348,18 +357,18 @@ class MapperPlan:
     """
 
     action: str | None
-    before: dict
-    after: dict
-    payload: dict | None = None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    payload: dict[str, Any] | None = None
     mapper_id: str | None = None
-    warnings: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return self.action is not None
 
 
-def plan(params, current, properties):
+def plan(params: Params, current: Mapper | None, properties: Properties | None) -> MapperPlan:
     """The :class:`MapperPlan` that brings ``current`` (the mapper or None) to ``params``.
 
     ``properties`` are the server's audience mapper settings (:func:`offered_properties`); not
@@ -370,6 +379,7 @@ def plan(params, current, properties):
         if current is None:
             return MapperPlan(None, before, {})
         return MapperPlan("delete", before, {}, mapper_id=current["id"])
+    properties = cast("Properties", properties)  # needed for state=present
     desired, managed, warnings = desired_config(params, properties)
     if current is None:
         payload = build_create_payload(params["name"], desired, create_defaults(params, properties))
@@ -398,7 +408,7 @@ _OWNER_METHODS = {
 class Owner:
     """The client (its dedicated scope) or the client scope that holds the mapper."""
 
-    def __init__(self, connection, kind, representation):
+    def __init__(self, connection: KeycloakConnection, kind: str, representation: dict[str, Any]) -> None:
         self.connection = connection
         self.kind = kind
         self.representation = representation
@@ -407,24 +417,24 @@ class Owner:
         self.label = "%s '%s' in realm '%s'" % (kind, name, connection.realm)
         self._list, self._create, self._update, self._delete = _OWNER_METHODS[kind]
 
-    def _call(self, what, method, *args):
+    def _call(self, what: str, method: str, *args: Any) -> Any:
         with self.connection.errors(what):
             return getattr(self.connection.admin, method)(self.uuid, *args)
 
-    def mappers(self):
+    def mappers(self) -> list[Mapper]:
         return self._call("reading the mappers of %s" % self.label, self._list)
 
-    def create(self, payload):
+    def create(self, payload: Mapper) -> None:
         self._call("creating mapper '%s' on %s" % (payload["name"], self.label), self._create, payload)
 
-    def update(self, mapper_id, payload):
+    def update(self, mapper_id: str, payload: Mapper) -> None:
         self._call("updating mapper '%s' on %s" % (payload["name"], self.label), self._update, mapper_id, payload)
 
-    def delete(self, mapper_id, name):
+    def delete(self, mapper_id: str, name: str) -> None:
         self._call("deleting mapper '%s' from %s" % (name, self.label), self._delete, mapper_id)
 
 
-def resolve_owner(connection, params):
+def resolve_owner(connection: KeycloakConnection, params: Params) -> Owner:
     """The client or client scope that holds the mapper; KeycloakModuleError when it does not exist."""
     realm = params["realm"]
     if params.get("client_id") is not None:
@@ -446,7 +456,7 @@ def resolve_owner(connection, params):
     raise KeycloakModuleError("client scope '%s' does not exist in realm '%s'" % (name, realm))
 
 
-def require_confidential(params, owner):
+def require_confidential(params: Params, owner: Owner) -> None:
     """Refuse a public or a disabled client as the owner of the mapper (before any write, also in check mode).
 
     The gateway (APISIX ``openid-connect``, ``bearer_only``) introspects every token at Keycloak
@@ -465,23 +475,24 @@ def require_confidential(params, owner):
         raise KeycloakModuleError("Cannot manage %s: %s" % (target(params), problem))
 
 
-def check_audience_client(connection, params, owner):
+def check_audience_client(connection: KeycloakConnection, params: Params, owner: Owner) -> None:
     """Make sure ``included.client.audience`` names an existing client of the realm."""
     if params.get("included_custom_audience") is not None:
         return
-    audience = params.get("included_client_audience")
+    audience: str | None = params.get("included_client_audience")
     if audience is None:
         audience = params.get("client_id")
     if owner.kind == "client" and audience == owner.representation.get("clientId"):
         return
-    if connection.get_client(audience) is None:
+    # validate_params: a client scope needs an audience option
+    if connection.get_client(cast(str, audience)) is None:
         raise KeycloakModuleError(
             "included_client_audience '%s' names no client in realm '%s' (mapper '%s' of %s)"
             % (audience, params["realm"], params["name"], owner.label)
         )
 
 
-def require_configure(owner, action, name):
+def require_configure(owner: Owner, action: str, name: str) -> None:
     """Raise before any write when Keycloak says the admin may view but not configure the client.
 
     Only a client carries such flags (its ``access`` map in ``GET clients``, per caller). A client
@@ -502,45 +513,51 @@ def require_configure(owner, action, name):
 # --------------------------------------------------------------------------- apply and run
 
 
-def _holds(mapper, payload):
+def _holds(mapper: Mapper, payload: Mapper) -> bool:
     """Whether ``mapper`` (as read back) has every config value ``payload`` asked for."""
     keys = list((payload.get("config") or {}).keys())
     return normalise_config(mapper.get("config"), keys) == normalise_config(payload.get("config"), keys)
 
 
-def _seen(mapper, name):
+def _seen(mapper: Mapper | None, name: str) -> str:
     if mapper is None:
         return "no mapper '%s'" % name
     return "mapper '%s' (id %s) with config %s" % (name, mapper.get("id"), _ordered(dict(mapper.get("config") or {})))
 
 
-def _write(owner, mapper_plan, name):
+def _write(owner: Owner, mapper_plan: MapperPlan, name: str) -> None:
     """The write of ``mapper_plan``; a write that got no answer (or a create answered 409) is read back.
 
     Keycloak holding what was asked counts as written; a 409 about another mapper is the refusal it is;
     otherwise KeycloakModuleError "unknown, read back: ..." with ``changed`` (it may have been written).
     """
     create = mapper_plan.action == "create"
+    # a plan that changes something: its action, the id of the mapper it updates or deletes, what it writes
+    action, mapper_id, payload = (
+        cast(str, mapper_plan.action),
+        cast(str, mapper_plan.mapper_id),
+        cast("Mapper", mapper_plan.payload),
+    )
     try:
         if mapper_plan.action == "delete":
-            owner.delete(mapper_plan.mapper_id, name)
+            owner.delete(mapper_id, name)
         elif create:
-            owner.create(mapper_plan.payload)
+            owner.create(payload)
         else:
-            owner.update(mapper_plan.mapper_id, mapper_plan.payload)
+            owner.update(mapper_id, payload)
     except KeycloakModuleError as exc:
 
-        def read_back():
+        def read_back() -> tuple[bool, str]:
             found = find_mapper(owner.mappers(), name, owner.label)
             if mapper_plan.action == "delete":
                 return found is None, _seen(found, name)
-            return found is not None and _holds(found, mapper_plan.payload), _seen(found, name)
+            return found is not None and _holds(found, payload), _seen(found, name)
 
-        verb = {"create": "creating", "update": "updating", "delete": "deleting"}[mapper_plan.action]
+        verb = {"create": "creating", "update": "updating", "delete": "deleting"}[action]
         owner.connection.decide_unanswered(exc, "%s mapper '%s' on %s" % (verb, name, owner.label), read_back, create)
 
 
-def apply(owner, mapper_plan, name):
+def apply(owner: Owner, mapper_plan: MapperPlan, name: str) -> Mapper | None:
     """Write ``mapper_plan`` (which changes something); return the mapper as read back (None when deleted)."""
     _write(owner, mapper_plan, name)
     if mapper_plan.action == "delete":
@@ -551,7 +568,7 @@ def apply(owner, mapper_plan, name):
     return end
 
 
-def needs_properties(params, current):
+def needs_properties(params: Params, current: Mapper | None) -> bool:
     """Whether the plan needs the server's audience mapper settings before it can say "no change".
 
     A new mapper does (its defaults and what the server adds), and so does an optional flag set
@@ -562,7 +579,7 @@ def needs_properties(params, current):
     return current is None or any(params.get(option) is not None for option, _key in OPTIONAL_FLAGS)
 
 
-def _properties_if_needed(connection, params, current):
+def _properties_if_needed(connection: KeycloakConnection, params: Params, current: Mapper | None) -> Properties:
     if not needs_properties(params, current) and not plan(params, current, ()).changed:
         return ()
     with connection.errors("reading the server info for %s" % target(params)):
@@ -570,7 +587,7 @@ def _properties_if_needed(connection, params, current):
     return offered_properties(server_info, target(params))
 
 
-def changed_settings(mapper_plan, check_mode):
+def changed_settings(mapper_plan: MapperPlan, check_mode: bool) -> str:
     """For the ``msg`` of an update: ``" (changed id.token.claim)"``, the names of the settings the write
     changes (not their values; not the keys the server adds by itself)."""
     if mapper_plan.action != "update":
@@ -582,7 +599,7 @@ def changed_settings(mapper_plan, check_mode):
     return " (%s %s)" % ("change" if check_mode else "changed", ", ".join(names)) if names else ""
 
 
-def run(connection, params, check_mode, diff, warn):
+def run(connection: KeycloakConnection, params: Params, check_mode: bool, diff: bool, warn: Warn) -> Result:
     """The runner of ``keycloak_audience_mapper`` (see ``_runner.run_module``).
 
     The result holds ``changed``, ``msg``, ``mapper`` (the end state, predicted in check mode;
@@ -597,7 +614,7 @@ def run(connection, params, check_mode, diff, warn):
     # The mappers endpoint, not the client's own protocolMappers: 26 shows there the keys it fills in
     # (introspection.token.claim, userinfo.token.claim), which the diff and the result must show too.
     current = find_mapper(owner.mappers(), params["name"], owner.label)
-    properties = None
+    properties: Properties | None = None
     if params["state"] == "present":
         properties = _properties_if_needed(connection, params, current)
         check_audience_client(connection, params, owner)
@@ -605,7 +622,7 @@ def run(connection, params, check_mode, diff, warn):
     for warning in mapper_plan.warnings:
         warn(warning)
     if mapper_plan.changed:
-        require_configure(owner, mapper_plan.action, params["name"])
+        require_configure(owner, cast(str, mapper_plan.action), params["name"])
     mapper = copy.deepcopy(mapper_plan.after) or None
     if mapper_plan.changed and not check_mode:
         mapper = apply(owner, mapper_plan, params["name"])

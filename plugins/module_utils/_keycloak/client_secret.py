@@ -17,6 +17,8 @@ Nothing is written: the module is read-only, check mode included.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
@@ -26,23 +28,27 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options impo
 try:
     from keycloak.exceptions import KeycloakGetError, raise_error_from_response
 except ImportError:  # the connection reports the missing library before anything is read
-    KeycloakGetError = raise_error_from_response = None
+    KeycloakGetError = raise_error_from_response = None  # type: ignore[assignment,misc]
 
 # Client authenticators whose credential is the client secret (the gateway sends it).
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.connection import KeycloakConnection
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
+
 SECRET_AUTHENTICATORS = ("client-secret", "client-secret-jwt")
 
 
-def target(params):
+def target(params: Params) -> str:
     """``"client 'cim' in realm 'expertflow'"``: what the module reads, for every message."""
     return "the secret of client '%s' in realm '%s'" % (params["client_id"], params["realm"])
 
 
-def base_path(url):
+def base_path(url: object) -> str:
     """The path of a Keycloak base URL without trailing slash: ``""`` or ``"/auth"``."""
     return urlsplit(str(url or "").strip()).path.rstrip("/")
 
 
-def path_check(compare_url, server_path):
+def path_check(compare_url: object, server_path: object) -> tuple[bool, str] | None:
     """``(ok, fixed)`` for ``compare_url``, another base URL of the server that serves realms under
     ``server_path``: ``ok`` when its path is that path (trailing slashes do not count), ``fixed``
     the same scheme and host with that path. ``None`` when ``compare_url`` is no http(s) URL."""
@@ -55,7 +61,7 @@ def path_check(compare_url, server_path):
     return have == want and not parts.query and not parts.fragment, fixed
 
 
-def refusal(client, realm):
+def refusal(client: Mapping[str, Any], realm: str) -> str | None:
     """Why ``client`` (a representation) has no secret to read (public), or cannot serve (disabled), or None."""
     client_id = client.get("clientId")
     if client.get("publicClient") is True:
@@ -80,12 +86,12 @@ def refusal(client, realm):
     return None
 
 
-def same_secret(given, stored):
+def same_secret(given: object, stored: object) -> bool:
     """Whether the two secrets are equal (constant time)."""
     return hmac.compare_digest(str(given).encode("utf-8"), str(stored).encode("utf-8"))
 
 
-def mismatch_message(client_id, realm, url):
+def mismatch_message(client_id: str, realm: str, url: str) -> str:
     """The failure for a given secret that is not Keycloak's; it shows neither value."""
     return (
         "The client_secret given for client '%s' in realm '%s' is not the secret Keycloak at %s holds for that "
@@ -95,7 +101,7 @@ def mismatch_message(client_id, realm, url):
     )
 
 
-def _read_secret(connection, client):
+def _read_secret(connection: KeycloakConnection, client: Mapping[str, Any]) -> str:
     what = "reading the secret of client '%s' in realm '%s'" % (client["clientId"], connection.realm)
     with connection.errors(what, advice={403: "The admin needs the view-clients role of realm-management"}):
         answer = connection.admin.get_client_secrets(client["id"]) or {}
@@ -109,7 +115,7 @@ def _read_secret(connection, client):
     return secret
 
 
-def confidential_client(connection, params, failing="Cannot read"):
+def confidential_client(connection: KeycloakConnection, params: Params, failing: str = "Cannot read") -> dict[str, Any]:
     """The representation of client ``params['client_id']`` of the open ``connection``'s realm; KeycloakModuleError
     when there is none, or when it has no secret to read or use (:func:`refusal`; ``failing`` starts that message)."""
     client_id, realm = params["client_id"], params["realm"]
@@ -124,13 +130,13 @@ def confidential_client(connection, params, failing="Cannot read"):
     return client
 
 
-def read_secret(connection, client):
+def read_secret(connection: KeycloakConnection, client: dict[str, Any]) -> str:
     """The secret Keycloak holds for ``client`` (a representation), masked from then on; KeycloakModuleError when
     it has none."""
     return _read_secret(connection, client)
 
 
-def _discovery(connection):
+def _discovery(connection: KeycloakConnection) -> dict[str, Any]:
     """The realm's discovery document as served through ``auth_keycloak_url``."""
     what = "reading the discovery document of realm '%s'" % connection.realm
     with connection.errors(what):
@@ -141,7 +147,7 @@ def _discovery(connection):
     return document if isinstance(document, dict) else {}
 
 
-def server_version(connection):
+def server_version(connection: KeycloakConnection) -> str | None:
     """The server's version (``systemInfo.version`` of ``GET admin/serverinfo``), None when this admin may not read
     it or it cannot be read: only the run's report shows it, so it never fails the module."""
     try:
@@ -154,7 +160,9 @@ def server_version(connection):
     return version if isinstance(version, str) and version else None
 
 
-def run(connection, params, check_mode, diff, warn):  # pylint: disable=unused-argument
+def run(  # pylint: disable=unused-argument
+    connection: KeycloakConnection, params: Params, check_mode: bool, diff: bool, warn: Warn
+) -> Result:
     """The runner of ``keycloak_client_secret_info`` (see ``_runner.run_module``)."""
     require_text(params, SECRET_OPTIONS + ("client_secret",), target(params))
     compare_url = params.get("compare_url")
@@ -187,7 +195,8 @@ def run(connection, params, check_mode, diff, warn):  # pylint: disable=unused-a
     if given is None:
         result["client_secret"] = secret
     if compare_url:
-        ok, fixed = path_check(compare_url, server_path)
+        # an http(s) URL with a host: refused before anything was read otherwise
+        ok, fixed = cast("tuple[bool, str]", path_check(compare_url, server_path))
         result["compare_url_path_ok"] = ok
         result["compare_url_fixed"] = fixed
         result["msg"] += (

@@ -83,7 +83,9 @@ def _regenerate(connection: Any, client: dict[str, Any], before: str) -> str:
     return secret
 
 
-def run(connection: Any, params: dict[str, Any], check_mode: bool, diff: bool, warn: Callable[[str], Any]):  # pylint: disable=unused-argument
+def run(  # pylint: disable=unused-argument
+    connection: Any, params: dict[str, Any], check_mode: bool, diff: bool, warn: Callable[[str], Any]
+) -> dict[str, Any]:
     """The runner of ``keycloak_client_secret`` (see ``_runner.run_module``)."""
     _check_params(params)
     state = params["state"]

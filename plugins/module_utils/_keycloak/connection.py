@@ -34,6 +34,8 @@ import sys
 import time
 import types
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NoReturn, cast
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -66,7 +68,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secret
 PATCHED_VERSIONS = ("7.1.1",)
 
 
-def installed_version():
+def installed_version() -> str | None:
     """The installed python-keycloak release, or None (python-keycloak reads it the same way when it loads)."""
     try:
         from importlib import metadata  # pylint: disable=import-outside-toplevel
@@ -80,7 +82,7 @@ PATCHED = installed_version() in PATCHED_VERSIONS
 _BLOCKED = "httpx._main"
 _block = PATCHED and "httpx" not in sys.modules and _BLOCKED not in sys.modules
 if _block:
-    sys.modules[_BLOCKED] = None
+    sys.modules[_BLOCKED] = None  # type: ignore[assignment]  # an import of it fails
 
 
 class _Deferred(types.ModuleType):
@@ -93,7 +95,7 @@ class _Deferred(types.ModuleType):
     asked of it imports the real module (then in ``sys.modules``) and answers from it.
     """
 
-    def __getattr__(self, attr):
+    def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
         real = sys.modules.get(self.__name__)
@@ -103,7 +105,7 @@ class _Deferred(types.ModuleType):
         return getattr(real, attr)
 
 
-def _defer(names):
+def _defer(names: Iterable[str]) -> None:
     """Put a :class:`_Deferred` in ``sys.modules`` for each of ``names`` that is installed and not loaded."""
     for name in names:
         if name in sys.modules:
@@ -126,7 +128,7 @@ try:
 except ImportError:
     HAS_KEYCLOAK = False
 
-    class KeycloakError(Exception):
+    class KeycloakError(Exception):  # type: ignore[no-redef]
         """Stand-in so that ``except KeycloakError`` works without python-keycloak."""
 
 finally:
@@ -144,40 +146,40 @@ class _UnusedAsyncClient:
 
     auth = None
 
-    def __init__(self, *args, **kwargs):  # pylint: disable=unused-argument
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # pylint: disable=unused-argument
         pass
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> NoReturn:
         raise AttributeError("cx.api_auth does not use python-keycloak's async client (%s)" % name)
 
-    async def aclose(self):
+    async def aclose(self) -> None:
         """Nothing to close."""
 
 
 class _SyncHttpx:
     """python-keycloak's view of httpx in a module process: all of it but the async client."""
 
-    def __init__(self, httpx):
+    def __init__(self, httpx: types.ModuleType) -> None:
         self._httpx = httpx
 
     AsyncClient = _UnusedAsyncClient
 
-    def __getattr__(self, name):
-        return getattr(self._httpx, name)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._httpx, name)  # ANNOT_SYNC
 
 
 if HAS_KEYCLOAK and PATCHED:
     _kc_connection = sys.modules.get("keycloak.connection")
     if _kc_connection is not None and getattr(_kc_connection, "httpx", None) is not None:
         if not isinstance(_kc_connection.httpx, _SyncHttpx):
-            _kc_connection.httpx = _SyncHttpx(_kc_connection.httpx)
+            _kc_connection.httpx = _SyncHttpx(_kc_connection.httpx)  # type: ignore[attr-defined]
 
 
 # Lifetime assumed for a given bearer token whose expiry cannot be read from it.
 _STATIC_TOKEN_LIFETIME = 24 * 3600
 
 
-def jwt_lifetime(token):
+def jwt_lifetime(token: str) -> int | None:
     """Seconds until the ``exp`` of a JWT, or None when it cannot be read."""
     try:
         return max(int(jwt_part(token, 1)["exp"]) - int(time.time()), 1)
@@ -192,7 +194,7 @@ def jwt_lifetime(token):
 _RESENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
-def _never_resend_writes(connection):
+def _never_resend_writes(connection: object) -> None:
     """Mount adapters on python-keycloak's requests session that retry reads once, never a write."""
     session = getattr(connection, "_s", None)
     if session is None or not hasattr(session, "mount"):
@@ -204,7 +206,7 @@ def _never_resend_writes(connection):
         session.mount(prefix, HTTPAdapter(max_retries=Retry(total=1, allowed_methods=_RESENT_METHODS)))
 
 
-def _is_keycloak_failure(exc):
+def _is_keycloak_failure(exc: BaseException) -> bool:
     """Whether ``exc`` is about talking to Keycloak (an answer or a transport error), not a bug."""
     return isinstance(exc, (KeycloakError, OSError))  # requests' exceptions are OSErrors
 
@@ -219,7 +221,7 @@ class KeycloakConnection:
     read when first asked for.
     """
 
-    def __init__(self, params, realm, purpose):
+    def __init__(self, params: Mapping[str, Any], realm: str, purpose: str) -> None:
         self.realm = realm
         self.purpose = purpose
         self.url = display_url(params.get("auth_keycloak_url"))
@@ -236,25 +238,27 @@ class KeycloakConnection:
         # with a token and credentials, a rejected token is renewed from the credentials: they decide
         token_only = bool(self._token) and not (self.username or self._client_secret)
         self.who, self.credentials = login_words(self.username, self.client_id, self.auth_realm, token_only)
-        self.admin = None
-        self._realm_representation = None
+        self.admin: Any = None  # python-keycloak's KeycloakAdmin, after open()
+        self._realm_representation: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ messages
 
-    def scrub(self, text):
+    def scrub(self, text: str) -> str:
         """``text`` without any secret: the options' secrets, tokens, secrets added later."""
         token = getattr(getattr(self.admin, "connection", None), "token", None) or {}
         for key in ("access_token", "refresh_token"):
             self.secrets.add(token.get(key))
         return self.secrets.scrub(text)
 
-    def answer(self, code, text, **context):
+    def answer(self, code: int | None, text: str | None, **context: str) -> str:
         """``errors.answer_message`` for this connection (``context`` overrides its fields)."""
-        fields = dict(url=self.url, credentials=self.credentials, who=self.who, realm=self.realm)
+        fields: dict[str, Any] = dict(url=self.url, credentials=self.credentials, who=self.who, realm=self.realm)
         fields.update(context)
         return answer_message(code, text, **fields)
 
-    def failure(self, what, exc, advice=None):
+    def failure(
+        self, what: str, exc: BaseException, advice: Mapping[int, str] | None = None
+    ) -> KeycloakModuleError | None:
         """The KeycloakModuleError for ``exc`` raised while doing ``what``; None if ``exc`` is a bug.
 
         ``advice`` maps an HTTP status to a sentence added to the message.
@@ -267,13 +271,13 @@ class KeycloakConnection:
             return refused
         problem = transport_problem(exc, self.url) if code is None else None
         message = "%s failed: %s" % (what, problem or self.answer(code, text))
-        if advice and code in advice:
+        if advice and code is not None and code in advice:
             message = "%s. %s" % (message, advice[code])
         unanswered = code is None and sent_without_answer(exc)
         return KeycloakModuleError(message, http_code=code, detail=text, unanswered=unanswered)
 
     @contextlib.contextmanager
-    def errors(self, what, advice=None):
+    def errors(self, what: str, advice: Mapping[int, str] | None = None) -> Iterator[None]:
         """Turn a failure to talk to Keycloak inside the block into a KeycloakModuleError.
 
         ``what`` says what was being done, naming the objects and the realm (``"reading client
@@ -290,10 +294,10 @@ class KeycloakConnection:
                 raise
             raise failure from None
 
-    def _refused(self, problem, code=None, detail=None):
+    def _refused(self, problem: str, code: int | None = None, detail: str | None = None) -> KeycloakModuleError:
         return KeycloakModuleError("Cannot manage %s: %s" % (self.purpose, problem), http_code=code, detail=detail)
 
-    def _not_proven(self, code, text):
+    def _not_proven(self, code: int | None, text: str | None) -> KeycloakModuleError | None:
         """The refusal :meth:`open` would have raised for an admin call's ``code``: a 401 (the token or the
         credentials), a 404 "Realm not found" (the realm); None for any other answer.
 
@@ -307,7 +311,13 @@ class KeycloakConnection:
 
     # ------------------------------------------------------------------ logging in
 
-    def decide_unanswered(self, exc, what, read_back, create=False):
+    def decide_unanswered(
+        self,
+        exc: KeycloakModuleError,
+        what: str,
+        read_back: Callable[[], tuple[bool, str]],
+        create: bool = False,
+    ) -> str:
         """Decide a write that got no answer (or a create answered 409) from what Keycloak holds now.
 
         ``exc`` is the write's KeycloakModuleError, ``what`` names the write and where (``"creating user 'x'
@@ -334,7 +344,7 @@ class KeycloakConnection:
         error.unknown = True
         raise error
 
-    def open(self):
+    def open(self) -> KeycloakConnection:
         """Log in and prove that the realm can be managed; return ``self``.
 
         The admin logs in to ``auth_realm`` with, in this order, ``token`` (a bearer token
@@ -382,7 +392,7 @@ class KeycloakConnection:
         self.admin = KeycloakAdmin(connection=connection)
         return self
 
-    def _log_in(self, connection):
+    def _log_in(self, connection: KeycloakOpenIDConnection) -> None:
         try:
             connection.get_token()
         except Exception as exc:  # pylint: disable=broad-except
@@ -396,7 +406,7 @@ class KeycloakConnection:
             raise self._refused(problem, code, text) from None
 
     @property
-    def realm_representation(self):
+    def realm_representation(self) -> dict[str, Any]:
         """The realm as ``GET admin/realms/{realm}`` gives it, read on first use (after :meth:`open`).
 
         Only what needs a realm setting reads it (the default roles of a new user, duplicate e-mails,
@@ -421,13 +431,13 @@ class KeycloakConnection:
         return self._realm_representation
 
     @property
-    def realm_read(self):
+    def realm_read(self) -> bool:
         """Whether :attr:`realm_representation` was read already (then reading it costs nothing)."""
         return self._realm_representation is not None
 
     # ------------------------------------------------------------------ shared reads
 
-    def get_client(self, client_id):
+    def get_client(self, client_id: str) -> dict[str, Any] | None:
         """The client whose ``clientId`` is exactly ``client_id``, or None.
 
         ``GET admin/realms/{realm}/clients?clientId=X`` (an exact match on the server).
@@ -436,10 +446,10 @@ class KeycloakConnection:
             response = self.admin.connection.raw_get(
                 "admin/realms/%s/clients" % path_segment(self.realm), clientId=client_id
             )
-            found = raise_error_from_response(response, KeycloakGetError)
+            found: Any = raise_error_from_response(response, KeycloakGetError)
         return next((client for client in found or [] if client.get("clientId") == client_id), None)
 
-    def check_password(self, username, password, client_id, client_secret=None):
+    def check_password(self, username: str, password: str, client_id: str, client_secret: str | None = None) -> bool:
         """Whether Keycloak gives ``username`` a token for ``password`` in the realm.
 
         A password grant (``scope=openid``) through ``client_id`` (with ``client_secret`` for a
@@ -454,7 +464,7 @@ class KeycloakConnection:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             openid = KeycloakOpenID(
-                server_url=self._server_url,
+                server_url=cast(str, self._server_url),  # an http(s) URL: open() refuses any other
                 realm_name=path_segment(self.realm),
                 client_id=client_id,
                 client_secret_key=client_secret,
@@ -473,9 +483,9 @@ class KeycloakConnection:
                     message = "%s failed: %s" % (what, self.answer(code, text, credentials=client))
                     raise KeycloakModuleError(message, http_code=code, detail=text) from None
                 return False
-            raise self.failure(what, exc) from None
+            raise self.failure(what, exc) from None  # type: ignore[misc]  # a KeycloakError: never None
         except OSError as exc:
-            raise self.failure(what, exc) from None
+            raise self.failure(what, exc) from None  # type: ignore[misc]  # an OSError: never None
         for key in ("access_token", "refresh_token", "id_token"):
             self.secrets.add((tokens or {}).get(key))
         return True

@@ -24,13 +24,22 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import SECRET_OPTIONS, require_text
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment
 from ansible_collections.cx.api_auth.plugins.module_utils._runner import change_message
+
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.connection import KeycloakConnection
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
+
+    Rep = dict[str, Any]  # a representation of the admin REST API (user, role, realm)
 
 UPDATE_PASSWORD_ACTION = "UPDATE_PASSWORD"
 # Seconds Keycloak's clock may be behind this host's when a password write that got no answer is read back.
@@ -67,7 +76,7 @@ REENABLED = (
 )
 
 
-def target(params):
+def target(params: Params) -> str:
     """What the module manages: ``"user 'customer' in realm 'expertflow'"``."""
     return "user '%s' in realm '%s'" % (params["username"], params["realm"])
 
@@ -75,15 +84,15 @@ def target(params):
 # --------------------------------------------------------------------------- pure helpers
 
 
-def _dns_label(text, fallback):
+def _dns_label(text: str | None, fallback: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", (text or "").lower()).strip("-") or fallback
 
 
-def _local_part(text, fallback):
+def _local_part(text: str | None, fallback: str) -> str:
     return re.sub(r"[^a-z0-9._+-]+", "-", (text or "").lower()).strip(".-") or fallback
 
 
-def profile_placeholders(username, realm):
+def profile_placeholders(username: str, realm: str) -> dict[str, str]:
     """The values put into empty profile fields when ``fill_profile`` is on.
 
     Keycloak 24+ refuses logins of users without e-mail, first and last name ("Account is not
@@ -98,9 +107,9 @@ def profile_placeholders(username, realm):
     }
 
 
-def version_tuple(text):
+def version_tuple(text: object) -> tuple[int, ...]:
     """``"26.7.3"`` (or ``"26.7.3.redhat-00001"``) as ``(26, 7, 3)``; ``()`` when there is no version."""
-    numbers = []
+    numbers: list[int] = []
     for part in str(text or "").split("."):
         digits = re.match(r"\d+", part)
         if digits is None:
@@ -111,18 +120,18 @@ def version_tuple(text):
     return tuple(numbers)
 
 
-def _unique(names):
+def _unique(names: Iterable[str] | None) -> list[str]:
     return list(dict.fromkeys(names or []))
 
 
-def _same(key, current, wanted):
+def _same(key: str, current: object, wanted: object) -> bool:
     """Keycloak stores e-mails (and usernames) in lower case: compare them that way."""
     if key == "email" and isinstance(current, str) and isinstance(wanted, str):
         return current.lower() == wanted.lower()
     return current == wanted
 
 
-def user_view(rep, role_names):
+def user_view(rep: Rep | None, role_names: Iterable[str]) -> dict[str, Any]:
     """The user as the diff shows it and ``user`` returns it: no credentials, snake_case keys."""
     if not rep:
         return {}
@@ -138,7 +147,7 @@ def user_view(rep, role_names):
     }
 
 
-def desired_changes(params, current):
+def desired_changes(params: Params, current: Rep | None) -> dict[str, Any]:
     """The user attributes (Keycloak's names) to set: all of them for a new user (``current`` None)."""
     wanted = {"enabled": params["enabled"], "emailVerified": params["email_verified"]}
     placeholders = profile_placeholders(params["username"], params["realm"])
@@ -152,7 +161,7 @@ def desired_changes(params, current):
     return {key: value for key, value in wanted.items() if not _same(key, current.get(key), value)}
 
 
-def _without_update_password(actions):
+def _without_update_password(actions: Iterable[str]) -> list[str]:
     return [action for action in actions if action != UPDATE_PASSWORD_ACTION]
 
 
@@ -164,10 +173,10 @@ class UserState:
     """What :func:`read_state` found; the input of the plan."""
 
     default_role: str  # the realm's default roles composite (default-roles-<realm>)
-    user: dict | None = None  # the user's full representation, None when there is none
-    roles: list = field(default_factory=list)  # realm roles mapped directly to the user
-    existing_roles: dict = field(default_factory=dict)  # wanted roles the realm has, by name
-    missing_roles: list = field(default_factory=list)  # wanted roles to create
+    user: dict[str, Any] | None = None  # the user's full representation, None when there is none
+    roles: list[dict[str, Any]] = field(default_factory=list)  # realm roles mapped directly to the user
+    existing_roles: dict[str, dict[str, Any]] = field(default_factory=dict)  # wanted roles the realm has, by name
+    missing_roles: list[str] = field(default_factory=list)  # wanted roles to create
     password: str | None = None  # VALID, INVALID, UNKNOWN or LOCKED; None when not checked
 
 
@@ -181,26 +190,26 @@ class UserPlan:
     made. ``before`` and ``after`` are the user as the diff shows it.
     """
 
-    before: dict
-    after: dict
+    before: dict[str, Any]
+    after: dict[str, Any]
     create: bool = False
     delete: bool = False
-    changes: dict = field(default_factory=dict)
+    changes: dict[str, Any] = field(default_factory=dict)
     set_password: bool = False
     recheck: bool = False
     drop_action_after_recheck: bool = False
-    roles_to_create: list = field(default_factory=list)
-    roles_to_add: list = field(default_factory=list)
-    roles_to_remove: list = field(default_factory=list)
+    roles_to_create: list[str] = field(default_factory=list)
+    roles_to_add: list[str] = field(default_factory=list)
+    roles_to_remove: list[str] = field(default_factory=list)
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return bool(
             self.create or self.delete or self.changes or self.set_password or self.roles_to_add or self.roles_to_remove
         )
 
 
-def plan_present(state, params):
+def plan_present(state: UserState, params: Params) -> UserPlan:
     """The :class:`UserPlan` for state=present. Pure: reads and writes nothing."""
     current = state.user
     changes = desired_changes(params, current)
@@ -227,7 +236,7 @@ def plan_present(state, params):
     role_names = [role["name"] for role in state.roles]
     mapped = role_names if current is not None else [state.default_role]
     add = [name for name in wanted_roles if name not in mapped]
-    remove = []
+    remove: list[str] = []
     if params["roles_mode"] == "exact":
         remove = [name for name in mapped if name not in wanted_roles and name != state.default_role]
 
@@ -256,7 +265,7 @@ def plan_present(state, params):
     )
 
 
-def plan_absent(state):
+def plan_absent(state: UserState) -> UserPlan:
     """The :class:`UserPlan` for state=absent: delete the user if there is one (its roles stay)."""
     before = user_view(state.user, [role["name"] for role in state.roles])
     return UserPlan(before=before, after={}, delete=state.user is not None)
@@ -275,32 +284,32 @@ class CustomerUser:
     ``connection`` is an open ``KeycloakConnection`` for that realm; ``warn(msg)`` tells the user.
     """
 
-    def __init__(self, connection, params, warn):
+    def __init__(self, connection: KeycloakConnection, params: Params, warn: Warn) -> None:
         self.connection = connection
         self.params = params
         self.warn = warn
         self.realm = params["realm"]
         self.username = params["username"]
         self.admin = connection.admin
-        self._check_secret = None
+        self._check_secret: str | None = None
         self._check_client_ready = False
-        self._disabled_after_password = None
+        self._disabled_after_password: bool | None = None
         # Keycloak accepted the password but answered "Account is not fully set up" (see can_log_in)
         self.not_set_up = False
         connection.secrets.add(params["password"])
         connection.secrets.add(params["password_check_client_secret"])
 
     @property
-    def realm_rep(self):
+    def realm_rep(self) -> Rep:
         """The realm's representation, read on first use (see ``KeycloakConnection.realm_representation``)."""
         return self.connection.realm_representation
 
-    def _errors(self, what, advice=None):
+    def _errors(self, what: str, advice: Mapping[int, str] | None = None) -> AbstractContextManager[None]:
         return self.connection.errors("%s in realm '%s'" % (what, self.realm), advice)
 
     # ------------------------------------------------------------------ reads
 
-    def find(self):
+    def find(self) -> Rep | None:
         """The user named ``username`` (Keycloak compares usernames in lower case), or None."""
         with self._errors("looking up user '%s'" % self.username):
             found = self.admin.get_users({"username": self.username, "exact": True})
@@ -308,20 +317,20 @@ class CustomerUser:
             (user for user in found or [] if (user.get("username") or "").lower() == self.username.lower()), None
         )
 
-    def read(self, user_id):
+    def read(self, user_id: str) -> Rep:
         with self._errors("reading user '%s'" % self.username):
             return self.admin.get_user(user_id)
 
-    def direct_roles(self, user_id):
+    def direct_roles(self, user_id: str) -> list[Rep]:
         """The realm roles mapped directly to the user (representations)."""
         with self._errors("reading the realm role mappings of user '%s'" % self.username):
             return list(self.admin.get_realm_roles_of_user(user_id) or [])
 
-    def read_role(self, name):
+    def read_role(self, name: str) -> Rep:
         with self._errors("reading realm role '%s'" % name):
             return self.admin.get_realm_role(path_segment(name))  # the name goes into the URL path
 
-    def get_role(self, name):
+    def get_role(self, name: str) -> Rep | None:
         """The realm role ``name``, or None when the realm has no such role."""
         try:
             return self.read_role(name)
@@ -330,12 +339,12 @@ class CustomerUser:
                 return None
             raise
 
-    def realm_roles(self):
+    def realm_roles(self) -> dict[str, Rep]:
         """Every realm role of the realm (brief representations), by name: one read."""
         with self._errors("reading the realm roles"):
             return {role["name"]: role for role in self.admin.get_realm_roles() or []}
 
-    def resolve_roles(self, names, mapped=()):
+    def resolve_roles(self, names: Sequence[str], mapped: Iterable[Rep] = ()) -> tuple[dict[str, Rep], list[str]]:
         """``(existing, to_create)``: role representations by name, and the names to create.
 
         ``mapped`` are roles already mapped to the user (representations): they exist, so they are
@@ -346,7 +355,8 @@ class CustomerUser:
         creatable = set(self.params["create_missing_roles"] or [])
         mapped_by_name = {role.get("name"): role for role in mapped}
         existing = {name: mapped_by_name[name] for name in names if name in mapped_by_name}
-        to_create, missing = [], []
+        to_create: list[str] = []
+        missing: list[str] = []
         unknown = [name for name in names if name not in existing]
         realm_roles = self.realm_roles() if unknown else {}
         for name in unknown:
@@ -372,7 +382,7 @@ class CustomerUser:
             )
         return existing, to_create
 
-    def check_email_conflict(self, email, user_id):
+    def check_email_conflict(self, email: str | None, user_id: str | None) -> None:
         """Fail when another user of the realm already has ``email`` (before any write)."""
         if not email or self.realm_rep.get("duplicateEmailsAllowed"):
             return
@@ -386,7 +396,7 @@ class CustomerUser:
                     % (email, other.get("username"), self.realm, self.username)
                 )
 
-    def _prepare_check_client(self):
+    def _prepare_check_client(self) -> None:
         """Make sure the password-check client can do a password grant; find its secret."""
         if self._check_client_ready:
             return
@@ -420,7 +430,7 @@ class CustomerUser:
         self._check_secret = secret
         self._check_client_ready = True
 
-    def locked_out(self, user_id):
+    def locked_out(self, user_id: str) -> bool:
         """Whether brute force detection currently locks the user out.
 
         ``GET admin/realms/{realm}/attack-detection/brute-force/users/{id}`` (``disabled``). A
@@ -434,7 +444,7 @@ class CustomerUser:
             status = self.admin.get_bruteforce_detection_status(user_id)
         return bool((status or {}).get("disabled"))
 
-    def password_state(self, user_id):
+    def password_state(self, user_id: str) -> str:
         """VALID, INVALID, UNKNOWN or LOCKED for the wanted password of the existing user.
 
         LOCKED: brute force detection locks the user out; the password is not checked and a
@@ -463,7 +473,7 @@ class CustomerUser:
             self._warn_failed_login(user_id)
         return VALID if ok else INVALID
 
-    def _warn_failed_login(self, user_id):
+    def _warn_failed_login(self, user_id: str) -> None:
         """Say how to reset the failure count when the check was a failed login under brute force detection."""
         realm = self.realm_rep
         if not realm.get("bruteForceProtected"):
@@ -477,7 +487,7 @@ class CustomerUser:
             % (self.username, self.realm, realm.get("failureFactor", "some"), self.username, self.realm, user_id)
         )
 
-    def can_log_in(self, actions, repaired, user_id):
+    def can_log_in(self, actions: Sequence[str], repaired: bool, user_id: str | None) -> None:
         """Refuse a user that Keycloak answered "Account is not fully set up" and that this run does not repair.
 
         ``actions`` are the user's required actions once the run is done, ``repaired`` whether the run removes
@@ -505,7 +515,7 @@ class CustomerUser:
             "set up' (%s), so the customer gets no token; %s" % (self.username, self.realm, reason, fix)
         )
 
-    def missing_profile_attributes(self, user_id):
+    def missing_profile_attributes(self, user_id: str | None) -> list[str]:
         """The user-profile attributes required of a user that the user has no value for ([] when unknown).
 
         Read from the realm's user profile (``GET admin/realms/{realm}/users/profile``, Keycloak 24+; older
@@ -520,7 +530,7 @@ class CustomerUser:
                 user = self.admin.get_user(user_id) or {}
         except KeycloakModuleError:
             return []
-        missing = []
+        missing: list[str] = []
         for attribute in profile.get("attributes") or []:
             name, required = attribute.get("name"), attribute.get("required")
             if not name or not isinstance(required, dict) or required.get("scopes"):
@@ -532,7 +542,7 @@ class CustomerUser:
                 missing.append(name)
         return missing
 
-    def _check_password(self):
+    def _check_password(self) -> bool:
         """The password grant, first with what was given; the client is read only when it refuses.
 
         The grant itself proves that the client exists, allows direct access grants and takes the
@@ -562,7 +572,7 @@ class CustomerUser:
             raise refused  # the same secret again would be refused again
         return check(self._check_secret)
 
-    def disabled_after_password(self):
+    def disabled_after_password(self) -> bool:
         """Whether this server answers "Account disabled" only after accepting the password.
 
         Read once from the version in ``GET admin/serverinfo`` (see
@@ -580,7 +590,7 @@ class CustomerUser:
 
     # ------------------------------------------------------------------ writes
 
-    def _password_rejected(self, exc, outcome):
+    def _password_rejected(self, exc: KeycloakModuleError, outcome: str) -> _NotWritten | None:
         """The message for a 400 about the password itself (Keycloak's detail says so), or None."""
         detail = (exc.detail or "").lower()
         if exc.http_code != 400 or not ("password" in detail or "policy" in detail):
@@ -599,11 +609,13 @@ class CustomerUser:
             detail=exc.detail,
         )
 
-    def _read_back(self, exc, what, read_back, create=False):
+    def _read_back(
+        self, exc: KeycloakModuleError, what: str, read_back: Callable[[], tuple[bool, str]], create: bool = False
+    ) -> str:
         """:meth:`KeycloakConnection.decide_unanswered` for a write of this user (``what``) in its realm."""
         return self.connection.decide_unanswered(exc, "%s in realm '%s'" % (what, self.realm), read_back, create)
 
-    def create_role(self, name):
+    def create_role(self, name: str) -> None:
         """Create realm role ``name`` (just a name)."""
         advice = (
             "Creating realm roles needs the manage-realm role of realm-management in realm '%s'; grant it to "
@@ -617,13 +629,13 @@ class CustomerUser:
             if exc.http_code == 409:
                 return
 
-            def read_back():
+            def read_back() -> tuple[bool, str]:
                 found = self.get_role(name) is not None
                 return found, "realm role '%s' %s" % (name, "exists" if found else "does not exist")
 
             self._read_back(exc, "creating realm role '%s'" % name, read_back)
 
-    def _created_user(self, attributes):
+    def _created_user(self, attributes: Mapping[str, Any]) -> tuple[bool, str, str | None]:
         """``(done, seen, id)``: whether the user as :meth:`create` asked for it exists (with a password)."""
         found = self.find()
         if found is None:
@@ -640,7 +652,7 @@ class CustomerUser:
             seen += " with a password" if has_password else " without a password"
         return not differ and has_password, seen, found.get("id")
 
-    def create(self, attributes):
+    def create(self, attributes: Mapping[str, Any]) -> str:
         """Create the user with ``attributes`` and, inline, its password; return its id.
 
         With the credential inline Keycloak applies the password policy in the same transaction,
@@ -658,9 +670,9 @@ class CustomerUser:
             rejected = self._password_rejected(exc, "the user was not created") if password is not None else None
             if rejected is not None:
                 raise rejected from None
-            created = {}
+            created: dict[str, Any] = {}
 
-            def read_back():
+            def read_back() -> tuple[bool, str]:
                 done, seen, created["id"] = self._created_user(attributes)
                 return done, seen
 
@@ -674,7 +686,7 @@ class CustomerUser:
                 raise final from None
             return created["id"]
 
-    def set_password(self, user_id):
+    def set_password(self, user_id: str) -> None:
         started = time.time()
         try:
             with self._errors("setting the password of user '%s'" % self.username):
@@ -684,7 +696,7 @@ class CustomerUser:
             if rejected is not None:
                 raise rejected from None
 
-            def read_back():
+            def read_back() -> tuple[bool, str]:
                 # the password credential's creation time (Keycloak's clock; a skew of a minute is allowed)
                 with self._errors("reading the credentials of user '%s'" % self.username):
                     credentials = self.admin.get_credentials(user_id) or []
@@ -700,7 +712,7 @@ class CustomerUser:
 
             self._read_back(exc, "setting the password of user '%s'" % self.username, read_back)
 
-    def update(self, user_id, current, changes):
+    def update(self, user_id: str, current: Rep, changes: Mapping[str, Any]) -> None:
         """PUT the whole representation ``current`` with ``changes`` (so nothing else is lost)."""
         payload = {key: value for key, value in current.items() if key not in ("access", "userProfileMetadata")}
         payload.update(changes)
@@ -709,7 +721,7 @@ class CustomerUser:
                 self.admin.update_user(user_id, payload)
         except KeycloakModuleError as exc:
 
-            def read_back():
+            def read_back() -> tuple[bool, str]:
                 now = self.read(user_id) or {}
                 differ = sorted(key for key, value in changes.items() if not _same(key, now.get(key), value))
                 if not differ:
@@ -718,16 +730,16 @@ class CustomerUser:
 
             self._read_back(exc, "updating user '%s'" % self.username, read_back)
 
-    def _mapped(self, user_id, roles, wanted):
-        def read_back():
-            mapped = {role.get("name") for role in self.direct_roles(user_id)}
+    def _mapped(self, user_id: str, roles: Sequence[Rep], wanted: bool) -> Callable[[], tuple[bool, str]]:
+        def read_back() -> tuple[bool, str]:
+            mapped: set[Any] = {role.get("name") for role in self.direct_roles(user_id)}
             names = {role["name"] for role in roles}
             done = names <= mapped if wanted else not names & mapped
             return done, "realm roles mapped to user '%s': %s" % (self.username, ", ".join(sorted(mapped)) or "none")
 
         return read_back
 
-    def assign_roles(self, user_id, roles):
+    def assign_roles(self, user_id: str, roles: Sequence[Rep]) -> None:
         what = "assigning realm roles %s to user '%s'" % (_names(roles), self.username)
         try:
             with self._errors(what):
@@ -735,7 +747,7 @@ class CustomerUser:
         except KeycloakModuleError as exc:
             self._read_back(exc, what, self._mapped(user_id, roles, True))
 
-    def remove_roles(self, user_id, roles):
+    def remove_roles(self, user_id: str, roles: Sequence[Rep]) -> None:
         what = "removing realm roles %s from user '%s'" % (_names(roles), self.username)
         try:
             with self._errors(what):
@@ -743,12 +755,12 @@ class CustomerUser:
         except KeycloakModuleError as exc:
             self._read_back(exc, what, self._mapped(user_id, roles, False))
 
-    def delete(self, user_id):
+    def delete(self, user_id: str) -> None:
         with self._errors("deleting user '%s'" % self.username):
             self.admin.delete_user(user_id)
 
 
-def _names(roles):
+def _names(roles: Iterable[Rep]) -> str:
     return ", ".join(role["name"] for role in roles)
 
 
@@ -756,7 +768,7 @@ def _names(roles):
 _DEFAULT_ROLE = "default-roles-%s"
 
 
-def read_state(user, params):
+def read_state(user: CustomerUser, params: Params) -> UserState:
     """Read and validate everything the plan needs; raise KeycloakModuleError before any write."""
     state = UserState(default_role=_DEFAULT_ROLE % user.realm.lower())
     state.user = user.find()
@@ -768,7 +780,7 @@ def read_state(user, params):
             state.roles = user.direct_roles(state.user["id"])
         return state
     # The search gives the full representation (what an update PUTs back): the user is not read again.
-    user_id = (state.user or {}).get("id")
+    user_id: Any = (state.user or {}).get("id")  # None for a new user
     if state.user is not None:
         state.roles = user.direct_roles(user_id)
     state.existing_roles, state.missing_roles = user.resolve_roles(_unique(params["realm_roles"]), state.roles)
@@ -788,15 +800,15 @@ class Outcome:
     user_id: str
     password_set_on_recheck: bool = False
     action_kept: bool = False  # the recheck could not be made: UPDATE_PASSWORD stays
-    applied: list = field(default_factory=list)  # what the run wrote, in words
+    applied: list[str] = field(default_factory=list)  # what the run wrote, in words
 
 
-def apply(user, plan, state):
+def apply(user: CustomerUser, plan: UserPlan, state: UserState) -> Outcome:
     """Write ``plan`` for state=present; return the :class:`Outcome`.
 
     A failure is reported with what this run already applied (or that this task changed nothing).
     """
-    applied = []
+    applied: list[str] = []
     try:
         roles = dict(state.existing_roles)
         for name in plan.roles_to_create:
@@ -807,12 +819,13 @@ def apply(user, plan, state):
             outcome = Outcome(user.create(plan.changes))
             applied.append("created the user" + (" with its password" if plan.set_password else ""))
         else:
-            outcome = Outcome(state.user["id"])
+            current = cast("Rep", state.user)  # not plan.create: the user exists
+            outcome = Outcome(current["id"])
             if plan.set_password:
                 user.set_password(outcome.user_id)
                 applied.append("set the password")
             if plan.changes:
-                user.update(outcome.user_id, state.user, plan.changes)
+                user.update(outcome.user_id, current, plan.changes)
                 applied.append("updated the user (%s)" % ", ".join(sorted(plan.changes)))
         if plan.recheck:
             _recheck(user, plan, outcome, applied)
@@ -841,7 +854,7 @@ def apply(user, plan, state):
     return outcome
 
 
-def _recheck(user, plan, outcome, applied):
+def _recheck(user: CustomerUser, plan: UserPlan, outcome: Outcome, applied: list[str]) -> None:
     """Check the password of a user that was disabled, now that it is enabled."""
     state = user.password_state(outcome.user_id)
     if state == INVALID:
@@ -861,7 +874,7 @@ def _recheck(user, plan, outcome, applied):
         applied.append("updated the user (requiredActions)")
 
 
-def details(plan, password_changed, check_mode, action_kept=False):
+def details(plan: UserPlan, password_changed: bool, check_mode: bool, action_kept: bool = False) -> str:
     """What the run changes on the user, for its ``msg``: attribute and role names, never a value.
 
     ``" (changed enabled, email; granted role(s) 'api-user'; set the password)"``; in check mode the verbs are
@@ -870,7 +883,7 @@ def details(plan, password_changed, check_mode, action_kept=False):
     ``requiredActions``, unless the recheck could not be made (``action_kept``).
     """
     present = 0 if not check_mode else 1
-    parts = []
+    parts: list[str] = []
     changes = set(plan.changes)
     if plan.drop_action_after_recheck and not action_kept:
         changes.add("requiredActions")
@@ -887,11 +900,11 @@ def details(plan, password_changed, check_mode, action_kept=False):
     return " (%s)" % "; ".join(parts) if parts else ""
 
 
-def _quoted(names):
+def _quoted(names: Iterable[str]) -> str:
     return ", ".join("'%s'" % name for name in sorted(names))
 
 
-def run(connection, params, check_mode, diff, warn):
+def run(connection: KeycloakConnection, params: Params, check_mode: bool, diff: bool, warn: Warn) -> Result:
     """The runner of ``keycloak_customer_user`` (see ``_runner.run_module``).
 
     The result holds ``changed``, ``msg``, ``user`` (after the run, predicted in check mode),
@@ -915,7 +928,7 @@ def run(connection, params, check_mode, diff, warn):
     after = dict(plan.after)
     password_changed = plan.set_password
     action_kept = False
-    user_id = (state.user or {}).get("id")
+    user_id: Any = (state.user or {}).get("id")  # None for a new user
     view = dict(after)
     if plan.delete and not check_mode:
         user.delete(user_id)

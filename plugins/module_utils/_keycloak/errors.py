@@ -15,6 +15,8 @@ What went wrong without an answer is worded by ``_http_errors.transport_problem`
 
 from __future__ import annotations
 
+from typing import Any
+
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._http_errors import error_text
 
@@ -22,7 +24,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._http_errors import er
 # {url}: the server; {credentials}: what was used to log in ("the credentials of user 'admin'
 # in realm 'master'", "the given token"); {who}: the admin ("user 'admin' (realm 'master')");
 # {realm}: the realm the module manages; {answer}: the status and Keycloak's own text.
-ANSWERS = {
+ANSWERS: dict[int | None, str] = {
     401: "Keycloak at {url} rejected {credentials} ({answer})",
     403: "Keycloak at {url} says {who} has no permission for it in realm '{realm}' ({answer})",
 }
@@ -36,7 +38,17 @@ class KeycloakModuleError(ModuleError):
     Keycloak's own error text, decoded (see ``_http_errors.error_text``).
     """
 
-    def __init__(self, msg, http_code=None, detail=None, unanswered=False, **result):
+    # set (True) on the error of a write whose effect is unknown (KeycloakConnection.decide_unanswered)
+    unknown: bool
+
+    def __init__(
+        self,
+        msg: str,
+        http_code: int | None = None,
+        detail: str | None = None,
+        unanswered: bool = False,
+        **result: Any,
+    ) -> None:
         super().__init__(msg, **result)
         self.http_code = http_code
         self.detail = detail
@@ -44,7 +56,7 @@ class KeycloakModuleError(ModuleError):
         self.unanswered = unanswered
 
 
-def keycloak_answer(exc):
+def keycloak_answer(exc: BaseException) -> tuple[int | None, str]:
     """``(HTTP status or None, Keycloak's error text)`` of a python-keycloak ``KeycloakError``."""
     body = getattr(exc, "response_body", None)
     message = getattr(exc, "error_message", None)
@@ -52,7 +64,7 @@ def keycloak_answer(exc):
     return getattr(exc, "response_code", None), text
 
 
-def answer_message(code, text, as_status=None, **context):
+def answer_message(code: int | None, text: str | None, as_status: int | None = None, **context: object) -> str:
     """What Keycloak's answer ``code``/``text`` says, worded from :data:`ANSWERS`.
 
     ``as_status`` words it as that status instead (a login refused with 400 reads as a 401);
@@ -65,7 +77,9 @@ def answer_message(code, text, as_status=None, **context):
     return ANSWERS.get(code if as_status is None else as_status, OTHER_ANSWER).format(answer=answer, **context)
 
 
-def login_words(username, client_id, auth_realm, token_only=False):
+def login_words(
+    username: str | None, client_id: str | None, auth_realm: str, token_only: bool = False
+) -> tuple[str, str]:
     """``(who, credentials)``: the admin and what it logs in with, in the words of :data:`ANSWERS`.
 
     ``token_only``: a given token without credentials to renew it (then both are "the given token").
@@ -76,7 +90,15 @@ def login_words(username, client_id, auth_realm, token_only=False):
     return "%s (realm '%s')" % (subject, auth_realm), "the credentials of %s in realm '%s'" % (subject, auth_realm)
 
 
-def login_problem(code, text, url, auth_realm, who, credentials, realm=None):
+def login_problem(
+    code: int | None,
+    text: str | None,
+    url: str,
+    auth_realm: str,
+    who: str,
+    credentials: str,
+    realm: str | None = None,
+) -> str:
     """What Keycloak at ``url`` refusing a token request (``code``, Keycloak's ``text``) means.
 
     ``auth_realm``: the realm logged in to; ``who`` / ``credentials``: the admin and its credentials, in

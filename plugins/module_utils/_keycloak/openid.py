@@ -24,6 +24,8 @@ import json
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from ansible_collections.cx.api_auth.plugins.module_utils._http_errors import (
@@ -39,6 +41,11 @@ from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors impor
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.options import require_text
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.realm import path_segment, require_realm
 
+if TYPE_CHECKING:
+    from typing import IO
+
+    from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secrets
+
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
@@ -51,16 +58,16 @@ class TransportError(Exception):
 class Answer:
     """One HTTP answer: ``status``, ``text`` (the body), ``data`` (the body's JSON, or None)."""
 
-    def __init__(self, status, text):
+    def __init__(self, status: int, text: str | None) -> None:
         self.status = status
         self.text = text or ""
         try:
-            self.data = json.loads(self.text) if self.text else None
+            self.data: Any = json.loads(self.text) if self.text else None
         except ValueError:
             self.data = None
 
     @property
-    def said(self):
+    def said(self) -> str:
         """The server's error text, as one short line (``_http_errors.error_text``)."""
         return error_text(self.text)
 
@@ -68,7 +75,15 @@ class Answer:
 class _Redirects(urllib.request.HTTPRedirectHandler):
     """Follow a redirect of a GET or HEAD; any other answer 3xx is an answer (its status), never followed."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         if req.get_method() not in ("GET", "HEAD"):
             return None
         return super().redirect_request(req, fp, code, msg, headers, newurl)
@@ -81,14 +96,20 @@ class Transport:
     ``options`` names the plugin's options in messages (``_http_errors.KEYCLOAK_OPTIONS`` by default).
     """
 
-    def __init__(self, validate_certs=True, ca_path=None, timeout=10, options=None):
+    def __init__(
+        self,
+        validate_certs: bool = True,
+        ca_path: str | None = None,
+        timeout: float = 10,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
         self.validate_certs = validate_certs
         self.ca_path = ca_path
         self.timeout = timeout
         self.options = options
-        self._tls = None
+        self._tls: ssl.SSLContext | None = None
 
-    def _context(self):
+    def _context(self) -> ssl.SSLContext:
         """The TLS context, built on the first https request: against ``ca_path`` (PEM), or else the system
         CA store; verifying nothing if not ``validate_certs``."""
         if self._tls is None:
@@ -111,8 +132,8 @@ class Transport:
             self._tls = context
         return self._tls
 
-    def _opener(self, url, method):
-        handlers = [
+    def _opener(self, url: str, method: str) -> urllib.request.OpenerDirector:
+        handlers: list[urllib.request.BaseHandler] = [
             urllib.request.ProxyHandler(),
             urllib.request.HTTPHandler(),
             urllib.request.HTTPDefaultErrorHandler(),
@@ -126,7 +147,9 @@ class Transport:
             opener.add_handler(handler)
         return opener
 
-    def request(self, method, url, data=None, headers=None):
+    def request(
+        self, method: str, url: str, data: str | bytes | None = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, str]:
         """``(status, body text)`` of ``method`` ``url`` with ``data`` (a form, urlencoded) and ``headers``."""
         body = data.encode("utf-8") if isinstance(data, str) else data
         request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
@@ -146,7 +169,7 @@ class Transport:
 # --------------------------------------------------------------------------- the endpoints
 
 
-def jwt_part(token, index):
+def jwt_part(token: Any, index: int) -> dict[str, Any]:
     """The decoded JSON of part ``index`` of a JWT (0: header, 1: claims), or ``{}``."""
     try:
         part = token.split(".")[index]
@@ -157,7 +180,7 @@ def jwt_part(token, index):
     return data if isinstance(data, dict) else {}
 
 
-def normalize_url(url):
+def normalize_url(url: object) -> str | None:
     """The Keycloak base URL with exactly one trailing slash, or ``None`` if it is no http(s) URL.
 
     python-keycloak joins paths with ``urljoin``, which drops the last path segment of a base
@@ -169,12 +192,14 @@ def normalize_url(url):
     return url.rstrip("/") + "/"
 
 
-def token_endpoint(server_url, realm):
+def token_endpoint(server_url: object, realm: str) -> str:
     """The token endpoint of ``realm`` on the Keycloak at ``server_url`` (with ``/auth`` where it has one)."""
     return "%s/realms/%s/protocol/openid-connect/token" % (str(server_url).strip().rstrip("/"), path_segment(realm))
 
 
-def client_authentication(client_id, secret, method="client_secret_basic"):
+def client_authentication(
+    client_id: str, secret: str, method: str = "client_secret_basic"
+) -> tuple[dict[str, str], dict[str, str]]:
     """``(form fields, headers)`` that authenticate ``client_id`` with ``secret`` by ``method``.
 
     ``client_secret_post``: both in the form; ``client_secret_basic``: as lua-resty-openidc does, both
@@ -188,24 +213,32 @@ def client_authentication(client_id, secret, method="client_secret_basic"):
     }
 
 
-def discover(transport, url):
+def discover(transport: Transport, url: str) -> Answer:
     """The answer of the discovery document at ``url`` (``.../.well-known/openid-configuration``)."""
     return Answer(*transport.request("GET", url, headers={"Accept": "application/json"}))
 
 
-def request_token(transport, url, form, headers=None):
+def request_token(
+    transport: Transport, url: str, form: Mapping[str, str], headers: Mapping[str, str] | None = None
+) -> Answer:
     """The answer of the token endpoint ``url`` to the grant ``form`` (a dict)."""
     return Answer(*transport.request("POST", url, data=urlencode(form), headers=dict(FORM_HEADERS, **(headers or {}))))
 
 
-def introspect(transport, url, token, fields, headers=None):
+def introspect(
+    transport: Transport,
+    url: str,
+    token: str,
+    fields: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
+) -> Answer:
     """The answer of the introspection endpoint ``url`` for the access ``token``, the client authenticated
     by ``fields`` / ``headers`` (:func:`client_authentication`)."""
     form = dict(fields, token=token, token_type_hint="access_token")
     return request_token(transport, url, form, headers)
 
 
-def admin_token(transport, params, secrets):
+def admin_token(transport: Transport, params: Mapping[str, Any], secrets: Secrets) -> str:
     """The access token Keycloak gives for the connection options ``params`` (the modules' names:
     ``auth_keycloak_url``, ``auth_realm``, ``auth_username``/``auth_password`` for a password grant, else a
     client credentials grant of ``auth_client_id`` with ``auth_client_secret``).

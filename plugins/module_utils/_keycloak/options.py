@@ -19,6 +19,9 @@ number (with a leading 0 as an octal one), whose text would be another password.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from ansible_collections.cx.api_auth.plugins.module_utils._keycloak.errors import KeycloakModuleError
 
 # The connection options that hold a secret: text only, never converted (see require_text).
@@ -28,9 +31,9 @@ REQUIRED_ONE_OF = [["token", "auth_username", "auth_client_secret"]]
 REQUIRED_TOGETHER = [["auth_username", "auth_password"]]
 
 
-def keycloak_argument_spec(**own_options):
+def keycloak_argument_spec(**own_options: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The connection options plus a module's ``own_options`` (a new dict on every call)."""
-    spec = dict(
+    spec: dict[str, dict[str, Any]] = dict(
         auth_keycloak_url=dict(type="str", required=True, aliases=["url"], no_log=False),
         auth_realm=dict(type="str", default="master"),
         auth_client_id=dict(type="str", default="admin-cli"),
@@ -50,7 +53,7 @@ def keycloak_argument_spec(**own_options):
 LOGIN_OPTIONS = tuple(name for name in keycloak_argument_spec() if name != "token")
 
 
-def _kind(value):
+def _kind(value: object) -> str:
     """What YAML made of an unquoted value, in the words of the message (never the value)."""
     if isinstance(value, bool):
         return "a boolean (YAML reads unquoted yes/no, true/false, on/off as one)"
@@ -63,7 +66,9 @@ def _kind(value):
     return "a value of type %s" % type(value).__name__
 
 
-def require_text(params, names, where, failing="Cannot manage %s"):
+def require_text(
+    params: Mapping[str, Any], names: Iterable[str], where: str, failing: str = "Cannot manage %s"
+) -> None:
     """Refuse every option of ``names`` whose value is set but not text; raise KeycloakModuleError.
 
     ``where`` names what the module manages (``"user 'customer' in realm 'expertflow'"``), ``failing`` what

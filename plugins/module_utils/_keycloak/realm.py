@@ -21,6 +21,7 @@ client id, a user name) are not refused: the HTTP library encodes them.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
@@ -29,14 +30,14 @@ from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleE
 FORBIDDEN = ("/", "\\", "?", "#", "%")
 
 
-def shown(value):
+def shown(value: str) -> str:
     """``value`` fit for a message in quotes: control characters escaped (``'\\n'``), the rest as it is."""
     return "".join(
         char if char.isprintable() or char == " " else char.encode("unicode_escape").decode("ascii") for char in value
     )
 
 
-def _bad_character(char):
+def _bad_character(char: str) -> str | None:
     """What ``char`` is, when a realm must not contain it; None when it may."""
     if char in FORBIDDEN:
         return "'%s'" % char
@@ -47,7 +48,7 @@ def _bad_character(char):
     return None
 
 
-def realm_problem(value):
+def realm_problem(value: object) -> str | None:
     """Why ``value`` is not one plain path segment (``"it contains '/'"``), or None when it is."""
     if not isinstance(value, str):
         return "it is not text"
@@ -62,7 +63,7 @@ def realm_problem(value):
     return None
 
 
-def realm_message(value, option="realm"):
+def realm_message(value: object, option: str = "realm") -> str | None:
     """The whole refusal for ``value`` of ``option``, or None when it is a plain path segment."""
     problem = realm_problem(value)
     if problem is None:
@@ -74,7 +75,7 @@ def realm_message(value, option="realm"):
     )
 
 
-def require_realm(value, option="realm", error=ModuleError):
+def require_realm(value: Any, option: str = "realm", error: type[ModuleError] = ModuleError) -> str:
     """Raise ``error`` (a ModuleError class) when ``value`` of ``option`` is not one plain path segment."""
     message = realm_message(value, option)
     if message is not None:
@@ -82,6 +83,6 @@ def require_realm(value, option="realm", error=ModuleError):
     return value
 
 
-def path_segment(realm):
+def path_segment(realm: str) -> str:
     """``realm`` as it goes into a URL path: every character but letters, digits and ``-._~`` percent-encoded."""
     return quote(realm, safe="")

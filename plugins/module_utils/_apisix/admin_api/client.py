@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlsplit
 
@@ -30,6 +32,8 @@ CAS_PAUSE = 0.2
 _CAS_TEXT = "value changed before overwritten"
 ADMIN_API_OPTIONS = {"ca_path": "ca_path", "validate_certs": "validate_certs", "timeout": "timeout"}
 
+T = TypeVar("T")
+
 
 class AdminApiError(ModuleError):
     """A failed Admin API request; the message names the URL, never a secret."""
@@ -42,22 +46,22 @@ class AdminApiTimeout(AdminApiError):
 class Response:
     """``status``, ``body`` (decoded JSON or None) and ``url`` of one answer."""
 
-    def __init__(self, status, body, url):
+    def __init__(self, status: int, body: Any, url: str) -> None:
         self.status = status
         self.body = body
         self.url = url
 
     @property
-    def said(self):
+    def said(self) -> str:
         return envelope.error_text(self.body)
 
 
-def _timed_out(exc):
+def _timed_out(exc: BaseException) -> bool:
     reason = getattr(exc, "reason", exc)
     return isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason).lower()
 
 
-def base_url(admin_url):
+def base_url(admin_url: str) -> str:
     """``admin_url`` with ``/apisix/admin`` (added when not given), no trailing slash."""
     text = (admin_url or "").strip().rstrip("/")
     parts = urlsplit(text)
@@ -71,7 +75,7 @@ def base_url(admin_url):
     return text if text.endswith(ADMIN_PREFIX) else text + ADMIN_PREFIX
 
 
-def route_path(route_id, sub_path=""):
+def route_path(route_id: str, sub_path: str = "") -> str:
     return "/routes/%s%s" % (quote(route_id, safe=""), sub_path)
 
 
@@ -80,14 +84,14 @@ class AdminClient:
 
     def __init__(
         self,
-        admin_url,
-        admin_key=None,
-        validate_certs=True,
-        ca_path=None,
-        timeout=10,
-        secrets=(),
-        agent="cx.api_auth.apisix_route_oidc",
-    ):
+        admin_url: str,
+        admin_key: str | None = None,
+        validate_certs: bool = True,
+        ca_path: str | None = None,
+        timeout: float = 10,
+        secrets: Iterable[object] = (),
+        agent: str = "cx.api_auth.apisix_route_oidc",
+    ) -> None:
         self.base = base_url(admin_url)
         self.agent = agent
         self._key = admin_key
@@ -95,22 +99,22 @@ class AdminClient:
         self.ca_path = ca_path
         self.timeout = timeout
         self.secrets = [value for value in (admin_key, *secrets) if isinstance(value, str) and value]
-        self.sent = []  # (method, path) of every request, in order
+        self.sent: list[tuple[str, str]] = []  # (method, path) of every request, in order
 
-    def url(self, path):
+    def url(self, path: str) -> str:
         return self.base + path
 
-    def scrub(self, text, limit=300):
+    def scrub(self, text: object, limit: int = 300) -> str:
         text = masking.mask_text(str(text), self.secrets)
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
-    def request(self, method, path, data=None):
+    def request(self, method: str, path: str, data: object = None) -> Response:
         """One request; a :class:`Response` for any HTTP status, :class:`AdminApiError` when there is none."""
         url = self.url(path)
         headers = {"Accept": "application/json"}
         if self._key:
             headers["X-API-KEY"] = self._key
-        payload = None
+        payload: str | None = None
         if data is not None:
             payload = json.dumps(data)
             headers["Content-Type"] = "application/json"
@@ -146,7 +150,7 @@ class AdminClient:
             body = None
         return Response(status, body, url)
 
-    def read(self, path, what, parse):
+    def read(self, path: str, what: str, parse: Callable[[Any, str], T]) -> T:
         """GET ``path`` and its answer through ``parse`` (``envelope.parse_item``/``parse_list``): ``(value, 2.x?)``.
 
         Any status but 200 is :meth:`failure`; a body that is no Admin API answer names the URL.
@@ -161,11 +165,11 @@ class AdminClient:
                 "%s at %s: unexpected answer (%s): is admin_url the APISIX Admin API?" % (what, response.url, exc)
             ) from None
 
-    def _transport_message(self, method, url, exc):
+    def _transport_message(self, method: str, url: str, exc: BaseException) -> str:
         problem = transport_message(exc, None, "the APISIX Admin API (admin_url)", ADMIN_API_OPTIONS)
         return "%s %s: %s" % (method, url, self.scrub(problem))
 
-    def write(self, method, path, data, sleep=time.sleep):
+    def write(self, method: str, path: str, data: object, sleep: Callable[[float], object] = time.sleep) -> Response:
         """A write; a PATCH that meets a concurrent change (503) is retried up to ``CAS_ATTEMPTS`` times."""
         attempts = CAS_ATTEMPTS if method == "PATCH" else 1
         for attempt in range(1, attempts + 1):
@@ -179,7 +183,7 @@ class AdminClient:
             "run again when it is quiet" % (method, response.url, attempts, _CAS_TEXT)
         )
 
-    def failure(self, response, what):
+    def failure(self, response: Response, what: str) -> AdminApiError:
         """The :class:`AdminApiError` for a failed answer to ``what`` (``"GET route 'x'"``)."""
         said = self.scrub(response.said) if response.said else ""
         shown = " (%d%s)" % (response.status, ": " + said if said else "")

@@ -15,18 +15,25 @@ other difference is a change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import schema as facts
+
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import Config
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.unmanaged import IsDefault, KeyPath
 
 _ABSENT = object()
 
 
-def _nested_default(schema, key):
+def _nested_default(schema: object, key: str) -> tuple[Any, Any]:
     sub = (schema or {}).get("properties", {}).get(key) if isinstance(schema, dict) else None
     return (sub.get("default", _ABSENT) if isinstance(sub, dict) else _ABSENT), sub
 
 
-def _same(have, want, schema, defaults):
+def _same(have: object, want: object, schema: object, defaults: Mapping[str, Any] | None) -> bool:
     if isinstance(want, dict):
         if not isinstance(have, dict):
             return False
@@ -48,7 +55,7 @@ def _same(have, want, schema, defaults):
     return have == want
 
 
-def holds(current, desired, apisix_version):
+def holds(current: object, desired: Config, apisix_version: str) -> bool:
     """True when the stored config ``current`` (a GET's ``plugins['openid-connect']``) is ``desired``
     on every key the module manages, stored defaults of ``apisix_version`` aside."""
     if not isinstance(current, dict):
@@ -57,7 +64,7 @@ def holds(current, desired, apisix_version):
     return _same(current, desired, facts.SCHEMA, dict(facts.DEFAULTS.get(tag, {})))
 
 
-def without_stored_defaults(current, desired, apisix_version):
+def without_stored_defaults(current: Any, desired: object, apisix_version: str) -> Any:
     """``current`` without the top-level keys ``desired`` lacks whose value is the release's schema default
     (what a server before 3.14 stored by itself): what the diff shows as before."""
     if not isinstance(current, dict) or not isinstance(desired, dict):
@@ -69,14 +76,14 @@ def without_stored_defaults(current, desired, apisix_version):
     }
 
 
-def stored_default(apisix_version):
+def stored_default(apisix_version: str) -> IsDefault:
     """``is_default(path, value)`` for :func:`unmanaged.merge`: the value at ``path`` (a tuple of keys) is the
     schema default of the release (top level: ``schema.DEFAULTS`` of the release; nested: the defaults of the
     newest schema), which servers before 3.14 store by themselves: no hand-added key."""
     _version, tag, _notes = oidc.resolve_version(apisix_version)
     defaults = dict(facts.DEFAULTS.get(tag, {}))
 
-    def is_default(path, value):
+    def is_default(path: KeyPath, value: object) -> bool:
         if len(path) == 1:
             default = defaults.get(path[0], _ABSENT)
         else:

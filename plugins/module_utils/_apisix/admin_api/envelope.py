@@ -13,30 +13,32 @@ list may arrive as ``{}``, as Lua's JSON encoder writes an empty table). Errors 
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EnvelopeError(ValueError):
     """A body that is neither a 3.x nor a 2.x Admin API answer."""
 
 
-def is_v2(body):
+def is_v2(body: object) -> bool:
     """Whether ``body`` is a 2.x envelope."""
     return isinstance(body, dict) and isinstance(body.get("node"), dict) and "action" in body
 
 
-def _item(node, what):
+def _item(node: object, what: str) -> dict[str, Any]:
     if not isinstance(node, dict) or not isinstance(node.get("value"), dict):
         raise EnvelopeError("%s: the answer holds no route object (no 'value' mapping)" % what)
     return node["value"]
 
 
-def parse_item(body, what="answer"):
+def parse_item(body: Any, what: str = "answer") -> tuple[dict[str, Any], bool]:
     """``(route value, 2.x?)`` of a GET/PUT/PATCH answer for one object."""
     if is_v2(body):
         return _item(body["node"], what), True
     return _item(body, what), False
 
 
-def parse_list(body, what="answer"):
+def parse_list(body: Any, what: str = "answer") -> tuple[list[dict[str, Any]], bool]:
     """``(route values, 2.x?)`` of a GET answer for a collection."""
     if is_v2(body):
         nodes = body["node"].get("nodes")
@@ -55,11 +57,11 @@ def parse_list(body, what="answer"):
     return [_item(item, what) for item in items], False
 
 
-def error_text(body):
+def error_text(body: object) -> str:
     """What APISIX said about a failed request (``error_msg``, ``message``, ``description``), or ``""``."""
     if not isinstance(body, dict):
         return ""
-    parts = []
+    parts: list[str] = []
     for key in ("error_msg", "message", "description"):
         value = body.get(key)
         if isinstance(value, str) and value and value not in parts:

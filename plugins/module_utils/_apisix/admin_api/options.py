@@ -9,7 +9,10 @@ validate-modules checks that they agree).
 
 from __future__ import annotations
 
-ADMIN_API_ARGUMENT_SPEC = dict(
+from collections.abc import Mapping
+from typing import Any
+
+ADMIN_API_ARGUMENT_SPEC: dict[str, dict[str, Any]] = dict(
     admin_url=dict(type="str"),
     admin_key=dict(type="str", no_log=True),
     validate_certs=dict(type="bool", default=True),
@@ -29,7 +32,7 @@ ADMIN_API_READ_ARGUMENT_SPEC = dict(
 )
 
 
-def client_options(params, prefix=""):
+def client_options(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """The keyword arguments of ``AdminClient`` from module params (``prefix``: ``"admin_"`` for the READ group)."""
     timeout = params.get(prefix + "timeout")
     validate = params.get(prefix + "validate_certs")

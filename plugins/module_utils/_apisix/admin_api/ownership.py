@@ -16,15 +16,17 @@ Route names (``<namespace>_<name>_<rule>``) are not a mark: a hand-made route ca
 
 from __future__ import annotations
 
+from typing import Any
+
 _CONTROLLERS = ("apisix-ingress-controller", "api7-ingress-controller")
 
 
-def controller_marks(route):
+def controller_marks(route: object) -> list[str]:
     """The controller's marks found on ``route`` (a route object), as ``key=value`` texts; empty if none."""
     if not isinstance(route, dict):
         return []
-    found = []
-    labels = route.get("labels") if isinstance(route.get("labels"), dict) else {}
+    found: list[str] = []
+    labels: Any = route.get("labels") if isinstance(route.get("labels"), dict) else {}
     for key in ("managed-by", "manager-by"):
         if labels.get(key) in _CONTROLLERS:
             found.append("labels.%s=%s" % (key, labels[key]))

@@ -23,6 +23,8 @@ were written and which not.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix import plugin_config as oidc
@@ -47,19 +49,25 @@ REENCRYPT_FROM = (3, 10, 0)
 REENCRYPT_FIXED = (3, 18, 0)
 _TIMESTAMPS = ("create_time", "update_time")
 
+T = TypeVar("T")
 
-def uses_put(version_tuple):
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import Config, Version
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Warn
+
+
+def uses_put(version_tuple: Version) -> bool:
     """Whether writes go as GET + PUT of the whole route (APISIX 3.10 to 3.17)."""
     return REENCRYPT_FROM <= version_tuple < REENCRYPT_FIXED
 
 
-def _secrets(params):
-    found = []
+def _secrets(params: Mapping[str, Any]) -> list[str]:
+    found: list[str] = []
     for value in (params.get("client_secret"),):
         if isinstance(value, str) and value:
             found.append(value)
 
-    def walk(node):
+    def walk(node: object) -> None:
         if isinstance(node, dict):
             for item in node.values():
                 walk(item)
@@ -73,7 +81,7 @@ def _secrets(params):
     return found
 
 
-def plugin_config_of(route):
+def plugin_config_of(route: object) -> Any:
     """The openid-connect config of a route object as the Admin API gives it, None without one."""
     plugins = route.get("plugins") if isinstance(route, dict) else None
     return plugins.get(oidc.PLUGIN_NAME) if isinstance(plugins, dict) else None
@@ -86,7 +94,15 @@ class AdminApiTarget(RouteTarget):
     names its Admin API connection options so (``options.ADMIN_API_READ_ARGUMENT_SPEC``). ``secrets``:
     more texts the client masks; ``client``: an ``AdminClient`` to use instead (tests)."""
 
-    def __init__(self, params, warn, option_prefix="", agent=None, secrets=(), client=None):
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        warn: Warn,
+        option_prefix: str = "",
+        agent: str | None = None,
+        secrets: Iterable[str] = (),
+        client: AdminClient | None = None,
+    ) -> None:
         self.params = params
         self.warn = warn
         set_file_options = [name for name in FILE_ONLY_OPTIONS if params.get(name)]
@@ -101,28 +117,28 @@ class AdminApiTarget(RouteTarget):
             options = client_options(params, option_prefix)
             client = AdminClient(secrets=_secrets(params) + list(secrets), **dict(options, **more))
         self.client = client
-        self.routes = {}  # route id -> route object, as read (one GET each, or the list)
-        self._listed = None  # every route id, once listed
-        self.configs = {}  # route id -> the config to write there (with the unmanaged keys kept)
-        self.unmanaged = {}  # route id -> key paths of its config that the module does not manage
+        self.routes: dict[str, dict[str, Any]] = {}  # route id -> route object, as read (one GET each, or the list)
+        self._listed: list[str] | None = None  # every route id, once listed
+        self.configs: dict[str, Config] = {}  # route id -> the config to write there (with the unmanaged keys kept)
+        self.unmanaged: dict[str, list[str]] = {}  # route id -> key paths of its config that the module does not manage
         self.v2 = False
 
     # --- reading --------------------------------------------------------------------
 
-    def _read(self, path, what, parse):
+    def _read(self, path: str, what: str, parse: Callable[[Any, str], tuple[T, bool]]) -> T:
         value, v2 = self.client.read(path, what, parse)
         self.v2 = self.v2 or v2
         return value
 
     @property
-    def where(self):
+    def where(self) -> str:
         return self.client.base
 
     @property
-    def source(self):
+    def source(self) -> str:
         return "Admin API %s" % self.client.url("/routes")
 
-    def route_ids(self):
+    def route_ids(self) -> list[str]:
         """``GET /routes`` once; every route it lists is kept (no second GET of it)."""
         if self._listed is None:
             self._listed = []
@@ -132,20 +148,20 @@ class AdminApiTarget(RouteTarget):
                     self.routes.setdefault(str(route["id"]), route)
         return list(self._listed)
 
-    def _route(self, route_id):
+    def _route(self, route_id: str) -> dict[str, Any]:
         if route_id not in self.routes:
             what = "GET route '%s'" % route_id
             self.routes[route_id] = self._read(route_path(route_id), what, envelope.parse_item)
         return self.routes[route_id]
 
-    def plugin_state(self, route_id):
+    def plugin_state(self, route_id: str) -> PluginState:
         config = plugin_config_of(self._route(route_id))
         return PluginState(active=config is not None, config=config)
 
-    def route_place(self, route_id):
+    def route_place(self, route_id: str) -> dict[str, list[str]]:
         return route_place(self._route(route_id))
 
-    def check_routes(self, route_ids, version):
+    def check_routes(self, route_ids: Sequence[str], version: Version) -> None:
         """Every route is read (a missing one fails, 404); the server's answers must fit ``version``."""
         for route_id in route_ids:
             self._route(route_id)
@@ -156,27 +172,28 @@ class AdminApiTarget(RouteTarget):
                 % (self.client.base, self.params.get("apisix_version"))
             )
 
-    def secret_texts(self):
+    def secret_texts(self) -> set[str]:
         found = set(self.client.secrets)
         for route in self.routes.values():
             config = plugin_config_of(route)
             found.update(masking.secret_values(config) if isinstance(config, dict) else ())
         return found
 
-    def extra_result(self):
+    def extra_result(self) -> dict[str, Any]:
         return dict(admin_url=self.client.base)
 
-    def known_route_count(self):
+    def known_route_count(self) -> int | None:
         """Known once ``GET /routes`` listed them (a pattern in ``routes``); no request of its own."""
         return None if self._listed is None else len(set(self._listed))
 
     # --- planning -------------------------------------------------------------------
 
-    def plan(self, route_ids, config, version):
+    def plan(self, route_ids: Sequence[str], config: Config | None, version: Version) -> list[RoutePlan]:
         """Read every route and check it before anything is written; the :class:`RoutePlan` of each."""
         state = self.params["state"]
         keep = (self.params.get("unmanaged_keys") or "keep") == "keep"
-        plans, owned = [], []
+        plans: list[RoutePlan] = []
+        owned: list[str] = []
         for route_id, found in self.states(route_ids, version):
             marks = ownership.controller_marks(self.routes[route_id])
             if marks:
@@ -204,14 +221,14 @@ class AdminApiTarget(RouteTarget):
             )
         return plans
 
-    def notes(self, route_ids, version):
+    def notes(self, route_ids: Sequence[str], version: Version) -> list[str]:
         """Keys of the routes' configs the module does not manage (the Admin API holds nothing else to say)."""
         message = unmanaged.warning(
             self.unmanaged, (self.params.get("unmanaged_keys") or "keep") == "keep", where=self.client.base
         )
         return [message] if message else []
 
-    def _check_kept(self, route_id, config, paths):
+    def _check_kept(self, route_id: str, config: Config, paths: Sequence[str]) -> None:
         """The config with the kept keys must still be valid for the release (nothing is written otherwise)."""
         errors, _notes = oidc.validate_config(config, self.params["apisix_version"])
         if errors:
@@ -230,15 +247,15 @@ class AdminApiTarget(RouteTarget):
 
     # --- diff -----------------------------------------------------------------------
 
-    def _render(self, config):
+    def _render(self, config: Config | None) -> str:
         if config is None:
             return ""
         text = json.dumps({oidc.PLUGIN_NAME: masking.mask_config(config)}, indent=2) + "\n"
         return masking.mask_text(text, self.client.secrets + masking.secret_values(config))
 
-    def diff(self, plans, config):
+    def diff(self, plans: Sequence[RoutePlan], config: Config | None) -> list[dict[str, Any]]:
         """One before/after entry per changed route: its openid-connect config only, credentials masked."""
-        entries = []
+        entries: list[dict[str, Any]] = []
         for plan in plans:
             if not plan.changed:
                 continue
@@ -259,7 +276,7 @@ class AdminApiTarget(RouteTarget):
 
     # --- writing --------------------------------------------------------------------
 
-    def _write_one(self, route_id, config, version):
+    def _write_one(self, route_id: str, config: Config | None, version: Version) -> None:
         what = "writing openid-connect on route '%s'" % route_id
         if uses_put(version):
             fetched = "GET route '%s'" % route_id
@@ -271,7 +288,7 @@ class AdminApiTarget(RouteTarget):
             else:
                 plugins[oidc.PLUGIN_NAME] = config
             body["plugins"] = plugins
-            request = ("PUT", route_path(route_id), body)
+            request: tuple[str, str, object] = ("PUT", route_path(route_id), body)
         elif config is None:
             request = ("PATCH", route_path(route_id), {"plugins": {oidc.PLUGIN_NAME: None}})
         else:
@@ -284,7 +301,7 @@ class AdminApiTarget(RouteTarget):
         if response.status not in (200, 201):
             raise self.client.failure(response, what)
 
-    def _read_back(self, route_id, config, timeout):
+    def _read_back(self, route_id: str, config: Config | None, timeout: AdminApiTimeout) -> None:
         """After a write without an answer: GET the route. Returns when it holds ``config`` (None: no plugin),
         raises the timeout when it does not, :class:`_Unknown` when the GET fails too."""
         what = "GET route '%s' (read back)" % route_id
@@ -309,13 +326,15 @@ class AdminApiTarget(RouteTarget):
             % (route_id, timeout.msg)
         )
 
-    def write(self, plans, config, version, check_mode):
+    def write(
+        self, plans: Sequence[RoutePlan], config: Config | None, version: Version, check_mode: bool
+    ) -> dict[str, Any]:
         """Write every changed route (not in check mode); extra result keys."""
         pending = [plan.route_id for plan in plans if plan.changed]
         if check_mode or not pending:
             return {}
         absent = self.params["state"] == "absent"
-        written = []
+        written: list[str] = []
         for route_id in pending:
             try:
                 self._write_one(route_id, None if absent else self.configs.get(route_id, config), version)

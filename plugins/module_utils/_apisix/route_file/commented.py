@@ -24,17 +24,31 @@ others.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 
 _CONFIG_RE = re.compile(r"""^(?:-[ \t]|(?:"[^"]*"|'[^']*'|[A-Za-z_][A-Za-z0-9_.-]*)[ \t]*:(?:[ \t]|$))""")
 
+if TYPE_CHECKING:
+    from typing import Optional
 
-def _head_re(name):
+    from yaml.nodes import MappingNode, Node
+
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.layout import Doc
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Lines
+
+    # a comment line: (marker column, content column or None when blank, the text after the marker)
+    Parts = tuple[int, Optional[int], str]
+    Head = tuple[int, int, str]  # the parts of a header line, which has content
+
+
+def _head_re(name: str) -> re.Pattern[str]:
     return re.compile(r"^(?P<gap>[ \t]*)([\"']?)%s\2[ \t]*:[ \t]*(?P<flow>\{.*\}[ \t]*)?$" % re.escape(name))
 
 
-def parts(content):
+def parts(content: str) -> Parts | None:
     """``(marker column, content column or None, body)`` of a comment line, else None. ``body``
     is the text after the marker; the content column is where its first non-blank is (None if blank)."""
     stripped = content.lstrip(" \t")
@@ -46,13 +60,13 @@ def parts(content):
     return marker, (marker + 1 + len(body) - len(text)) if text else None, body
 
 
-def _belongs(head, line_parts):
+def _belongs(head: Head, line_parts: Parts) -> bool:
     """Whether a commented line (its ``parts``) continues the copy headed by ``head`` (its ``parts``)."""
     marker, content, _body = line_parts
     return content is not None and content > head[1] and (marker == head[0] or marker >= head[1])
 
 
-def _extent(lines, line, head):
+def _extent(lines: Lines, line: int, head: Head) -> tuple[int, bool]:
     """The commented lines that continue the copy whose header (``head``: its ``parts``) is at
     ``line``: ``(last line, whether one of them looks like config)``. Blank commented lines
     inside are kept; a blank or active line ends the copy."""
@@ -72,16 +86,19 @@ def _extent(lines, line, head):
     return last, config_like
 
 
-def header(doc, line, name):
+def header(doc: Doc, line: int, name: str) -> tuple[Head, re.Match[str]] | None:
     """``parts`` of ``line`` if it is a commented ``name:`` header line (``name: {...}`` too), else None."""
     found = parts(doc.lines.content(line))
-    if found is None or found[1] is None:
+    if found is None:
         return None
-    match = _head_re(name).match(found[2])
-    return (found, match) if match else None
+    marker, content, body = found
+    if content is None:
+        return None
+    match = _head_re(name).match(body)
+    return ((marker, content, body), match) if match else None
 
 
-def block_at(doc, line, name, min_inner, max_marker=None):
+def block_at(doc: Doc, line: int, name: str, min_inner: int, max_marker: int | None = None) -> tuple[int, int] | None:
     """``(line, last)`` if ``line`` heads a commented-out ``name:`` block whose key sat deeper than
     column ``min_inner`` (its marker at column 0 or, when given, not past ``max_marker``, the column
     of the sibling keys): the header ends right after the colon and at least one following
@@ -98,7 +115,7 @@ def block_at(doc, line, name, min_inner, max_marker=None):
     return (line, last) if config_like or match.group("flow") else None
 
 
-def copies(doc, plugins_key, name, plugins=None):
+def copies(doc: Doc, plugins_key: Node, name: str, plugins: Node | None = None) -> list[tuple[int, int]]:
     """Line ranges of commented-out copies of plugin ``name`` under ``plugins_key`` (its value
     ``plugins``, when given, tells the column of the active plugins: a copy commented at its own
     indentation sits there, not deeper inside another plugin's block)."""
@@ -122,7 +139,7 @@ def copies(doc, plugins_key, name, plugins=None):
     return found
 
 
-def plugins_range(doc, route_node):
+def plugins_range(doc: Doc, route_node: MappingNode) -> tuple[int, int] | None:
     """For a route without ``plugins:``: ``(first, last)`` of a commented-out ``plugins:`` range
     (``#  plugins:`` at column 0 or ``# plugins:`` at the route's key column, then deeper
     commented lines), or None."""
@@ -144,10 +161,10 @@ def plugins_range(doc, route_node):
     return None
 
 
-def copies_in(doc, first, last, name):
+def copies_in(doc: Doc, first: int, last: int, name: str) -> list[tuple[int, int]]:
     """Commented-out ``name`` blocks inside the commented ``plugins:`` range ``first``..``last``."""
-    inner = parts(doc.lines.content(first))[1]
-    found = []
+    inner = cast("Head", parts(doc.lines.content(first)))[1]  # first heads the commented range
+    found: list[tuple[int, int]] = []
     line = first + 1
     while line <= last:
         hit = block_at(doc, line, name, inner)
@@ -159,7 +176,9 @@ def copies_in(doc, first, last, name):
     return found
 
 
-def of_route(doc, route_node, plugins_key, name):
+def of_route(
+    doc: Doc, route_node: MappingNode, plugins_key: Node | None, name: str
+) -> tuple[tuple[int, int] | None, list[tuple[int, int]]]:
     """The commented-out copies of ``name`` on a route: under its ``plugins:``, or, when it has none,
     in a commented-out ``plugins:`` range. ``(range or None, copies)``."""
     if plugins_key is not None:
@@ -169,9 +188,9 @@ def of_route(doc, route_node, plugins_key, name):
     return commented, (copies_in(doc, commented[0], commented[1], name) if commented else [])
 
 
-def holds_only(doc, commented, found):
+def holds_only(doc: Doc, commented: tuple[int, int], found: Iterable[tuple[int, int]]) -> bool:
     """Whether the commented ``plugins:`` range holds nothing but the copies ``found``."""
-    covered = set()
+    covered: set[int] = set()
     for first, last in found:
         covered.update(range(first, last + 1))
     return all(
@@ -180,14 +199,14 @@ def holds_only(doc, commented, found):
     )
 
 
-def uncomment(doc, first, last, column):
+def uncomment(doc: Doc, first: int, last: int, column: int) -> list[str] | None:
     """Lines ``first``..``last`` (a commented copy headed at ``first``) as active lines whose header
     key sits at ``column``: each line's content moved by what moves the header's. A line commented
     by ``#`` at column 0 just loses that ``#`` when the header does (so that prepending it again
     gives back its bytes); blank commented lines become empty. None if a line would not fit."""
-    head = parts(doc.lines.content(first))
+    head = cast("Head", parts(doc.lines.content(first)))  # first heads the commented copy
     shift = head[1] - column
-    out = []
+    out: list[str] = []
     for line in range(first, last + 1):
         content = doc.lines.content(line)
         found = parts(content)
@@ -206,7 +225,7 @@ def uncomment(doc, first, last, column):
     return out
 
 
-def _load(out):
+def _load(out: Sequence[str] | None) -> Any:
     """The YAML data of the uncommented lines ``out``; ``_UNREADABLE`` if there are none or they do not parse."""
     if out is None:
         return _UNREADABLE
@@ -219,22 +238,22 @@ def _load(out):
 _UNREADABLE = object()
 
 
-def uncommented(doc, first, last, column, want):
+def uncommented(doc: Doc, first: int, last: int, column: int, want: object) -> list[str] | None:
     """The lines of ``uncomment`` if they give back ``want`` (as YAML data), else None."""
     out = uncomment(doc, first, last, column)
     data = _load(out)
     return out if data is not _UNREADABLE and nodes.same(data, want) else None
 
 
-def data_of(doc, first, last, name):
+def data_of(doc: Doc, first: int, last: int, name: str) -> Any:
     """What the commented copy ``first``..``last`` of ``name`` holds once uncommented, or None if it does
     not read as YAML."""
     data = _load(uncomment(doc, first, last, 0))
     return data.get(name) if isinstance(data, dict) else None
 
 
-def natural_column(doc, line):
+def natural_column(doc: Doc, line: int) -> int:
     """The column the key of the copy headed at ``line`` had before it was commented out: after a ``#``
     at column 0, one left of its content; else where the ``#`` is."""
-    marker, content, _body = parts(doc.lines.content(line))
+    marker, content, _body = cast("Head", parts(doc.lines.content(line)))  # line heads a commented copy
     return content - 1 if marker == 0 else marker

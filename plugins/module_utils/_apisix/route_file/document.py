@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import (
@@ -30,12 +32,17 @@ MAX_ALIAS_EXPANSION = 200000
 TEMPLATE_AT_COL0_RE = re.compile(r"(?m)^\{\{")
 TEMPLATE_RE = re.compile(r"(?m)^[ \t]*\{\{")
 
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from yaml.nodes import Node
+
 
 class Document:
     """``text`` parsed; ``source`` names it in messages; ``routes_key`` the dotted path of the routes list
     (default: ``routes`` or ``apisixStandalone.routes``)."""
 
-    def __init__(self, text, source="file", routes_key=None):
+    def __init__(self, text: str, source: str = "file", routes_key: str | None = None) -> None:
         if not nodes.HAS_YAML:
             raise RouteFileError("PyYAML is required")
         self.text = text
@@ -43,12 +50,12 @@ class Document:
         self.lines = Lines(text)
         match = BREAK_RE.search(text)
         self.newline = match.group(0) if match else "\n"
-        self._memo = {}
+        self._memo: dict[str, Any] = {}
         template = TEMPLATE_AT_COL0_RE.search(text)
         if template:
             raise RouteFileError(template_message(self, template))
         try:
-            self.root = nodes.compose(text)
+            root = nodes.compose(text)
         except nodes.yaml.MarkedYAMLError as exc:
             message = yaml_error(source, exc)
             template = TEMPLATE_RE.search(text)
@@ -57,23 +64,24 @@ class Document:
             raise RouteFileError(message) from None
         except nodes.yaml.YAMLError as exc:
             raise RouteFileError("%s is not valid YAML: %s" % (source, exc)) from None
-        if not isinstance(self.root, MappingNode):
+        if not isinstance(root, MappingNode):
             raise RouteFileError(
                 "%s does not hold a YAML mapping at the top level (%s)"
-                % (source, "empty file" if self.root is None else "found a %s" % nodes.kind(self.root))
+                % (source, "empty file" if root is None else "found a %s" % nodes.kind(root))
             )
+        self.root = root
         self.routes_key, self.routes_node = self._find_routes(routes_key)
         if "&" in text and "*" in text and self.shared():
             self._check_expansion()
-        self.routes = []  # (route_id or None, mapping node) in file order
-        self.by_id = {}
+        self.routes: list[tuple[str | None, Node]] = []  # (route_id or None, mapping node) in file order
+        self.by_id: dict[str, list[Node]] = {}
         for item in self.routes_node.value:
             rid = nodes.route_id(item)
             self.routes.append((rid, item))
             if rid is not None:
                 self.by_id.setdefault(rid, []).append(item)
 
-    def _check_expansion(self):
+    def _check_expansion(self) -> None:
         """Refuse aliases that expand past the bounds (or into themselves), naming the file and where."""
         cap = MAX_ALIAS_EXPANSION + MAX_ROUTE_NODES
         try:
@@ -103,7 +111,7 @@ class Document:
                 % (self.source, getattr(key, "value", "?"), self.line(value), MAX_ALIAS_EXPANSION)
             )
 
-    def _where(self, node):
+    def _where(self, node: Node) -> str:
         """`` in route 'x'`` when ``node`` lies inside a route item, else ''."""
         index = node.start_mark.index
         for item in self.routes_node.value:
@@ -111,21 +119,21 @@ class Document:
                 return " in route %s" % _route_name(item)
         return ""
 
-    def line(self, node):
+    def line(self, node: Node) -> int:
         """The 1-based line number of ``node`` for messages."""
         return self.lines.line_of(node.start_mark.index) + 1
 
-    def memo(self, key, compute):
+    def memo(self, key: str, compute: Callable[[Document], T]) -> T:
         """``compute(self)`` once per document (facts derived from the whole tree)."""
         if key not in self._memo:
             self._memo[key] = compute(self)
         return self._memo[key]
 
-    def shared(self):
+    def shared(self) -> set[int]:
         """ids of nodes reachable through an alias too."""
         return self.memo("shared", lambda doc: nodes.shared_nodes(doc.root, doc.text))
 
-    def data(self, node, rid, what):
+    def data(self, node: Node, rid: str | None, what: str) -> Any:
         """``node`` as Python data; a clear error when PyYAML cannot build it."""
         try:
             return nodes.construct(node)
@@ -137,7 +145,7 @@ class Document:
                 % (self.source, rid, what, getattr(exc, "problem", None) or "YAML error", where)
             ) from None
 
-    def _find_routes(self, routes_key):
+    def _find_routes(self, routes_key: str | None) -> tuple[str, SequenceNode]:
         if routes_key:
             node = self._walk(routes_key, required=True)
             found = routes_key
@@ -160,6 +168,7 @@ class Document:
                     % (self.source, " and ".join(key for key, _node in hits))
                 )
             found, node = hits[0]
+        node = cast("Node", node)  # _walk raised, or hits hold the nodes found
         if nodes.is_null(node):
             raise RouteFileError("%s: %s holds no routes (line %d)" % (self.source, found, self.line(node)))
         if not isinstance(node, SequenceNode):
@@ -174,9 +183,9 @@ class Document:
             )
         return found, node
 
-    def _walk(self, dotted, required):
-        node = self.root
-        walked = []
+    def _walk(self, dotted: str, required: bool) -> Node | None:
+        node: Node = self.root
+        walked: list[str] = []
         for part in dotted.split("."):
             where = ".".join(walked) or "the top level"
             if not isinstance(node, MappingNode):
@@ -204,7 +213,7 @@ class Document:
         return node
 
 
-def _route_name(item):
+def _route_name(item: Node) -> str:
     rid = nodes.route_id(item)
     return "'%s'" % rid if rid is not None else "without id"
 
@@ -213,15 +222,15 @@ class Fragment:
     """A few lines of YAML parsed on their own (a commented-out block once uncommented), with what the
     layout and edit helpers ask of a document: ``text``, ``lines``, ``newline``, ``root``, ``memo``."""
 
-    def __init__(self, lines, newline):
+    def __init__(self, lines: Sequence[str], newline: str) -> None:
         self.text = newline.join(lines) + newline
         self.source = "fragment"
         self.lines = Lines(self.text)
         self.newline = newline
-        self._memo = {}
+        self._memo: dict[str, Any] = {}
         self.root = nodes.compose(self.text)
 
-    def memo(self, key, compute):
+    def memo(self, key: str, compute: Callable[[Fragment], T]) -> T:
         if key not in self._memo:
             self._memo[key] = compute(self)
         return self._memo[key]

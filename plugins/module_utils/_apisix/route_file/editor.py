@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import (
     commented,
@@ -22,6 +24,15 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.ren
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import PLACE_KEYS, PluginState, route_place
 
+if TYPE_CHECKING:
+    from yaml.nodes import Node
+
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.layout import Doc
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edit
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.target import Config
+
+    TextEdit = tuple[int, int, str]  # replace text[start:end] by the text
+
 _MEMORY_RE = re.compile(r"[ \t]*:[ \t]*(?P<mark># )(?P<value>\{[ \t]*\}|~|null|Null|NULL)(?:[ \t]|$)")
 _BARE_MEMORY_RE = re.compile(r"[ \t]*:[ \t]*(?P<mark> #)$")
 
@@ -33,28 +44,30 @@ class RouteFile:
     dotted path of the routes list (default: ``routes`` or ``apisixStandalone.routes``).
     """
 
-    def __init__(self, text, source="file", routes_key=None):
+    def __init__(self, text: str, source: str = "file", routes_key: str | None = None) -> None:
         self.doc = Document(text, source, routes_key)
         self.text = text
         self.source = source
         self.routes_key = self.doc.routes_key
         self._edits = Edits(text, lambda index: layout.eof_start(self.doc, index))
-        self._expect = {}  # route id -> (route node, data it must hold after the edits, plugin name)
-        self.notes = []  # what the caller must tell the user (lines kept that could not be placed)
+        self._expect: dict[
+            str, tuple[MappingNode, Any, str]
+        ] = {}  # route id -> (route node, data it must hold after the edits, plugin name)
+        self.notes: list[str] = []  # what the caller must tell the user (lines kept that could not be placed)
 
     # --- reading --------------------------------------------------------------------
 
-    def route_ids(self):
+    def route_ids(self) -> list[str]:
         return [rid for rid, _node in self.doc.routes if rid is not None]
 
-    def check_targets(self, route_ids):
+    def check_targets(self, route_ids: Sequence[str]) -> None:
         """Fail unless every id names exactly one route."""
         locate.check_targets(self.doc, route_ids)
 
-    def duplicate_ids(self):
+    def duplicate_ids(self) -> list[str]:
         return sorted(rid for rid, found in self.doc.by_id.items() if len(found) > 1)
 
-    def plugin_state(self, rid, name):
+    def plugin_state(self, rid: str, name: str) -> PluginState:
         """The ``target.PluginState`` of plugin ``name`` on route ``rid``."""
         route = locate.route(self.doc, rid)
         plugins_key, plugins = locate.plugins(self.doc, rid, route)
@@ -66,11 +79,11 @@ class RouteFile:
             commented=len(copies),
         )
 
-    def route_place(self, rid):
+    def route_place(self, rid: str) -> dict[str, list[str]]:
         """``target.route_place`` of route ``rid``: its ``uri``/``uris`` and ``host``/``hosts`` keys only (a key
         that cannot be read as data is left out)."""
         route = locate.route(self.doc, rid)
-        data = {}
+        data: dict[str, Any] = {}
         for _name, keys in PLACE_KEYS:
             for key in keys:
                 pairs = nodes.mapping_get(route, key)
@@ -81,14 +94,14 @@ class RouteFile:
                         continue
         return route_place(data)
 
-    def commented_config(self, rid, name):
+    def commented_config(self, rid: str, name: str) -> Any:
         """What the first commented-out copy of ``name`` on route ``rid`` holds (None: none, or unreadable)."""
         route = locate.route(self.doc, rid)
         plugins_key, _plugins = locate.plugins(self.doc, rid, route)
         _range, copies = commented.of_route(self.doc, route, plugins_key, name)
         return commented.data_of(self.doc, copies[0][0], copies[0][1], name) if copies else None
 
-    def iter_plugin_configs(self, name):
+    def iter_plugin_configs(self, name: str) -> Iterator[tuple[str | None, Any]]:
         """(route id, config) of every route with an active ``name`` block (ids may be None)."""
         for rid, _route, value in nodes.plugin_blocks(self.doc.routes, name):
             try:
@@ -97,12 +110,12 @@ class RouteFile:
                 continue
             yield rid, data
 
-    def secret_texts(self, name, paths):
+    def secret_texts(self, name: str, paths: Iterable[str]) -> set[str]:
         """Values and source texts of the given dotted paths in every ``name`` block."""
-        found = set()
+        found: set[str] = set()
         for _rid, _route, value in nodes.plugin_blocks(self.doc.routes, name):
             for path in paths:
-                node = value
+                node: Node | None = value
                 for part in path.split("."):
                     hits = nodes.mapping_get(node, part) if isinstance(node, MappingNode) else []
                     node = hits[-1][1] if hits else None
@@ -118,17 +131,17 @@ class RouteFile:
 
     # --- edits ----------------------------------------------------------------------
 
-    def _add(self, start, end, text, owner):
+    def _add(self, start: int, end: int, text: str, owner: str) -> None:
         self._edits.add(start, end, text, owner)
 
-    def _replace_lines(self, first, last, lines, owner):
+    def _replace_lines(self, first: int, last: int, lines: Sequence[str], owner: str) -> None:
         doc = self.doc
         self._add(doc.lines.starts[first], doc.lines.next_start(last), layout.lines_text(doc, lines, last), owner)
 
-    def _remove_lines(self, first, last, owner):
+    def _remove_lines(self, first: int, last: int, owner: str) -> None:
         self._add(*layout.removal(self.doc, first, last), owner)
 
-    def _insert_after(self, line, lines, owner):
+    def _insert_after(self, line: int, lines: Sequence[str], owner: str) -> None:
         doc = self.doc
         text = doc.newline.join(lines)
         if doc.lines.has_break(line):
@@ -141,13 +154,13 @@ class RouteFile:
             )
         self._add(len(self.text), len(self.text), doc.newline + text, owner)
 
-    def _expected(self, rid, route, name):
+    def _expected(self, rid: str, route: MappingNode, name: str) -> Any:
         """The data route ``rid`` must hold after the edits of plugin ``name`` (checked by ``result``)."""
         if rid not in self._expect:
             self._expect[rid] = (route, self.doc.data(route, rid, "route"), name)
         return self._expect[rid][1]
 
-    def set_plugin(self, rid, name, config):
+    def set_plugin(self, rid: str, name: str, config: Config) -> bool:
         """Make route ``rid`` hold ``name: config``; return True if the text changes."""
         doc = self.doc
         route = locate.route(doc, rid)
@@ -170,7 +183,7 @@ class RouteFile:
             expected["plugins"][name] = copy.deepcopy(config)
         return True
 
-    def _replace_block(self, rid, plugins, key, value, name, config):
+    def _replace_block(self, rid: str, plugins: MappingNode, key: Node, value: Node, name: str, config: Config) -> None:
         """An existing block: change the keys that differ, or rewrite it whole."""
         doc = self.doc
         locate.not_shared(doc, rid, "%s block" % name, deep=(key, value))
@@ -190,14 +203,14 @@ class RouteFile:
         for start, end, text in edits:
             self._add(start, end, text, rid)
 
-    def _add_plugins(self, rid, route, name, config):
+    def _add_plugins(self, rid: str, route: MappingNode, name: str, config: Config) -> None:
         """A route without ``plugins:``: one is added after its last key (or a commented-out one restored)."""
         doc = self.doc
         plugins_step, config_step = layout.steps(doc)
         route_col = doc.lines.column(route.start_mark.index)
         lines = [" " * route_col + "plugins:"] + render_entry(name, config, route_col + plugins_step, config_step)
         commented_range, copies = commented.of_route(doc, route, None, name)
-        if copies and commented.holds_only(doc, commented_range, copies):
+        if copies and commented_range is not None and commented.holds_only(doc, commented_range, copies):
             # a commented-out `plugins:` holding only this plugin: the new block takes its place, its lines kept
             restored = self._from_copy(rid, commented_range, route_col, config_step, ("plugins", name), config)
             if restored is not None:
@@ -214,7 +227,15 @@ class RouteFile:
                 self._remove_lines(first, last, rid)
         self._insert_after(layout.route_window(doc, route)[1], lines, rid)
 
-    def _from_copy(self, rid, copy_range, column, step, path, config):
+    def _from_copy(
+        self,
+        rid: str,
+        copy_range: tuple[int, int],
+        column: int,
+        step: int,
+        path: tuple[str, ...],
+        config: Config,
+    ) -> list[str] | None:
         """The lines of the commented-out copy ``copy_range`` made active at ``column`` and updated key by
         key to hold ``config`` under ``path`` (its keys: ``(name,)`` or ``("plugins", name)``): its other
         lines (comments, commented snippets inside it) stay where they are, so that commenting the block
@@ -234,7 +255,7 @@ class RouteFile:
                 node = hits[0][1] if len(hits) == 1 else None
             if isinstance(node, MappingNode) and not node.flow_style and node.value:
                 try:
-                    edits = update_mapping(fragment, node, config, step)
+                    edits = update_mapping(cast(Fragment, fragment), node, config, step)  # node is in it
                 except Regenerate:
                     edits = None
         if edits is None:
@@ -244,12 +265,12 @@ class RouteFile:
                 % (self.source, rid, path[-1], first + 1, last + 1)
             )
             return None
-        text = Edits(fragment.text)
+        text = Edits(cast(Fragment, fragment).text)  # the edits are edits of it
         for start, end, new in edits:
             text.add(start, end, new, rid)
         return text.apply()[: -len(doc.newline)].split(doc.newline)
 
-    def _add_block(self, rid, plugins_key, plugins, name, config):
+    def _add_block(self, rid: str, plugins_key: Node, plugins: Node, name: str, config: Config) -> None:
         """A route with ``plugins:`` but no block: it goes right under ``plugins:`` (or replaces a commented copy)."""
         doc = self.doc
         plugins_step, config_step = layout.steps(doc)
@@ -280,7 +301,7 @@ class RouteFile:
     # removing or commenting out the block gives the line back: ``plugins: {}`` becomes ``plugins: # {}``
     # (``~`` and ``null`` alike), a bare ``plugins:`` becomes ``plugins: #``.
 
-    def _remember_plugins(self, rid, plugins_key, plugins):
+    def _remember_plugins(self, rid: str, plugins_key: Node, plugins: Node) -> None:
         doc = self.doc
         line = doc.lines.line_of(plugins_key.start_mark.index)
         if plugins.start_mark.index < plugins.end_mark.index:
@@ -289,7 +310,7 @@ class RouteFile:
             end = doc.lines.ends[line]
             self._add(end, end, " #", rid)
 
-    def _plugins_memory(self, plugins_key):
+    def _plugins_memory(self, plugins_key: Node) -> tuple[int, int, dict[str, Any] | None] | None:
         """``(start, end, value)``: the comment that ``_remember_plugins`` left on the ``plugins:`` line (to
         delete) and the value the line then holds again, or None."""
         doc = self.doc
@@ -307,7 +328,7 @@ class RouteFile:
             return start + match.start("mark"), start + match.end("mark"), None
         return None
 
-    def unset_plugin(self, rid, name, style="remove"):
+    def unset_plugin(self, rid: str, name: str, style: str = "remove") -> bool:
         """Remove (``style='remove'``) or comment out (``'comment'``) the block; True if the text changes."""
         if style not in ("remove", "comment"):
             raise ValueError("style must be remove or comment")
@@ -361,7 +382,7 @@ class RouteFile:
 
     # --- result ---------------------------------------------------------------------
 
-    def result(self):
+    def result(self) -> str:
         """The new text; each edited route is parsed again and checked first."""
         if not self._edits.items:
             return self.text
@@ -370,17 +391,19 @@ class RouteFile:
         verify.check(self.doc, self._edits, new_text, expected)
         return new_text
 
-    def route_changes(self):
+    def route_changes(self) -> list[tuple[str, str, str]]:
         """``(route_id, before, after)`` for each edited route whose text changes, in file order: only the
         lines the edits touch (the plugin's block, its commented copies, the ``plugins:`` line), before and
         after, with the ``plugins:`` line and the block's key line for context. Nothing else of the route is shown:
         other
         plugins, upstreams and headers may hold credentials the module does not know of."""
-        changes = []
+        changes: list[tuple[str, str, str]] = []
         for rid, route in self.doc.routes:
             edits = [item for item in self._edits.merged() if item.owner == rid]
-            if not edits or self.doc.by_id.get(rid, [None])[0] is not route:
+            found = self.doc.by_id.get(rid) if rid is not None else None
+            if not edits or not found or found[0] is not route:
                 continue
+            rid, route = cast(str, rid), cast(MappingNode, route)  # a route with an id
             spans = [self._span(item) for item in edits]
             plugins_key, plugins = locate.plugins(self.doc, rid, route)
             block_key, _value = locate.block(self.doc, rid, plugins, self._expect[rid][2])
@@ -388,18 +411,19 @@ class RouteFile:
                 if key is not None:
                     line = self.doc.lines.line_of(key.start_mark.index)
                     spans.append((self.doc.lines.starts[line], self.doc.lines.next_start(line)))
-            before, after = [], []
+            before_parts: list[str] = []
+            after_parts: list[str] = []
             for start, end in _merge(spans):
-                before.append(self.text[start:end])
-                after.append(
+                before_parts.append(self.text[start:end])
+                after_parts.append(
                     _apply(self.text, start, end, [item for item in edits if start <= item.start and item.end <= end])
                 )
-            before, after = "".join(before), "".join(after)
+            before, after = "".join(before_parts), "".join(after_parts)
             if before != after:
                 changes.append((rid, before, after))
         return changes
 
-    def _span(self, item):
+    def _span(self, item: Edit) -> tuple[int, int]:
         """The old-text range an edit shows: whole lines, or just the place of inserted lines."""
         lines = self.doc.lines
         if item.start == item.end:
@@ -419,10 +443,10 @@ class RouteFile:
         return start, max(end, item.end)
 
 
-def update_mapping(doc, node, desired, step):
+def update_mapping(doc: Doc, node: MappingNode, desired: Mapping[str, Any], step: int) -> list[TextEdit]:
     """Edits turning block mapping ``node`` of ``doc`` into ``desired`` key by key, keeping unchanged lines
     (and the comment lines after a key that goes or is rewritten: they may be commented-out snippets)."""
-    existing = []
+    existing: list[tuple[str, ScalarNode, Node]] = []
     for key, value in node.value:
         if not isinstance(key, ScalarNode) or key.tag == nodes.MERGE_TAG:
             raise Regenerate()
@@ -431,8 +455,8 @@ def update_mapping(doc, node, desired, step):
     if len(set(names)) != len(names):
         raise Regenerate()
     column = doc.lines.column(node.start_mark.index)
-    edits = []
-    last_line = None
+    edits: list[TextEdit] = []
+    last_line: int | None = None
     for name, key, value in existing:
         first, last = layout.region(doc, key, value)
         value_last = doc.lines.line_of(max(layout.last_index(doc, key), layout.last_index(doc, value)))
@@ -456,14 +480,14 @@ def update_mapping(doc, node, desired, step):
             except Regenerate:
                 pass
         edits.append(value_edit(doc, name, value, want, first, value_last, column, step))
-    added = []
+    added: list[str] = []
     for name, want in desired.items():
         if name not in names:
             added.extend(render_entry(name, want, column, step))
     if added:
         text = doc.newline.join(added)
-        if doc.lines.has_break(last_line):
-            position = doc.lines.next_start(last_line)
+        if doc.lines.has_break(cast(int, last_line)):  # node holds keys
+            position = doc.lines.next_start(cast(int, last_line))
             edits.append((position, position, text + doc.newline))
         elif last_line in layout.block_scalar_ends(doc):
             raise Regenerate()
@@ -472,13 +496,15 @@ def update_mapping(doc, node, desired, step):
     return edits
 
 
-def value_edit(doc, name, value, want, first, last, column, step):
+def value_edit(
+    doc: Doc, name: str, value: Node, want: object, first: int, last: int, column: int, step: int
+) -> TextEdit:
     """One key's new value: in place when it is a one-line value, else the key's lines rewritten."""
     single = (
         value.start_mark.index < value.end_mark.index
         and doc.lines.line_of(value.start_mark.index) == doc.lines.line_of(value.end_mark.index - 1)
         and not (isinstance(value, ScalarNode) and value.style in ("|", ">"))
-        and (isinstance(value, ScalarNode) or value.flow_style)
+        and (isinstance(value, ScalarNode) or value.flow_style)  # type: ignore[attr-defined]  # a collection
     )
     if single:
         inline = render_inline(want, value.style if isinstance(value, ScalarNode) else None)
@@ -488,9 +514,9 @@ def value_edit(doc, name, value, want, first, last, column, step):
     return doc.lines.starts[first], doc.lines.next_start(last), layout.lines_text(doc, lines, last)
 
 
-def _merge(spans):
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sorted ranges, overlapping or touching ones joined."""
-    out = []
+    out: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if out and start <= out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], end))
@@ -499,9 +525,10 @@ def _merge(spans):
     return out
 
 
-def _apply(text, start, end, edits):
+def _apply(text: str, start: int, end: int, edits: Iterable[Edit]) -> str:
     """``text[start:end]`` with ``edits`` (inside that range, sorted, not overlapping) applied."""
-    out, position = [], start
+    out: list[str] = []
+    position = start
     for item in edits:
         out.append(text[position : item.start])
         out.append(item.text)

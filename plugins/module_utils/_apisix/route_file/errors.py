@@ -5,7 +5,15 @@
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
+
+if TYPE_CHECKING:
+    from yaml import MarkedYAMLError
+
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.document import Document
 
 
 class RouteFileError(ModuleError):
@@ -16,7 +24,7 @@ class Regenerate(Exception):
     """An existing block cannot be edited key by key: rewrite it whole (internal, never escapes)."""
 
 
-def template_message(doc, match):
+def template_message(doc: Document, match: re.Match[str]) -> str:
     """The file holds Helm template actions (``match`` of one) where a values file is expected."""
     line = doc.lines.line_of(match.start())
     snippet = doc.lines.content(line).strip()
@@ -28,7 +36,7 @@ def template_message(doc, match):
     )
 
 
-def yaml_error(source, exc):
+def yaml_error(source: str, exc: MarkedYAMLError) -> str:
     mark = exc.problem_mark
     where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
     context = ""
@@ -37,6 +45,6 @@ def yaml_error(source, exc):
     return "%s is not valid YAML: %s%s%s" % (source, exc.problem or "error", where, context)
 
 
-def internal(what):
+def internal(what: str) -> RouteFileError:
     """The self-check after an edit failed: nothing is written."""
     return RouteFileError("internal check failed: %s; file left untouched" % what)

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import RouteFileError
@@ -15,13 +17,18 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nod
     mapping_get,
 )
 
+if TYPE_CHECKING:
+    from yaml.nodes import Node
 
-def quoted(route_ids, limit=None):
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.document import Document
+
+
+def quoted(route_ids: Iterable[str | None], limit: int | None = None) -> str:
     """Route ids for a message, each in quotes (so that a stray space shows), cut after ``limit``."""
-    route_ids = list(route_ids)
-    shown = ", ".join("'%s'" % rid for rid in route_ids[:limit])
-    if limit is not None and len(route_ids) > limit:
-        shown += " and %d more" % (len(route_ids) - limit)
+    ids = list(route_ids)
+    shown = ", ".join("'%s'" % rid for rid in ids[:limit])
+    if limit is not None and len(ids) > limit:
+        shown += " and %d more" % (len(ids) - limit)
     return shown
 
 
@@ -29,11 +36,11 @@ SHOWN_IDS = 10
 CLOSE_CUTOFF = 0.8  # difflib's default 0.6 paired 'orders-main' with 'files-main'
 
 
-def _extends(longer, shorter):
+def _extends(longer: str, shorter: str) -> bool:
     return len(longer) > len(shorter) and longer.startswith(shorter) and longer[len(shorter)] in "-_."
 
 
-def close_ids(rid, existing):
+def close_ids(rid: str, existing: Sequence[str]) -> list[str]:
     """Ids of ``existing`` that ``rid`` may have meant (at most 2): ``rid`` with its case changed, a
     typo of it (difflib ratio >= 0.8), or ``rid`` with a part more or less (``orders-main`` for
     ``orders-main-secured``). An id that merely shares a word (``files-main`` for ``orders-main``) is not one."""
@@ -43,11 +50,11 @@ def close_ids(rid, existing):
     return list(dict.fromkeys(folded + typos + parts))[:2]
 
 
-def _lines_of(doc, pairs):
+def _lines_of(doc: Document, pairs: Iterable[tuple[Node, Node]]) -> str:
     return ", ".join(str(doc.line(key)) for key, _value in pairs)
 
 
-def check_targets(doc, route_ids):
+def check_targets(doc: Document, route_ids: Sequence[str]) -> None:
     """Fail unless every id names exactly one route."""
     unknown = [rid for rid in route_ids if rid not in doc.by_id]
     if unknown:
@@ -55,7 +62,7 @@ def check_targets(doc, route_ids):
         shown = ", ".join(existing[:SHOWN_IDS])
         if len(existing) > SHOWN_IDS:
             shown += " ... and %d more (%d in all)" % (len(existing) - SHOWN_IDS, len(existing))
-        close = []
+        close: list[str] = []
         for rid in unknown:
             close.extend(match for match in close_ids(rid, existing) if match not in close)
         hint = (" (did you mean %s?)" % quoted(close)) if close else ""
@@ -79,15 +86,16 @@ def check_targets(doc, route_ids):
         )
 
 
-def route(doc, rid):
+def route(doc: Document, rid: str) -> MappingNode:
     """The mapping node of route ``rid`` (which must name exactly one route)."""
     found = doc.by_id.get(rid)
     if not found or len(found) > 1:
         check_targets(doc, [rid])
-    return found[0]
+    # check_targets raised unless it is one route; a route with an id is a mapping (nodes.route_id)
+    return cast("list[MappingNode]", found)[0]
 
 
-def no_merge(doc, rid, node, what):
+def no_merge(doc: Document, rid: str, node: MappingNode, what: str) -> None:
     for key, _value in node.value:
         if key.tag == MERGE_TAG:
             raise RouteFileError(
@@ -96,7 +104,7 @@ def no_merge(doc, rid, node, what):
             )
 
 
-def plugins(doc, rid, route_node):
+def plugins(doc: Document, rid: str, route_node: MappingNode) -> tuple[Any, Any]:  # Node pair or (None, None)
     """The (key, value) of the route's ``plugins`` or (None, None)."""
     no_merge(doc, rid, route_node, "route")
     hits = mapping_get(route_node, "plugins")
@@ -117,7 +125,7 @@ def plugins(doc, rid, route_node):
     return key, value
 
 
-def block(doc, rid, plugins_node, name):
+def block(doc: Document, rid: str, plugins_node: Node | None, name: str) -> tuple[Any, Any]:  # as plugins()
     """The (key, value) of plugin ``name`` in a plugins mapping, or (None, None)."""
     if not isinstance(plugins_node, MappingNode):
         return None, None
@@ -129,7 +137,7 @@ def block(doc, rid, plugins_node, name):
     return hits[0] if hits else (None, None)
 
 
-def editable(doc, rid, route_node, plugins_node):
+def editable(doc: Document, rid: str, route_node: MappingNode, plugins_node: Node | None) -> None:
     """Fail on layouts that cannot be edited line by line (checked only when an edit is due)."""
     if route_node.flow_style:
         raise RouteFileError(
@@ -143,7 +151,7 @@ def editable(doc, rid, route_node, plugins_node):
         )
 
 
-def own_lines(doc, rid, key, what):
+def own_lines(doc: Document, rid: str, key: Node, what: str) -> None:
     """Fail if ``key`` shares its line with other content (it could not be edited line by line)."""
     line = doc.lines.line_of(key.start_mark.index)
     if doc.text[doc.lines.starts[line] : key.start_mark.index].strip(" "):
@@ -153,7 +161,9 @@ def own_lines(doc, rid, key, what):
         )
 
 
-def not_shared(doc, rid, what, shallow=(), deep=()):
+def not_shared(
+    doc: Document, rid: str, what: str, shallow: Iterable[Node | None] = (), deep: Iterable[Node | None] = ()
+) -> None:
     """Fail if a node we edit is also reached through an alias elsewhere.
 
     ``shallow`` nodes get text inserted or removed inside them; ``deep`` nodes are
@@ -162,14 +172,14 @@ def not_shared(doc, rid, what, shallow=(), deep=()):
     shared = doc.shared()
     if not shared:
         return
-    deep = [node for node in deep if node is not None]
-    for node in list(shallow) + deep:
+    deep_nodes = [node for node in deep if node is not None]
+    for node in [*shallow, *deep_nodes]:
         if node is not None and id(node) in shared:
             raise RouteFileError(
                 "%s: route '%s': the %s uses a YAML anchor/alias (line %d); edit it by hand or "
                 "write it out without the alias" % (doc.source, rid, what, doc.line(node))
             )
-    stack = list(deep)
+    stack = list(deep_nodes)
     while stack:
         node = stack.pop()
         if id(node) in shared:

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 try:
     import yaml
@@ -13,11 +15,11 @@ try:
     from yaml.nodes import MappingNode, ScalarNode, SequenceNode
     from yaml.resolver import Resolver
 except ImportError:  # the module reports missing_required_lib
-    yaml = None
+    yaml = None  # type: ignore[assignment]
     HAS_YAML = False
     HAS_LIBYAML = False
-    LOADER = None
-    MappingNode = ScalarNode = SequenceNode = Resolver = SafeConstructor = None
+    LOADER: Any = None
+    MappingNode = ScalarNode = SequenceNode = Resolver = SafeConstructor = None  # type: ignore[assignment,misc]
 else:
     HAS_YAML = True
     try:
@@ -29,11 +31,14 @@ else:
 
         HAS_LIBYAML = False
 
+if TYPE_CHECKING:
+    from yaml.nodes import Node
+
 MERGE_TAG = "tag:yaml.org,2002:merge"
 NULL_TAG = "tag:yaml.org,2002:null"
 
 
-def compose(text):
+def compose(text: str) -> Node | None:
     """The node tree of ``text``. The cyclic GC is paused meanwhile: the parse allocates hundreds of
     thousands of objects and none of them can form garbage cycles yet; on a 2,000-route file this
     halves the parse time (see benchmarks/apisix_route_oidc.py)."""
@@ -46,20 +51,20 @@ def compose(text):
             gc.enable()
 
 
-def plain_is_str(text):
+def plain_is_str(text: str) -> bool:
     """Whether ``text`` written as a plain scalar reads back as a string (not a bool, number or null)."""
     return Resolver().resolve(ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
 
 
-def load(text):
+def load(text: str) -> Any:
     return yaml.load(text, Loader=LOADER)
 
 
-def construct(node):
+def construct(node: Node) -> Any:
     return SafeConstructor().construct_document(node)
 
 
-def same(left, right):
+def same(left: object, right: object) -> bool:
     """Deep equality that tells ``true`` from ``1`` and ``1`` from ``1.0``."""
     if isinstance(left, dict) or isinstance(right, dict):
         if not (isinstance(left, dict) and isinstance(right, dict)) or set(left) != set(right):
@@ -76,12 +81,12 @@ def same(left, right):
     return type(left) is type(right) and left == right
 
 
-def mapping_get(node, name):
+def mapping_get(node: MappingNode, name: str) -> list[tuple[Node, Node]]:
     """The (key, value) pairs of block/flow mapping ``node`` whose key is the scalar ``name``."""
     return [(key, value) for key, value in node.value if isinstance(key, ScalarNode) and key.value == name]
 
 
-def route_id(item):
+def route_id(item: Node | None) -> str | None:
     """The id of a route item (its last ``id`` key's scalar text), or None."""
     if isinstance(item, MappingNode):
         ids = mapping_get(item, "id")
@@ -90,7 +95,7 @@ def route_id(item):
     return None
 
 
-def kind(node):
+def kind(node: Node) -> str:
     if isinstance(node, MappingNode):
         return "flow mapping" if node.flow_style else "mapping"
     if isinstance(node, SequenceNode):
@@ -98,11 +103,11 @@ def kind(node):
     return "scalar"
 
 
-def is_null(node):
+def is_null(node: Node | None) -> bool:
     return isinstance(node, ScalarNode) and node.tag == NULL_TAG
 
 
-def children(node):
+def children(node: Node) -> list[Node]:
     """The nodes directly under ``node`` (keys and values of a mapping)."""
     if isinstance(node, MappingNode):
         return [part for pair in node.value for part in pair]
@@ -111,9 +116,10 @@ def children(node):
     return []
 
 
-def walk(root):
+def walk(root: Node) -> Iterator[Node]:
     """Every node under ``root`` once (depth first), aliases followed once."""
-    stack, seen = [root], set()
+    stack: list[Node] = [root]
+    seen: set[int] = set()
     while stack:
         node = stack.pop()
         if id(node) in seen:
@@ -123,12 +129,12 @@ def walk(root):
         stack.extend(children(node))
 
 
-def shared_nodes(root, text):
+def shared_nodes(root: Node, text: str) -> set[int]:
     """ids of nodes reachable twice (YAML aliases); empty when the text has none."""
-    shared = set()
+    shared: set[int] = set()
     if "&" in text and "*" in text:
-        seen = set()
-        stack = [root]
+        seen: set[int] = set()
+        stack: list[Node] = [root]
         while stack:
             node = stack.pop()
             if id(node) in seen:
@@ -142,18 +148,18 @@ def shared_nodes(root, text):
 class RecursiveAlias(Exception):
     """A node holds itself through an alias (``&a [*a]``); ``node`` is the one reached again."""
 
-    def __init__(self, node):
+    def __init__(self, node: Node) -> None:
         super().__init__("recursive alias")
         self.node = node
 
 
-def expanded_sizes(root, cap):
+def expanded_sizes(root: Node, cap: int) -> dict[int, int]:
     """id -> how many nodes each node under ``root`` stands for with every alias expanded, capped at
     ``cap + 1`` (so that an alias bomb costs one visit of each node, not its expansion). Raises
     RecursiveAlias when a node holds itself."""
-    sizes = {}
-    on_path = set()
-    stack = [(root, False)]
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
         nid = id(node)
@@ -177,7 +183,9 @@ def expanded_sizes(root, cap):
     return sizes
 
 
-def plugin_blocks(routes, name):
+def plugin_blocks(
+    routes: Iterable[tuple[str | None, Node]], name: str
+) -> Iterator[tuple[str | None, MappingNode, Node]]:
     """(route id, route node, block value node) of every active ``name`` block in file order."""
     for rid, route in routes:
         if not isinstance(route, MappingNode):

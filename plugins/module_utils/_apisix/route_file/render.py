@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nodes import plain_is_str
 
@@ -17,16 +19,16 @@ _YAML11_WORDS = frozenset(("y", "n", "yes", "no", "on", "off", "true", "false", 
 _NONPRINTABLE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
-def _escape_nonprintable(match):
+def _escape_nonprintable(match: re.Match[str]) -> str:
     return "\\u%04x" % ord(match.group(0))
 
 
-def double_quoted(value):
+def double_quoted(value: str) -> str:
     """A YAML double-quoted scalar (JSON escapes, which YAML shares)."""
     return _NONPRINTABLE_RE.sub(_escape_nonprintable, json.dumps(value, ensure_ascii=False))
 
 
-def _plain_ok(value):
+def _plain_ok(value: str) -> bool:
     if not value or value != value.strip() or _NONPRINTABLE_RE.search(value) or "\n" in value or "\r" in value:
         return False
     if value[0] in "-?:,[]{}#&*!|>'\"%@`" or ": " in value or " #" in value or value.endswith(":"):
@@ -34,7 +36,7 @@ def _plain_ok(value):
     return plain_is_str(value)
 
 
-def render_scalar(value, style='"'):
+def render_scalar(value: object, style: str | None = '"') -> str:
     """Render a scalar; strings follow ``style`` (``'"'``, ``"'"``, plain: None or '') when possible.
 
     New blocks use double quotes for strings, as the guide's snippet does.
@@ -59,14 +61,14 @@ def render_scalar(value, style='"'):
     return double_quoted(value)
 
 
-def render_key_text(key):
-    key = str(key)
-    if _PLAIN_KEY_RE.match(key) and key.lower() not in _YAML11_WORDS:
-        return key
-    return double_quoted(key)
+def render_key_text(key: object) -> str:
+    text = str(key)
+    if _PLAIN_KEY_RE.match(text) and text.lower() not in _YAML11_WORDS:
+        return text
+    return double_quoted(text)
 
 
-def render_inline(value, style='"'):
+def render_inline(value: object, style: str | None = '"') -> str | None:
     """One-line rendering of ``value``, or None if it needs block lines."""
     if isinstance(value, dict):
         return "{}" if not value else None
@@ -77,7 +79,7 @@ def render_inline(value, style='"'):
     return render_scalar(value, style)
 
 
-def render_entry(key, value, indent, step):
+def render_entry(key: object, value: Any, indent: int, step: int) -> list[str]:
     """Lines (without line breaks) for ``key: value`` at column ``indent``."""
     head = " " * indent + render_key_text(key) + ":"
     inline = render_inline(value)
@@ -88,15 +90,15 @@ def render_entry(key, value, indent, step):
     return [head] + _render_sequence(value, indent + step, step)
 
 
-def render_mapping(value, indent, step):
-    lines = []
+def render_mapping(value: Mapping[Any, Any], indent: int, step: int) -> list[str]:
+    lines: list[str] = []
     for key, item in value.items():
         lines.extend(render_entry(key, item, indent, step))
     return lines
 
 
-def _render_sequence(value, indent, step):
-    lines = []
+def _render_sequence(value: Iterable[Any], indent: int, step: int) -> list[str]:
+    lines: list[str] = []
     pad = " " * indent
     for item in value:
         inline = render_inline(item)

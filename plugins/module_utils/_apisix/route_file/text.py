@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import namedtuple
+from collections.abc import Callable
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import RouteFileError
 
@@ -20,39 +21,39 @@ Edit = namedtuple("Edit", "start end text owner seq")
 class Lines:
     """Line table of a text: line starts, content ends, indentation (index based)."""
 
-    def __init__(self, text):
+    def __init__(self, text: str) -> None:
         self.text = text
         self.starts = [0]
-        self.ends = []
+        self.ends: list[int] = []
         for match in BREAK_RE.finditer(text):
             self.ends.append(match.start())
             self.starts.append(match.end())
         self.ends.append(len(text))
         self.count = len(self.starts)
 
-    def line_of(self, index):
+    def line_of(self, index: int) -> int:
         return bisect.bisect_right(self.starts, index) - 1
 
-    def column(self, index):
+    def column(self, index: int) -> int:
         return index - self.starts[self.line_of(index)]
 
-    def content(self, line):
+    def content(self, line: int) -> str:
         return self.text[self.starts[line] : self.ends[line]]
 
-    def has_break(self, line):
+    def has_break(self, line: int) -> bool:
         return self.ends[line] < len(self.text)
 
-    def next_start(self, line):
+    def next_start(self, line: int) -> int:
         return self.starts[line + 1] if line + 1 < self.count else len(self.text)
 
-    def indent(self, line):
+    def indent(self, line: int) -> int:
         content = self.content(line)
         return len(content) - len(content.lstrip(" "))
 
-    def blank(self, line):
+    def blank(self, line: int) -> bool:
         return not self.content(line).strip()
 
-    def is_comment(self, line):
+    def is_comment(self, line: int) -> bool:
         return self.content(line).lstrip(" \t").startswith("#")
 
 
@@ -65,23 +66,23 @@ class Edits:
     back over the break before them, so that the file still ends without one.
     """
 
-    def __init__(self, text, eof_start=None):
+    def __init__(self, text: str, eof_start: Callable[[int], int | None] | None = None) -> None:
         self.text = text
-        self.items = []
-        self._merged = None
+        self.items: list[Edit] = []
+        self._merged: list[Edit] | None = None
         self._eof_start = eof_start
 
-    def add(self, start, end, text, owner):
+    def add(self, start: int, end: int, text: str, owner: str | None) -> None:
         self.items.append(Edit(start, end, text, owner, len(self.items)))
         self._merged = None
 
-    def owned_by(self, owner):
+    def owned_by(self, owner: str | None) -> list[Edit]:
         return [item for item in self.items if item.owner == owner]
 
-    def merged(self):
+    def merged(self) -> list[Edit]:
         """Edits sorted, overlapping deletions merged into their neighbour."""
         if self._merged is None:
-            out = []
+            out: list[Edit] = []
             for item in sorted(self.items, key=lambda item: (item.start, item.end, item.seq)):
                 if out and item.text == "" and out[-1].text == "" and item.start <= out[-1].end:
                     out[-1] = out[-1]._replace(end=max(out[-1].end, item.end))
@@ -113,8 +114,8 @@ class Edits:
             self._merged = out
         return self._merged
 
-    def apply(self):
-        out = []
+    def apply(self) -> str:
+        out: list[str] = []
         position = 0
         for item in self.merged():
             out.append(self.text[position : item.start])
@@ -123,7 +124,7 @@ class Edits:
         out.append(self.text[position:])
         return "".join(out)
 
-    def shift(self, index):
+    def shift(self, index: int) -> int:
         """Where ``index`` of the original text lands: after every edit that ends at or before it."""
         delta = 0
         for item in self.merged():

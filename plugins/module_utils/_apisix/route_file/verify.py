@@ -7,6 +7,9 @@ once more to check it holds the same route ids in the same order."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import layout, nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.document import Document
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.errors import RouteFileError, internal
@@ -16,12 +19,15 @@ from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.nod
     mapping_get,
 )
 
+if TYPE_CHECKING:
+    from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
 
-def _problem(exc):
+
+def _problem(exc: BaseException) -> str:
     return getattr(exc, "problem", None) or "YAML error"
 
 
-def window(doc, edits, rid, route_node):
+def window(doc: Document, edits: Edits, rid: str, route_node: MappingNode) -> tuple[int, int]:
     """First and last line of route ``rid`` including every line its edits touch."""
     first, last = layout.route_window(doc, route_node)
     for item in edits.owned_by(rid):
@@ -29,7 +35,7 @@ def window(doc, edits, rid, route_node):
     return first, last
 
 
-def check(doc, edits, new_text, expected):
+def check(doc: Document, edits: Edits, new_text: str, expected: Mapping[str, tuple[MappingNode, Any]]) -> None:
     """Raise unless ``new_text`` holds, for every edited route, the data in ``expected``
     (route id -> (route node, data)) and nothing else changed."""
     if doc.text.rstrip().endswith("#END") and not new_text.rstrip().endswith("#END"):
@@ -42,7 +48,7 @@ def check(doc, edits, new_text, expected):
     _check_ids(doc, new_text)
 
 
-def _check_ids(doc, new_text):
+def _check_ids(doc: Document, new_text: str) -> None:
     """The whole new text loads and holds the same route ids in the same order (one compose, C parser)."""
     try:
         node = nodes.compose(new_text)
@@ -56,7 +62,9 @@ def _check_ids(doc, new_text):
         raise internal("the edit would change the routes of %s (their ids or order)" % doc.source)
 
 
-def _check_route(doc, edits, new_text, rid, route_node, expected):
+def _check_route(
+    doc: Document, edits: Edits, new_text: str, rid: str, route_node: MappingNode, expected: object
+) -> None:
     first, last = window(doc, edits, rid, route_node)
     start = doc.lines.starts[first]
     end = doc.lines.next_start(last)
@@ -76,7 +84,7 @@ def _check_route(doc, edits, new_text, rid, route_node, expected):
         raise internal("route '%s' would not hold the expected data after the edit" % rid)
 
 
-def _check_file(doc, new_text, expected):
+def _check_file(doc: Document, new_text: str, expected: Mapping[str, tuple[MappingNode, Any]]) -> None:
     try:
         new_doc = Document(new_text, doc.source, doc.routes_key)
     except RouteFileError as exc:
@@ -94,7 +102,7 @@ def _check_file(doc, new_text, expected):
     for part in doc.routes_key.split("."):
         container = container[part]
     for index, (rid, _node) in enumerate(doc.routes):
-        if rid in expected:
+        if rid is not None and rid in expected:
             container[index] = expected[rid][1]
     if not nodes.same(old_data, new_data):
         raise internal("the edit would change data outside the edited blocks")
