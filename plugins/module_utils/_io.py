@@ -133,6 +133,12 @@ def _backup(real):
     return target
 
 
+def backup(path):
+    """A backup copy of the file ``path`` beside it (``<file>.<pid>.<time>~``, written by a synced temporary file
+    and a rename); its path."""
+    return _backup(os.path.realpath(path))
+
+
 def _os_error(exc):
     """The OSError behind ``exc`` (itself, or what it was raised from: ``atomic_move`` wraps it), or None."""
     seen = set()

@@ -207,6 +207,11 @@ def _masked_value(value):
     return SECRET_MASK
 
 
+def mask_source(text):
+    """The source text of one YAML value masked whole, its quotes kept (``'x'`` -> ``'********'``)."""
+    return _masked_value(text)
+
+
 def _line_sub(match):
     value = match.group("value")
     if value in ("|", ">", "|-", ">-", "|+", ">+") or value.strip("\"'") == SECRET_MASK:

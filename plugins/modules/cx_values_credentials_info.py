@@ -152,30 +152,13 @@ in_step:
   type: bool
 """
 
-import functools
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import values_check
-from ansible_collections.cx.api_auth.plugins.module_utils._runner import run_module
+from ansible_collections.cx.api_auth.plugins.module_utils._cx.module import run_values_module
 
 
 def main():
     """Run the module."""
-    module = AnsibleModule(
-        argument_spec=dict(
-            files=dict(type="list", elements="path", required=True),
-            customer_username=dict(type="str"),
-            customer_password=dict(type="str", no_log=True),
-            cim_secret=dict(type="str", no_log=True),
-        ),
-        supports_check_mode=True,
-    )
-    run_module(
-        module,
-        functools.partial(values_check.run, hide=module.no_log_values.add),
-        "Checking the CX values files",
-    )
+    run_values_module(values_check.run, "Checking the CX values files")
 
 
 if __name__ == "__main__":

@@ -23,18 +23,6 @@ description:
 author:
   - CX platform engineering (!UNKNOWN)
 options:
-  realm:
-    description:
-      - The realm that holds the client (the tenant realm), for example V(expertflow).
-      - One plain URL path segment - a value that is empty, V(.) or V(..), or holds C(/), C(\), C(?), C(#),
-        C(%), whitespace or a control character is refused before any request.
-    type: str
-    required: true
-  client_id:
-    description:
-      - The C(clientId) of the client (not its internal id).
-    type: str
-    default: cim
   client_secret:
     description:
       - A secret to check instead of returning Keycloak's. When it differs from the secret Keycloak holds for
@@ -52,6 +40,7 @@ options:
         the path; the caller decides.
     type: str
 extends_documentation_fragment:
+  - cx.api_auth.keycloak_client
   - cx.api_auth.keycloak
   - cx.api_auth.keycloak.module
   - ansible.builtin.action_common_attributes
@@ -63,14 +52,6 @@ attributes:
   diff_mode:
     support: N/A
     details: Changes nothing, so there is no diff.
-  platform:
-    platforms: all
-    details:
-      - Runs wherever python-keycloak is installed; talks to Keycloak over HTTP(S).
-  action_group:
-    support: full
-    membership:
-      - cx.api_auth.keycloak
 notes:
   - The admin needs the C(view-clients) role of C(realm-management) in O(realm) (or the master realm's C(admin)).
   - A public or disabled client, or one that authenticates with a signed JWT or a certificate instead of a secret, is

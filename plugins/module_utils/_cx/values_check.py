@@ -68,12 +68,17 @@ def _load(path):
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ModuleError("the values file %s is not UTF-8 (byte %d)" % (path, exc.start)) from None
+    return parse(path, text)
+
+
+def parse(path, text):
+    """The node tree of the values file ``path`` whose text is ``text`` (None when empty); ModuleError naming the
+    file, the line and the column, never the line's text (it may hold a secret)."""
     try:
         return nodes.compose(text)
     except nodes.yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
-        # the problem text only, never the snippet of the line (it may hold a secret)
         raise ModuleError(
             "the values file %s is not valid YAML: %s%s" % (path, getattr(exc, "problem", None) or "error", where)
         ) from None
@@ -112,20 +117,43 @@ def _compare(expected, actual):
     return (SAME if actual == expected else DIFFERS), None
 
 
-def check_file(source, root, expected):
-    """The places of one parsed values file (``root`` may be None for an empty file)."""
+class Found:
+    """One place of a parsed values file: its result ``entry`` (no value in it), the scalar ``node`` that holds
+    it, the key ``json_key`` inside the node's JSON string (or None) and the ``value`` it holds there (None
+    when the JSON key is missing)."""
+
+    __slots__ = ("entry", "json_key", "node", "place", "value")
+
+    def __init__(self, entry, node, json_key, value, place):
+        self.entry = entry
+        self.node = node
+        self.json_key = json_key
+        self.value = value
+        self.place = place
+
+
+def find(source, root, expected):
+    """The :class:`Found` places of one parsed values file (``root`` may be None for an empty file).
+
+    ``expected`` maps each role to the value given for it (or None); an optional ``"previous"`` key, the
+    previous generation of the cim secret, also makes a value outside the table that holds it a place.
+    """
     found = []
     if root is None:
         return found
+    secret, previous = expected[table.CIM_SECRET], expected.get("previous")
     for path, node in scalars(root):
         matches = table.lookup(path)
         if not matches:
-            if expected[table.CIM_SECRET] is not None and node.value == expected[table.CIM_SECRET]:
-                found.append(
-                    _entry(source, path, node, None, UNKNOWN, note="holds the cim secret; no row of the table")
-                )
+            note = None
+            if secret is not None and node.value == secret:
+                note = "holds the cim secret; no row of the table"
+            elif previous is not None and node.value == previous:
+                note = "holds the previous cim secret; no row of the table"
             elif node.value == table.PUBLISHED_CIM_SECRET:
-                found.append(_entry(source, path, node, None, UNKNOWN, note="holds the published default"))
+                note = "holds the published default"
+            if note:
+                found.append(Found(_entry(source, path, node, None, UNKNOWN, note=note), node, None, node.value, None))
             continue
         place, json_key = matches[0]
         value = node.value
@@ -134,23 +162,30 @@ def check_file(source, root, expected):
             shown = "%s{%s}" % (path, json_key)
             ok, value = _json_value(node.value, json_key)
             if not ok:
-                found.append(
-                    _entry(source, shown, node, place, NOT_FOUND, note="no JSON key %s in the string" % json_key)
-                )
+                entry = _entry(source, shown, node, place, NOT_FOUND, note="no JSON key %s in the string" % json_key)
+                found.append(Found(entry, node, json_key, None, place))
                 continue
         if place.role == table.UNKNOWN:
             note = None
-            if expected[table.CIM_SECRET] is not None and value == expected[table.CIM_SECRET]:
+            if secret is not None and value == secret:
                 note = "holds the cim secret"
-            found.append(_entry(source, shown, node, place, UNKNOWN, note=note))
+            elif previous is not None and value == previous:
+                note = "holds the previous cim secret"
+            found.append(Found(_entry(source, shown, node, place, UNKNOWN, note=note), node, json_key, value, place))
             continue
         status, note = _compare(expected[place.role], value)
-        found.append(_entry(source, shown, node, place, status, note=note))
+        found.append(Found(_entry(source, shown, node, place, status, note=note), node, json_key, value, place))
     return found
 
 
-def run(params, check_mode, diff, warn, hide=None):  # pylint: disable=unused-argument
-    """Check every file of ``params['files']``; the result never holds a value read or given.
+def check_file(source, root, expected):
+    """The places of one parsed values file (``root`` may be None for an empty file)."""
+    return [item.entry for item in find(source, root, expected)]
+
+
+def run(params, check_mode, diff, warn, hide=None, replace=None):  # pylint: disable=unused-argument
+    """Check every file of ``params['files']``; the result never holds a value read or given (``replace`` is
+    not used: nothing is written).
 
     The values given are masked (``hide``: Ansible's no_log values) in the key paths and notes; the values
     read from the files never enter the result (a file's password may be a common word such as the

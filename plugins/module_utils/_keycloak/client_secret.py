@@ -109,6 +109,27 @@ def _read_secret(connection, client):
     return secret
 
 
+def confidential_client(connection, params, failing="Cannot read"):
+    """The representation of client ``params['client_id']`` of the open ``connection``'s realm; KeycloakModuleError
+    when there is none, or when it has no secret to read or use (:func:`refusal`; ``failing`` starts that message)."""
+    client_id, realm = params["client_id"], params["realm"]
+    client = connection.get_client(client_id)
+    if client is None:
+        raise KeycloakModuleError(
+            "Client '%s' does not exist in realm '%s' on Keycloak at %s" % (client_id, realm, connection.url)
+        )
+    problem = refusal(client, realm)
+    if problem:
+        raise KeycloakModuleError("%s %s on Keycloak at %s: %s" % (failing, target(params), connection.url, problem))
+    return client
+
+
+def read_secret(connection, client):
+    """The secret Keycloak holds for ``client`` (a representation), masked from then on; KeycloakModuleError when
+    it has none."""
+    return _read_secret(connection, client)
+
+
 def _discovery(connection):
     """The realm's discovery document as served through ``auth_keycloak_url``."""
     what = "reading the discovery document of realm '%s'" % connection.realm
@@ -128,14 +149,7 @@ def run(connection, params, check_mode, diff, warn):  # pylint: disable=unused-a
         raise KeycloakModuleError("compare_url must be an http:// or https:// URL with a host, got %r" % compare_url)
     connection.open()
     client_id, realm = params["client_id"], params["realm"]
-    client = connection.get_client(client_id)
-    if client is None:
-        raise KeycloakModuleError(
-            "Client '%s' does not exist in realm '%s' on Keycloak at %s" % (client_id, realm, connection.url)
-        )
-    problem = refusal(client, realm)
-    if problem:
-        raise KeycloakModuleError("Cannot read %s on Keycloak at %s: %s" % (target(params), connection.url, problem))
+    client = confidential_client(connection, params)
     secret = _read_secret(connection, client)
     given = params.get("client_secret")
     if given is not None and not same_secret(given, secret):

@@ -23,6 +23,13 @@ def run_module_main(capsys, module, args, secrets=(), check=False, diff=False):
     """
     module_args = dict(CONNECTION)
     module_args.update(args)
+    return run_main(capsys, module, module_args, (ADMIN_PASSWORD, *secrets), check, diff)
+
+
+def run_main(capsys, module, module_args, secrets=(), check=False, diff=False):
+    """Run ``module.main()`` with exactly ``module_args``; return (result, failed). Asserts that none of
+    ``secrets`` was printed."""
+    module_args = dict(module_args)
     if check:
         module_args["_ansible_check_mode"] = True
     if diff:
@@ -31,7 +38,7 @@ def run_module_main(capsys, module, args, secrets=(), check=False, diff=False):
         with pytest.raises(SystemExit) as exit_info:
             module.main()
     out = capsys.readouterr().out
-    for secret in (ADMIN_PASSWORD,) + tuple(secrets):
+    for secret in secrets:
         assert secret not in out
     return json.loads(out), exit_info.value.code != 0
 

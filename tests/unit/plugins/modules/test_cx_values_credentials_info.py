@@ -54,4 +54,4 @@ def test_main_fails_naming_the_missing_file(capsys, tmp_path):
 
 def test_the_module_is_in_the_cx_action_group():
     runtime = yaml.safe_load((FIXTURES.parents[3] / "meta" / "runtime.yml").read_text(encoding="utf-8"))
-    assert runtime["action_groups"]["cx"] == ["cx_values_credentials_info"]
+    assert runtime["action_groups"]["cx"] == ["cx_values_credentials_info", "cx_values_credentials"]
