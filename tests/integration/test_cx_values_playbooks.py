@@ -180,3 +180,99 @@ def test_without_values_files_there_is_no_cx_line(tenant, tmp_path):
     assert rc == 0, output[-4000:]
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["tenants"][0]["cx_values"] is None
+
+
+def _secret_places(files, secret):
+    """``{(file name, key path): holds secret}`` of the cim secret's places the table names (by a YAML read)."""
+    core = yaml.safe_load(files[0].read_text())
+    qm = yaml.safe_load(files[1].read_text())
+    routes = yaml.safe_load(files[2].read_text())["apisixStandalone"]["routes"]
+    env = {item["name"]: item["value"] for item in qm["qm-backend"]["extraEnvVars"]}
+    connector = {item["name"]: item["value"] for item in qm["qm-connector"]["extraEnvVars"]}
+    admin = {item["name"]: item["value"] for item in core["unified-admin"]["extraEnvVars"]}
+    found = {
+        "core KEYCLOAK_CREDENTIALS": json.loads(core["efConnectionVars"]["KEYCLOAK_CREDENTIALS"])["secret"],
+        "core KEYCLOAK_CLIENT_DB_ID": core["efConnectionVars"]["KEYCLOAK_CLIENT_DB_ID"],
+        "core CLIENT_SECRET": admin["CLIENT_SECRET"],
+        "qm KEYCLOAK_CREDENTIALS": json.loads(env["KEYCLOAK_CREDENTIALS"])["secret"],
+        "qm KEYCLOAK_CLIENT_SECRET": connector["KEYCLOAK_CLIENT_SECRET"],
+    }
+    for route in routes:
+        block = (route.get("plugins") or {}).get("openid-connect")
+        if route["id"] in SECURED and block:
+            found["route " + route["id"]] = block["client_secret"]
+    return {key: value == secret for key, value in found.items()}, env["KEYCLOAK_CLIENT_DB_ID"]
+
+
+@pytest.fixture
+def published(make_tenant, tmp_path):
+    """A tenant whose cim secret is the published default, deployed by site (values kept in step)."""
+    tenant = make_tenant(prefix="t-rot", client_secret=PUBLISHED)
+    files = _values(tmp_path, PUBLISHED)
+    inventory = _inventory(tmp_path, tenant, files, apisix_api_auth_cx_values_sync=True)
+    rc, output = run_playbook("cx.api_auth.site", inventory, diff=True, verbosity=3)
+    assert rc == 0, output[-4000:]
+    assert "Realm %s: CX values 1 place rewritten" % tenant.realm in output or "rewritten" in output, output[-3000:]
+    core = yaml.safe_load(files[0].read_text())
+    env = {item["name"]: item["value"] for item in core["web-channel-manager"]["extraEnvVars"]}
+    assert env["KEYCLOAK_PASSWORD_CUSTOMER"] == CUSTOMER, output[output.find("Rewrite the places") :][:5000]
+    return tenant, files, inventory, output
+
+
+def _kc_secret(tenant):
+    client = tenant.client("cim")
+    return tenant.kc.rest("GET", "realms/%s/clients/%s/client-secret" % (tenant.realm, client["id"]))["value"]
+
+
+def test_rotate_check_mode_lists_the_places_and_changes_nothing(published):
+    tenant, files, inventory, _ = published
+    before = {path: path.read_bytes() for path in files}
+    rc, output = run_playbook("cx.api_auth.rotate", inventory, check=True, diff=True, verbosity=3)
+    assert rc == 0, output[-4000:]
+    assert {path: path.read_bytes() for path in files} == before
+    assert _kc_secret(tenant) == PUBLISHED
+    assert "cim_secret  %s line" % files[0] in output and "efConnectionVars.KEYCLOAK_CREDENTIALS{secret}" in output
+    assert "(left: unknown role)" in output
+    _clean(output, tenant)
+
+
+def test_rotate_from_the_published_default_updates_every_place_and_the_widget_still_logs_in(published):
+    tenant, files, inventory, _ = published
+    status, _body = tenant.password_grant("customer", CUSTOMER, "cim", PUBLISHED)
+    assert status == 200, "the widget's request works before"
+    rc, output = run_playbook("cx.api_auth.rotate", inventory, diff=True, verbosity=3)
+    assert rc == 0, output[-6000:]
+    new = _kc_secret(tenant)
+    assert new != PUBLISHED
+    holds, unknown = _secret_places(files, new)
+    assert all(holds.values()) and len(holds) == 5 + len(SECURED), holds
+    assert unknown == PUBLISHED, "a place of unknown role is left as it was"
+    status, _body = tenant.password_grant("customer", CUSTOMER, "cim", new)
+    assert status == 200, "the widget's request works after"
+    assert "Keycloak gives the customer widget's token" in output
+    assert re.search(r"Realm %s: CX values \d+ places same, 0 differ" % tenant.realm, output)
+    _clean(output, tenant, new)
+    rc, output = run_playbook("cx.api_auth.rotate", inventory, diff=True)
+    assert rc == 0 and _kc_secret(tenant) == new, output[-4000:]
+    assert re.search(r"installer\s+: ok=\d+\s+changed=0 ", output), output[-2000:]
+
+
+def test_a_rotation_stopped_midway_says_the_generations_and_a_rerun_converges(published):
+    tenant, files, inventory, _ = published
+    files[1].chmod(0o444)  # QM's values file read-only: the rewrite stops there
+    try:
+        rc, output = run_playbook("cx.api_auth.rotate", inventory, diff=True, verbosity=3)
+    finally:
+        files[1].chmod(0o644)
+    assert rc != 0
+    new = _kc_secret(tenant)
+    assert "the rotation stopped; Keycloak holds the new cim secret" in output, output[-6000:]
+    assert re.search(r"previous: [^\n]*qm-values.yaml line \d+ qm-backend", output), output[-6000:]
+    assert re.search(r"new: [^\n]*apisix-values.yaml line", output), output[-6000:]
+    _clean(output, tenant, new)
+    rc, output = run_playbook("cx.api_auth.rotate", inventory, diff=True, verbosity=3)
+    assert rc == 0, output[-6000:]
+    assert _kc_secret(tenant) == new, "a rerun keeps Keycloak's secret"
+    holds, _unknown = _secret_places(files, new)
+    assert all(holds.values()), holds
+    _clean(output, tenant, new)
