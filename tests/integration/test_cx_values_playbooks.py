@@ -14,19 +14,18 @@ import json
 import pathlib
 import re
 import shutil
-import sys
 
 import pytest
 import yaml
 
 from ._runner import run_playbook
+from .test_verify_playbooks import CUSTOMER, SECURED
+from .test_verify_playbooks import _inventory as verify_inventory
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CX = ROOT / "tests" / "unit" / "fixtures" / "cx"
 APISIX = ROOT / "tests" / "unit" / "fixtures" / "apisix" / "helm-values-credentials.yaml.sample"
 PUBLISHED = "ef61df80-061c-4c29-b9ac-387e6bf67052"
-CUSTOMER = "Cx-values-cust0mer-pw"
-SECURED = ["orders-main-secured", "files-main", "admin-backend-secured"]
 PASSWORD_PATH = "web-channel-manager.extraEnvVars[name=KEYCLOAK_PASSWORD_CUSTOMER].value"
 
 
@@ -46,36 +45,13 @@ def _line_of(path, text):
 
 
 def _inventory(tmp_path, tenant, files, **extra):
+    """verify's test inventory (tests/integration/test_verify_playbooks.py) with the CX values files and a report."""
     values = {
-        "keycloak_api_auth_url": tenant.kc.url,
-        "keycloak_api_auth_admin_username": tenant.kc.admin_user,
-        "keycloak_api_auth_admin_password": tenant.kc.admin_password,
-        "keycloak_api_auth_realm": tenant.realm,
-        "keycloak_api_auth_customer_password": CUSTOMER,
-        "apisix_api_auth_routes_file": str(files[-1]),
-        "apisix_api_auth_routes": SECURED,
-        "apisix_api_auth_keycloak_url": tenant.kc.url,
-        "apisix_api_auth_realm": tenant.realm,
         "apisix_api_auth_cx_values_files": [str(path) for path in files],
         "cx_api_auth_report_dir": str(tmp_path / "report"),
     }
     values.update(extra)
-    inventory = tmp_path / "hosts.yml"
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    inventory.write_text(
-        yaml.safe_dump(
-            {
-                "all": {
-                    "children": {
-                        "keycloak_admin": {"hosts": {"installer": local}},
-                        "apisix_gateway": {"hosts": {"installer": None}},
-                    },
-                    "vars": values,
-                }
-            }
-        )
-    )
-    return inventory
+    return verify_inventory(tmp_path, tenant, files[-1], **values)
 
 
 def _cx_line(output, realm):
@@ -107,7 +83,7 @@ def site_run(tenant, tmp_path_factory):
 
 
 def test_site_reports_the_differing_password_by_key_path_file_and_line(tenant, site_run):
-    _tmp_path, files, before, (rc, output), _ = site_run
+    files, before, (rc, output) = site_run[1:4]
     assert rc == 0, output[-4000:]
     line = _cx_line(output, tenant.realm)
     core = files[0]
@@ -225,7 +201,7 @@ def _kc_secret(tenant):
 
 
 def test_rotate_check_mode_lists_the_places_and_changes_nothing(published):
-    tenant, files, inventory, _ = published
+    tenant, files, inventory = published[:3]
     before = {path: path.read_bytes() for path in files}
     rc, output = run_playbook("cx.api_auth.rotate", inventory, check=True, diff=True, verbosity=3)
     assert rc == 0, output[-4000:]
@@ -237,7 +213,7 @@ def test_rotate_check_mode_lists_the_places_and_changes_nothing(published):
 
 
 def test_rotate_from_the_published_default_updates_every_place_and_the_widget_still_logs_in(published):
-    tenant, files, inventory, _ = published
+    tenant, files, inventory = published[:3]
     status, _body = tenant.password_grant("customer", CUSTOMER, "cim", PUBLISHED)
     assert status == 200, "the widget's request works before"
     rc, output = run_playbook("cx.api_auth.rotate", inventory, diff=True, verbosity=3)
@@ -258,7 +234,7 @@ def test_rotate_from_the_published_default_updates_every_place_and_the_widget_st
 
 
 def test_a_rotation_stopped_midway_says_the_generations_and_a_rerun_converges(published):
-    tenant, files, inventory, _ = published
+    tenant, files, inventory = published[:3]
     files[1].chmod(0o444)  # QM's values file read-only: the rewrite stops there
     try:
         rc, output = run_playbook("cx.api_auth.rotate", inventory, diff=True, verbosity=3)
