@@ -460,6 +460,12 @@ class FakeAdmin:
         self._read("get_client_secrets", client_id)
         return {"type": "secret", "value": self.secrets[client_id]}
 
+    def generate_client_secrets(self, client_id):
+        """``POST clients/{id}/client-secret``: a new secret (``new-secret-<n>``), answered as Keycloak does."""
+        self._write("generate_client_secrets", KeycloakPostError, client_id)
+        self.secrets[client_id] = "new-secret-%d" % len(self.writes)
+        return {"type": "secret", "value": self.secrets[client_id]}
+
     # ---- protocol mappers of clients and client scopes
 
     def _mappers(self, name, owner):

@@ -14,6 +14,7 @@ same data but the values rewritten.
 from __future__ import annotations
 
 import json
+import re
 from collections import namedtuple
 from typing import Any
 
@@ -26,6 +27,8 @@ Edit = namedtuple("Edit", "start end text value")
 """Replace ``text[start:end]`` of the file by ``text``; the scalar then holds ``value`` (decoded)."""
 
 _WS = " \t\r\n"
+_PROPERTIES = re.compile(r"(?:[&!][^ \t\r\n]*[ \t]+)*")
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]  # public, but not in the stubs
 
 
 def _skip(text: str, index: int) -> int:
@@ -47,7 +50,7 @@ def json_span(text: str, key: str) -> tuple[int, int] | None:
         while index < len(text) and text[index] != "}":
             if text[index] != '"':
                 return None
-            name, index = json.decoder.scanstring(text, index + 1)
+            name, index = _scanstring(text, index + 1)
             index = _skip(text, index)
             if index >= len(text) or text[index] != ":":
                 return None
@@ -85,6 +88,8 @@ def edit(text: str, node: Any, json_key: str | None, value: str, source: str, pa
     """The :class:`Edit` that makes scalar ``node`` of ``text`` hold ``value`` (or its JSON key ``json_key``
     hold it). ModuleError naming ``source`` and ``path`` when it cannot be done in place."""
     start, end = node.start_mark.index, node.end_mark.index
+    properties = _PROPERTIES.match(text, start, end)  # an anchor or a tag before the value stays
+    start = properties.end() if properties else start
     original = text[start:end]
     style = node.style or None
     one_line = "\n" not in original and "\r" not in original

@@ -171,6 +171,8 @@ def find(source, root, expected):
                 note = "holds the cim secret"
             elif previous is not None and value == previous:
                 note = "holds the previous cim secret"
+            elif value == table.PUBLISHED_CIM_SECRET:
+                note = "holds the published default"
             found.append(Found(_entry(source, shown, node, place, UNKNOWN, note=note), node, json_key, value, place))
             continue
         status, note = _compare(expected[place.role], value)

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking as masking
+from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file.text import Edits
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import places as table
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import scalar_edit, values_check
@@ -135,10 +136,10 @@ def _masked_lines(text: str, root: Any, numbers: list[int]) -> str:
 def _diff(file: _File, secrets: Secrets) -> dict[str, str]:
     """Before and after of the lines a file's edits touch, with every value on them masked (edited or not: a
     line may hold others), and a line per place rewritten saying so."""
-    numbers = set()
+    touched: set[int] = set()
     for item, _edit in file.edits:
-        numbers.update(range(item.node.start_mark.line, item.node.end_mark.line + 1))
-    numbers = sorted(number for number in numbers if number < len(file.text.splitlines(True)))
+        touched.update(range(item.node.start_mark.line, item.node.end_mark.line + 1))
+    numbers = sorted(number for number in touched if number < len(file.text.splitlines(True)))
     notes = "".join(
         "# %s (line %d) changed (values not shown)\n" % (item.entry["path"], item.entry["line"])
         for item, _edit in sorted(file.edits, key=lambda pair: pair[1].start)
@@ -182,8 +183,10 @@ def _writable(path: str) -> str | None:
 
 def _os_text(exc: BaseException) -> str:
     """The text of the OSError behind ``exc`` (``atomic_move`` raises Exception from it), else of ``exc``."""
-    seen = exc
-    while seen is not None and not isinstance(seen, OSError):
+    seen: BaseException | None = exc
+    for _depth in range(20):  # a chain of causes, never a loop
+        if seen is None or isinstance(seen, OSError):
+            break
         seen = seen.__cause__ or seen.__context__
     if isinstance(seen, OSError) and seen.strerror:
         return seen.strerror
@@ -288,6 +291,7 @@ def run(
     diffs = []
     for file in files:
         file.found = values_check.find(file.path, file.root, expected)
+        shared = nodes.shared_nodes(file.root, file.text) if file.root is not None else set()
         text_edits = Edits(file.text)
         for item in file.found:
             entry = dict(item.entry)
@@ -301,6 +305,12 @@ def run(
             if target is not None and item.value == target:
                 entry["action"], entry["after"] = KEPT, values_check.SAME
             elif target is not None:
+                if id(item.node) in shared:
+                    raise ModuleError(
+                        "%s: %s (line %d) is an anchor (&) that other keys use through an alias (*): rewriting it "
+                        "would change them too; give the place a value of its own and run again, nothing was written"
+                        % (file.path, secrets.scrub(entry["path"]), entry["line"])
+                    )
                 edit = scalar_edit.edit(file.text, item.node, item.json_key, target, file.path, entry["path"])
                 file.edits.append((item, edit))
                 text_edits.add(edit.start, edit.end, edit.text, entry["path"])

@@ -125,7 +125,7 @@ def test_the_whole_set_rewritten_unknown_left_and_a_rerun_changes_nothing(tmp_pa
     for name, path in UNKNOWN:
         entry = found[(name, path)]
         assert entry["action"] == "left" and entry["before"] == entry["after"] == "unknown"
-        assert "rewrite_unknown" in entry["note"]
+        assert entry["note"].startswith("holds the published default; ") and "rewrite_unknown" in entry["note"]
     # the unknown places still hold the published value: the whole file is the old one with the places changed
     for path in files:
         text = pathlib.Path(path).read_text(encoding="utf-8")
@@ -410,3 +410,59 @@ def test_the_published_default_warns(tmp_path):
 )
 def test_json_span_finds_the_value_json_loads_keeps(text, key, span):
     assert scalar_edit.json_span(text, key) == span
+
+
+def test_a_symlinked_file_is_written_through_its_link(tmp_path):
+    real_dir, link_dir = tmp_path / "real", tmp_path / "links"
+    real_dir.mkdir()
+    link_dir.mkdir()
+    real = copy(real_dir, names=("qm-values.yaml",))[0]
+    link = link_dir / "qm-values.yaml"
+    link.symlink_to(real)
+    result, _w, _h = run([str(link)])
+    assert result["changed"] is True and link.is_symlink()
+    assert NEW_SECRET in pathlib.Path(real).read_text(encoding="utf-8")
+    assert os.listdir(link_dir) == ["qm-values.yaml"]
+
+
+def test_a_file_changed_by_another_writer_midway_is_not_overwritten(tmp_path):
+    files = copy(tmp_path, names=("ef-cx-values.yaml", "qm-values.yaml"))
+
+    def replace(src, dest):
+        os.replace(src, dest)
+        with open(files[1], "a", encoding="utf-8") as handle:  # another writer, after the first file
+            handle.write("# edited meanwhile\n")
+
+    with pytest.raises(ModuleError) as failure:
+        run(files, previous_cim_secret=PUBLISHED, replace=replace)
+    assert failure.value.msg.startswith("%s changed on disk while the module was editing it" % files[1])
+    assert "%s rewritten" % files[0] in failure.value.msg and "%s as it was" % files[1] in failure.value.msg
+    assert pathlib.Path(files[1]).read_text(encoding="utf-8").endswith("# edited meanwhile\n")
+    assert PUBLISHED in pathlib.Path(files[1]).read_text(encoding="utf-8")
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_an_anchor_or_a_tag_before_the_value_stays(tmp_path):
+    path = tmp_path / "values.yaml"
+    text = (
+        "efConnectionVars:\n"
+        "  KEYCLOAK_CLIENT_DB_ID: &db %s\n"
+        '  KEYCLOAK_CREDENTIALS: !!str \'{"secret": "%s"}\'\n' % (PUBLISHED, PUBLISHED)
+    )
+    path.write_text(text, encoding="utf-8")
+    result, _w, _h = run([str(path)])
+    assert result["msg"] == "2 places rewritten in 1 file, 0 of unknown role left"
+    assert path.read_text(encoding="utf-8") == text.replace(PUBLISHED, NEW_SECRET)
+
+
+def test_an_anchor_used_through_an_alias_is_refused_naming_the_place(tmp_path):
+    path = tmp_path / "values.yaml"
+    text = "efConnectionVars:\n  KEYCLOAK_CLIENT_DB_ID: &db %s\nqm:\n  CLIENT_DB_ID: *db\n" % PUBLISHED
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ModuleError) as failure:
+        run([str(path)])
+    assert failure.value.msg.startswith(
+        "%s: efConnectionVars.KEYCLOAK_CLIENT_DB_ID (line 2) is an anchor (&) that other keys use through an alias"
+        % path
+    )
+    assert path.read_text(encoding="utf-8") == text
