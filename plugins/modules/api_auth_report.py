@@ -17,6 +17,9 @@ description:
     state V(secured), V(open) or V(failed), the check's reason, the live state when given, what to do);
     the tenant's Keycloak facts (audience mapper present and as the guide says, customer user enabled and
     verified, its roles) when given; a tenant that failed appears with its error.
+  - The places of the tenant's CX values files (file, key path, line, role, component, state, never a value) when
+    given, with a warning when the C(cim) secret is the CX charts' published default, a place differs or the customer
+    widget's token request was refused.
   - Failures first, in the tables and in the order of the tenants.
   - The four files are replaced as one set. Each new file is first written to a temporary file beside it; if
     one cannot be written, nothing of the previous report changes. The previous report is kept as
@@ -47,8 +50,10 @@ options:
         C(apply) (a registered M(cx.api_auth.apisix_route_oidc) result), C(live) (a registered
         M(cx.api_auth.apisix_live_routes) result), C(keycloak) (a dict with C(mapper), a registered
         M(cx.api_auth.keycloak_audience_mapper) result, and C(user), a registered
-        M(cx.api_auth.keycloak_customer_user) result), C(error) (a string or a failed result) and C(failed)
-        (the host failed or was unreachable in the run)."
+        M(cx.api_auth.keycloak_customer_user) result), C(cx_values) (a dict with C(check), a registered
+        M(cx.api_auth.cx_values_credentials_info) result, C(login), C(accepted) and C(msg) of the customer widget's
+        token request, and C(sync), a registered M(cx.api_auth.cx_values_credentials) result; each optional),
+        C(error) (a string or a failed result) and C(failed) (the host failed or was unreachable in the run)."
       - A tenant without any result, and not marked failed, appears failed with the error that the run stopped
         before its steps ended. A host given twice counts once, with its last entry.
       - A route's URI and hosts are the C(uris) and C(hosts) of its entry in C(verify) (or C(uri)/C(host) of

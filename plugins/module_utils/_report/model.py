@@ -103,6 +103,7 @@ class _Tenant:
         self.keycloak_version = None
         self.apisix_version = None
         self.keycloak = None
+        self.cx_values = None
         self.routes = {}
         self.route_order = []
 
@@ -171,6 +172,73 @@ def _keycloak_facts(host):
             "msg": _text(user_result.get("msg")),
         }
     return facts
+
+
+# the places of a registered cx_values_credentials_info result the report shows (never a value: it has none)
+_CX_PLACE_KEYS = ("file", "path", "line", "role", "component", "status", "note")
+_CX_STATUSES = ("same", "differs", "not found", "unknown")
+
+
+def _cx_values_facts(result):
+    """The CX values facts of a gateway host: ``{'check': <registered cx_values_credentials_info>, 'login':
+    {'accepted', 'msg'}, 'sync': <registered cx_values_credentials>}`` (each optional), or None."""
+    check = _dict(result.get("check"))
+    sync = _dict(result.get("sync"))
+    login = _dict(result.get("login"))
+    if not (check or sync or login):
+        return None
+    source = sync if _list(sync.get("places")) else check
+    places = [
+        {key: (_dict(item).get(key) if key == "line" else _text(_dict(item).get(key))) for key in _CX_PLACE_KEYS}
+        for item in _list(source.get("places"))
+    ]
+    for place, item in zip(places, _list(source.get("places"))):
+        item = _dict(item)
+        if sync:  # after the rewrite: the state after it, and the generation of the cim secret the place holds
+            place["status"] = _text(item.get("after") or item.get("status"))
+            place["generation"] = _text(item.get("generation"))
+    counts = {status: sum(1 for place in places if place["status"] == status) for status in _CX_STATUSES}
+    return {
+        "places": places,
+        "counts": counts,
+        "published_default": bool(check.get("published_default") or sync.get("published_default")),
+        "login": {"accepted": login.get("accepted"), "msg": _text(login.get("msg"))} if login else None,
+        "rewritten": _text(sync.get("msg")) if sync else None,
+        "failed": bool(check.get("failed") or sync.get("failed")),
+        "msg": _text(sync.get("msg") or check.get("msg")),
+    }
+
+
+def _cx_values_warnings(tenant, facts):
+    """What the report warns about in a tenant's CX values facts."""
+    warnings = []
+    if facts["published_default"]:
+        warnings.append(
+            "the cim secret of realm %s is the default the CX charts and docs publish: rotate it (cx.api_auth.rotate)"
+            % tenant.realm
+        )
+    differ = [place for place in facts["places"] if place["status"] in ("differs", "not found")]
+    if differ:
+        warnings.append(
+            "%d place(s) of the CX values files differ from the inventory or Keycloak, or are not found: %s"
+            % (
+                len(differ),
+                "; ".join(
+                    "%s%s"
+                    % (
+                        place["path"] or place["role"],
+                        " (%s line %s)" % (place["file"], place["line"]) if place["file"] else "",
+                    )
+                    for place in differ
+                ),
+            )
+        )
+    login = facts["login"]
+    if login and login["accepted"] is False:
+        warnings.append("the customer widget's token request: %s" % (login["msg"] or "refused"))
+    if facts["failed"]:
+        warnings.append("the CX values check failed: %s" % (facts["msg"] or "no detail"))
+    return warnings
 
 
 def _keycloak_problems(facts):
@@ -323,6 +391,9 @@ def build(hosts, secrets=(), started_at=None, playbook=None, hide=None, now=None
             for part in ("mapper", "customer_user"):
                 if facts.get(part, {}).get("failed"):
                     tenant.errors.append("keycloak: %s" % (facts[part]["msg"] or "%s failed" % part))
+        cx_values = host.get("cx_values")
+        if isinstance(cx_values, dict) and cx_values:
+            tenant.cx_values = _cx_values_facts(cx_values) or tenant.cx_values
         for key, add in (("verify", _add_check), ("apply", _add_apply), ("live", _add_live)):
             result = host.get(key)
             if isinstance(result, dict) and result:
@@ -386,6 +457,8 @@ def _tenant_dict(tenant):
         "fix": _TENANT_FIX % tenant.name if errors else None,
         "keycloak": tenant.keycloak,
         "keycloak_problems": problems,
+        "cx_values": tenant.cx_values,
+        "warnings": _cx_values_warnings(tenant, tenant.cx_values) if tenant.cx_values else [],
         "counts": counts,
         "routes": routes,
     }
@@ -422,4 +495,6 @@ def summary_line(tenant):
         line += "; FAILED: %s" % tenant["error"]
     elif tenant["keycloak_problems"]:
         line += "; Keycloak: %s" % "; ".join(tenant["keycloak_problems"])
+    if tenant.get("warnings"):
+        line += "; WARNING: %s" % "; ".join(tenant["warnings"])
     return line

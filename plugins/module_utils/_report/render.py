@@ -76,6 +76,95 @@ def _keycloak_lines(tenant):
     return lines
 
 
+_CX_COLUMNS = ("File", "Key path", "Line", "Role", "Component", "State", "Generation", "Note")
+
+
+def _cx_values_line(tenant):
+    """The tenant's CX values files in one line (None without them)."""
+    facts = tenant.get("cx_values")
+    if not facts:
+        return None
+    counts = facts["counts"]
+    line = "%d place(s) same, %d differ, %d not found, %d of unknown role" % (
+        counts["same"],
+        counts["differs"],
+        counts["not found"],
+        counts["unknown"],
+    )
+    if facts["rewritten"]:
+        line += "; kept in step: %s" % facts["rewritten"]
+    if facts["login"]:
+        line += "; %s" % (facts["login"]["msg"] or ("token given" if facts["login"]["accepted"] else "refused"))
+    return line
+
+
+def _cx_values_rows(tenant):
+    """One tuple of cells per place of the tenant's CX values files (never a value: the model has none)."""
+    facts = tenant.get("cx_values") or {}
+    return [
+        (
+            place["file"],
+            place["path"],
+            place["line"],
+            place["role"],
+            place["component"],
+            place["status"],
+            place.get("generation"),
+            place["note"],
+        )
+        for place in facts.get("places", [])
+    ]
+
+
+def _cx_values_markdown(tenant):
+    line = _cx_values_line(tenant)
+    if line is None:
+        return []
+    out = ["- CX values: %s" % _cell(line)]
+    out.extend("- **Warning:** %s" % _cell(warning) for warning in tenant.get("warnings", []))
+    out.extend(["", "| %s |" % " | ".join(_CX_COLUMNS), "|%s" % ("---|" * len(_CX_COLUMNS))])
+    out.extend("| %s |" % " | ".join(_cell(value) for value in row) for row in _cx_values_rows(tenant))
+    out.append("")
+    return out
+
+
+def _cx_values_html(tenant):
+    line = _cx_values_line(tenant)
+    if line is None:
+        return []
+    out = ['<div class="cx-values"><p>CX values: %s</p>' % _h(line)]
+    out.extend(
+        '<div class="warning"><strong>Warning:</strong> %s</div>' % _h(item) for item in tenant.get("warnings", [])
+    )
+    out.append(
+        '<table class="cx-values"><thead><tr>%s</tr></thead><tbody>'
+        % "".join("<th>%s</th>" % _h(c) for c in _CX_COLUMNS)
+    )
+    for row in _cx_values_rows(tenant):
+        out.append(
+            '<tr class="cx-%s">%s</tr>' % (_h(row[5]).replace(" ", "-"), "".join("<td>%s</td>" % _h(v) for v in row))
+        )
+    out.append("</tbody></table></div>")
+    return out
+
+
+def _cx_values_case(tenant):
+    """The JUnit test case of the tenant's CX values files (None without them): failed on a warning."""
+    line = _cx_values_line(tenant)
+    if line is None:
+        return None
+    case = ET.Element("testcase", classname=_xml_text(tenant["name"]), name="cx values %s" % _xml_text(tenant["name"]))
+    if tenant.get("warnings"):
+        text = "; ".join(tenant["warnings"])
+        failure = ET.SubElement(case, "failure", message=_xml_text(text), type="cx values")
+        failure.text = _xml_text(text)
+    out = ET.SubElement(case, "system-out")
+    out.text = _xml_text(
+        "\n".join([line] + ["%s %s line %s: %s" % (row[0], row[1], row[2], row[5]) for row in _cx_values_rows(tenant)])
+    )
+    return case
+
+
 def render_markdown(report):
     meta, summary = report["report"], report["summary"]
     out = ["# API authentication report", ""]
@@ -114,6 +203,7 @@ def render_markdown(report):
             out.append("- Keycloak: %s" % _cell(line))
         if tenant["keycloak"]:
             out.append("")
+        out.extend(_cx_values_markdown(tenant))
         if tenant["routes"]:
             out.append("| Route | State | Live | URI / hosts | Reason | Fix |")
             out.append("|---|---|---|---|---|---|")
@@ -153,6 +243,9 @@ def render_junit(report):
             failure = ET.SubElement(case, "failure", message=_xml_text("; ".join(problems)), type="tenant")
             failure.text = _xml_text("; ".join(problems) + ("\nfix: %s" % tenant["fix"] if tenant["fix"] else ""))
         cases.append(case)
+        cx_case = _cx_values_case(tenant)
+        if cx_case is not None:
+            cases.append(cx_case)
         for route in tenant["routes"]:
             case = ET.Element("testcase", classname=_xml_text(tenant["name"]), name="route %s" % _xml_text(route["id"]))
             if route["state"] == model.FAILED:
@@ -205,6 +298,7 @@ tr.tenant-failed td{background:#fff0f0}
 span.badge{padding:.1em .5em;border-radius:.6em;font-weight:600}
 div.error{border-left:4px solid #c62828;background:#fff0f0;padding:.5em .8em;margin:.5em 0}
 ul.keycloak{margin:.3em 0}
+div.warning{border-left:4px solid #b26a00;background:#fff6e0;padding:.5em .8em;margin:.5em 0}
 """.strip()
 
 
@@ -280,6 +374,7 @@ def render_html(report):
         lines = _keycloak_lines(tenant)
         if lines:
             out.append('<ul class="keycloak">%s</ul>' % "".join("<li>Keycloak: %s</li>" % _h(line) for line in lines))
+        out.extend(_cx_values_html(tenant))
         if tenant["routes"]:
             out.append(
                 "<table><thead><tr><th>Route</th><th>State</th><th>Live</th><th>URI / hosts</th><th>Reason</th>"
