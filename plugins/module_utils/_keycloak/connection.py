@@ -62,7 +62,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secret
 # defines its stand-in instead (only when httpx is not loaded yet; the marker is removed again).
 #
 # The stand-ins below (this block, the deferred imports, the unused async client) rest on python-keycloak's
-# internals: they are applied only to the releases a test has seen (PATCHED_VERSIONS, the one requirements/run.txt
+# internals: they are applied only to the releases a test has seen (PATCHED_VERSIONS, the one meta/ee-requirements.txt
 # pins); any other release loads unpatched, slower and never broken (tests/unit/plugins/module_utils/
 # test_keycloak_startup.py runs both ways).
 PATCHED_VERSIONS = ("7.1.1",)
