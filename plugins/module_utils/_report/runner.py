@@ -6,11 +6,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from ansible_collections.cx.api_auth.plugins.module_utils._report import model, render, store
 
 
-def run(params, check_mode, diff, warn, hide=None):  # pylint: disable=unused-argument
+def run(  # pylint: disable=unused-argument
+    params: dict[str, Any],
+    check_mode: bool,
+    diff: bool,
+    warn: Callable[[str], Any],
+    hide: Callable[[str], object] | None = None,
+) -> dict[str, Any]:
     """The module's result (``dest``, ``files``, ``summary``, ``tenants``, ``msg``)."""
     dest = os.path.abspath(os.path.expanduser(params["dest"]))
     secrets = [value for value in params.get("secrets") or [] if value]
