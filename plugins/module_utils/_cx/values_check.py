@@ -25,6 +25,8 @@ from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secret
 if TYPE_CHECKING:  # names for annotations only (never evaluated at run time: the modules' Python floor)
     from yaml.nodes import Node, ScalarNode
 
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
+
     Entry = dict[str, Any]
 
 SAME, DIFFERS, NOT_FOUND, UNKNOWN = "same", "differs", "not found", "unknown"
@@ -196,13 +198,13 @@ def check_file(source: str, root: Node | None, expected: Mapping[str, Any]) -> l
 
 
 def run(  # pylint: disable=unused-argument
-    params: dict[str, Any],
+    params: Params,
     check_mode: bool,
     diff: bool,
-    warn: Callable[[str], Any],
-    hide: Callable[[str], Any] | None = None,
+    warn: Warn,
+    hide: Callable[[str], object] | None = None,
     replace: object = None,
-) -> dict[str, Any]:
+) -> Result:
     """Check every file of ``params['files']``; the result never holds a value read or given (``replace`` is
     not used: nothing is written).
 

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ansible_collections.cx.api_auth.plugins.module_utils._report import model, render, store
 
+if TYPE_CHECKING:  # names for annotations only (never evaluated at run time: the modules' Python floor)
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
+
 
 def run(  # pylint: disable=unused-argument
-    params: dict[str, Any],
+    params: Params,
     check_mode: bool,
     diff: bool,
-    warn: Callable[[str], Any],
+    warn: Warn,
     hide: Callable[[str], object] | None = None,
-) -> dict[str, Any]:
+) -> Result:
     """The module's result (``dest``, ``files``, ``summary``, ``tenants``, ``msg``)."""
     dest = os.path.abspath(os.path.expanduser(params["dest"]))
     secrets = [value for value in params.get("secrets") or [] if value]
