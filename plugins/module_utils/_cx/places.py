@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import re
+from typing import TYPE_CHECKING, Optional
 
 CIM_SECRET = "cim_secret"
 CUSTOMER_USERNAME = "customer_username"
@@ -37,6 +38,9 @@ ROLES = (CIM_SECRET, CUSTOMER_USERNAME, CUSTOMER_PASSWORD, UNKNOWN)
 PUBLISHED_CIM_SECRET = "ef61df80-061c-4c29-b9ac-387e6bf67052"
 
 Place = collections.namedtuple("Place", "pattern role component source")
+
+if TYPE_CHECKING:  # names for annotations only (never evaluated at run time: the modules' Python floor)
+    Match = tuple[Place, Optional[str]]
 
 CHARTS = "https://github.com/expertflow/charts/blob/main/charts/"
 
@@ -84,7 +88,7 @@ PLACES = (
 )
 
 
-def _compile(pattern):
+def _compile(pattern: str) -> tuple[re.Pattern[str], str | None]:
     base, json_key = pattern, None
     match = re.match(r"^(.*)\{([^{}]+)\}$", pattern)
     if match:
@@ -109,7 +113,7 @@ def _compile(pattern):
 _COMPILED = [(_compile(place.pattern), place) for place in PLACES]
 
 
-def lookup(path):
+def lookup(path: str) -> list[Match]:
     """``[(place, json_key)]`` of the first row matching key path ``path`` (``json_key`` None when the row
     names the scalar itself), or ``[]``."""
     for (regex, json_key), place in _COMPILED:

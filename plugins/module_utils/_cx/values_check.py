@@ -14,22 +14,31 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.cx.api_auth.plugins.module_utils._apisix.route_file import nodes
 from ansible_collections.cx.api_auth.plugins.module_utils._cx import places as table
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
 from ansible_collections.cx.api_auth.plugins.module_utils._masking import Secrets
 
+if TYPE_CHECKING:  # names for annotations only (never evaluated at run time: the modules' Python floor)
+    from yaml.nodes import Node, ScalarNode
+
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
+
+    Entry = dict[str, Any]
+
 SAME, DIFFERS, NOT_FOUND, UNKNOWN = "same", "differs", "not found", "unknown"
 TEMPLATE = re.compile(r"\{\{.*\}\}", re.DOTALL)
 PLAIN_KEY = re.compile(r"^[A-Za-z0-9_/-]+$")
 
 
-def _segment(key):
+def _segment(key: str) -> str:
     return key if PLAIN_KEY.match(key) else json.dumps(key)
 
 
-def _item_label(item, index):
+def _item_label(item: Node, index: int) -> str:
     if isinstance(item, nodes.MappingNode):
         for name in ("name", "id"):
             found = nodes.mapping_get(item, name)
@@ -38,9 +47,10 @@ def _item_label(item, index):
     return "[%d]" % index
 
 
-def scalars(root):
+def scalars(root: Node) -> Iterator[tuple[str, ScalarNode]]:
     """``(path, node)`` of every scalar value under ``root`` (keys are not values)."""
-    stack, seen = [("", root)], set()
+    stack: list[tuple[str, Node]] = [("", root)]
+    seen: set[int] = set()
     while stack:
         path, node = stack.pop()
         if id(node) in seen:
@@ -58,7 +68,7 @@ def scalars(root):
             yield path, node
 
 
-def _load(path):
+def _load(path: str) -> Node | None:
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -71,7 +81,7 @@ def _load(path):
     return parse(path, text)
 
 
-def parse(path, text):
+def parse(path: str, text: str) -> Node | None:
     """The node tree of the values file ``path`` whose text is ``text`` (None when empty); ModuleError naming the
     file, the line and the column, never the line's text (it may hold a secret)."""
     try:
@@ -84,7 +94,7 @@ def parse(path, text):
         ) from None
 
 
-def _json_value(text, key):
+def _json_value(text: str, key: str) -> tuple[bool, str | None]:
     """``(found, value)`` of ``key`` in the JSON object ``text``."""
     try:
         data = json.loads(text)
@@ -95,7 +105,7 @@ def _json_value(text, key):
     return False, None
 
 
-def _entry(source, path, node, place, status, **extra):
+def _entry(source: str, path: str, node: Node | None, place: table.Place | None, status: str, **extra: Any) -> Entry:
     entry = dict(
         file=source,
         path=path,
@@ -109,7 +119,7 @@ def _entry(source, path, node, place, status, **extra):
     return entry
 
 
-def _compare(expected, actual):
+def _compare(expected: str | None, actual: str) -> tuple[str, str | None]:
     if TEMPLATE.search(actual):
         return UNKNOWN, "a Helm template, not compared"
     if expected is None:
@@ -124,7 +134,9 @@ class Found:
 
     __slots__ = ("entry", "json_key", "node", "place", "value")
 
-    def __init__(self, entry, node, json_key, value, place):
+    def __init__(
+        self, entry: Entry, node: ScalarNode, json_key: str | None, value: str | None, place: table.Place | None
+    ) -> None:
         self.entry = entry
         self.node = node
         self.json_key = json_key
@@ -132,13 +144,13 @@ class Found:
         self.place = place
 
 
-def find(source, root, expected):
+def find(source: str, root: Node | None, expected: Mapping[str, Any]) -> list[Found]:
     """The :class:`Found` places of one parsed values file (``root`` may be None for an empty file).
 
     ``expected`` maps each role to the value given for it (or None); an optional ``"previous"`` key, the
     previous generation of the cim secret, also makes a value outside the table that holds it a place.
     """
-    found = []
+    found: list[Found] = []
     if root is None:
         return found
     secret, previous = expected[table.CIM_SECRET], expected.get("previous")
@@ -180,12 +192,19 @@ def find(source, root, expected):
     return found
 
 
-def check_file(source, root, expected):
+def check_file(source: str, root: Node | None, expected: Mapping[str, Any]) -> list[Entry]:
     """The places of one parsed values file (``root`` may be None for an empty file)."""
     return [item.entry for item in find(source, root, expected)]
 
 
-def run(params, check_mode, diff, warn, hide=None, replace=None):  # pylint: disable=unused-argument
+def run(  # pylint: disable=unused-argument
+    params: Params,
+    check_mode: bool,
+    diff: bool,
+    warn: Warn,
+    hide: Callable[[str], object] | None = None,
+    replace: object = None,
+) -> Result:
     """Check every file of ``params['files']``; the result never holds a value read or given (``replace`` is
     not used: nothing is written).
 

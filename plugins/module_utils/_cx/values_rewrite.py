@@ -90,7 +90,9 @@ def _generation(value: str | None, target: str | None, previous: str | None, rol
     return OTHER
 
 
-def _plan(item: values_check.Found, expected: dict[str, Any], patterns, used: set) -> tuple[str | None, str]:
+def _plan(
+    item: values_check.Found, expected: dict[str, Any], patterns: list[tuple[str, Any]], used: set
+) -> tuple[str | None, str]:
     """``(target value or None, why not)`` of one place."""
     entry = item.entry
     if item.value is None:
@@ -214,7 +216,14 @@ def _fail(message: str, files: list[_File], entries: list[dict[str, Any]], secre
     )
 
 
-def _write(changing: list[_File], entries, secrets: Secrets, replace: Replace, backup: bool, warn) -> dict[str, str]:
+def _write(
+    changing: list[_File],
+    entries: list[dict[str, Any]],
+    secrets: Secrets,
+    replace: Replace,
+    backup: bool,
+    warn: Callable[[str], Any],
+) -> dict[str, str]:
     """Stage every file, then rename each over its file; the backups written."""
     for file in changing:
         for name in _io.remove_stale_temporaries(file.path):

@@ -12,8 +12,13 @@ masking unit (the run's secrets and the credentials of every URL), so the render
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _masking
+
+if TYPE_CHECKING:  # names for annotations only (never evaluated at run time: the modules' Python floor)
+    Data = dict[str, Any]
 
 # The collection's version; a unit test holds it equal to galaxy.yml's (a module cannot read galaxy.yml:
 # it runs from a zip that holds only the plugins).
@@ -39,7 +44,7 @@ _OPEN_FIX = (
 _GUIDE_MAPPER = "oidc-audience-mapper"
 
 
-def _text(value):
+def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, bytes):
@@ -47,11 +52,11 @@ def _text(value):
     return str(value)
 
 
-def _dict(value):
+def _dict(value: object) -> Data:
     return value if isinstance(value, dict) else {}
 
 
-def _list(value):
+def _list(value: object) -> list[Any]:
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
@@ -59,7 +64,7 @@ def _list(value):
     return [value]
 
 
-def failed_route_fix(reason):
+def failed_route_fix(reason: str | None) -> str:
     """What to do about a route that failed the check, from its reason."""
     text = (reason or "").lower()
     if "aud" in text and ("client" in text or "audience" in text):
@@ -81,7 +86,7 @@ def failed_route_fix(reason):
     return "see the reason; correct the route or the tenant's Keycloak settings and run site.yml, then verify"
 
 
-def _error_text(error):
+def _error_text(error: object) -> str | None:
     """A host's error: a string, or a failed result (its ``msg``)."""
     if error is None or error == "":
         return None
@@ -93,21 +98,21 @@ def _error_text(error):
 
 
 class _Tenant:
-    def __init__(self, name, realm, keycloak_url):
+    def __init__(self, name: str | None, realm: str | None, keycloak_url: str | None) -> None:
         self.name = name
         self.realm = realm
         self.keycloak_url = keycloak_url
-        self.hosts = []
-        self.errors = []
+        self.hosts: list[str | None] = []
+        self.errors: list[str] = []
         self.results = 0
-        self.keycloak_version = None
-        self.apisix_version = None
-        self.keycloak = None
-        self.cx_values = None
-        self.routes = {}
-        self.route_order = []
+        self.keycloak_version: str | None = None
+        self.apisix_version: str | None = None
+        self.keycloak: Data | None = None
+        self.cx_values: Data | None = None
+        self.routes: dict[str | None, Data] = {}
+        self.route_order: list[str | None] = []
 
-    def route(self, route_id):
+    def route(self, route_id: str | None) -> Data:
         if route_id not in self.routes:
             self.routes[route_id] = {
                 "id": route_id,
@@ -124,12 +129,12 @@ class _Tenant:
         return self.routes[route_id]
 
 
-def _keycloak_facts(host):
+def _keycloak_facts(host: Data) -> Data | None:
     """The Keycloak facts of a tenant from its registered mapper and customer user results, or None."""
     result = _dict(host.get("keycloak"))
     if not result:
         return None
-    facts = {}
+    facts: Data = {}
     mapper_result = result.get("mapper")
     if isinstance(mapper_result, dict):
         mapper = _dict(mapper_result.get("mapper"))
@@ -179,7 +184,7 @@ _CX_PLACE_KEYS = ("file", "path", "line", "role", "component", "status", "note")
 _CX_STATUSES = ("same", "differs", "not found", "unknown")
 
 
-def _cx_values_facts(result):
+def _cx_values_facts(result: Data) -> Data | None:
     """The CX values facts of a gateway host: ``{'check': <registered cx_values_credentials_info>, 'login':
     {'accepted', 'msg'}, 'sync': <registered cx_values_credentials>}`` (each optional), or None."""
     check = _dict(result.get("check"))
@@ -209,7 +214,7 @@ def _cx_values_facts(result):
     }
 
 
-def _cx_values_warnings(tenant, facts):
+def _cx_values_warnings(tenant: _Tenant, facts: Data) -> list[str]:
     """What the report warns about in a tenant's CX values facts."""
     warnings = []
     if facts["published_default"]:
@@ -241,7 +246,7 @@ def _cx_values_warnings(tenant, facts):
     return warnings
 
 
-def _keycloak_problems(facts):
+def _keycloak_problems(facts: Data) -> list[str]:
     """What is wrong with a tenant's Keycloak facts (empty when all is as the guide says)."""
     problems = []
     mapper = facts.get("mapper")
@@ -268,7 +273,7 @@ def _keycloak_problems(facts):
     return problems
 
 
-def _add_check(tenant, result):
+def _add_check(tenant: _Tenant, result: Data) -> None:
     """Routes of a registered ``apisix_oidc_check`` result."""
     failed_ids = {str(item) for item in _list(result.get("failed_routes"))}
     for item in _list(result.get("routes")):
@@ -287,7 +292,7 @@ def _add_check(tenant, result):
         tenant.errors.append("verify: %s" % (_text(result.get("msg")) or "failed"))
 
 
-def _route_place(route, item):
+def _route_place(route: Data, item: Data) -> None:
     uri = item.get("uri") or item.get("uris")
     if uri:
         route["uri"] = ", ".join(str(part) for part in _list(uri))
@@ -296,7 +301,7 @@ def _route_place(route, item):
         route["hosts"] = [str(part) for part in _list(hosts)]
 
 
-def _add_apply(tenant, result):
+def _add_apply(tenant: _Tenant, result: Data) -> None:
     """Routes of a registered ``apisix_route_oidc`` result, for routes the check did not see."""
     for item in _list(result.get("routes")):
         item = _dict(item)
@@ -316,7 +321,7 @@ def _add_apply(tenant, result):
         tenant.errors.append("apply: %s" % (_text(result.get("msg")) or "failed"))
 
 
-def _add_live(tenant, result):
+def _add_live(tenant: _Tenant, result: Data) -> None:
     """The live state per route from a registered ``apisix_live_routes`` result."""
     for item in _list(result.get("routes")):
         item = _dict(item)
@@ -327,7 +332,7 @@ def _add_live(tenant, result):
         route["live_differs"] = [str(part) for part in _list(item.get("differs"))]
 
 
-def _tenant_of(host, tenants, by_realm):
+def _tenant_of(host: Data, tenants: dict[str | None, _Tenant], by_realm: dict[str | None, _Tenant]) -> _Tenant:
     groups = _list(host.get("groups"))
     name = _text(host.get("name"))
     if name in tenants:
@@ -343,23 +348,30 @@ def _tenant_of(host, tenants, by_realm):
     return tenant
 
 
-def _is_keycloak_host(host):
+def _is_keycloak_host(host: Data) -> bool:
     return "keycloak_admin" in _list(host.get("groups")) or bool(host.get("keycloak"))
 
 
-def _is_gateway_host(host):
+def _is_gateway_host(host: Data) -> bool:
     return "apisix_gateway" in _list(host.get("groups")) or any(host.get(key) for key in ("verify", "apply", "live"))
 
 
-def _now():
+def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def build(hosts, secrets=(), started_at=None, playbook=None, hide=None, now=None):
+def build(
+    hosts: object,
+    secrets: Iterable[object] = (),
+    started_at: object = None,
+    playbook: object = None,
+    hide: Callable[[str], object] | None = None,
+    now: str | None = None,
+) -> Any:
     """The report (a dict of plain data, every string masked) of ``hosts`` (one dict per inventory host)."""
-    tenants = {}
+    tenants: dict[str | None, _Tenant] = {}
     # one entry per host (a host given twice, e.g. gathered again by a second report play of the run: the last)
-    by_name = {}
+    by_name: dict[str | None, Data] = {}
     for host in _list(hosts):
         if _dict(host).get("name") is not None:
             by_name[_text(_dict(host)["name"])] = _dict(host)
@@ -368,7 +380,7 @@ def build(hosts, secrets=(), started_at=None, playbook=None, hide=None, now=None
         if _is_keycloak_host(host):
             name = _text(host["name"])
             tenants[name] = _Tenant(name, _text(host.get("keycloak_realm")), _text(host.get("keycloak_url")))
-    by_realm = {}
+    by_realm: dict[str | None, _Tenant] = {}
     for tenant in tenants.values():
         by_realm.setdefault(tenant.realm, tenant)
     for host in hosts:
@@ -421,7 +433,7 @@ def build(hosts, secrets=(), started_at=None, playbook=None, hide=None, now=None
     return masked(report, secrets, hide)
 
 
-def _tenant_dict(tenant):
+def _tenant_dict(tenant: _Tenant) -> Data:
     errors = list(dict.fromkeys(tenant.errors))
     if not errors and tenant.results == 0:
         errors.append(NO_RESULT)
@@ -464,12 +476,12 @@ def _tenant_dict(tenant):
     }
 
 
-def masked(value, secrets=(), hide=None):
+def masked(value: Any, secrets: Iterable[object] = (), hide: Callable[[str], object] | None = None) -> Any:
     """``value`` with every string (keys too) passed through the masking unit: the run's ``secrets`` and the
     credentials of every URL."""
     unit = _masking.Secrets(secrets, hide=hide)
 
-    def walk(item):
+    def walk(item: Any) -> Any:
         if isinstance(item, str):
             return unit.scrub(item)
         if isinstance(item, dict):
@@ -481,7 +493,7 @@ def masked(value, secrets=(), hide=None):
     return walk(value)
 
 
-def summary_line(tenant):
+def summary_line(tenant: Data) -> str:
     """``acme (realm acme): 3 routes secured, 1 open, 0 failed`` (and the error of a failed tenant)."""
     counts = tenant["counts"]
     line = "%s (realm %s): %d route(s) secured, %d open, %d failed" % (

@@ -10,8 +10,12 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.cx.api_auth.plugins.module_utils._report import model
+
+if TYPE_CHECKING:  # names for annotations only (never evaluated at run time: the modules' Python floor)
+    Data = dict[str, Any]
 
 FILES = ("report.json", "report.md", "report.xml", "report.html")
 
@@ -19,11 +23,11 @@ FILES = ("report.json", "report.md", "report.xml", "report.html")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def render_json(report):
+def render_json(report: Data) -> bytes:
     return (json.dumps(report, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _cell(value):
+def _cell(value: object) -> str:
     if value is None or value == "" or value == []:
         return "-"
     if isinstance(value, (list, tuple)):
@@ -31,7 +35,7 @@ def _cell(value):
     return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
-def _versions(report, tenant=None):
+def _versions(report: Data, tenant: Data | None = None) -> str:
     meta = report["report"]
     parts = ["%s %s" % (meta["collection"], meta["collection_version"])]
     if tenant is None and meta.get("playbook"):
@@ -42,7 +46,7 @@ def _versions(report, tenant=None):
     return ", ".join(parts)
 
 
-def _keycloak_lines(tenant):
+def _keycloak_lines(tenant: Data) -> list[str]:
     facts = tenant["keycloak"] or {}
     lines = []
     mapper = facts.get("mapper")
@@ -79,7 +83,7 @@ def _keycloak_lines(tenant):
 _CX_COLUMNS = ("File", "Key path", "Line", "Role", "Component", "State", "Generation", "Note")
 
 
-def _cx_values_line(tenant):
+def _cx_values_line(tenant: Data) -> str | None:
     """The tenant's CX values files in one line (None without them)."""
     facts = tenant.get("cx_values")
     if not facts:
@@ -98,7 +102,7 @@ def _cx_values_line(tenant):
     return line
 
 
-def _cx_values_rows(tenant):
+def _cx_values_rows(tenant: Data) -> list[tuple[Any, ...]]:
     """One tuple of cells per place of the tenant's CX values files (never a value: the model has none)."""
     facts = tenant.get("cx_values") or {}
     return [
@@ -116,7 +120,7 @@ def _cx_values_rows(tenant):
     ]
 
 
-def _cx_values_markdown(tenant):
+def _cx_values_markdown(tenant: Data) -> list[str]:
     line = _cx_values_line(tenant)
     if line is None:
         return []
@@ -128,7 +132,7 @@ def _cx_values_markdown(tenant):
     return out
 
 
-def _cx_values_html(tenant):
+def _cx_values_html(tenant: Data) -> list[str]:
     line = _cx_values_line(tenant)
     if line is None:
         return []
@@ -148,7 +152,7 @@ def _cx_values_html(tenant):
     return out
 
 
-def _cx_values_case(tenant):
+def _cx_values_case(tenant: Data) -> ET.Element | None:
     """The JUnit test case of the tenant's CX values files (None without them): failed on a warning."""
     line = _cx_values_line(tenant)
     if line is None:
@@ -165,7 +169,7 @@ def _cx_values_case(tenant):
     return case
 
 
-def render_markdown(report):
+def render_markdown(report: Data) -> bytes:
     meta, summary = report["report"], report["summary"]
     out = ["# API authentication report", ""]
     out.append(
@@ -221,11 +225,11 @@ def render_markdown(report):
     return ("\n".join(out) + "\n").encode("utf-8")
 
 
-def _xml_text(value):
+def _xml_text(value: object) -> str:
     return _XML_INVALID.sub("?", "" if value is None else str(value))
 
 
-def render_junit(report):
+def render_junit(report: Data) -> bytes:
     summary = report["summary"]
     root = ET.Element("testsuites", name="cx.api_auth report", timestamp=_xml_text(report["report"]["generated_at"]))
     total = failures = skipped = 0
@@ -302,7 +306,7 @@ div.warning{border-left:4px solid #b26a00;background:#fff6e0;padding:.5em .8em;m
 """.strip()
 
 
-def _h(value):
+def _h(value: object) -> str:
     if value is None or value == "" or value == []:
         return "-"
     if isinstance(value, (list, tuple)):
@@ -310,7 +314,7 @@ def _h(value):
     return html.escape(str(value), quote=True)
 
 
-def render_html(report):
+def render_html(report: Data) -> bytes:
     meta, summary = report["report"], report["summary"]
     routes = summary["routes"]
     out = [
@@ -404,7 +408,7 @@ def render_html(report):
     return ("\n".join(out) + "\n").encode("utf-8")
 
 
-def render_all(report):
+def render_all(report: Data) -> dict[str, bytes]:
     """``{file name: bytes}`` of the four files."""
     return {
         "report.json": render_json(report),

@@ -6,11 +6,22 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ansible_collections.cx.api_auth.plugins.module_utils._report import model, render, store
 
+if TYPE_CHECKING:  # names for annotations only (never evaluated at run time: the modules' Python floor)
+    from ansible_collections.cx.api_auth.plugins.module_utils._runner import Params, Result, Warn
 
-def run(params, check_mode, diff, warn, hide=None):  # pylint: disable=unused-argument
+
+def run(  # pylint: disable=unused-argument
+    params: Params,
+    check_mode: bool,
+    diff: bool,
+    warn: Warn,
+    hide: Callable[[str], object] | None = None,
+) -> Result:
     """The module's result (``dest``, ``files``, ``summary``, ``tenants``, ``msg``)."""
     dest = os.path.abspath(os.path.expanduser(params["dest"]))
     secrets = [value for value in params.get("secrets") or [] if value]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Mapping
 
 from ansible_collections.cx.api_auth.plugins.module_utils import _io
 from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleError
@@ -23,7 +24,7 @@ from ansible_collections.cx.api_auth.plugins.module_utils._errors import ModuleE
 PREV_SUFFIX = ".prev"
 
 
-def prepare_directory(directory):
+def prepare_directory(directory: str) -> None:
     """Create ``directory`` if needed; ModuleError if it is not a directory or cannot be created."""
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise ModuleError("report directory %s exists and is not a directory" % directory)
@@ -33,7 +34,7 @@ def prepare_directory(directory):
         raise ModuleError("cannot create the report directory %s: %s" % (directory, exc.strerror or exc)) from None
 
 
-def _keep_previous(path):
+def _keep_previous(path: str) -> str | None:
     if not os.path.exists(path):
         return None
     prev = path + PREV_SUFFIX
@@ -51,7 +52,12 @@ def _keep_previous(path):
     return prev
 
 
-def replace_set(directory, files, keep_previous=True, stage=None):
+def replace_set(
+    directory: str,
+    files: Mapping[str, bytes],
+    keep_previous: bool = True,
+    stage: Callable[[str, bytes], str] | None = None,
+) -> dict[str, str]:
     """Replace the files ``files`` (``{name: bytes}``) in ``directory`` as one set; return their paths.
 
     ``stage`` (for tests) writes one temporary file: ``_io.stage_file`` by default.
@@ -61,7 +67,7 @@ def replace_set(directory, files, keep_previous=True, stage=None):
     for path in paths.values():
         _io.remove_stale_temporaries(path)
         _io.remove_stale_temporaries(path + PREV_SUFFIX)
-    staged = {}
+    staged: dict[str, str] = {}
     try:
         for name, data in files.items():
             staged[name] = stage(paths[name], data)
