@@ -58,7 +58,7 @@ def _play(name, inventory, report_dir, check=False):
 def _failed_after_the_report(rc, output):
     """The run fails (rc 2), the report play ran and the tenant's host fails in the last play, after it."""
     assert rc == 2, output[-4000:]
-    recap = output.split("PLAY RECAP")[-1]
+    recap = output.rsplit("PLAY RECAP", maxsplit=1)[-1]
     assert [line for line in recap.splitlines() if line.startswith("installer") and "failed=1" in line], recap
     report_at = output.index("TASK [Write the report]")
     assert output.index("PLAY [Report - the tenants that failed in this run fail now]") > report_at, output[-4000:]
