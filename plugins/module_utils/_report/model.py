@@ -67,6 +67,11 @@ def _list(value: object) -> list[Any]:
 def failed_route_fix(reason: str | None) -> str:
     """What to do about a route that failed the check, from its reason."""
     text = (reason or "").lower()
+    if text.endswith("no authentication"):  # open, and this run's verify requires it secured
+        return (
+            "the route must be secured (apisix_api_auth_verify_require_secured): select it in apisix_api_auth_routes "
+            "and run site.yml, or leave it out of verify's routes if it is public"
+        )
     if "aud" in text and ("client" in text or "audience" in text):
         return (
             "the token lacks the route's client in aud: run site.yml (the keycloak_api_auth role adds the "

@@ -428,3 +428,18 @@ def test_the_readme_s_excerpt_is_what_the_report_renders():
         "`cx_api_auth_report_keep_previous: false` keeps none",
     ):
         assert said in text, said
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "openid-connect is commented out: no authentication",
+        "the route has no openid-connect plugin: no authentication",
+        "openid-connect is switched off (_meta.disable: true): no authentication",
+    ],
+)
+def test_an_open_route_that_verify_requires_secured_gets_the_fix_of_an_open_route(reason):
+    """'connect' in 'openid-connect' once sent these to the discovery URL fix."""
+    fix = model.failed_route_fix(reason)
+    assert "must be secured" in fix and "apisix_api_auth_routes" in fix
+    assert "discovery" not in fix
