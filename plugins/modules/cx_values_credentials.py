@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: cx_values_credentials
 short_description: Keep the CX values files in step with the customer widget's credentials and the cim secret
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Finds, by key, every place of the given CX Helm values files that carries the customer widget user's name or
     password or the secret of the C(cim) client, the same places as M(cx.api_auth.cx_values_credentials_info)

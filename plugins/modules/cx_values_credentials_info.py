@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: cx_values_credentials_info
 short_description: Check the CX values files against the customer widget's credentials and the cim secret
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the given CX Helm values files (Core, QM, CiscoSyncService, Eleveo, the gateway's routes) and finds, by
     key, every place that carries the password of the user the customer widget logs in as

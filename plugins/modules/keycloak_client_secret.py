@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: keycloak_client_secret
 short_description: Regenerate a Keycloak client's secret when it is the published default (or a given one)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Regenerates the secret of a confidential client (by default C(cim)) in Keycloak, as the console's
     B(Clients > cim > Credentials > Regenerate) does, but only when the state asks for it, so that a rerun changes
