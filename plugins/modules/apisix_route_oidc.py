@@ -319,6 +319,16 @@ routes:
       description: Whether the route's block changes.
       type: bool
       sample: true
+    uris:
+      description: Where the route matches requests, from its C(uri) and C(uris) (never a plugin's config).
+      type: list
+      elements: str
+      sample: ["/orders/*"]
+    hosts:
+      description: The route's C(host) and C(hosts), empty when it matches any host.
+      type: list
+      elements: str
+      sample: []
   sample:
     - id: files-main
       before: absent

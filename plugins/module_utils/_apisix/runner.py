@@ -121,7 +121,11 @@ def _run(params: Params, check_mode: bool, diff: bool, warn: Warn, replace: Repl
         warn(note)
 
     changed = any(plan.changed for plan in plans)
-    result = dict(changed=changed, routes_selected=route_ids, routes=[plan.report() for plan in plans])
+    result = dict(
+        changed=changed,
+        routes_selected=route_ids,
+        routes=[dict(plan.report(), **target.route_place(plan.route_id)) for plan in plans],
+    )
     result.update(target.extra_result())
     written = [plan.route_id for plan in plans if plan.changed]
     notes = ["openid-connect on route(s) %s: %s" % (_ids(written or route_ids), note) for note in notes]

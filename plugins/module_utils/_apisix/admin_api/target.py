@@ -351,7 +351,7 @@ class AdminApiTarget(RouteTarget):
                         quoted(left, 20) or "none",
                     ),
                     changed=bool(written),
-                    routes=[plan.report() for plan in plans],
+                    routes=[dict(plan.report(), **self.route_place(plan.route_id)) for plan in plans],
                     routes_written=written,
                     routes_not_written=left,
                     routes_unknown=unknown,

@@ -62,11 +62,19 @@ def test_present_then_idempotent(tmp_path, capsys):
     path = _copy(tmp_path)
     result = run(capsys, path=str(path), routes=["catchall", "files-main", "orders-main-secured"], **PLUGIN_ARGS)
     assert result["_rc"] == 0 and result["changed"] is True
-    assert result["routes"] == [
+    assert [{key: r[key] for key in ("id", "before", "after", "changed")} for r in result["routes"]] == [
         {"id": "catchall", "before": "absent", "after": "present", "changed": True},
         {"id": "files-main", "before": "present", "after": "present", "changed": True},
         {"id": "orders-main-secured", "before": "commented", "after": "present", "changed": True},
     ]
+    # where each route matches requests, as the report shows it: read from the route, never from a plugin
+    data = yaml.safe_load(path.read_text())["apisixStandalone"]["routes"]
+    for entry in result["routes"]:
+        route = [r for r in data if str(r["id"]) == entry["id"]][0]
+        uris = [route["uri"]] if "uri" in route else route.get("uris", [])
+        hosts = [route["host"]] if "host" in route else route.get("hosts", [])
+        assert (entry["uris"], entry["hosts"]) == (uris, hosts), entry
+    assert result["routes"][0]["uris"] == ["/*"]
     assert result["routes_key"] == "apisixStandalone.routes"
     assert result["config"]["client_secret"] == "********" and result["config"]["realm"] == "tenant-a"
     assert any("audience is not enforced by stock APISIX" in w for w in _warnings(result))
@@ -212,7 +220,9 @@ def test_disabled_then_absent_styles(tmp_path, capsys):
     assert _route_block(path, "orders-health")["_meta"] == {"disable": True}
     assert path.read_text().endswith("#END\n")
     result = run(capsys, path=str(path), routes=["orders-health"], state="absent", absent_style="comment")
-    assert result["routes"] == [{"id": "orders-health", "before": "disabled", "after": "commented", "changed": True}]
+    assert [{key: r[key] for key in ("id", "before", "after", "changed")} for r in result["routes"]] == [
+        {"id": "orders-health", "before": "disabled", "after": "commented", "changed": True}
+    ]
     assert "config" not in result
     assert _route_block(path, "orders-health") is None and "#      openid-connect:" in path.read_text()
     result = run(capsys, path=str(path), routes=["orders-health", "reports"], state="absent")
